@@ -1,0 +1,89 @@
+"""Headless subcommands: ``muttefik check``, ``muttefik rekey`` and those of later areas.
+
+No Qt here.  ``ui.main`` parses the same arguments and hands subcommands to :func:`run`.
+Areas register their subcommands by adding their module to ``COMMAND_MODULES``; each
+such module has ``register(subparsers)`` and sets ``func(args) -> int`` on its parsers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import importlib
+import logging
+import sys
+from typing import Any
+
+from app import __version__
+from app.errors import OperationCancelled, UserError
+from app.paths import Profile, resolve_profile
+
+COMMAND_MODULES = [
+    "app.vault.commands",
+]
+
+log = logging.getLogger("muttefik.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="muttefik", description="Müttefik Desk: buyer messages, orders and labels."
+    )
+    parser.add_argument("--version", action="version", version=f"Müttefik Desk {__version__}")
+    parser.add_argument("--profile", metavar="DIR", help="use the profile in DIR")
+    parser.add_argument("--demo", action="store_true", help="open the demo profile")
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def profile_from_args(args: argparse.Namespace) -> Profile:
+    return resolve_profile(args.profile, demo=args.demo)
+
+
+def ask_passphrase(new_profile: bool) -> str:
+    """Terminal passphrase prompt (no echo)."""
+    if not sys.stdin.isatty() and not new_profile:
+        pass  # getpass falls back to stdin; fine for scripted use
+    first = getpass.getpass("Passphrase: ")
+    if new_profile:
+        from app.vault.passphrase import passphrase_problem
+
+        problem = passphrase_problem(first, getpass.getpass("Repeat passphrase: "))
+        if problem:
+            raise OperationCancelled(problem)
+    return first
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a parsed subcommand; seller-facing errors become a message and exit code 2."""
+    func: Any = getattr(args, "func", None)
+    if func is None:
+        build_parser().print_help()
+        return 2
+    try:
+        return int(func(args))
+    except UserError as exc:
+        print(f"{exc.title}: {exc.message}", file=sys.stderr)
+        if exc.detail:
+            print(f"  ({exc.detail})", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    from app.logsetup import setup_logging
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(None, level=getattr(logging, args.log_level))
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

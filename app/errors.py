@@ -1,0 +1,212 @@
+"""Errors the seller can act on.
+
+Everything that is not a :class:`UserError` is a bug and is shown as one (with a
+traceback offered for a report).  A ``UserError`` carries a message written for a
+seller: what happened and what to do.  Messages never contain secrets or buyer PII.
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """An error with a message for the seller.  ``title`` is a short heading."""
+
+    title = "Something went wrong"
+    message = "The operation could not be completed."
+
+    def __init__(self, message: str | None = None, *, detail: str | None = None) -> None:
+        self.message = message or type(self).message
+        # ``detail`` is for the log and the "Details" box: technical, still no PII/secrets.
+        self.detail = detail
+        super().__init__(self.message)
+
+
+# --- keychain and vault -------------------------------------------------------------
+
+
+class KeychainUnavailable(UserError):
+    title = "No usable keychain"
+    message = (
+        "Müttefik Desk could not reach your system keychain, where it keeps the key to "
+        "your encrypted data. Make sure your desktop's keyring (GNOME Keyring, KWallet, "
+        "macOS Keychain or Windows Credential Manager) is running, then start again."
+    )
+
+
+class KeychainRefused(KeychainUnavailable):
+    title = "Insecure keychain refused"
+    message = (
+        "The only keychain available stores secrets in a plain file (or stores nothing). "
+        "Müttefik Desk does not keep your keys there. Install or start your desktop's "
+        "keyring, or use passphrase mode."
+    )
+
+
+class KeychainLocked(UserError):
+    title = "Keychain is locked"
+    message = (
+        "Your system keychain is locked. Unlock it (your desktop usually asks for your "
+        "login password), then choose Retry."
+    )
+
+
+class DatabaseKeyMissing(UserError):
+    title = "Database key not found"
+    message = (
+        "Your data file exists, but its key is no longer in your system keychain. Without "
+        "the key the data cannot be opened. If you moved to a new computer or reset your "
+        "keychain, restore the keychain from a backup. Müttefik Desk did not change "
+        "the data file."
+    )
+
+
+class DatabaseKeyWrong(UserError):
+    title = "Database key does not match"
+    message = (
+        "The key in your keychain does not open this data file (or the file's first page "
+        "is damaged). Müttefik Desk did not change the file. Restore the keychain entry or "
+        "the data file from a backup."
+    )
+
+
+class PassphraseWrong(UserError):
+    title = "Wrong passphrase"
+    message = "That passphrase does not open your data. Check it and try again."
+
+
+class PassphraseRequired(UserError):
+    title = "Passphrase needed"
+    message = "This profile's data is protected by a passphrase. Enter it to continue."
+
+
+class DatabaseCorrupted(UserError):
+    title = "Data file is damaged"
+    message = (
+        "Part of your data file is damaged. Close Müttefik Desk, restore the file from a "
+        "backup, and keep the damaged copy for support."
+    )
+
+
+class DatabaseInUse(UserError):
+    title = "Already open"
+    message = (
+        "This profile is already open in another Müttefik Desk window or command. Close "
+        "it first, or use a different profile."
+    )
+
+
+class DiskFull(UserError):
+    title = "Disk is full"
+    message = (
+        "There is no free space left where Müttefik Desk keeps its data. Free some space, "
+        "then try again. Nothing was lost: the last change was not saved."
+    )
+
+
+class ProfileReadOnly(UserError):
+    title = "Cannot write the data folder"
+    message = (
+        "Müttefik Desk cannot write to its data folder (it is read-only or belongs to "
+        "another user). Check the folder's permissions, or choose another profile."
+    )
+
+
+class DatabaseTooNew(UserError):
+    title = "Data from a newer version"
+    message = (
+        "This data file was written by a newer version of Müttefik Desk. Install that "
+        "version (or newer) to open it."
+    )
+
+
+# --- operators and permissions ----------------------------------------------------------
+
+
+class PermissionDenied(UserError):
+    title = "Not allowed"
+    message = "Your account is not allowed to do this. Ask an administrator."
+
+
+class AuthenticationFailed(UserError):
+    title = "Sign-in failed"
+    message = "Wrong username or password."
+
+
+class AccountLocked(UserError):
+    title = "Account locked"
+    message = (
+        "This account is locked after too many failed sign-ins. Wait 15 minutes or ask an "
+        "administrator to unlock it."
+    )
+
+
+class PasswordRejected(UserError):
+    title = "Password not accepted"
+
+
+# --- Amazon ---------------------------------------------------------------------------
+
+
+class AmazonError(UserError):
+    title = "Amazon error"
+    message = "Amazon returned an error."
+
+
+class AmazonAuthFailed(AmazonError):
+    title = "Amazon sign-in failed"
+    message = (
+        "Amazon did not accept the app's credentials. Check the LWA client id and client "
+        "secret in the store's settings."
+    )
+
+
+class AmazonGrantInvalid(AmazonError):
+    title = "Amazon authorisation no longer valid"
+    message = (
+        "Amazon rejected the refresh token: it was revoked, expired, or belongs to another "
+        "region. Authorise the app again in Seller Central and paste the new token."
+    )
+
+
+class AmazonRoleMissing(AmazonError):
+    title = "Missing Amazon permission"
+    message = (
+        "Amazon refused this request because the app lacks a required role. In Seller "
+        "Central, edit the app's authorisation and grant the role, then authorise again."
+    )
+
+
+class AmazonThrottled(AmazonError):
+    title = "Amazon is busy"
+    message = "Amazon asked us to slow down. The sync waits and continues by itself."
+
+
+class AmazonServerError(AmazonError):
+    title = "Amazon had a problem"
+    message = "Amazon's servers returned an error. The sync will try again shortly."
+
+
+class AmazonBadResponse(AmazonError):
+    title = "Unexpected answer from Amazon"
+    message = (
+        "Amazon sent an answer Müttefik Desk could not read. Nothing was lost; the sync "
+        "will try again."
+    )
+
+
+class NetworkDown(UserError):
+    title = "No connection"
+    message = "Could not reach the server. Check your internet connection; we will retry."
+
+
+class TlsFailure(UserError):
+    title = "Secure connection failed"
+    message = (
+        "The secure connection could not be verified (certificate problem). This can mean "
+        "a proxy or network is intercepting traffic. Nothing was sent."
+    )
+
+
+class OperationCancelled(UserError):
+    title = "Cancelled"
+    message = "The operation was cancelled."

@@ -1,0 +1,137 @@
+"""Every secret of the app goes through here, into the OS keychain (keyring).
+
+Backend policy: only real OS keychains are accepted (Secret Service, KWallet, macOS
+Keychain, Windows Credential Locker).  Plaintext backends (keyrings.alt and friends),
+keyring's ``fail``/``null`` backends and anything unknown are refused, so a secret never
+lands unencrypted on disk by accident.
+
+Secrets are namespaced per profile: service ``muttefik-desk:<profile path>`` and a name
+such as ``db-key`` or ``store:3:refresh-token``.  Values are only ever held in memory;
+each value read is registered with the log filter so it can never be logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import keyring
+import keyring.backend
+import keyring.errors
+
+from app.errors import KeychainLocked, KeychainRefused, KeychainUnavailable
+from app.redact import register_secret
+
+log = logging.getLogger("muttefik.secrets")
+
+# Module prefixes of the OS keychain backends that keep secrets encrypted.
+TRUSTED_BACKEND_MODULES = (
+    "keyring.backends.SecretService",
+    "keyring.backends.libsecret",
+    "keyring.backends.kwallet",
+    "keyring.backends.macOS",
+    "keyring.backends.Windows",
+)
+
+
+def backend_name(backend: Any) -> str:
+    cls = type(backend)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _leaves(backend: Any) -> list[Any]:
+    """The real backends behind keyring's chainer."""
+    from keyring.backends.chainer import ChainerBackend
+
+    if isinstance(backend, ChainerBackend):
+        return list(backend.backends)
+    return [backend]
+
+
+def check_backend(backend: Any) -> None:
+    """Raise :class:`KeychainRefused`/:class:`KeychainUnavailable` unless trusted."""
+    leaves = _leaves(backend)
+    if not leaves:
+        raise KeychainUnavailable(detail="keyring chainer has no backends")
+    for leaf in leaves:
+        module = type(leaf).__module__
+        if module.startswith("keyring.backends.fail"):
+            raise KeychainUnavailable(detail=f"keyring backend {backend_name(leaf)}")
+        if not module.startswith(TRUSTED_BACKEND_MODULES):
+            raise KeychainRefused(detail=f"refused keyring backend {backend_name(leaf)}")
+
+
+class SecretStore:
+    """Secrets of one profile.
+
+    Thread: any.  Calls may block on D-Bus, so the GUI thread never calls this directly.
+    ``enforce_policy=False`` is for unit tests that pass an in-memory backend.
+    """
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        backend: keyring.backend.KeyringBackend | None = None,
+        enforce_policy: bool = True,
+    ) -> None:
+        self.service = service
+        self._backend = backend
+        self._enforce = enforce_policy
+        self._checked = False
+
+    @property
+    def backend(self) -> keyring.backend.KeyringBackend:
+        if self._backend is None:
+            self._backend = keyring.get_keyring()
+        if self._enforce and not self._checked:
+            check_backend(self._backend)
+            self._checked = True
+        return self._backend
+
+    def describe(self) -> str:
+        return backend_name(self.backend)
+
+    def get(self, name: str) -> str | None:
+        value = self._call("get_password", name)
+        if value is not None:
+            register_secret(value)
+        return value  # type: ignore[no-any-return]
+
+    def set(self, name: str, value: str) -> None:
+        register_secret(value)
+        self._call("set_password", name, value)
+
+    def delete(self, name: str) -> None:
+        try:
+            self._call("delete_password", name)
+        except _NotFound:
+            pass
+
+    def probe(self) -> None:
+        """Check that the keychain is usable and unlocked (a read of a missing entry)."""
+        self._call("get_password", "probe")
+
+    def _call(self, method: str, *args: Any) -> Any:
+        backend = self.backend
+        try:
+            return getattr(backend, method)(self.service, *args)
+        except keyring.errors.KeyringLocked as exc:
+            raise KeychainLocked(detail=type(exc).__name__) from exc
+        except keyring.errors.PasswordDeleteError as exc:
+            raise _NotFound() from exc
+        except keyring.errors.NoKeyringError as exc:
+            raise KeychainUnavailable(detail=type(exc).__name__) from exc
+        except keyring.errors.KeyringError as exc:
+            if "locked" in str(exc).lower():
+                raise KeychainLocked(detail=type(exc).__name__) from exc
+            raise KeychainUnavailable(detail=f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # D-Bus and platform errors: not a bug of ours
+            if "locked" in str(exc).lower():
+                raise KeychainLocked(detail=type(exc).__name__) from exc
+            log.warning("keychain call %s failed: %s", method, type(exc).__name__)
+            raise KeychainUnavailable(detail=type(exc).__name__) from exc
+
+
+class _NotFound(Exception):
+    pass

@@ -1,0 +1,44 @@
+"""The one place where the app's services are built with their real defaults.
+
+``Core`` holds infrastructure (vault, secrets, events, clock, network pool); services
+take what they need as keyword-only constructor arguments.  Each area adds its service
+to :class:`Services` and builds it in :func:`build_services`.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from app.clock import Clock, SystemClock
+from app.events import EventBus
+from app.paths import Profile
+from app.secrets import SecretStore
+from app.vault import Vault
+
+
+def _net_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="muttefik-net")
+
+
+@dataclass
+class Core:
+    profile: Profile
+    vault: Vault
+    secrets: SecretStore
+    events: EventBus = field(default_factory=EventBus)
+    clock: Clock = field(default_factory=SystemClock)
+    net: ThreadPoolExecutor = field(default_factory=_net_pool)
+
+    def close(self) -> None:
+        self.net.shutdown(wait=False, cancel_futures=True)
+        self.vault.close()
+
+
+@dataclass
+class Services:
+    core: Core
+
+
+def build_services(core: Core) -> Services:
+    return Services(core=core)
