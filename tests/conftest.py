@@ -1,0 +1,54 @@
+"""Fixtures shared by every test: a temp profile, an in-memory keychain, an open vault."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.clock import FakeClock
+from app.events import EventBus
+from app.paths import Profile
+from app.secrets import SecretStore
+from app.services import Core
+from app.vault import Vault
+from tests.support import MemoryKeyring
+
+
+@pytest.fixture
+def profile(tmp_path: Path) -> Profile:
+    p = Profile(tmp_path / "profile")
+    p.ensure()
+    return p
+
+
+@pytest.fixture
+def memory_keyring() -> MemoryKeyring:
+    return MemoryKeyring()
+
+
+@pytest.fixture
+def secrets(profile: Profile, memory_keyring: MemoryKeyring) -> SecretStore:
+    return SecretStore(service=profile.keychain_service, backend=memory_keyring, enforce_policy=False)
+
+
+@pytest.fixture
+def vault(profile: Profile, secrets: SecretStore) -> Iterator[Vault]:
+    from app.bootstrap import open_vault
+
+    v, _key = open_vault(profile, secrets)
+    yield v
+    v.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def core(profile: Profile, vault: Vault, secrets: SecretStore, clock: FakeClock) -> Iterator[Core]:
+    c = Core(profile=profile, vault=vault, secrets=secrets, events=EventBus(), clock=clock)
+    yield c
+    c.net.shutdown(wait=True, cancel_futures=True)

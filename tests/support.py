@@ -1,0 +1,44 @@
+"""Test helpers shared by unit and integration tests (no Qt here)."""
+
+from __future__ import annotations
+
+import os
+
+import keyring.errors
+import pytest
+from keyring.backend import KeyringBackend
+
+REQUIRE_SERVICES = os.environ.get("MUTTEFIK_REQUIRE_SERVICES") == "1"
+
+
+def service_missing(reason: str) -> None:
+    """Skip locally, fail in CI (MUTTEFIK_REQUIRE_SERVICES=1), when a real service is absent."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service missing: {reason}")
+    pytest.skip(reason)
+
+
+class MemoryKeyring(KeyringBackend):
+    """In-memory keyring for unit tests (never used by the app itself)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store: dict[tuple[str, str], str] = {}
+        self.locked = False
+
+    def get_password(self, service: str, username: str) -> str | None:
+        if self.locked:
+            raise keyring.errors.KeyringLocked("locked")
+        return self.store.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        if self.locked:
+            raise keyring.errors.KeyringLocked("locked")
+        self.store[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if (service, username) not in self.store:
+            raise keyring.errors.PasswordDeleteError("not found")
+        del self.store[(service, username)]
