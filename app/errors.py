@@ -144,6 +144,27 @@ class PasswordRejected(UserError):
     title = "Password not accepted"
 
 
+class CodeRejected(UserError):
+    title = "Code not accepted"
+    message = (
+        "That code is not right, or it was already used. Enter the current 6-digit code "
+        "from your authenticator app, or one of your recovery codes."
+    )
+
+
+class LastAdmin(UserError):
+    title = "Last administrator"
+    message = (
+        "This is the only active administrator. Make another operator an administrator "
+        "first, so someone can still manage the app."
+    )
+
+
+class InvalidOperatorInput(UserError):
+    title = "Check the operator's details"
+    message = "Some of the operator's details are not valid."
+
+
 # --- Amazon ---------------------------------------------------------------------------
 
 

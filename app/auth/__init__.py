@@ -1,0 +1,1 @@
+"""Operators: sign-in with password and TOTP, password policy, recovery codes, RBAC."""

@@ -1,0 +1,78 @@
+"""Roles and permissions, checked in app/ services (never only in the UI).
+
+Every service method that reads or changes store data, operators, settings or
+credentials takes the acting operator (:class:`~app.auth.models.Actor`) and calls
+:func:`require` first::
+
+    require(actor, Permission.VIEW_STORE, store_id=order.store_id)
+
+``admin`` may do everything on every store; ``agent`` may only view and change the data
+of the stores it is a member of.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from app.errors import PermissionDenied
+
+if TYPE_CHECKING:
+    from app.auth.models import Actor
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    AGENT = "agent"
+
+
+class Permission(StrEnum):
+    MANAGE_OPERATORS = "manage_operators"
+    MANAGE_SETTINGS = "manage_settings"
+    MANAGE_CREDENTIALS = "manage_credentials"
+    VIEW_AUDIT = "view_audit"
+    EXPORT_AUDIT = "export_audit"
+    PURGE_SETTINGS = "purge_settings"
+    # Store-scoped: need ``store_id``.
+    VIEW_STORE = "view_store"
+    CHANGE_STORE_DATA = "change_store_data"
+
+
+STORE_SCOPED = frozenset({Permission.VIEW_STORE, Permission.CHANGE_STORE_DATA})
+
+# What each role may do beyond store membership.  Admins have everything.
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.AGENT: STORE_SCOPED,
+}
+
+
+def allowed(actor: Actor, permission: Permission, store_id: int | None = None) -> bool:
+    """True if ``actor`` may do ``permission`` (on ``store_id`` for store permissions)."""
+    if actor.disabled:
+        return False
+    if permission not in ROLE_PERMISSIONS[actor.role]:
+        return False
+    if permission in STORE_SCOPED:
+        if store_id is None:
+            raise ValueError(f"{permission} needs a store_id")
+        return actor.role is Role.ADMIN or store_id in actor.store_ids
+    return True
+
+
+def require(actor: Actor, permission: Permission, store_id: int | None = None) -> None:
+    """Raise :class:`PermissionDenied` unless ``actor`` may do ``permission``."""
+    if not allowed(actor, permission, store_id):
+        raise PermissionDenied(
+            detail=f"operator {actor.id} ({actor.role}) lacks {permission}"
+            + (f" on store {store_id}" if store_id is not None else "")
+        )
+
+
+def visible_store_ids(actor: Actor, all_store_ids: list[int]) -> list[int]:
+    """The stores ``actor`` may see, for list queries (``WHERE store_id IN (...)``)."""
+    if actor.disabled:
+        return []
+    if actor.role is Role.ADMIN:
+        return list(all_store_ids)
+    return [s for s in all_store_ids if s in actor.store_ids]
