@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,10 +52,16 @@ class Profile:
         return "Demo" if self.demo else self.root.name
 
     def ensure(self) -> None:
-        """Create the folder (0700)."""
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if os.name == "posix":
-            os.chmod(self.root, 0o700)
+        """Create the folder (0700).  Raises DiskFull/ProfileReadOnly, not a raw OSError."""
+        from app.atomic import os_error_to_user_error
+
+        try:
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # chmod only when needed: on a read-only mount even a no-op chmod fails.
+            if os.name == "posix" and stat.S_IMODE(self.root.stat().st_mode) != 0o700:
+                os.chmod(self.root, 0o700)
+        except OSError as exc:
+            raise os_error_to_user_error(exc) from exc
 
 
 def default_profile_root() -> Path:
