@@ -167,6 +167,7 @@ class FakeSpApi:
     def start(self) -> FakeSpApi:
         if self._httpd is not None:
             return self
+        self._stopping.clear()
         httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         httpd.daemon_threads = True
         httpd.block_on_close = False
@@ -446,6 +447,9 @@ class FakeSpApi:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as Amazon's endpoints allow
+    # Headers and body go out in separate writes; with Nagle on, keep-alive clients
+    # wait for a delayed ACK (~40 ms per request).
+    disable_nagle_algorithm = True
     server_version = "Server"
     sys_version = ""
 

@@ -218,10 +218,10 @@ def tracking_number(fmt: str, rng: random.Random, country: str) -> str:
     """A carrier-shaped tracking number (format only; not a real parcel)."""
 
     def digits(n: int) -> str:
-        return "".join(str(rng.randrange(10)) for _ in range(n))
+        return f"{rng.randrange(10**n):0{n}d}"
 
     if fmt == "ups":
-        return "1Z" + "".join(rng.choice("0123456789ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(16))
+        return f"1Z{rng.getrandbits(64):016X}"
     if fmt == "usps":
         return "9400" + digits(18)
     if fmt == "fedex":
@@ -229,7 +229,10 @@ def tracking_number(fmt: str, rng: random.Random, country: str) -> str:
     if fmt == "canadapost":
         return digits(16)
     if fmt == "royalmail":
-        letters = "".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(2))
+        letters = (
+            "ABCDEFGHJKLMNPRSTUVWXYZ"[rng.randrange(23)]
+            + "ABCDEFGHJKLMNPRSTUVWXYZ"[rng.randrange(23)]
+        )
         return f"{letters}{digits(9)}{country}"
     if fmt == "dhl":
         return "00340" + digits(15)

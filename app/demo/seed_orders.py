@@ -392,7 +392,7 @@ def _render(
     buyer_name = BUYER_NAMES[int(rng.random() * len(BUYER_NAMES))]
     city, region, postal = mkt.cities[int(rng.random() * len(mkt.cities))]
     house = rng.randint(1, 999)
-    alias = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(14))
+    alias = f"{rng.getrandbits(56):014x}"
     phone_tail = rng.randint(0, 99)
     package_ref = f"{rng.randrange(10**8, 10**9)}"
 
