@@ -12,6 +12,7 @@ each value read is registered with the log filter so it can never be logged.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -103,10 +104,8 @@ class SecretStore:
         self._call("set_password", name, value)
 
     def delete(self, name: str) -> None:
-        try:
+        with contextlib.suppress(_NotFound):
             self._call("delete_password", name)
-        except _NotFound:
-            pass
 
     def probe(self) -> None:
         """Check that the keychain is usable and unlocked (a read of a missing entry)."""

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from app.paths import Profile
 from app.vault import migrations
+from app.vault.check import CheckResult, run_checks
 from app.vault.connection import open_connection, translate_db_error
 from app.vault.keys import KeyMode
 from app.vault.lock import ProfileLock
@@ -41,6 +42,7 @@ class Vault:
         self._thread_id: int | None = None
         self._lock = ProfileLock(profile.lock_path)
         self._closed = False
+        self._key: bytes | None = None  # kept for the read-only check connection only
 
     @classmethod
     def open(cls, profile: Profile, key: bytes, mode: KeyMode, *, migrate: bool = True) -> Vault:
@@ -59,6 +61,7 @@ class Vault:
 
     def _open_on_thread(self, key: bytes) -> None:
         self._conn = open_connection(self.profile.db_path, key)
+        self._key = key
         self._thread_id = threading.get_ident()
         # -wal/-shm inherit the db file's mode; make sure of it anyway.
         if os.name == "posix":
@@ -118,8 +121,19 @@ class Vault:
             conn.execute(key_pragma(new_key).replace("PRAGMA key", "PRAGMA rekey", 1))
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._key = new_key
 
         return self.run(do)
+
+    def integrity_check(self) -> CheckResult:
+        """Full page-by-page check on a separate read-only connection.
+
+        Blocks for as long as reading the whole file takes; call from a worker thread (not
+        the DB thread, which stays free for the app meanwhile).
+        """
+        if self._key is None:
+            raise RuntimeError("vault is not open")
+        return run_checks(self.profile, self._key)
 
     def checkpoint(self) -> Future[None]:
         return self.run(lambda conn: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
@@ -136,6 +150,7 @@ class Vault:
                 finally:
                     conn_holder._conn.close()
                     conn_holder._conn = None
+                    conn_holder._key = None
 
         try:
             self._executor.submit(shut, self).result()

@@ -117,10 +117,10 @@ def key_from_passphrase(profile: Profile, passphrase: str, *, new_profile: bool)
         return params.derive(passphrase)
     pending_file = pp.pending_path(profile.kdf_path)
     for path in (profile.kdf_path, pending_file):
-        params = pp.load(path)
-        if params is None:
+        loaded = pp.load(path)
+        if loaded is None:
             continue
-        key = params.derive(passphrase)
+        key = loaded.derive(passphrase)
         if can_open(profile.db_path, key):
             if path == pending_file:
                 os.replace(pending_file, profile.kdf_path)

@@ -1,0 +1,83 @@
+"""The one place that presents errors to the seller, and the crash hook.
+
+``UserError``s show their title and message (technical detail folded away); anything
+else is a bug: it is logged and shown once per distinct traceback with the traceback
+available for a report.  Exceptions from any thread reach the GUI thread here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+import threading
+import traceback
+from types import TracebackType
+
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from app.errors import UserError
+from app.redact import redact_text
+
+log = logging.getLogger("muttefik.ui")
+
+_seen: set[str] = set()
+
+
+def show_error(parent: QWidget | None, exc: BaseException) -> None:
+    """Thread: GUI."""
+    if isinstance(exc, UserError):
+        log.warning("%s: %s", type(exc).__name__, exc.detail or exc.message)
+        box = QMessageBox(QMessageBox.Icon.Warning, exc.title, exc.message, parent=parent)
+        if exc.detail:
+            box.setDetailedText(exc.detail)
+        box.setObjectName("userErrorBox")
+        box.exec()
+        return
+    report_exception(type(exc), exc, exc.__traceback__, parent=parent)
+
+
+def report_exception(
+    etype: type[BaseException] | None,
+    value: BaseException | None,
+    tb: TracebackType | None,
+    *,
+    parent: QWidget | None = None,
+) -> None:
+    """Thread: GUI.  Shows each distinct traceback once."""
+    text = redact_text("".join(traceback.format_exception(etype, value, tb)))
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    log.error("unexpected error:\n%s", text)
+    if digest in _seen:
+        return
+    _seen.add(digest)
+    box = QMessageBox(
+        QMessageBox.Icon.Critical,
+        "Unexpected error",
+        "Müttefik Desk ran into a problem it did not expect. Your data is safe; the action "
+        "may not have completed. The details below help us fix it (they contain no buyer "
+        "data or secrets).",
+        parent=parent,
+    )
+    box.setDetailedText(text)
+    box.setObjectName("crashBox")
+    box.exec()
+
+
+def install_crash_hook() -> None:
+    """Route uncaught exceptions from every thread to one dialog on the GUI thread."""
+    from ui.ops import on_gui
+
+    def hook(etype: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(etype, KeyboardInterrupt):
+            sys.__excepthook__(etype, value, tb)
+            return
+        on_gui(lambda: report_exception(etype, value, tb))
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is None:
+            return
+        hook(args.exc_type, args.exc_value, args.exc_traceback)
+
+    sys.excepthook = hook
+    threading.excepthook = thread_hook

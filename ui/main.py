@@ -1,0 +1,289 @@
+"""Entry point: a staged, logged startup.
+
+arguments → logging → paths → QApplication → single instance → crash hook → keychain →
+open vault → sign-in → main window.  Each stage that fails shows a clear dialog and
+exits cleanly; none shows a raw traceback.  Disk, D-Bus and Argon2 work runs on worker
+threads; the GUI thread only shows dialogs and windows.
+
+``MUTTEFIK_STARTUP_MARKER=FILE`` writes the wall time at which the main window was shown
+to FILE (for bench/startup.py); ``MUTTEFIK_QUIT_AFTER_START=1`` then quits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, QtMsgType, Signal, qInstallMessageHandler
+from PySide6.QtWidgets import QApplication
+
+from app.errors import OperationCancelled, PassphraseWrong
+from app.paths import Profile
+from app.secrets import SecretStore
+from app.services import Core, Services, build_services
+from app.vault import KeyPlan, Vault, keys
+from ui import ops
+from ui.dialogs.startup_error import show_startup_error
+
+log = logging.getLogger("muttefik.ui")
+
+ErrorPresenter = Callable[[BaseException], bool]
+# (window_parent, services, on_signed_in(session), on_cancelled()) -> None
+Authenticator = Callable[[Services, Callable[[Any], None], Callable[[], None]], None]
+
+
+class Startup(QObject):
+    """Runs the stages after the QApplication exists.
+
+    Signals: ``window_shown(MainWindow)``; ``finished(int)`` when startup gave up (exit code).
+    Thread: GUI.
+    """
+
+    window_shown = Signal(object)
+    finished = Signal(int)
+
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        secrets: SecretStore | None = None,
+        present_error: ErrorPresenter = show_startup_error,
+        authenticate: Authenticator | None = None,
+        ask_passphrase: Callable[[bool, str], str | None] | None = None,
+        integrity_check: bool = True,
+    ) -> None:
+        super().__init__()
+        self.profile = profile
+        self.secrets = secrets or SecretStore(service=profile.keychain_service)
+        self.present_error = present_error
+        self.authenticate = authenticate or default_authenticate
+        self.ask_passphrase = ask_passphrase or _ask_passphrase_dialog
+        self.integrity_check = integrity_check
+        self.services: Services | None = None
+        self.window: Any = None
+        self.demo: Any = None
+        self._qt_events: Any = None
+
+    # stage: keychain ----------------------------------------------------------------
+    def start(self) -> None:
+        log.info("startup: keychain (%s)", "demo" if self.profile.demo else "profile")
+
+        def plan(job: ops.Job) -> KeyPlan:
+            self.profile.ensure()
+            return keys.plan(self.profile, self.secrets)
+
+        ops.Op(None, plan).on_success(self._have_plan).on_failure(self._fail).run()
+
+    def _have_plan(self, plan: KeyPlan, error: str = "") -> None:
+        if not plan.needs_passphrase:
+            assert plan.key is not None
+            self._open(lambda: plan.key, plan)
+            return
+        passphrase = self.ask_passphrase(plan.new_profile, error)
+        if passphrase is None:
+            self._fail(OperationCancelled("No passphrase was entered."), quiet=True)
+            return
+
+        def derive() -> bytes:
+            return keys.key_from_passphrase(self.profile, passphrase, new_profile=plan.new_profile)
+
+        self._open(derive, plan)
+
+    # stage: open vault ---------------------------------------------------------------
+    def _open(self, key_fn: Callable[[], bytes | None], plan: KeyPlan) -> None:
+        log.info("startup: open vault")
+
+        def work(job: ops.Job) -> Vault:
+            key = key_fn()
+            assert key is not None
+            return Vault.open(self.profile, key, plan.mode)
+
+        def failed(exc: BaseException) -> None:
+            if isinstance(exc, PassphraseWrong):
+                self._have_plan(plan, error=exc.message)
+            else:
+                self._fail(exc)
+
+        ops.Op(None, work).on_success(self._vault_open).on_failure(failed).run()
+
+    def _vault_open(self, vault: Vault) -> None:
+        core = Core(profile=self.profile, vault=vault, secrets=self.secrets)
+        ops.install(core.net)
+        self.services = build_services(core)
+        from ui.events import QtEvents
+
+        self._qt_events = QtEvents(core.events)
+        log.info("startup: sign-in")
+        self.authenticate(self.services, self._signed_in, self._sign_in_cancelled)
+
+    def _sign_in_cancelled(self) -> None:
+        log.info("startup: sign-in cancelled")
+        self._shutdown()
+        self.finished.emit(0)
+
+    # stage: main window -----------------------------------------------------------------
+    def _signed_in(self, session: Any) -> None:
+        from ui.main_window import MainWindow
+
+        assert self.services is not None
+        log.info("startup: main window")
+        window = MainWindow(self.services, self._qt_events, session)
+        self.window = window
+        window.closing.connect(self._shutdown)
+        window.show()
+        window.raise_()
+        self._after_shown(window)
+
+    def _after_shown(self, window: Any) -> None:
+        marker = os.environ.get("MUTTEFIK_STARTUP_MARKER")
+        if marker:
+            with open(marker, "w", encoding="utf-8") as fh:
+                fh.write(f"{time.time():.6f}\n")
+            if os.environ.get("MUTTEFIK_QUIT_AFTER_START") == "1":
+                QTimer.singleShot(0, window.close)
+        self.window_shown.emit(window)
+        if self.integrity_check:
+            from ui.startup_checks import start_integrity_check
+
+            # After the first paint: the check reads every page but never delays the window.
+            QTimer.singleShot(1500, lambda: _if_alive(window, start_integrity_check))
+
+    # failures and shutdown ------------------------------------------------------------
+    def _fail(self, exc: BaseException, *, quiet: bool = False) -> None:
+        log.error("startup failed: %s", type(exc).__name__)
+        if not quiet and self.present_error(exc):
+            self.start()
+            return
+        self._shutdown()
+        self.finished.emit(0 if quiet else 1)
+
+    def _shutdown(self) -> None:
+        if self._qt_events is not None:
+            self._qt_events.close()
+            self._qt_events = None
+        if self.services is not None:
+            closer = getattr(self.services, "close", None)
+            if callable(closer):
+                closer()
+            else:
+                self.services.core.close()
+            self.services = None
+
+
+def _if_alive(window: Any, fn: Callable[[Any], None]) -> None:
+    import shiboken6
+
+    if shiboken6.isValid(window) and window.isVisible():
+        fn(window)
+
+
+def default_authenticate(
+    services: Services, signed_in: Callable[[Any], None], cancelled: Callable[[], None]
+) -> None:
+    """Sign-in stage.  Replaced by the operator sign-in flow (ui.auth_flow) when present."""
+    try:
+        from ui import auth_flow
+    except ImportError:
+        signed_in(None)
+        return
+    auth_flow.authenticate(services, signed_in, cancelled)
+
+
+def _ask_passphrase_dialog(new_profile: bool, error: str) -> str | None:
+    from ui.dialogs.passphrase import PassphraseDialog
+
+    dialog = PassphraseDialog(new_profile=new_profile, error=error)
+    if dialog.exec() != PassphraseDialog.DialogCode.Accepted:
+        return None
+    return dialog.value()
+
+
+def _qt_message_handler(mode: QtMsgType, context: Any, message: str) -> None:
+    qt_log = logging.getLogger("muttefik.qt")
+    level = {
+        QtMsgType.QtDebugMsg: logging.DEBUG,
+        QtMsgType.QtInfoMsg: logging.INFO,
+        QtMsgType.QtWarningMsg: logging.WARNING,
+        QtMsgType.QtCriticalMsg: logging.ERROR,
+        QtMsgType.QtFatalMsg: logging.CRITICAL,
+    }.get(mode, logging.WARNING)
+    qt_log.log(level, "%s", message)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from app.cli import build_parser, profile_from_args
+    from app.cli import run as run_command
+    from app.logsetup import setup_logging
+    from app.paths import log_dir
+
+    # stage: arguments
+    args = build_parser().parse_args(argv)
+    level = getattr(logging, args.log_level)
+    if args.command:
+        setup_logging(None, level=level)
+        return run_command(args)
+
+    # stage: logging (file in the platform log dir; a failure there is not fatal)
+    try:
+        setup_logging(log_dir(), level=level)
+    except OSError:
+        setup_logging(None, level=level)
+    log.info("Müttefik Desk starting")
+
+    # stage: paths
+    profile = profile_from_args(args)
+
+    # stage: QApplication
+    qInstallMessageHandler(_qt_message_handler)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Müttefik Desk")
+    app.setOrganizationName("Muttefik")
+    app.setDesktopFileName("muttefik-desk")
+    app.setQuitOnLastWindowClosed(True)
+    ops.install()
+
+    # stage: single instance
+    from ui.single_instance import SingleInstance
+
+    instance = SingleInstance(profile)
+    if instance.notify_running():
+        log.info("another window for this profile is running; raised it")
+        return 0
+    instance.listen()
+
+    # stage: crash hook
+    from ui.errors import install_crash_hook
+
+    install_crash_hook()
+
+    # stages: keychain → vault → sign-in → window
+    startup = Startup(profile)
+    exit_code: list[int] = []
+
+    def give_up(code: int) -> None:
+        exit_code.append(code)
+        app.exit(code)
+
+    startup.finished.connect(give_up)
+
+    def raise_window() -> None:
+        if startup.window is not None:
+            startup.window.showNormal()
+            startup.window.raise_()
+            startup.window.activateWindow()
+
+    instance.raise_requested.connect(raise_window)
+    QTimer.singleShot(0, startup.start)
+    code = app.exec()
+    startup._shutdown()
+    log.info("Müttefik Desk stopped (%s)", code)
+    return exit_code[0] if exit_code else int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""The main window: tabs, menu, status bar, demo banner and the lock screen.
+
+Signals: ``lock_requested`` (the seller chose Lock), ``closing``.
+Thread: GUI only.  It never touches the vault directly; tabs use ``ui.ops``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import __version__
+from app.services import Services
+from ui.events import QtEvents
+from ui.tabs import TABS, TabSpec
+
+
+class MainWindow(QMainWindow):
+    lock_requested = Signal()
+    closing = Signal()
+
+    def __init__(self, services: Services, qt_events: QtEvents, session: Any = None) -> None:
+        super().__init__()
+        self.services = services
+        self.qt_events = qt_events
+        self.session = session
+        profile = services.core.profile
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(
+            "Müttefik Desk — Demo" if profile.demo else f"Müttefik Desk — {profile.name}"
+        )
+        self.resize(1280, 800)
+
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("mainTabs")
+        self.tabs.setDocumentMode(True)
+        self._tab_widgets: dict[str, QWidget] = {}
+
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.banner = QLabel()
+        self.banner.setObjectName("demoBanner")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet(
+            "QLabel#demoBanner { background: #fff3cd; color: #664d03; padding: 6px 12px;"
+            " border-bottom: 1px solid #ffe69c; }"
+        )
+        self.banner.setVisible(False)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.tabs, 1)
+
+        self.lock_page = QLabel("Müttefik Desk is locked.\nSign in to continue.")
+        self.lock_page.setObjectName("lockPage")
+        self.lock_page.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.lock_page.setStyleSheet("font-size: 16px; color: palette(mid);")
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(content)
+        self.stack.addWidget(self.lock_page)
+        self.setCentralWidget(self.stack)
+
+        self._build_menu()
+        self._build_status_bar()
+        if profile.demo:
+            self.show_banner(
+                "Demo profile: everything here is made-up demo data, and you are signed in "
+                "automatically as “demo”. Your real profile is separate."
+            )
+        self.build_tabs()
+
+    # --- tabs -----------------------------------------------------------------------
+
+    @property
+    def is_admin(self) -> bool:
+        actor = getattr(self.session, "actor", None)
+        role = getattr(actor, "role", None)
+        if role is None:
+            return self.session is None  # before sign-in exists (tests, bare start)
+        return str(getattr(role, "value", role)) == "admin"
+
+    def build_tabs(self, specs: list[TabSpec] | None = None) -> None:
+        """(Re)build the tabs for the current session's role."""
+        current = self.current_tab_key()
+        while self.tabs.count():
+            widget = self.tabs.widget(0)
+            self.tabs.removeTab(0)
+            widget.deleteLater()
+        self._tab_widgets.clear()
+        for spec in specs if specs is not None else TABS:
+            if spec.admin_only and not self.is_admin:
+                continue
+            widget = spec.factory(self)
+            widget.setProperty("tabKey", spec.key)
+            self._tab_widgets[spec.key] = widget
+            self.tabs.addTab(widget, spec.title)
+        if current in self._tab_widgets:
+            self.tabs.setCurrentWidget(self._tab_widgets[current])
+
+    def tab(self, key: str) -> QWidget | None:
+        return self._tab_widgets.get(key)
+
+    def current_tab_key(self) -> str | None:
+        widget = self.tabs.currentWidget()
+        return None if widget is None else widget.property("tabKey")
+
+    def set_session(self, session: Any) -> None:
+        """A (possibly different) operator signed in: rebuild role-dependent parts."""
+        self.session = session
+        self._operator_label.setText(_operator_text(session))
+        self.build_tabs()
+        self.set_locked(False)
+
+    # --- lock screen ----------------------------------------------------------------
+
+    def set_locked(self, locked: bool) -> None:
+        self.stack.setCurrentIndex(1 if locked else 0)
+        self._lock_action.setEnabled(not locked)
+
+    @property
+    def locked(self) -> bool:
+        return self.stack.currentIndex() == 1
+
+    # --- chrome ---------------------------------------------------------------------
+
+    def show_banner(self, text: str) -> None:
+        self.banner.setText(text)
+        self.banner.setVisible(True)
+
+    def add_status_widget(self, widget: QWidget, *, permanent: bool = True) -> None:
+        if permanent:
+            self.statusBar().addPermanentWidget(widget)
+        else:
+            self.statusBar().addWidget(widget, 1)
+
+    def _build_menu(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._lock_action = QAction("&Lock", self)
+        self._lock_action.setShortcut(QKeySequence("Ctrl+L"))
+        self._lock_action.triggered.connect(self.lock_requested)
+        file_menu.addAction(self._lock_action)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        self.tools_menu = bar.addMenu("&Tools")
+        check = QAction("Check &database…", self)
+        check.triggered.connect(self.check_database)
+        self.tools_menu.addAction(check)
+
+        help_menu = bar.addMenu("&Help")
+        about = QAction("&About Müttefik Desk", self)
+        about.triggered.connect(self._about)
+        help_menu.addAction(about)
+
+    def _build_status_bar(self) -> None:
+        core = self.services.core
+        status = self.statusBar()
+        status.setObjectName("statusBar")
+        profile_label = QLabel(f"Profile: {core.profile.name}")
+        profile_label.setObjectName("profileLabel")
+        profile_label.setToolTip(str(core.profile.root))
+        key_label = QLabel(f"🔒 Key: {core.vault.mode.label}")
+        key_label.setObjectName("keyModeLabel")
+        key_label.setToolTip(
+            "The database key is kept in your system keychain."
+            if core.vault.mode.value == "keychain"
+            else "The database key is derived from your passphrase, asked at every start."
+        )
+        self._operator_label = QLabel(_operator_text(self.session))
+        self._operator_label.setObjectName("operatorLabel")
+        self.integrity_label = QLabel("")
+        self.integrity_label.setObjectName("integrityLabel")
+        status.addPermanentWidget(self.integrity_label)
+        status.addPermanentWidget(self._operator_label)
+        status.addPermanentWidget(profile_label)
+        status.addPermanentWidget(key_label)
+
+    def check_database(self) -> None:
+        """Run the full integrity check in the background (menu action)."""
+        from ui.startup_checks import start_integrity_check
+
+        start_integrity_check(self, interactive=True)
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About Müttefik Desk",
+            f"<b>Müttefik Desk {__version__}</b><p>Buyer messages, orders and shipping "
+            "labels for Amazon sellers, kept encrypted on this computer.</p>",
+        )
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.closing.emit()
+        super().closeEvent(event)
+
+
+def _operator_text(session: Any) -> str:
+    actor = getattr(session, "actor", None)
+    if actor is None:
+        return ""
+    name = getattr(actor, "display_name", None) or getattr(actor, "username", "")
+    return f"Signed in: {name}"
