@@ -97,7 +97,8 @@ class MainWindow(QMainWindow):
         while self.tabs.count():
             widget = self.tabs.widget(0)
             self.tabs.removeTab(0)
-            widget.deleteLater()
+            if widget is not None:
+                widget.deleteLater()
         self._tab_widgets.clear()
         for spec in specs if specs is not None else TABS:
             if spec.admin_only and not self.is_admin:
@@ -114,7 +115,8 @@ class MainWindow(QMainWindow):
 
     def current_tab_key(self) -> str | None:
         widget = self.tabs.currentWidget()
-        return None if widget is None else widget.property("tabKey")
+        key = None if widget is None else widget.property("tabKey")
+        return str(key) if key else None
 
     def set_session(self, session: Any) -> None:
         """A (possibly different) operator signed in: rebuild role-dependent parts."""
@@ -175,7 +177,7 @@ class MainWindow(QMainWindow):
         profile_label = QLabel(f"Profile: {core.profile.name}")
         profile_label.setObjectName("profileLabel")
         profile_label.setToolTip(str(core.profile.root))
-        key_label = QLabel(f"🔒 Key: {core.vault.mode.label}")
+        key_label = QLabel(f"Key: {core.vault.mode.label}")
         key_label.setObjectName("keyModeLabel")
         key_label.setToolTip(
             "The database key is kept in your system keychain."
