@@ -214,6 +214,14 @@ def _qt_message_handler(mode: QtMsgType, context: Any, message: str) -> None:
     qt_log.log(level, "%s", message)
 
 
+def app_icon() -> Any:
+    from pathlib import Path
+
+    from PySide6.QtGui import QIcon
+
+    return QIcon(str(Path(__file__).resolve().parent.parent / "resources/icons/muttefik.svg"))
+
+
 def main(argv: list[str] | None = None) -> int:
     from app.cli import build_parser, profile_from_args
     from app.cli import run as run_command
@@ -244,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("Müttefik Desk")
     app.setOrganizationName("Muttefik")
     app.setDesktopFileName("muttefik-desk")
+    app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(True)
     ops.install()
 
