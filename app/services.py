@@ -10,6 +10,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from app.audit import AuditLog, AuditService
+from app.auth.service import AuthService, OperatorService
 from app.clock import Clock, SystemClock
 from app.events import EventBus
 from app.paths import Profile
@@ -38,7 +40,18 @@ class Core:
 @dataclass
 class Services:
     core: Core
+    audit: AuditService
+    auth: AuthService
+    operators: OperatorService
 
 
 def build_services(core: Core) -> Services:
-    return Services(core=core)
+    audit_log = AuditLog(clock=core.clock)
+    return Services(
+        core=core,
+        audit=AuditService(vault=core.vault, audit=audit_log),
+        auth=AuthService(
+            vault=core.vault, clock=core.clock, audit=audit_log, demo=core.profile.demo
+        ),
+        operators=OperatorService(vault=core.vault, clock=core.clock, audit=audit_log),
+    )

@@ -34,90 +34,478 @@ username or password), :class:`~app.errors.AccountLocked`,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
+from app import settings
+from app.audit import Action, format_time
+from app.auth import identity, password_policy, recovery, store, totp
+from app.auth.hashing import PasswordHashing
 from app.auth.models import (
     Actor,
     Enrollment,
     EnrollmentDone,
-    Operator,
     PasswordStep,
     Session,
-    SetupCode,
-    StoreRef,
 )
-from app.auth.rbac import Role
+from app.auth.operators import OperatorService
+from app.auth.store import OperatorRow, ts
+from app.errors import (
+    AccountLocked,
+    AuthenticationFailed,
+    CodeRejected,
+    PasswordRejected,
+    PermissionDenied,
+)
 
 if TYPE_CHECKING:
     from app.audit import AuditLog
     from app.clock import Clock
     from app.vault import Vault
 
+__all__ = ["AuthService", "OperatorService"]
+
+Conn = Any
+
+MAX_FAILURES = 10  # consecutive failures (password or code) before a lockout
+LOCKOUT = timedelta(minutes=15)
+STEP_TTL = timedelta(minutes=5)
+ENROLL_TTL = timedelta(minutes=30)
+MAX_INPUT = 1024  # longer input is refused without hashing it (after the same delay)
+DEMO_USERNAME = "demo"
+
+SESSION_EXPIRED = "Sign-in took too long. Start again with your username and password."
+
+
+@dataclass
+class _Pending:
+    operator_id: int
+    expires_at: datetime
+    secret: str = ""
+
+
+@dataclass
+class _Outcome:
+    kind: str  # "ok", "wrong", "locked"
+    row: OperatorRow | None = None
+    used_recovery: bool = False
+    left: int = 0
+
+
+def record_failure(
+    conn: Conn, audit: AuditLog, now: datetime, operator_id: int, stage: str, reason: str
+) -> bool:
+    """Count a failed attempt (in the caller's transaction); lock at the 10th.  Returns
+    True if the account is now locked."""
+    conn.execute(
+        "UPDATE operators SET failed_attempts = failed_attempts + 1 WHERE id = ?", (operator_id,)
+    )
+    failures = int(
+        conn.execute(
+            "SELECT failed_attempts FROM operators WHERE id = ?", (operator_id,)
+        ).fetchone()[0]
+    )
+    audit.append(
+        conn,
+        actor_id=operator_id,
+        action=Action.SIGN_IN_FAILED,
+        object_type="operator",
+        object_id=operator_id,
+        details={"stage": stage, "reason": reason, "failures": failures},
+    )
+    if failures < MAX_FAILURES:
+        return False
+    until = now + LOCKOUT
+    conn.execute(
+        "UPDATE operators SET failed_attempts = 0, locked_until = ? WHERE id = ?",
+        (ts(until), operator_id),
+    )
+    audit.append(
+        conn,
+        actor_id=operator_id,
+        action=Action.ACCOUNT_LOCKED,
+        object_type="operator",
+        object_id=operator_id,
+        details={"failures": failures, "until": format_time(until)},
+    )
+    return True
+
 
 class AuthService:
     """Sign-in, first admin, MFA enrollment, password changes.
 
-    Thread: any worker thread; every method blocks.
+    Thread: any worker thread; every method blocks.  Password hashing runs on the calling
+    thread, never on the DB thread, so sign-in does not stall other database work.
     """
 
-    def __init__(self, *, vault: Vault, clock: Clock, audit: AuditLog, demo: bool = False) -> None:
-        raise NotImplementedError
+    def __init__(
+        self,
+        *,
+        vault: Vault,
+        clock: Clock,
+        audit: AuditLog,
+        demo: bool = False,
+        hasher: PasswordHashing | None = None,
+    ) -> None:
+        self.vault = vault
+        self.clock = clock
+        self.audit = audit
+        self.demo = demo
+        self.hasher = hasher or PasswordHashing()
+        self._lock = threading.Lock()
+        self._steps: dict[str, _Pending] = {}
+        self._enrollments: dict[str, _Pending] = {}
 
     # --- first run --------------------------------------------------------------------
 
     def needs_first_admin(self) -> bool:
-        """True until an active admin with MFA exists (the wizard must run)."""
-        raise NotImplementedError
+        """True until an admin has completed MFA enrollment (the wizard must run).
+        Always False for the demo profile (its admin signs in automatically)."""
+        if self.demo:
+            return False
+        return self.vault.call(_no_enrolled_operator)
 
     def begin_first_admin(
         self, username: str, display_name: str, email: str, password: str
     ) -> Enrollment:
         """Create the first admin pending MFA (replacing an unfinished one).
 
-        Raises :class:`PasswordRejected` (message names the rule), ``ValueError``-free
-        :class:`InvalidOperatorInput` for a bad username/email, :class:`PermissionDenied`
-        if an admin with MFA already exists.
+        Raises :class:`PasswordRejected` (message names the rule),
+        :class:`InvalidOperatorInput` for a bad username/display name/email,
+        :class:`PermissionDenied` if an enrolled operator already exists.
         """
-        raise NotImplementedError
+        if self.demo:
+            raise PermissionDenied("The demo profile already has its administrator.")
+        username, display_name, email = identity.check_identity(username, display_name, email)
+        self._check_policy(password, username=username, display_name=display_name, email=email)
+        password_hash = self.hasher.hash(password)
+        now = self.clock.now()
+
+        def do(conn: Conn) -> OperatorRow:
+            if not _no_enrolled_operator(conn):
+                raise PermissionDenied("An administrator already exists. Sign in instead.")
+            # An earlier wizard run that never finished MFA leaves a pending admin behind.
+            conn.execute("DELETE FROM operators WHERE mfa_enrolled_at IS NULL AND demo = 0")
+            cur = conn.execute(
+                "INSERT INTO operators(username, display_name, email, role, created_at)"
+                " VALUES (?, ?, ?, 'admin', ?)",
+                (username, display_name, email, ts(now)),
+            )
+            op_id = int(cur.lastrowid)
+            store.record_password(conn, op_id, password_hash, now, keep=password_policy.HISTORY)
+            self.audit.append(
+                conn,
+                actor_id=op_id,
+                action=Action.OPERATOR_CREATED,
+                object_type="operator",
+                object_id=op_id,
+                details={"role": "admin", "first_admin": True},
+            )
+            row = store.by_id(conn, op_id)
+            assert row is not None
+            return row
+
+        return self._new_enrollment(self.vault.call_write(do))
 
     def complete_enrollment(self, enrollment: Enrollment, code: str) -> EnrollmentDone:
         """Verify a current code of the new key, activate MFA, sign in.
 
         Returns 10 recovery codes (shown once; only hashes are stored) and the session.
-        Raises :class:`CodeRejected` for a wrong code (the enrollment stays valid).
+        Raises :class:`CodeRejected` for a wrong code (the enrollment stays valid) and
+        :class:`AuthenticationFailed` if the enrollment expired.
         """
-        raise NotImplementedError
+        now = self.clock.now()
+        pending = self._pending(self._enrollments, enrollment.token, now)
+        if pending is None or pending.operator_id != enrollment.operator_id:
+            raise AuthenticationFailed(SESSION_EXPIRED)
+        step = totp.matching_step(pending.secret, code, now)
+        if step is None:
+            raise CodeRejected(
+                "That code does not match. Enter the 6-digit code your authenticator app "
+                "shows now for Müttefik Desk."
+            )
+        codes = recovery.generate()
+        hashes = [recovery.hash_code(c) for c in codes]
+        op_id = pending.operator_id
+
+        def do(conn: Conn) -> OperatorRow:
+            row = store.by_id(conn, op_id)
+            if row is None or row.disabled or row.password_hash is None or row.totp_secret:
+                raise AuthenticationFailed(SESSION_EXPIRED)
+            conn.execute(
+                "UPDATE operators SET totp_secret = ?, totp_last_step = ?, failed_attempts = 0,"
+                " locked_until = NULL, last_sign_in_at = ?,"
+                " mfa_enrolled_at = coalesce(mfa_enrolled_at, ?) WHERE id = ?",
+                (pending.secret, step, ts(now), ts(now), op_id),
+            )
+            store.replace_recovery_codes(conn, op_id, hashes)
+            for action, details in (
+                (Action.MFA_ENROLLED, {}),
+                (Action.RECOVERY_CODES_CREATED, {"count": len(hashes)}),
+                (Action.SIGN_IN_OK, {"method": "enrollment"}),
+            ):
+                self.audit.append(
+                    conn,
+                    actor_id=op_id,
+                    action=action,
+                    object_type="operator",
+                    object_id=op_id,
+                    details=details,
+                )
+            fresh = store.by_id(conn, op_id)
+            assert fresh is not None
+            return fresh
+
+        row = self.vault.call_write(do)
+        with self._lock:
+            self._enrollments.pop(enrollment.token, None)
+        return EnrollmentDone(
+            recovery_codes=codes, session=self._session(row, now, left=len(codes))
+        )
 
     # --- sign-in ----------------------------------------------------------------------
 
     def check_password(self, username: str, password: str) -> PasswordStep:
         """First sign-in step.  Raises :class:`AuthenticationFailed` (same message and
         about the same time for an unknown user, a wrong password or a disabled account)
-        or :class:`AccountLocked`.  Upgrades the hash if its parameters are outdated."""
-        raise NotImplementedError
+        or :class:`AccountLocked` (which does tell that the account exists).  Upgrades the
+        hash if its parameters are outdated."""
+        now = self.clock.now()
+        row = self.vault.call(lambda conn: store.by_username(conn, username[:MAX_INPUT]))
+        usable = (
+            row is not None
+            and row.password_hash is not None
+            and not row.demo
+            and len(password) <= MAX_INPUT
+        )
+        if not usable or row is None or row.password_hash is None:
+            self.hasher.dummy_verify(password[:MAX_INPUT])
+            self.vault.call_write(
+                lambda conn: self._failed_unknown(conn, row.id if row else None, "password")
+            )
+            raise AuthenticationFailed()
+        if row.is_locked(now):
+            self.hasher.dummy_verify(password)
+            self.vault.call_write(
+                lambda conn: self._failed_unknown(conn, row.id, "password", "locked")
+            )
+            raise AccountLocked()
+        ok = self.hasher.verify(row.password_hash, password)
+        if row.disabled:
+            self.vault.call_write(
+                lambda conn: self._failed_unknown(conn, row.id, "password", "disabled")
+            )
+            raise AuthenticationFailed()
+        if not ok:
+            locked = self.vault.call_write(
+                lambda conn: record_failure(
+                    conn, self.audit, now, row.id, "password", "wrong_password"
+                )
+            )
+            raise AccountLocked() if locked else AuthenticationFailed()
+        if self.hasher.needs_rehash(row.password_hash):
+            self._upgrade_hash(row, password)
+        token = secrets.token_urlsafe(24)
+        expires = now + STEP_TTL
+        self._remember(self._steps, token, _Pending(row.id, expires), now)
+        return PasswordStep(
+            operator_id=row.id,
+            username=row.username,
+            needs_mfa_enrollment=row.totp_secret is None,
+            expires_at=expires,
+            token=token,
+        )
 
     def begin_enrollment(self, step: PasswordStep) -> Enrollment:
         """For a ``step.needs_mfa_enrollment``: a fresh TOTP key to enroll."""
-        raise NotImplementedError
+        now = self.clock.now()
+        pending = self._pending(self._steps, step.token, now)
+        if pending is None or pending.operator_id != step.operator_id:
+            raise AuthenticationFailed(SESSION_EXPIRED)
+        row = self.vault.call(lambda conn: store.by_id(conn, pending.operator_id))
+        if row is None or row.disabled or row.totp_secret is not None:
+            raise AuthenticationFailed(SESSION_EXPIRED)
+        with self._lock:
+            self._steps.pop(step.token, None)
+        return self._new_enrollment(row)
 
     def check_second_factor(self, step: PasswordStep, code: str) -> Session:
         """Second step: a 6-digit TOTP code (±1 time step, never the same step twice) or
         a recovery code (single use).  Raises :class:`CodeRejected` (counts as a failure),
         :class:`AccountLocked`, or :class:`AuthenticationFailed` if ``step`` expired."""
-        raise NotImplementedError
+        now = self.clock.now()
+        pending = self._pending(self._steps, step.token, now)
+        if pending is None or pending.operator_id != step.operator_id:
+            raise AuthenticationFailed(SESSION_EXPIRED)
+        code = code.strip()[:64]
+        op_id = pending.operator_id
+
+        def do(conn: Conn) -> _Outcome:
+            row = store.by_id(conn, op_id)
+            if row is None or row.disabled or row.totp_secret is None:
+                return _Outcome("gone")
+            if row.is_locked(now):
+                return _Outcome("locked")
+            reason = "wrong_code"
+            if totp.looks_like_totp(code):
+                verdict, step_no = totp.check(row.totp_secret, code, now, row.totp_last_step)
+                if verdict is totp.CodeCheck.OK:
+                    conn.execute(
+                        "UPDATE operators SET totp_last_step = ? WHERE id = ?", (step_no, op_id)
+                    )
+                    return self._signed_in(conn, row, now, "totp")
+                if verdict is totp.CodeCheck.REPLAYED:
+                    reason = "replayed_code"
+            elif recovery.looks_like_code(code):
+                reason = "wrong_recovery_code"
+                for code_id, code_hash in store.unused_recovery_codes(conn, op_id):
+                    if recovery.matches(code, code_hash):
+                        conn.execute(
+                            "UPDATE recovery_codes SET used_at = ? WHERE id = ?",
+                            (ts(now), code_id),
+                        )
+                        left = len(store.unused_recovery_codes(conn, op_id))
+                        self.audit.append(
+                            conn,
+                            actor_id=op_id,
+                            action=Action.RECOVERY_CODE_USED,
+                            object_type="operator",
+                            object_id=op_id,
+                            details={"remaining": left},
+                        )
+                        return self._signed_in(conn, row, now, "recovery_code")
+            locked = record_failure(conn, self.audit, now, op_id, "code", reason)
+            return _Outcome("locked" if locked else "wrong")
+
+        outcome = self.vault.call_write(do)
+        if outcome.kind == "ok":
+            with self._lock:
+                self._steps.pop(step.token, None)
+            assert outcome.row is not None
+            return self._session(
+                outcome.row, now, left=outcome.left, used_recovery=outcome.used_recovery
+            )
+        if outcome.kind == "wrong":
+            raise CodeRejected()
+        with self._lock:
+            self._steps.pop(step.token, None)
+        if outcome.kind == "locked":
+            raise AccountLocked()
+        raise AuthenticationFailed(SESSION_EXPIRED)
 
     def redeem_setup_code(self, username: str, setup_code: str, password: str) -> Enrollment:
         """An admin-created operator's first sign-in: check the one-time setup code, set
         the chosen password (policy checked), then enroll MFA.  Wrong username or code →
-        :class:`AuthenticationFailed` (counts as a failure)."""
-        raise NotImplementedError
+        :class:`AuthenticationFailed` (counts as a failure); a rejected password does not
+        use up the code."""
+        now = self.clock.now()
+        wrong = "Wrong username or setup code."
+        row = self.vault.call(lambda conn: store.by_username(conn, username[:MAX_INPUT]))
+        if row is None or row.disabled or not row.setup_pending or row.demo:
+            self.vault.call_write(
+                lambda conn: self._failed_unknown(conn, row.id if row else None, "setup_code")
+            )
+            raise AuthenticationFailed(wrong)
+        if row.is_locked(now):
+            raise AccountLocked()
+        op_id = row.id
+
+        def code_ok(conn: Conn) -> bool:
+            r = conn.execute(
+                "SELECT code_hash, expires_at FROM setup_codes WHERE operator_id = ?", (op_id,)
+            ).fetchone()
+            return (
+                r is not None
+                and store.parse_ts(r[1]) > now  # type: ignore[operator]
+                and recovery.matches(setup_code, r[0])
+            )
+
+        if not self.vault.call(code_ok):
+            locked = self.vault.call_write(
+                lambda conn: record_failure(
+                    conn, self.audit, now, op_id, "setup_code", "wrong_setup_code"
+                )
+            )
+            raise AccountLocked() if locked else AuthenticationFailed(wrong)
+        self._check_policy(
+            password, username=row.username, display_name=row.display_name, email=row.email
+        )
+        password_hash = self.hasher.hash(password)
+
+        def do(conn: Conn) -> OperatorRow:
+            if not code_ok(conn):  # redeemed or replaced meanwhile
+                raise AuthenticationFailed(wrong)
+            conn.execute("DELETE FROM setup_codes WHERE operator_id = ?", (op_id,))
+            store.record_password(conn, op_id, password_hash, now, keep=password_policy.HISTORY)
+            conn.execute(
+                "UPDATE operators SET failed_attempts = 0, must_change_password = 0 WHERE id = ?",
+                (op_id,),
+            )
+            for action, details in (
+                (Action.SETUP_CODE_REDEEMED, {}),
+                (Action.PASSWORD_CHANGED, {"reason": "setup"}),
+            ):
+                self.audit.append(
+                    conn,
+                    actor_id=op_id,
+                    action=action,
+                    object_type="operator",
+                    object_id=op_id,
+                    details=details,
+                )
+            fresh = store.by_id(conn, op_id)
+            assert fresh is not None
+            return fresh
+
+        return self._new_enrollment(self.vault.call_write(do))
 
     def demo_session(self) -> Session:
         """The demo profile's auto-signed-in ``demo`` admin (created on first use).
 
         Raises :class:`PermissionDenied` unless this service was built for a demo profile.
         """
-        raise NotImplementedError
+        if not self.demo:
+            raise PermissionDenied("Only the demo profile signs in automatically.")
+        now = self.clock.now()
+
+        def do(conn: Conn) -> OperatorRow:
+            row = store.by_username(conn, DEMO_USERNAME)
+            if row is None:
+                cur = conn.execute(
+                    "INSERT INTO operators(username, display_name, email, role, created_at,"
+                    " demo, mfa_enrolled_at) VALUES (?, 'Demo Admin', 'demo@example.invalid',"
+                    " 'admin', ?, 1, ?)",
+                    (DEMO_USERNAME, ts(now), ts(now)),
+                )
+                op_id = int(cur.lastrowid)
+                self.audit.append(
+                    conn,
+                    actor_id=op_id,
+                    action=Action.OPERATOR_CREATED,
+                    object_type="operator",
+                    object_id=op_id,
+                    details={"role": "admin"},
+                )
+                row = store.by_id(conn, op_id)
+                assert row is not None
+            if not row.demo or row.disabled:
+                raise PermissionDenied("The demo administrator is not available.")
+            conn.execute("UPDATE operators SET last_sign_in_at = ? WHERE id = ?", (ts(now), row.id))
+            self.audit.append(
+                conn,
+                actor_id=row.id,
+                action=Action.SIGN_IN_OK,
+                object_type="operator",
+                object_id=row.id,
+                details={"method": "demo"},
+            )
+            return row
+
+        row = self.vault.call_write(do)
+        return Session(actor=row.to_actor(), signed_in_at=now, demo=True)
 
     # --- passwords and codes ----------------------------------------------------------
 
@@ -126,98 +514,250 @@ class AuthService:
     ) -> list[str]:
         """Every policy rule ``password`` breaks, in plain words (empty: acceptable).
         For live feedback; history and minimum age are checked on change."""
-        raise NotImplementedError
+        found = password_policy.problems(
+            password,
+            username=username,
+            display_name=display_name,
+            email=email,
+            min_length=self._min_length(),
+        )
+        return [p.message for p in found]
 
     def password_rules(self) -> list[str]:
         """The policy as a list of plain-language rules, for display next to the field."""
-        raise NotImplementedError
+        return password_policy.rules(self._min_length())
 
     def change_password(self, actor: Actor, old_password: str, new_password: str) -> None:
         """Change the actor's own password.  Raises :class:`AuthenticationFailed` for a
-        wrong old password and :class:`PasswordRejected` naming the rule (minimum age of
-        1 day unless an admin reset forced the change; not one of the last 10)."""
-        raise NotImplementedError
+        wrong old password (counts towards the lockout) and :class:`PasswordRejected`
+        naming the rule (minimum age of 1 day unless an admin reset forced the change;
+        not one of the last 10)."""
+        now = self.clock.now()
+        row = self.vault.call(lambda conn: store.by_id(conn, actor.id))
+        if row is None or row.disabled or row.demo:
+            raise PermissionDenied()
+        if row.is_locked(now):
+            raise AccountLocked()
+        if row.password_hash is None or not self.hasher.verify(row.password_hash, old_password):
+            locked = self.vault.call_write(
+                lambda conn: record_failure(
+                    conn, self.audit, now, row.id, "password_change", "wrong_password"
+                )
+            )
+            if locked:
+                raise AccountLocked()
+            raise AuthenticationFailed("Your current password is not right.")
+        expired = self._expired(row, now)
+        if (
+            not row.must_change_password
+            and not expired
+            and row.password_changed_at is not None
+            and now - row.password_changed_at < password_policy.MIN_AGE
+        ):
+            raise PasswordRejected(password_policy.message([password_policy.TOO_SOON]))
+        self._check_policy(
+            new_password, username=row.username, display_name=row.display_name, email=row.email
+        )
+        history = self.vault.call(
+            lambda conn: store.password_history(conn, row.id, password_policy.HISTORY)
+        )
+        if any(self.hasher.verify(h, new_password) for h in history):
+            raise PasswordRejected(password_policy.message([password_policy.REUSED]))
+        new_hash = self.hasher.hash(new_password)
+        reason = "forced" if row.must_change_password else "expired" if expired else "self"
+
+        def do(conn: Conn) -> None:
+            store.record_password(conn, row.id, new_hash, now, keep=password_policy.HISTORY)
+            conn.execute("UPDATE operators SET must_change_password = 0 WHERE id = ?", (row.id,))
+            self.audit.append(
+                conn,
+                actor_id=row.id,
+                action=Action.PASSWORD_CHANGED,
+                object_type="operator",
+                object_id=row.id,
+                details={"reason": reason},
+            )
+
+        self.vault.call_write(do)
 
     def recovery_codes_left(self, actor: Actor) -> int:
-        raise NotImplementedError
+        return self.vault.call(lambda conn: len(store.unused_recovery_codes(conn, actor.id)))
 
     def regenerate_recovery_codes(self, actor: Actor, password: str) -> list[str]:
         """Replace the actor's recovery codes (password confirms); shown once."""
-        raise NotImplementedError
+        now = self.clock.now()
+        row = self.vault.call(lambda conn: store.by_id(conn, actor.id))
+        if row is None or row.disabled or row.totp_secret is None:
+            raise PermissionDenied()
+        if row.password_hash is None or not self.hasher.verify(row.password_hash, password):
+            locked = self.vault.call_write(
+                lambda conn: record_failure(
+                    conn, self.audit, now, row.id, "recovery_codes", "wrong_password"
+                )
+            )
+            if locked:
+                raise AccountLocked()
+            raise AuthenticationFailed("Your password is not right.")
+        codes = recovery.generate()
+        hashes = [recovery.hash_code(c) for c in codes]
 
-    def sign_out(self, actor: Actor) -> None:
-        """Audit the end of a session (sign-out or idle lock)."""
-        raise NotImplementedError
+        def do(conn: Conn) -> None:
+            store.replace_recovery_codes(conn, row.id, hashes)
+            self.audit.append(
+                conn,
+                actor_id=row.id,
+                action=Action.RECOVERY_CODES_CREATED,
+                object_type="operator",
+                object_id=row.id,
+                details={"count": len(codes)},
+            )
+
+        self.vault.call_write(do)
+        return codes
+
+    def sign_out(self, actor: Actor, reason: str = "sign_out") -> None:
+        """Audit the end of a session; ``reason`` is ``sign_out`` or ``idle_lock``."""
+        if reason not in ("sign_out", "idle_lock"):
+            raise ValueError(f"unknown sign-out reason {reason!r}")
+        self.vault.call_write(
+            lambda conn: self.audit.append(
+                conn,
+                actor_id=actor.id,
+                action=Action.SIGNED_OUT,
+                object_type="operator",
+                object_id=actor.id,
+                details={"reason": reason},
+            )
+        )
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _min_length(self) -> int:
+        return self.vault.call(lambda conn: settings.get(conn, settings.PASSWORD_MIN_LENGTH))
+
+    def _check_policy(self, password: str, *, username: str, display_name: str, email: str) -> None:
+        found = password_policy.problems(
+            password,
+            username=username,
+            display_name=display_name,
+            email=email,
+            min_length=self._min_length(),
+        )
+        if found:
+            raise PasswordRejected(password_policy.message(found))
+
+    def _failed_unknown(
+        self, conn: Conn, operator_id: int | None, stage: str, reason: str = "unknown_user"
+    ) -> None:
+        """Audit a failure that does not count towards a lockout.  A wrong username is
+        recorded without it: it may be a password typed into the wrong field."""
+        if operator_id is not None and reason == "unknown_user":
+            reason = "not_usable"
+        self.audit.append(
+            conn,
+            actor_id=operator_id,
+            action=Action.SIGN_IN_FAILED,
+            object_type="operator" if operator_id is not None else None,
+            object_id=operator_id,
+            details={"stage": stage, "reason": reason},
+        )
+
+    def _upgrade_hash(self, row: OperatorRow, password: str) -> None:
+        new_hash = self.hasher.hash(password)
+        old_hash = row.password_hash
+
+        def do(conn: Conn) -> None:
+            cur = conn.execute(
+                "UPDATE operators SET password_hash = ? WHERE id = ? AND password_hash = ?",
+                (new_hash, row.id, old_hash),
+            )
+            if cur.rowcount:
+                conn.execute(
+                    "UPDATE password_history SET password_hash = ? "
+                    "WHERE operator_id = ? AND password_hash = ?",
+                    (new_hash, row.id, old_hash),
+                )
+                self.audit.append(
+                    conn,
+                    actor_id=row.id,
+                    action=Action.PASSWORD_REHASHED,
+                    object_type="operator",
+                    object_id=row.id,
+                )
+
+        self.vault.call_write(do)
+
+    def _signed_in(self, conn: Conn, row: OperatorRow, now: datetime, method: str) -> _Outcome:
+        conn.execute(
+            "UPDATE operators SET failed_attempts = 0, locked_until = NULL, last_sign_in_at = ?"
+            " WHERE id = ?",
+            (ts(now), row.id),
+        )
+        self.audit.append(
+            conn,
+            actor_id=row.id,
+            action=Action.SIGN_IN_OK,
+            object_type="operator",
+            object_id=row.id,
+            details={"method": method},
+        )
+        fresh = store.by_id(conn, row.id)
+        left = len(store.unused_recovery_codes(conn, row.id))
+        return _Outcome("ok", fresh, used_recovery=method == "recovery_code", left=left)
+
+    @staticmethod
+    def _expired(row: OperatorRow, now: datetime) -> bool:
+        changed = row.password_changed_at
+        return changed is not None and now - changed >= password_policy.MAX_AGE
+
+    def _session(
+        self, row: OperatorRow, now: datetime, *, left: int, used_recovery: bool = False
+    ) -> Session:
+        return Session(
+            actor=row.to_actor(),
+            signed_in_at=now,
+            must_change_password=row.must_change_password,
+            password_expired=self._expired(row, now),
+            used_recovery_code=used_recovery,
+            recovery_codes_left=left,
+        )
+
+    def _new_enrollment(self, row: OperatorRow) -> Enrollment:
+        now = self.clock.now()
+        secret = totp.new_secret()
+        token = secrets.token_urlsafe(24)
+        self._remember(self._enrollments, token, _Pending(row.id, now + ENROLL_TTL, secret), now)
+        return Enrollment(
+            operator_id=row.id,
+            username=row.username,
+            totp_secret=secret,
+            provisioning_uri=totp.provisioning_uri(secret, row.username),
+            token=token,
+        )
+
+    def _remember(
+        self, table: dict[str, _Pending], token: str, pending: _Pending, now: datetime
+    ) -> None:
+        with self._lock:
+            for key in [k for k, p in table.items() if p.expires_at <= now]:
+                del table[key]
+            table[token] = pending
+
+    def _pending(self, table: dict[str, _Pending], token: str, now: datetime) -> _Pending | None:
+        with self._lock:
+            pending = table.get(token)
+            if pending is None:
+                return None
+            if pending.expires_at <= now:
+                del table[token]
+                return None
+            return pending
 
 
-class OperatorService:
-    """Operator administration (admins only; the last active admin is protected).
-
-    Thread: any worker thread; every method blocks.
-    """
-
-    def __init__(self, *, vault: Vault, clock: Clock, audit: AuditLog) -> None:
-        raise NotImplementedError
-
-    def list_operators(self, actor: Actor) -> list[Operator]:
-        raise NotImplementedError
-
-    def get_operator(self, actor: Actor, operator_id: int) -> Operator:
-        """Admins: anyone; agents: only themselves."""
-        raise NotImplementedError
-
-    def list_stores(self, actor: Actor) -> list[StoreRef]:
-        """The stores ``actor`` may see (all for admins), for the store assignment UI."""
-        raise NotImplementedError
-
-    def add_operator(
-        self,
-        actor: Actor,
-        *,
-        username: str,
-        display_name: str,
-        email: str,
-        role: Role,
-        store_ids: frozenset[int] | set[int] = frozenset(),
-    ) -> SetupCode:
-        """Create an operator who sets their own password and MFA with the returned
-        one-time setup code (valid 7 days).  Raises :class:`InvalidOperatorInput`."""
-        raise NotImplementedError
-
-    def new_setup_code(self, actor: Actor, operator_id: int) -> SetupCode:
-        """Issue a fresh setup code for an operator who has not redeemed theirs."""
-        raise NotImplementedError
-
-    def update_operator(
-        self, actor: Actor, operator_id: int, *, display_name: str, email: str
-    ) -> Operator:
-        raise NotImplementedError
-
-    def disable(self, actor: Actor, operator_id: int) -> Operator:
-        """Raises :class:`LastAdmin` for the last active admin."""
-        raise NotImplementedError
-
-    def enable(self, actor: Actor, operator_id: int) -> Operator:
-        raise NotImplementedError
-
-    def reset_password(self, actor: Actor, operator_id: int) -> str:
-        """Set a generated temporary password (returned, show once); the operator must
-        change it at the next sign-in (the minimum age does not apply then)."""
-        raise NotImplementedError
-
-    def reset_mfa(self, actor: Actor, operator_id: int) -> Operator:
-        """Remove the operator's TOTP key and recovery codes; they enroll again at the
-        next sign-in after their password."""
-        raise NotImplementedError
-
-    def unlock(self, actor: Actor, operator_id: int) -> Operator:
-        raise NotImplementedError
-
-    def assign_stores(
-        self, actor: Actor, operator_id: int, store_ids: frozenset[int] | set[int]
-    ) -> Operator:
-        raise NotImplementedError
-
-    def set_role(self, actor: Actor, operator_id: int, role: Role) -> Operator:
-        """Raises :class:`LastAdmin` when demoting the last active admin."""
-        raise NotImplementedError
+def _no_enrolled_operator(conn: Conn) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM operators WHERE mfa_enrolled_at IS NOT NULL AND demo = 0 LIMIT 1"
+        ).fetchone()
+        is None
+    )

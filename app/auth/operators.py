@@ -1,0 +1,370 @@
+"""Operator administration: admins add, disable, reset, unlock and assign operators.
+
+Every method re-reads the acting operator from the database and checks
+``Permission.MANAGE_OPERATORS`` inside the write transaction, so a stale session (demoted
+or disabled meanwhile) cannot act.  The last active admin cannot be disabled or demoted.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from app.audit import Action, format_time
+from app.auth import identity, password_policy, recovery, store
+from app.auth.hashing import PasswordHashing
+from app.auth.models import Actor, Operator, SetupCode, StoreRef
+from app.auth.rbac import Permission, Role, require
+from app.auth.store import OperatorRow, ts
+from app.errors import InvalidOperatorInput, LastAdmin, PermissionDenied
+
+if TYPE_CHECKING:
+    from app.audit import AuditLog
+    from app.clock import Clock
+    from app.vault import Vault
+
+Conn = Any
+
+SETUP_CODE_TTL = timedelta(days=7)
+GONE = "That operator no longer exists."
+
+
+def temporary_password() -> str:
+    """``Kq7m-Xw3p-Rt9z-Hb4n``: upper, lower, digit and symbol, about 67 bits."""
+    upper = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+    lower = "abcdefghjkmnpqrstuvwxyz"
+    digits = "23456789"
+    groups = [
+        secrets.choice(upper)
+        + secrets.choice(lower)
+        + secrets.choice(digits)
+        + secrets.choice(lower)
+        for _ in range(4)
+    ]
+    return "-".join(groups)
+
+
+def fresh_actor(conn: Conn, actor: Actor) -> Actor:
+    """The actor as stored now (role, stores, disabled); unknown → PermissionDenied."""
+    current = store.load_actor(conn, actor.id)
+    if current is None:
+        raise PermissionDenied(detail=f"operator {actor.id} does not exist")
+    return current
+
+
+class OperatorService:
+    """Operator administration (admins only; the last active admin is protected).
+
+    Thread: any worker thread; every method blocks.
+    """
+
+    def __init__(
+        self,
+        *,
+        vault: Vault,
+        clock: Clock,
+        audit: AuditLog,
+        hasher: PasswordHashing | None = None,
+    ) -> None:
+        self.vault = vault
+        self.clock = clock
+        self.audit = audit
+        self.hasher = hasher or PasswordHashing()
+
+    def _admin(self, conn: Conn, actor: Actor) -> Actor:
+        current = fresh_actor(conn, actor)
+        require(current, Permission.MANAGE_OPERATORS)
+        return current
+
+    def _target(self, conn: Conn, operator_id: int) -> OperatorRow:
+        row = store.by_id(conn, operator_id)
+        if row is None:
+            raise InvalidOperatorInput(GONE)
+        return row
+
+    def _log(self, conn: Conn, actor: Actor, action: str, target: int, **details: Any) -> None:
+        self.audit.append(
+            conn,
+            actor_id=actor.id,
+            action=action,
+            object_type="operator",
+            object_id=target,
+            details=details,
+        )
+
+    def _check_stores(self, conn: Conn, store_ids: frozenset[int]) -> None:
+        if not store_ids:
+            return
+        marks = ",".join("?" * len(store_ids))
+        found = conn.execute(
+            f"SELECT count(*) FROM stores WHERE id IN ({marks})", tuple(store_ids)
+        ).fetchone()[0]
+        if found != len(store_ids):
+            raise InvalidOperatorInput("One of the chosen stores no longer exists.")
+
+    def _operator(self, conn: Conn, operator_id: int) -> Operator:
+        return self._target(conn, operator_id).to_operator()
+
+    # --- reading --------------------------------------------------------------------
+
+    def list_operators(self, actor: Actor) -> list[Operator]:
+        def do(conn: Conn) -> list[Operator]:
+            self._admin(conn, actor)
+            return [r.to_operator() for r in store.all_rows(conn)]
+
+        return self.vault.call(do)
+
+    def get_operator(self, actor: Actor, operator_id: int) -> Operator:
+        """Admins: anyone; agents: only themselves."""
+
+        def do(conn: Conn) -> Operator:
+            current = fresh_actor(conn, actor)
+            if current.id != operator_id or current.disabled:
+                require(current, Permission.MANAGE_OPERATORS)
+            return self._operator(conn, operator_id)
+
+        return self.vault.call(do)
+
+    def list_stores(self, actor: Actor) -> list[StoreRef]:
+        """The stores ``actor`` may see (all for admins), for the store assignment UI."""
+
+        def do(conn: Conn) -> list[StoreRef]:
+            current = fresh_actor(conn, actor)
+            rows = conn.execute("SELECT id, name FROM stores ORDER BY name").fetchall()
+            refs = [StoreRef(int(r[0]), str(r[1])) for r in rows]
+            if current.disabled:
+                return []
+            if current.role is Role.ADMIN:
+                return refs
+            return [s for s in refs if s.id in current.store_ids]
+
+        return self.vault.call(do)
+
+    # --- creating ---------------------------------------------------------------------
+
+    def add_operator(
+        self,
+        actor: Actor,
+        *,
+        username: str,
+        display_name: str,
+        email: str,
+        role: Role,
+        store_ids: frozenset[int] | set[int] = frozenset(),
+    ) -> SetupCode:
+        """Create an operator who sets their own password and MFA with the returned
+        one-time setup code (valid 7 days).  Raises :class:`InvalidOperatorInput`."""
+        role = Role(role)
+        username, display_name, email = identity.check_identity(username, display_name, email)
+        stores = frozenset(store_ids)
+        code = recovery.generate_one()
+        code_hash = recovery.hash_code(code)
+        now = self.clock.now()
+        expires = now + SETUP_CODE_TTL
+
+        def do(conn: Conn) -> int:
+            admin = self._admin(conn, actor)
+            if store.by_username(conn, username) is not None:
+                raise InvalidOperatorInput("That username is taken. Choose another.")
+            self._check_stores(conn, stores)
+            cur = conn.execute(
+                "INSERT INTO operators(username, display_name, email, role, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (username, display_name, email, role.value, ts(now)),
+            )
+            op_id = int(cur.lastrowid)
+            store.set_stores(conn, op_id, stores)
+            conn.execute(
+                "INSERT INTO setup_codes(operator_id, code_hash, expires_at) VALUES (?, ?, ?)",
+                (op_id, code_hash, ts(expires)),
+            )
+            self._log(
+                conn, admin, Action.OPERATOR_CREATED, op_id, role=role.value, store_ids=stores
+            )
+            self._log(conn, admin, Action.SETUP_CODE_ISSUED, op_id, expires=format_time(expires))
+            return op_id
+
+        op_id = self.vault.call_write(do)
+        return SetupCode(operator_id=op_id, username=username, code=code, expires_at=expires)
+
+    def new_setup_code(self, actor: Actor, operator_id: int) -> SetupCode:
+        """Issue a fresh setup code for an operator who has not redeemed theirs."""
+        code = recovery.generate_one()
+        code_hash = recovery.hash_code(code)
+        now = self.clock.now()
+        expires = now + SETUP_CODE_TTL
+
+        def do(conn: Conn) -> str:
+            admin = self._admin(conn, actor)
+            row = self._target(conn, operator_id)
+            if row.password_hash is not None:
+                raise InvalidOperatorInput(
+                    "This operator has already set up their account. Reset their password "
+                    "or two-step sign-in instead."
+                )
+            conn.execute(
+                "INSERT INTO setup_codes(operator_id, code_hash, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(operator_id) DO UPDATE SET code_hash = excluded.code_hash, "
+                "expires_at = excluded.expires_at",
+                (operator_id, code_hash, ts(expires)),
+            )
+            self._log(
+                conn, admin, Action.SETUP_CODE_ISSUED, operator_id, expires=format_time(expires)
+            )
+            return row.username
+
+        username = self.vault.call_write(do)
+        return SetupCode(operator_id=operator_id, username=username, code=code, expires_at=expires)
+
+    # --- changing ---------------------------------------------------------------------
+
+    def update_operator(
+        self, actor: Actor, operator_id: int, *, display_name: str, email: str
+    ) -> Operator:
+        display_name = identity.check_display_name(display_name)
+        email = identity.check_email(email)
+
+        def do(conn: Conn) -> Operator:
+            admin = self._admin(conn, actor)
+            row = self._target(conn, operator_id)
+            fields = [
+                name
+                for name, old, new in (
+                    ("display_name", row.display_name, display_name),
+                    ("email", row.email, email),
+                )
+                if old != new
+            ]
+            if fields:
+                conn.execute(
+                    "UPDATE operators SET display_name = ?, email = ? WHERE id = ?",
+                    (display_name, email, operator_id),
+                )
+                self._log(conn, admin, Action.OPERATOR_CHANGED, operator_id, fields=fields)
+            return self._operator(conn, operator_id)
+
+        return self.vault.call_write(do)
+
+    def disable(self, actor: Actor, operator_id: int) -> Operator:
+        """Raises :class:`LastAdmin` for the last active admin."""
+
+        def do(conn: Conn) -> Operator:
+            admin = self._admin(conn, actor)
+            row = self._target(conn, operator_id)
+            if row.disabled:
+                return row.to_operator()
+            if row.active_admin and store.count_active_admins(conn, excluding=operator_id) == 0:
+                raise LastAdmin()
+            conn.execute("UPDATE operators SET disabled = 1 WHERE id = ?", (operator_id,))
+            self._log(conn, admin, Action.OPERATOR_DISABLED, operator_id)
+            return self._operator(conn, operator_id)
+
+        return self.vault.call_write(do)
+
+    def enable(self, actor: Actor, operator_id: int) -> Operator:
+        def do(conn: Conn) -> Operator:
+            admin = self._admin(conn, actor)
+            row = self._target(conn, operator_id)
+            if row.disabled:
+                conn.execute("UPDATE operators SET disabled = 0 WHERE id = ?", (operator_id,))
+                self._log(conn, admin, Action.OPERATOR_ENABLED, operator_id)
+            return self._operator(conn, operator_id)
+
+        return self.vault.call_write(do)
+
+    def reset_password(self, actor: Actor, operator_id: int) -> str:
+        """Set a generated temporary password (returned, show once); the operator must
+        change it at the next sign-in (the minimum age does not apply then)."""
+        temporary = temporary_password()
+        new_hash = self.hasher.hash(temporary)
+        now = self.clock.now()
+
+        def do(conn: Conn) -> None:
+            admin = self._admin(conn, actor)
+            row = self._target(conn, operator_id)
+            if row.password_hash is None:
+                raise InvalidOperatorInput(
+                    "This operator has not set up their account yet. Give them a new setup "
+                    "code instead."
+                )
+            if row.demo:
+                raise InvalidOperatorInput("The demo administrator has no password.")
+            store.record_password(conn, operator_id, new_hash, now, keep=password_policy.HISTORY)
+            conn.execute(
+                "UPDATE operators SET must_change_password = 1 WHERE id = ?", (operator_id,)
+            )
+            self._log(conn, admin, Action.PASSWORD_RESET, operator_id)
+
+        self.vault.call_write(do)
+        return temporary
+
+    def reset_mfa(self, actor: Actor, operator_id: int) -> Operator:
+        """Remove the operator's TOTP key and recovery codes; they enroll again at the
+        next sign-in after their password."""
+
+        def do(conn: Conn) -> Operator:
+            admin = self._admin(conn, actor)
+            row = self._target(conn, operator_id)
+            if row.totp_secret is not None:
+                conn.execute(
+                    "UPDATE operators SET totp_secret = NULL, totp_last_step = NULL WHERE id = ?",
+                    (operator_id,),
+                )
+                store.replace_recovery_codes(conn, operator_id, [])
+                self._log(conn, admin, Action.MFA_RESET, operator_id)
+            return self._operator(conn, operator_id)
+
+        return self.vault.call_write(do)
+
+    def unlock(self, actor: Actor, operator_id: int) -> Operator:
+        def do(conn: Conn) -> Operator:
+            admin = self._admin(conn, actor)
+            row = self._target(conn, operator_id)
+            if row.locked_until is not None or row.failed_attempts:
+                conn.execute(
+                    "UPDATE operators SET failed_attempts = 0, locked_until = NULL WHERE id = ?",
+                    (operator_id,),
+                )
+                self._log(conn, admin, Action.ACCOUNT_UNLOCKED, operator_id)
+            return self._operator(conn, operator_id)
+
+        return self.vault.call_write(do)
+
+    def assign_stores(
+        self, actor: Actor, operator_id: int, store_ids: frozenset[int] | set[int]
+    ) -> Operator:
+        wanted = frozenset(store_ids)
+
+        def do(conn: Conn) -> Operator:
+            admin = self._admin(conn, actor)
+            row = self._target(conn, operator_id)
+            self._check_stores(conn, wanted)
+            added, removed = wanted - row.store_ids, row.store_ids - wanted
+            if added or removed:
+                store.set_stores(conn, operator_id, wanted)
+                self._log(
+                    conn, admin, Action.STORES_CHANGED, operator_id, added=added, removed=removed
+                )
+            return self._operator(conn, operator_id)
+
+        return self.vault.call_write(do)
+
+    def set_role(self, actor: Actor, operator_id: int, role: Role) -> Operator:
+        """Raises :class:`LastAdmin` when demoting the last active admin."""
+        role = Role(role)
+
+        def do(conn: Conn) -> Operator:
+            admin = self._admin(conn, actor)
+            row = self._target(conn, operator_id)
+            if row.role is role:
+                return row.to_operator()
+            if row.active_admin and store.count_active_admins(conn, excluding=operator_id) == 0:
+                raise LastAdmin()
+            conn.execute("UPDATE operators SET role = ? WHERE id = ?", (role.value, operator_id))
+            self._log(
+                conn, admin, Action.ROLE_CHANGED, operator_id, old=row.role.value, new=role.value
+            )
+            return self._operator(conn, operator_id)
+
+        return self.vault.call_write(do)
