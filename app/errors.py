@@ -215,6 +215,37 @@ class AmazonBadResponse(AmazonError):
     )
 
 
+class InsecureEndpoint(AmazonError):
+    title = "Endpoint not allowed"
+    message = (
+        "That address is not a secure (https) address. Müttefik Desk only sends your "
+        "Amazon credentials over https; plain http is allowed only to this computer."
+    )
+
+
+class StoreCredentialsMissing(AmazonError):
+    title = "Store not connected"
+    message = (
+        "This store has no Amazon credentials yet. Open the store's settings and enter "
+        "the LWA client secret and the refresh token."
+    )
+
+
+class StoreNameTaken(UserError):
+    title = "Name already used"
+    message = "Another store already has this name. Choose a different one."
+
+
+class StoreSettingsInvalid(UserError):
+    title = "Check the store's settings"
+    message = "Some of the store's settings are missing or not valid."
+
+
+class SyncAlreadyRunning(UserError):
+    title = "Sync already running"
+    message = "Orders of this store are being synced right now. This sync continues."
+
+
 class NetworkDown(UserError):
     title = "No connection"
     message = "Could not reach the server. Check your internet connection; we will retry."

@@ -485,8 +485,9 @@ def upsert_orders(conn: Conn, orders: Iterable[Order], *, now: datetime) -> Upse
                 "UPDATE orders SET store_id=?, marketplace_id=?, marketplace_name=?, status=?, "
                 "purchase_date=?, last_updated=?, fulfillment_channel=?, service_level=?, "
                 "ship_by_earliest=?, ship_by_latest=?, deliver_by_earliest=?, "
-                "deliver_by_latest=?, delivered_at=?, total_amount=?, currency=?, "
-                "total_value=?, is_prime=?, is_business=?, is_preorder=?, needs_shipping=?, "
+                "deliver_by_latest=?, delivered_at=COALESCE(delivered_at, ?), "
+                "total_amount=?, currency=?, total_value=?, is_prime=?, is_business=?, "
+                "is_preorder=?, needs_shipping=?, "
                 "delivery_state=?, items_summary=?, item_count=?, synced_at=? WHERE id=?",
                 (*values, rowid),
             )

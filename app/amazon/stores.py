@@ -1,0 +1,423 @@
+"""Stores (SP-API seller accounts): settings in the vault, secrets in the keychain.
+
+Admins manage stores (permission ``manage_credentials``); agents see only the stores
+they are members of.  The LWA client secret and refresh token go to the keychain as
+``store:<id>:lwa-client-secret`` / ``store:<id>:refresh-token``; never to the DB.
+
+Thread: every public method blocks on the DB thread and/or the network, so call it from
+a worker thread (``ui/ops.py``) or the CLI, never from the GUI thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from app.amazon import orders_repo
+from app.amazon.client import (
+    SEARCH_ORDERS,
+    SYNC_INCLUDED_DATA,
+    ClientFactory,
+    check_endpoint,
+    classify,
+    real_client_factory,
+)
+from app.amazon.models import Credentials, Region, Store, StoreDraft
+from app.audit import Action, AuditLog
+from app.auth.models import Actor
+from app.auth.rbac import Permission, require, visible_store_ids
+from app.clock import Clock
+from app.errors import (
+    StoreCredentialsMissing,
+    StoreNameTaken,
+    StoreSettingsInvalid,
+    UserError,
+)
+from app.events import EventBus
+from app.secrets import SecretStore
+from app.vault import Vault
+
+log = logging.getLogger("muttefik.sync")
+Conn = Any
+
+_MARKETPLACE_RE = re.compile(r"^[A-Z0-9]{8,20}$")
+_STORE_COLUMNS = (
+    "id, name, region, marketplace_ids, lwa_client_id, sp_api_endpoint, lwa_endpoint, demo, "
+    "created_at, updated_at"
+)
+
+
+def secret_name(store_id: int, which: str) -> str:
+    """Keychain entry names: ``which`` is ``lwa-client-secret`` or ``refresh-token``."""
+    return f"store:{store_id}:{which}"
+
+
+@dataclass(frozen=True)
+class ConnectionReport:
+    """Outcome of "Test connection", in a seller's words.
+
+    ``ok``: a token was issued and one page of orders was read.  Otherwise ``error`` is
+    the seller-facing error (its ``title``/``message`` say what to fix).
+    """
+
+    ok: bool
+    title: str
+    message: str
+    orders_seen: int = 0
+    error: UserError | None = None
+
+
+def _store_from_row(r: Any) -> Store:
+    return Store(
+        id=int(r[0]),
+        name=r[1],
+        region=Region(r[2]),
+        marketplace_ids=tuple(json.loads(r[3] or "[]")),
+        lwa_client_id=r[4] or "",
+        sp_api_endpoint=r[5],
+        lwa_endpoint=r[6],
+        demo=bool(r[7]),
+        created_at=orders_repo.from_db_time(r[8]),
+        updated_at=orders_repo.from_db_time(r[9]),
+    )
+
+
+def load_store(conn: Conn, store_id: int) -> Store | None:
+    """DB thread."""
+    r = conn.execute(f"SELECT {_STORE_COLUMNS} FROM stores WHERE id = ?", (store_id,)).fetchone()
+    return None if r is None else _store_from_row(r)
+
+
+def load_stores(conn: Conn) -> list[Store]:
+    """DB thread: every store, by name."""
+    return [
+        _store_from_row(r)
+        for r in conn.execute(f"SELECT {_STORE_COLUMNS} FROM stores ORDER BY name COLLATE NOCASE")
+    ]
+
+
+def validate_draft(draft: StoreDraft) -> StoreDraft:
+    """Normalise and check a draft; raises :class:`StoreSettingsInvalid`."""
+    name = " ".join(draft.name.split())
+    if not name or len(name) > 80:
+        raise StoreSettingsInvalid("Give the store a name (up to 80 characters).")
+    mkts = tuple(dict.fromkeys(m.strip().upper() for m in draft.marketplace_ids if m.strip()))
+    if not mkts:
+        raise StoreSettingsInvalid("Choose at least one marketplace for the store.")
+    bad = [m for m in mkts if not _MARKETPLACE_RE.match(m)]
+    if bad:
+        raise StoreSettingsInvalid(f"Not an Amazon marketplace id: {bad[0]}")
+    client_id = draft.lwa_client_id.strip()
+    sp = (draft.sp_api_endpoint or "").strip().rstrip("/") or None
+    lwa = (draft.lwa_endpoint or "").strip() or None
+    for url in (sp, lwa):
+        if url:
+            check_endpoint(url)
+    return StoreDraft(
+        name=name,
+        region=Region(draft.region),
+        marketplace_ids=mkts,
+        lwa_client_id=client_id,
+        sp_api_endpoint=sp,
+        lwa_endpoint=lwa,
+    )
+
+
+class StoreService:
+    """Create, change, remove and test stores.  See the module docstring for threads."""
+
+    def __init__(
+        self,
+        *,
+        vault: Vault,
+        secrets: SecretStore,
+        clock: Clock,
+        events: EventBus | None = None,
+        audit: AuditLog | None = None,
+        client_factory: ClientFactory | None = None,
+    ) -> None:
+        self.vault = vault
+        self.secrets = secrets
+        self.clock = clock
+        self.events = events
+        self.audit = audit or AuditLog(clock=clock)
+        self.client_factory = client_factory or real_client_factory(timeout=20.0)
+        self._lock = threading.Lock()
+
+    # --- reads -------------------------------------------------------------------------
+
+    def list_stores(self, actor: Actor) -> list[Store]:
+        stores = self.vault.call(load_stores)
+        allowed = set(visible_store_ids(actor, [s.id for s in stores]))
+        return [s for s in stores if s.id in allowed]
+
+    def get_store(self, actor: Actor, store_id: int) -> Store:
+        require(actor, Permission.VIEW_STORE, store_id=store_id)
+        store = self.vault.call(lambda conn: load_store(conn, store_id))
+        if store is None:
+            raise StoreSettingsInvalid("This store no longer exists.")
+        return store
+
+    def find_store(self, actor: Actor, name: str) -> Store | None:
+        """A visible store by name (case-insensitive), for the CLI."""
+        wanted = name.strip().casefold()
+        for store in self.list_stores(actor):
+            if store.name.casefold() == wanted:
+                return store
+        return None
+
+    def has_credentials(self, store_id: int) -> bool:
+        return bool(
+            self.secrets.get(secret_name(store_id, "refresh-token"))
+            and self.secrets.get(secret_name(store_id, "lwa-client-secret"))
+        )
+
+    def credentials(self, store_id: int) -> Credentials:
+        """The store's secrets from the keychain (for the sync).  No permission check:
+        callers are services that already checked the actor."""
+        token = self.secrets.get(secret_name(store_id, "refresh-token"))
+        secret = self.secrets.get(secret_name(store_id, "lwa-client-secret"))
+        if not token or not secret:
+            raise StoreCredentialsMissing(detail=f"store {store_id}")
+        return Credentials(lwa_client_secret=secret, refresh_token=token)
+
+    # --- changes -----------------------------------------------------------------------
+
+    def create_store(
+        self,
+        actor: Actor,
+        draft: StoreDraft,
+        credentials: Credentials | None = None,
+        *,
+        demo: bool = False,
+    ) -> Store:
+        require(actor, Permission.MANAGE_CREDENTIALS)
+        clean = validate_draft(draft)
+        now = orders_repo.to_db_time(self.clock.now())
+
+        def insert(conn: Conn) -> int:
+            taken = conn.execute(
+                "SELECT 1 FROM stores WHERE name = ? COLLATE NOCASE", (clean.name,)
+            ).fetchone()
+            if taken:
+                raise StoreNameTaken()
+            cur = conn.execute(
+                "INSERT INTO stores(name, region, marketplace_ids, lwa_client_id, "
+                "sp_api_endpoint, lwa_endpoint, demo, created_at, updated_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    clean.name,
+                    str(clean.region),
+                    json.dumps(list(clean.marketplace_ids)),
+                    clean.lwa_client_id,
+                    clean.sp_api_endpoint,
+                    clean.lwa_endpoint,
+                    int(demo),
+                    now,
+                    now,
+                ),
+            )
+            store_id = int(cur.lastrowid)
+            self.audit.append(
+                conn,
+                actor_id=actor.id,
+                action=Action.STORE_CREATED,
+                object_type="store",
+                object_id=store_id,
+                details={"region": str(clean.region)},
+            )
+            return store_id
+
+        store_id = self.vault.call_write(insert)
+        if credentials is not None:
+            self._put_secrets(store_id, credentials)
+        store = self.vault.call(lambda conn: load_store(conn, store_id))
+        assert store is not None
+        self._publish("stores_changed", store_id=store_id)
+        return store
+
+    def update_store(self, actor: Actor, store_id: int, draft: StoreDraft) -> Store:
+        require(actor, Permission.MANAGE_CREDENTIALS)
+        clean = validate_draft(draft)
+        now = orders_repo.to_db_time(self.clock.now())
+
+        def update(conn: Conn) -> list[str]:
+            old = load_store(conn, store_id)
+            if old is None:
+                raise StoreSettingsInvalid("This store no longer exists.")
+            taken = conn.execute(
+                "SELECT 1 FROM stores WHERE name = ? COLLATE NOCASE AND id <> ?",
+                (clean.name, store_id),
+            ).fetchone()
+            if taken:
+                raise StoreNameTaken()
+            new = replace(
+                old,
+                name=clean.name,
+                region=clean.region,
+                marketplace_ids=clean.marketplace_ids,
+                lwa_client_id=clean.lwa_client_id,
+                sp_api_endpoint=clean.sp_api_endpoint,
+                lwa_endpoint=clean.lwa_endpoint,
+            )
+            fields = [
+                f
+                for f in (
+                    "name",
+                    "region",
+                    "marketplace_ids",
+                    "lwa_client_id",
+                    "sp_api_endpoint",
+                    "lwa_endpoint",
+                )
+                if getattr(old, f) != getattr(new, f)
+            ]
+            if not fields:
+                return []
+            conn.execute(
+                "UPDATE stores SET name=?, region=?, marketplace_ids=?, lwa_client_id=?, "
+                "sp_api_endpoint=?, lwa_endpoint=?, updated_at=? WHERE id=?",
+                (
+                    new.name,
+                    str(new.region),
+                    json.dumps(list(new.marketplace_ids)),
+                    new.lwa_client_id,
+                    new.sp_api_endpoint,
+                    new.lwa_endpoint,
+                    now,
+                    store_id,
+                ),
+            )
+            self.audit.append(
+                conn,
+                actor_id=actor.id,
+                action=Action.STORE_CHANGED,
+                object_type="store",
+                object_id=store_id,
+                details={"fields": "+".join(fields)},
+            )
+            return fields
+
+        if self.vault.call_write(update):
+            self._publish("stores_changed", store_id=store_id)
+        store = self.vault.call(lambda conn: load_store(conn, store_id))
+        assert store is not None
+        return store
+
+    def set_credentials(self, actor: Actor, store_id: int, credentials: Credentials) -> None:
+        require(actor, Permission.MANAGE_CREDENTIALS)
+        if not credentials.refresh_token.strip() or not credentials.lwa_client_secret.strip():
+            raise StoreSettingsInvalid("Enter both the LWA client secret and the refresh token.")
+        self._put_secrets(store_id, credentials)
+
+        def record(conn: Conn) -> None:
+            self.audit.append(
+                conn,
+                actor_id=actor.id,
+                action=Action.STORE_CREDENTIALS_CHANGED,
+                object_type="store",
+                object_id=store_id,
+                details={"fields": "lwa_client_secret+refresh_token"},
+            )
+
+        self.vault.call_write(record)
+
+    def delete_store(self, actor: Actor, store_id: int) -> None:
+        """Remove the store, its orders, sync state and keychain entries."""
+        require(actor, Permission.MANAGE_CREDENTIALS)
+
+        def delete(conn: Conn) -> None:
+            orders_repo.delete_store_orders(conn, store_id)
+            conn.execute("DELETE FROM sync_cursors WHERE store_id = ?", (store_id,))
+            conn.execute("DELETE FROM stores WHERE id = ?", (store_id,))
+            self.audit.append(
+                conn,
+                actor_id=actor.id,
+                action=Action.STORE_DELETED,
+                object_type="store",
+                object_id=store_id,
+            )
+
+        self.vault.call_write(delete)
+        for which in ("lwa-client-secret", "refresh-token"):
+            self.secrets.delete(secret_name(store_id, which))
+        self._publish("stores_changed", store_id=store_id)
+
+    def _put_secrets(self, store_id: int, credentials: Credentials) -> None:
+        self.secrets.set(
+            secret_name(store_id, "lwa-client-secret"), credentials.lwa_client_secret.strip()
+        )
+        self.secrets.set(secret_name(store_id, "refresh-token"), credentials.refresh_token.strip())
+
+    # --- test connection ---------------------------------------------------------------
+
+    def test_connection(
+        self,
+        actor: Actor,
+        store: Store | StoreDraft,
+        credentials: Credentials | None = None,
+    ) -> ConnectionReport:
+        """Fetch a token and one page of orders; report the outcome in a seller's words.
+
+        ``store`` may be an unsaved draft (the dialog tests before saving); then
+        ``credentials`` are required.  Network thread (blocks up to the timeout).
+        """
+        require(actor, Permission.MANAGE_CREDENTIALS)
+        try:
+            if isinstance(store, StoreDraft):
+                clean = validate_draft(store)
+                target = Store(
+                    id=0,
+                    name=clean.name,
+                    region=clean.region,
+                    marketplace_ids=clean.marketplace_ids,
+                    lwa_client_id=clean.lwa_client_id,
+                    sp_api_endpoint=clean.sp_api_endpoint,
+                    lwa_endpoint=clean.lwa_endpoint,
+                )
+            else:
+                target = store
+            if not target.lwa_client_id:
+                raise StoreSettingsInvalid("Enter the LWA client id of your app.")
+            creds = credentials or self.credentials(target.id)
+            client = self.client_factory(target, creds)
+            try:
+                since = orders_repo.to_db_time(self.clock.now().replace(microsecond=0))
+                assert since is not None
+                page = client.search_orders(
+                    {
+                        "lastUpdatedAfter": _days_before(since, 7),
+                        "maxResultsPerPage": 10,
+                        "includedData": list(SYNC_INCLUDED_DATA),
+                    }
+                )
+            finally:
+                client.close()
+        except Exception as exc:
+            error = classify(exc)
+            log.info("test connection failed: %s (%s)", error.title, error.detail)
+            return ConnectionReport(False, error.title, error.message, error=error)
+        return ConnectionReport(
+            True,
+            "Connected",
+            "Amazon accepted the credentials and returned your recent orders "
+            f"({len(page.orders)}{'+' if page.next_token else ''} in the last 7 days, "
+            f"operation {SEARCH_ORDERS}).",
+            orders_seen=len(page.orders),
+        )
+
+    def _publish(self, event: str, **payload: Any) -> None:
+        if self.events is not None:
+            self.events.publish(event, **payload)
+
+
+def _days_before(iso: str, days: int) -> str:
+    from datetime import timedelta
+
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00")) - timedelta(days=days)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,559 @@
+"""Order sync: searchOrders pages into the vault, within Amazon's rate limits.
+
+One run of :meth:`SyncService.sync_store` does, in order:
+
+1. finish a page walk that an earlier run left half-done (saved pagination token);
+2. the incremental walk: orders updated since the cursor (``lastUpdatedAfter``); the
+   cursor then moves to the upper bound Amazon applied to that walk;
+3. the backfill, newest first: the last 7 days, then windows that double in size back to
+   the ``sync.backfill_days`` setting.
+
+Every page is stored in one transaction together with the position of the next page,
+so a crash or cancel loses nothing and repeats nothing; a failed page is retried (5xx,
+network, unreadable reply: exponential back-off; 429: wait for the bucket), never
+skipped.  Upserts are idempotent and the newest ``lastUpdatedTime`` wins.
+
+Thread: ``sync_store`` and ``fetch_order_now`` block; run them on the network pool.
+Events (``core.events``, on the sync thread): ``sync_progress(progress=SyncProgress)``,
+``orders_synced(store_id=, order_ids=, new=)``, ``sync_finished(result=SyncResult)``,
+``sync_failed(store_id=, error=UserError)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from app import settings
+from app.amazon import orders_repo
+from app.amazon.client import (
+    GET_ORDER,
+    SEARCH_ORDERS,
+    SYNC_INCLUDED_DATA,
+    ClientFactory,
+    InvalidPageToken,
+    OrderNotFound,
+    OrdersApi,
+    Page,
+    ThrottledError,
+    real_client_factory,
+)
+from app.amazon.mapping import parse_order
+from app.amazon.models import Order, SyncPhase, SyncProgress, SyncResult, SyncState
+from app.amazon.ratelimit import Backoff, RateLimits, Waiter, event_wait
+from app.amazon.stores import StoreService, load_store
+from app.audit import Action, AuditLog
+from app.auth.models import Actor
+from app.auth.rbac import Permission, require
+from app.clock import Clock
+from app.errors import (
+    AmazonBadResponse,
+    AmazonServerError,
+    NetworkDown,
+    OperationCancelled,
+    StoreSettingsInvalid,
+    SyncAlreadyRunning,
+    UserError,
+)
+from app.events import EventBus
+from app.secrets import SecretStore
+from app.vault import Vault
+
+log = logging.getLogger("muttefik.sync")
+Conn = Any
+API = "orders-2026-01-01"
+FIRST_WINDOW = timedelta(days=7)
+ProgressFn = Callable[[SyncProgress], None]
+
+
+@dataclass
+class Cursor:
+    """The ``sync_cursors`` row of one store (times as Amazon-format text)."""
+
+    cursor: str | None = None
+    backfilled_to: str | None = None
+    window_kind: str | None = None  # "incremental" / "backfill" while a walk is open
+    window_start: str | None = None
+    window_end: str | None = None
+    page_token: str | None = None
+    last_success: str | None = None
+    last_error: str | None = None
+
+
+def load_cursor(conn: Conn, store_id: int) -> Cursor:
+    r = conn.execute(
+        "SELECT cursor, backfilled_to, window_kind, window_start, window_end, page_token, "
+        "last_success, last_error FROM sync_cursors WHERE store_id = ? AND api = ?",
+        (store_id, API),
+    ).fetchone()
+    return Cursor() if r is None else Cursor(*r)
+
+
+def save_cursor(conn: Conn, store_id: int, c: Cursor, now: datetime) -> None:
+    conn.execute(
+        "INSERT INTO sync_cursors(store_id, api, cursor, backfilled_to, window_kind, "
+        "window_start, window_end, page_token, last_success, last_error, updated_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(store_id, api) DO UPDATE SET "
+        "cursor=excluded.cursor, backfilled_to=excluded.backfilled_to, "
+        "window_kind=excluded.window_kind, window_start=excluded.window_start, "
+        "window_end=excluded.window_end, page_token=excluded.page_token, "
+        "last_success=excluded.last_success, last_error=excluded.last_error, "
+        "updated_at=excluded.updated_at",
+        (
+            store_id,
+            API,
+            c.cursor,
+            c.backfilled_to,
+            c.window_kind,
+            c.window_start,
+            c.window_end,
+            c.page_token,
+            c.last_success,
+            c.last_error,
+            orders_repo.to_db_time(now),
+        ),
+    )
+
+
+def _t(text: str | None) -> datetime | None:
+    return orders_repo.from_db_time(text)
+
+
+@dataclass
+class _Run:
+    store_id: int
+    cancel: threading.Event
+    progress: ProgressFn | None
+    client: OrdersApi
+    cursor: Cursor
+    target: datetime
+    started: datetime
+    pages: int = 0
+    orders: int = 0
+    new: int = 0
+    throttled: int = 0
+    retries: int = 0
+    backfill_orders: int = 0
+    phase: SyncPhase = SyncPhase.STARTING
+    seen: set[str] = field(default_factory=set)
+
+
+class SyncService:
+    """Syncs orders of one store at a time per store.  See the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        vault: Vault,
+        secrets: SecretStore,
+        clock: Clock,
+        events: EventBus,
+        client_factory: ClientFactory | None = None,
+        stores: StoreService | None = None,
+        audit: AuditLog | None = None,
+        limits: RateLimits | None = None,
+        waiter: Waiter = event_wait,
+        retry_base: float = 2.0,
+        retry_attempts: int = 5,
+        max_throttled: int = 50,
+        page_size: int = 100,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.vault = vault
+        self.clock = clock
+        self.events = events
+        self.client_factory = client_factory or real_client_factory()
+        self.audit = audit or AuditLog(clock=clock)
+        self.stores = stores or StoreService(
+            vault=vault, secrets=secrets, clock=clock, events=events, audit=self.audit
+        )
+        self.limits = limits or RateLimits(clock)
+        self.waiter = waiter
+        self.retry_base = retry_base
+        self.retry_attempts = retry_attempts
+        self.max_throttled = max_throttled
+        self.page_size = page_size
+        self._rng = rng or random.Random()
+        self._locks: dict[int, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def _lock_for(self, store_id: int) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(store_id, threading.Lock())
+
+    def is_running(self, store_id: int) -> bool:
+        return self._lock_for(store_id).locked()
+
+    # --- public API ------------------------------------------------------------------
+
+    def sync_state(self, actor: Actor, store_id: int) -> SyncState:
+        """Where the store's sync stands (status bar).  Blocks on the DB thread."""
+        require(actor, Permission.VIEW_STORE, store_id=store_id)
+        c = self.vault.call(lambda conn: load_cursor(conn, store_id))
+        days = self.vault.call(lambda conn: settings.get(conn, settings.SYNC_BACKFILL_DAYS))
+        return SyncState(
+            store_id=store_id,
+            cursor=_t(c.cursor),
+            backfilled_to=_t(c.backfilled_to),
+            backfill_target=self.clock.now() - timedelta(days=days),
+            last_success=_t(c.last_success),
+            last_error=c.last_error,
+            running=self.is_running(store_id),
+        )
+
+    def sync_store(
+        self,
+        actor: Actor,
+        store_id: int,
+        cancel: threading.Event,
+        progress: ProgressFn | None = None,
+    ) -> SyncResult:
+        """Run one sync of ``store_id`` (see module docstring).  Network pool thread.
+
+        Returns the result (``cancelled=True`` if ``cancel`` was set: it stops between
+        pages or while waiting).  Raises the seller-facing error when a page still fails
+        after retries; what was stored stays, and the next run continues there.
+        """
+        require(actor, Permission.VIEW_STORE, store_id=store_id)
+        lock = self._lock_for(store_id)
+        if not lock.acquire(blocking=False):
+            raise SyncAlreadyRunning()
+        try:
+            return self._sync_locked(actor, store_id, cancel, progress)
+        finally:
+            lock.release()
+
+    def fetch_order_now(self, actor: Actor, store_id: int, order_id: str) -> Order | None:
+        """Fetch one order with getOrder (its own rate bucket: ahead of the backfill),
+        store it and return it; ``None`` if Amazon does not know it (a stored copy is
+        kept).  Network pool thread."""
+        require(actor, Permission.VIEW_STORE, store_id=store_id)
+        store = self.vault.call(lambda conn: load_store(conn, store_id))
+        if store is None:
+            raise StoreSettingsInvalid("This store no longer exists.")
+        client = self.client_factory(store, self.stores.credentials(store_id))
+        cancel = threading.Event()
+        try:
+            data = self._with_retries(
+                store_id,
+                GET_ORDER,
+                cancel,
+                None,
+                lambda: client.get_order(order_id, SYNC_INCLUDED_DATA),
+            )
+        except OrderNotFound:
+            return None
+        finally:
+            client.close()
+        order = parse_order(data[0], store_id=store_id, now=self.clock.now())
+        now = self.clock.now()
+        stats = self.vault.call_write(
+            lambda conn: orders_repo.upsert_orders(conn, [order], now=now)
+        )
+        if stats.written:
+            self.events.publish(
+                "orders_synced", store_id=store_id, order_ids=stats.ids, new=stats.new
+            )
+        return self.vault.call(lambda conn: orders_repo.get_order(conn, actor, order_id))
+
+    # --- one run -----------------------------------------------------------------------
+
+    def _sync_locked(
+        self, actor: Actor, store_id: int, cancel: threading.Event, progress: ProgressFn | None
+    ) -> SyncResult:
+        store = self.vault.call(lambda conn: load_store(conn, store_id))
+        if store is None:
+            raise StoreSettingsInvalid("This store no longer exists.")
+        creds = self.stores.credentials(store_id)
+        days = self.vault.call(lambda conn: settings.get(conn, settings.SYNC_BACKFILL_DAYS))
+        started = self.clock.now()
+        cursor = self.vault.call(lambda conn: load_cursor(conn, store_id))
+        kind = "incremental" if cursor.cursor else "initial"
+        self._audit(actor, Action.SYNC_STARTED, store_id, {"kind": kind, "since": cursor.cursor})
+        run = _Run(
+            store_id=store_id,
+            cancel=cancel,
+            progress=progress,
+            client=self.client_factory(store, creds),
+            cursor=cursor,
+            target=started - timedelta(days=days),
+            started=started,
+        )
+        log.info("sync of store %d started (%s)", store_id, kind)
+        try:
+            self._walks(run)
+        except OperationCancelled:
+            return self._finish(actor, run, kind, cancelled=True)
+        except UserError as exc:
+            self._fail(actor, run, kind, exc)
+            raise
+        except Exception as exc:  # a bug: still record that the sync failed
+            self._fail(actor, run, kind, AmazonBadResponse(detail=type(exc).__name__))
+            raise
+        finally:
+            run.client.close()
+        return self._finish(actor, run, kind, cancelled=False)
+
+    def _walks(self, run: _Run) -> None:
+        c = run.cursor
+        if c.window_kind == "incremental":
+            self._walk_incremental(run)
+        elif c.window_kind == "backfill":
+            self._walk_backfill(run)
+        if c.cursor:
+            self._walk_incremental(run)
+        while not self._backfill_done(run):
+            self._next_backfill_window(run)
+            self._walk_backfill(run)
+
+    def _backfill_done(self, run: _Run) -> bool:
+        done = _t(run.cursor.backfilled_to)
+        return done is not None and done <= run.target
+
+    def _next_backfill_window(self, run: _Run) -> None:
+        c = run.cursor
+        done = _t(c.backfilled_to)
+        if done is None:  # first sync: the last 7 days, up to what Amazon allows
+            c.window_start = orders_repo.to_db_time(run.started - FIRST_WINDOW)
+            c.window_end = None
+        else:
+            top = _t(c.cursor) or run.started
+            span = max(FIRST_WINDOW, top - done)
+            c.window_start = orders_repo.to_db_time(max(run.target, done - span))
+            c.window_end = c.backfilled_to
+        c.window_kind, c.page_token = "backfill", None
+
+    def _walk_incremental(self, run: _Run) -> None:
+        c = run.cursor
+        if c.window_kind != "incremental":
+            c.window_kind, c.window_start, c.window_end, c.page_token = (
+                "incremental",
+                c.cursor,
+                None,
+                None,
+            )
+        run.phase = SyncPhase.INCREMENTAL
+        self._walk(run, {"lastUpdatedAfter": c.window_start})
+        # Done: orders updated up to the bound Amazon applied are in.
+        c.cursor = c.window_end or c.cursor
+        c.window_kind = c.window_start = c.window_end = c.page_token = None
+        self._save(run)
+
+    def _walk_backfill(self, run: _Run) -> None:
+        c = run.cursor
+        run.phase = SyncPhase.BACKFILL
+        params: dict[str, Any] = {"createdAfter": c.window_start}
+        if c.window_end:
+            params["createdBefore"] = c.window_end
+        first_window = c.backfilled_to is None
+        self._walk(run, params)
+        if first_window and c.cursor is None:
+            # The incremental sync starts where this first window's bound ended.
+            c.cursor = c.window_end
+        c.backfilled_to = c.window_start
+        c.window_kind = c.window_start = c.window_end = c.page_token = None
+        self._save(run)
+
+    def _walk(self, run: _Run, base: dict[str, Any]) -> None:
+        c = run.cursor
+        while True:
+            if run.cancel.is_set():
+                raise OperationCancelled()
+            params = dict(base)
+            params["maxResultsPerPage"] = self.page_size
+            params["includedData"] = list(SYNC_INCLUDED_DATA)
+            if c.page_token:
+                params["paginationToken"] = c.page_token
+            try:
+                page: Page = self._with_retries(
+                    run.store_id,
+                    SEARCH_ORDERS,
+                    run.cancel,
+                    run,
+                    lambda params=params: run.client.search_orders(params),  # type: ignore[misc]
+                )
+            except InvalidPageToken:
+                if not c.page_token:
+                    raise
+                log.info("pagination token refused; restarting the window")
+                c.page_token = None
+                continue
+            now = self.clock.now()
+            orders = [parse_order(o, store_id=run.store_id, now=now) for o in page.orders]
+            if c.window_end is None and page.upper_bound:
+                c.window_end = page.upper_bound
+            c.page_token = page.next_token
+
+            def store_page(
+                conn: Conn, orders: list[Order] = orders, now: datetime = now
+            ) -> orders_repo.UpsertStats:
+                stats = orders_repo.upsert_orders(conn, orders, now=now)
+                save_cursor(conn, run.store_id, c, now)
+                return stats
+
+            stats = self.vault.call_write(store_page)
+            run.pages += 1
+            run.orders += stats.written
+            run.new += stats.new
+            if run.phase is SyncPhase.BACKFILL:
+                run.backfill_orders += len(orders)
+            if stats.ids:
+                self.events.publish(
+                    "orders_synced", store_id=run.store_id, order_ids=stats.ids, new=stats.new
+                )
+            self._report(run)
+            if not page.next_token:
+                return
+
+    def _with_retries(
+        self,
+        store_id: int,
+        operation: str,
+        cancel: threading.Event,
+        run: _Run | None,
+        call: Callable[[], Any],
+    ) -> Any:
+        """One request through the rate bucket, retried until it succeeds or a
+        non-transient error (credentials, role, TLS) or the retry budget ends."""
+        bucket = self.limits.bucket(store_id, operation)
+        backoff = Backoff(base=self.retry_base, attempts=self.retry_attempts, rng=self._rng)
+        throttled = 0
+        while True:
+            wait = bucket.eta(1)
+            if run is not None and wait > 1.0:
+                self._report(run, waiting=wait)
+            bucket.acquire(cancel, waiter=self.waiter)
+            try:
+                result = call()
+            except ThrottledError as exc:
+                bucket.throttled()
+                if exc.rate_limit:
+                    bucket.set_rate(exc.rate_limit)
+                throttled += 1
+                if run is not None:
+                    run.throttled += 1
+                if throttled > self.max_throttled:
+                    raise
+                jitter = self._rng.random() * 0.25 / bucket.rate
+                if self.waiter(cancel, jitter):
+                    raise OperationCancelled() from exc
+                continue
+            except InvalidPageToken:
+                raise
+            except (AmazonServerError, NetworkDown, AmazonBadResponse) as exc:
+                delay = backoff.next_delay()
+                log.warning("%s failed (%s: %s); retrying", operation, exc.title, exc.detail)
+                if delay is None:
+                    raise
+                if run is not None:
+                    run.retries += 1
+                if self.waiter(cancel, delay):
+                    raise OperationCancelled() from exc
+                continue
+            rate = result.rate_limit if isinstance(result, Page) else result[1]
+            if rate:
+                bucket.set_rate(rate)
+            return result
+
+    # --- bookkeeping -------------------------------------------------------------------
+
+    def _save(self, run: _Run) -> None:
+        now = self.clock.now()
+        self.vault.call_write(lambda conn: save_cursor(conn, run.store_id, run.cursor, now))
+
+    def _eta(self, run: _Run) -> float | None:
+        c = run.cursor
+        bucket = self.limits.bucket(run.store_id, SEARCH_ORDERS)
+        done = _t(c.backfilled_to)
+        top = _t(c.cursor) or run.started
+        if done is None or run.backfill_orders == 0:
+            return None
+        covered = max(1.0, (top - done).total_seconds())
+        remaining = max(0.0, (done - run.target).total_seconds())
+        density = run.backfill_orders / covered
+        pages = math.ceil(density * remaining / self.page_size) + (1 if remaining else 0)
+        return bucket.eta(pages + (1 if c.page_token else 0))
+
+    def _report(self, run: _Run, *, waiting: float = 0.0) -> None:
+        c = run.cursor
+        progress = SyncProgress(
+            store_id=run.store_id,
+            phase=SyncPhase.WAITING if waiting else run.phase,
+            pages=run.pages,
+            orders=run.orders,
+            window_start=_t(c.window_start),
+            window_end=_t(c.window_end),
+            backfilled_to=_t(c.backfilled_to),
+            eta_seconds=self._eta(run),
+            waiting_seconds=waiting,
+        )
+        if run.progress is not None:
+            run.progress(progress)
+        self.events.publish("sync_progress", progress=progress)
+
+    def _audit(self, actor: Actor, action: str, store_id: int, details: dict[str, Any]) -> None:
+        def write(conn: Conn) -> None:
+            self.audit.append(
+                conn,
+                actor_id=actor.id,
+                action=action,
+                object_type="store",
+                object_id=store_id,
+                details=details,
+            )
+
+        self.vault.call_write(write)
+
+    def _finish(self, actor: Actor, run: _Run, kind: str, *, cancelled: bool) -> SyncResult:
+        now = self.clock.now()
+        if not cancelled:
+            run.cursor.last_success = orders_repo.to_db_time(now)
+            run.cursor.last_error = None
+        self._save(run)
+        status = "cancelled" if cancelled else "ok"
+        self._audit(
+            actor,
+            Action.SYNC_FINISHED,
+            run.store_id,
+            {"kind": kind, "status": status, "orders": run.orders, "errors": run.retries},
+        )
+        result = SyncResult(
+            store_id=run.store_id,
+            pages=run.pages,
+            orders=run.orders,
+            new_orders=run.new,
+            cancelled=cancelled,
+            backfill_complete=self._backfill_done(run),
+            started_at=run.started,
+            finished_at=now,
+            throttled=run.throttled,
+            retries=run.retries,
+        )
+        run.phase = SyncPhase.DONE
+        self._report(run)
+        log.info(
+            "sync of store %d %s: %d pages, %d orders", run.store_id, status, run.pages, run.orders
+        )
+        self.events.publish("sync_finished", result=result)
+        return result
+
+    def _fail(self, actor: Actor, run: _Run, kind: str, error: UserError) -> None:
+        log.warning("sync of store %d failed: %s (%s)", run.store_id, error.title, error.detail)
+        run.cursor.last_error = error.title
+        try:
+            self._save(run)
+            self._audit(
+                actor,
+                Action.SYNC_FINISHED,
+                run.store_id,
+                {"kind": kind, "status": "failed", "orders": run.orders, "errors": run.retries + 1},
+            )
+        except Exception:
+            log.exception("recording the failed sync failed")
+        self.events.publish("sync_failed", store_id=run.store_id, error=error)
