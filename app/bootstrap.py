@@ -33,6 +33,23 @@ def open_vault(
     The key is returned for the background integrity check's read-only connection; the
     caller keeps it in memory only.
     """
+    mode, key = resolve_key(profile, secrets, passphrase=passphrase)
+    vault = Vault.open(profile, key, mode)
+    log.info("vault open (%s mode)", mode.value)
+    return vault, key
+
+
+def resolve_key(
+    profile: Profile,
+    secrets: SecretStore,
+    *,
+    passphrase: PassphraseProvider | None = None,
+) -> tuple[KeyMode, bytes]:
+    """The key that opens the profile's database (a new one on first run), and its mode.
+
+    Does not open the vault, so ``muttefik check`` can examine a file whose schema is
+    damaged.
+    """
     profile.ensure()
     plan = keys.plan(profile, secrets)
     if plan.needs_passphrase:
@@ -46,9 +63,7 @@ def open_vault(
     else:
         assert plan.key is not None
         key = plan.key
-    vault = Vault.open(profile, key, plan.mode)
-    log.info("vault open (%s mode)", plan.mode.value)
-    return vault, key
+    return plan.mode, key
 
 
-__all__ = ["KeyMode", "PassphraseProvider", "open_vault", "secret_store_for"]
+__all__ = ["KeyMode", "PassphraseProvider", "open_vault", "resolve_key", "secret_store_for"]

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlcipher3
 
+from app.errors import DatabaseCorrupted
 from app.paths import Profile
-from app.vault.connection import open_connection
+from app.vault.connection import key_pragma, open_connection
 
 _PAGE = re.compile(r"page (\d+)")
 
@@ -44,10 +46,20 @@ class CheckResult:
 def run_checks(profile: Profile, key: bytes) -> CheckResult:
     """Blocks for as long as reading the whole file takes; call off the GUI thread."""
     result = CheckResult()
-    conn = open_connection(profile.db_path, key, readonly=True)
+    schema_error: str | None = None
+    try:
+        conn = open_connection(profile.db_path, key, readonly=True)
+    except DatabaseCorrupted as exc:
+        # The schema itself is damaged, so the verifying open fails; cipher_integrity_check
+        # needs no schema and still names the damaged pages.
+        schema_error = f"schema unreadable: {exc.detail}"
+        conn = _unverified_connection(profile, key)
     try:
         for row in conn.execute("PRAGMA cipher_integrity_check").fetchall():
             result.problems.append(str(row[0]))
+        if schema_error is not None:
+            result.problems.append(schema_error)
+            return result
         try:
             rows = conn.execute("PRAGMA quick_check").fetchall()
         except sqlcipher3.DatabaseError as exc:
@@ -57,3 +69,12 @@ def run_checks(profile: Profile, key: bytes) -> CheckResult:
     finally:
         conn.close()
     return result
+
+
+def _unverified_connection(profile: Profile, key: bytes) -> Any:
+    conn = sqlcipher3.connect(
+        f"file:{profile.db_path}?mode=ro", uri=True, isolation_level=None, check_same_thread=True
+    )
+    conn.execute("PRAGMA cipher_log_level = NONE")
+    conn.execute(key_pragma(key))
+    return conn

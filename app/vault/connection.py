@@ -102,5 +102,9 @@ def can_open(path: Path, key: bytes) -> bool:
         conn = open_connection(path, key, readonly=True)
     except DatabaseKeyWrong:
         return False
+    except DatabaseCorrupted:
+        # A wrong key fails on page 1 ("file is not a database"); damage further in means
+        # this key decrypted page 1, so it is the right one.  Opening then reports the damage.
+        return True
     conn.close()
     return True
