@@ -20,6 +20,8 @@ from app.paths import Profile, resolve_profile
 
 COMMAND_MODULES = [
     "app.vault.commands",
+    "app.amazon.commands",
+    "app.auth.commands",
 ]
 
 log = logging.getLogger("muttefik.cli")
