@@ -10,6 +10,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from app.amazon.orders_service import OrdersService
+from app.amazon.stores import StoreService
+from app.amazon.sync import SyncService
 from app.audit import AuditLog, AuditService
 from app.auth.service import AuthService, OperatorService
 from app.clock import Clock, SystemClock
@@ -43,10 +46,28 @@ class Services:
     audit: AuditService
     auth: AuthService
     operators: OperatorService
+    stores: StoreService
+    sync: SyncService
+    orders: OrdersService
 
 
 def build_services(core: Core) -> Services:
     audit_log = AuditLog(clock=core.clock)
+    stores = StoreService(
+        vault=core.vault,
+        secrets=core.secrets,
+        clock=core.clock,
+        events=core.events,
+        audit=audit_log,
+    )
+    sync = SyncService(
+        vault=core.vault,
+        secrets=core.secrets,
+        clock=core.clock,
+        events=core.events,
+        stores=stores,
+        audit=audit_log,
+    )
     return Services(
         core=core,
         audit=AuditService(vault=core.vault, audit=audit_log),
@@ -54,4 +75,7 @@ def build_services(core: Core) -> Services:
             vault=core.vault, clock=core.clock, audit=audit_log, demo=core.profile.demo
         ),
         operators=OperatorService(vault=core.vault, clock=core.clock, audit=audit_log),
+        stores=stores,
+        sync=sync,
+        orders=OrdersService(vault=core.vault, sync=sync, net=core.net),
     )
