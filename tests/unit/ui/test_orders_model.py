@@ -1,0 +1,296 @@
+"""The lazy orders model: ids from a search, rows in pages, dataChanged per page."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QModelIndex, Qt
+
+from app.amazon import orders_repo
+from app.amazon.models import (
+    DeliveryState,
+    Money,
+    Order,
+    OrderItem,
+    OrderStatus,
+    Package,
+)
+from app.amazon.orders_repo import OrderQuery, SortColumn
+from app.auth.models import Actor
+from app.auth.rbac import Role as AuthRole
+from app.clock import FakeClock
+from app.vault import Vault
+from ui.models.orders_model import PLACEHOLDER, Column, OrdersModel
+from ui.models.roles import Role
+
+ADMIN = Actor(id=1, username="admin", display_name="Admin", role=AuthRole.ADMIN)
+NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+TITLES = [
+    "Stainless Steel Water Bottle 750 ml",
+    "Organic Cotton Tote Bag",
+    "USB-C Charging Cable 2 m",
+    "Bamboo Cutting Board Set",
+    "Ceramic Coffee Mug, Blue",
+]
+MARKETS = [("ATVPDKIKX0DER", "Amazon.com", "USD"), ("A1PA6795UKMFR9", "Amazon.de", "EUR")]
+
+
+def make_order(i: int, *, store_id: int = 1, now: datetime = NOW, seed: int = 7) -> Order:
+    """A deterministic non-PII order number ``i`` (newest first as ``i`` grows older)."""
+    rnd = random.Random(seed * 1_000_003 + i)
+    mkt_id, mkt_name, cur = MARKETS[i % len(MARKETS)]
+    purchase = now - timedelta(minutes=37 * i + rnd.randint(0, 30))
+    status = rnd.choice(
+        [OrderStatus.SHIPPED] * 6
+        + [OrderStatus.UNSHIPPED] * 2
+        + [OrderStatus.CANCELLED, OrderStatus.PENDING]
+    )
+    afn = rnd.random() < 0.4
+    if status == OrderStatus.CANCELLED:
+        state = DeliveryState.CANCELLED
+    elif status == OrderStatus.PENDING:
+        state = DeliveryState.PENDING
+    elif status == OrderStatus.UNSHIPPED:
+        state = DeliveryState.TO_SHIP
+    else:
+        state = (
+            DeliveryState.DELIVERED
+            if purchase < now - timedelta(days=5)
+            else (DeliveryState.IN_TRANSIT)
+        )
+    n_items = 1 + (rnd.random() < 0.25) + (rnd.random() < 0.1)
+    items = tuple(
+        OrderItem(
+            order_item_id=f"{i:08d}{k}",
+            asin=f"B0{(i * 7 + k) % 99999:05d}XYZ",
+            sku=f"SKU-{(i + k) % 500:04d}",
+            title=TITLES[(i + k) % len(TITLES)],
+            quantity=1 + (rnd.random() < 0.2),
+            unit_price=Money(Decimal(rnd.randint(499, 8999)) / 100, cur),
+        )
+        for k in range(n_items)
+    )
+    total = sum((it.unit_price.amount * it.quantity for it in items if it.unit_price), Decimal())
+    packages: tuple[Package, ...] = ()
+    if state in (DeliveryState.IN_TRANSIT, DeliveryState.DELIVERED) and not afn:
+        packages = (
+            Package(
+                package_ref="1",
+                carrier="UPS",
+                tracking_number=f"1Z999AA1{i:010d}",
+                status="DELIVERED" if state == DeliveryState.DELIVERED else "IN_TRANSIT",
+                shipping_service="UPS Ground",
+                ship_time=purchase + timedelta(days=1),
+            ),
+        )
+    return Order(
+        order_id=f"{111 + i % 3}-{(i * 7919) % 10_000_000:07d}-{i:07d}",
+        store_id=store_id,
+        marketplace_id=mkt_id,
+        marketplace_name=mkt_name,
+        status=status,
+        purchase_date=purchase,
+        last_updated=purchase + timedelta(hours=2),
+        fulfillment_channel="AFN" if afn else "MFN",
+        service_level="Standard",
+        ship_by_earliest=purchase,
+        ship_by_latest=purchase + timedelta(hours=20),
+        deliver_by_earliest=purchase + timedelta(days=3),
+        deliver_by_latest=purchase + timedelta(days=7),
+        delivered_at=purchase + timedelta(days=4) if state == DeliveryState.DELIVERED else None,
+        total=Money(total, cur),
+        is_prime=rnd.random() < 0.3,
+        items=items,
+        packages=packages,
+        delivery_state=state,
+    )
+
+
+def seed(vault: Vault, n: int, *, store_id: int = 1, store_name: str = "Main store") -> list[Order]:
+    orders = [make_order(i, store_id=store_id) for i in range(n)]
+
+    def write(conn: Any) -> None:
+        conn.execute(
+            "INSERT OR IGNORE INTO stores(id, name, created_at) VALUES (?, ?, ?)",
+            (store_id, store_name, "2026-01-01T00:00:00Z"),
+        )
+        orders_repo.upsert_orders(conn, orders, now=NOW)
+
+    vault.call_write(write)
+    return orders
+
+
+@pytest.fixture(autouse=True)
+def ops_bridge(qapp: Any) -> None:
+    """Create ui.ops' bridge on the GUI thread (a lazy install from a worker would not)."""
+    from ui import ops
+
+    ops.install()
+
+
+@pytest.fixture
+def model(qtbot: Any, vault: Vault) -> OrdersModel:
+    m = OrdersModel(vault=vault, actor=ADMIN, clock=FakeClock(NOW), page_size=50)
+    return m
+
+
+def _search(qtbot: Any, model: OrdersModel, query: OrderQuery | None = None) -> int:
+    with qtbot.waitSignal(model.search_finished, timeout=5000) as blocker:
+        if query is None:
+            model.refresh()
+        else:
+            model.set_query(query)
+    return int(blocker.args[0])
+
+
+def _load_all(qtbot: Any, model: OrdersModel) -> None:
+    for row in range(model.rowCount()):
+        model.data(model.index(row, 0))
+    qtbot.waitUntil(
+        lambda: all(model.data(model.index(r, 0), Role.LOADED) for r in range(model.rowCount())),
+        timeout=5000,
+    )
+
+
+def test_search_returns_newest_first_and_rows_load_lazily(
+    qtbot: Any, vault: Vault, model: OrdersModel
+) -> None:
+    orders = seed(vault, 120)
+    assert _search(qtbot, model, OrderQuery()) == 120
+    first = model.index(0, Column.STATUS)
+    assert model.data(first, Role.ORDER_ID) == orders[0].order_id
+    # Nothing cached yet: a placeholder, and the page is requested.
+    assert model.data(first) == PLACEHOLDER
+    assert model.data(first, Role.LOADED) is False
+    with qtbot.waitSignal(model.dataChanged, timeout=5000) as blocker:
+        pass
+    top_left, bottom_right, roles = blocker.args
+    # Exactly the first page (50 rows), with explicit roles.
+    assert (top_left.row(), bottom_right.row()) == (0, 49)
+    assert (top_left.column(), bottom_right.column()) == (0, len(Column) - 1)
+    assert int(Qt.ItemDataRole.DisplayRole) in roles
+    assert model.data(first, Role.LOADED) is True
+    assert model.data(model.index(0, Column.ORDER_ID)) == orders[0].order_id
+    # Row 60 is on page 1: still not loaded.
+    assert model.data(model.index(60, Column.STATUS), Role.LOADED) is False
+
+
+def test_display_values(qtbot: Any, vault: Vault, model: OrdersModel) -> None:
+    orders = seed(vault, 10)
+    _search(qtbot, model, OrderQuery())
+    _load_all(qtbot, model)
+    o = orders[3]
+    row = model.row_of(o.order_id)
+    assert row is not None
+    assert o.total is not None
+    assert model.data(model.index(row, Column.TOTAL)) == f"{o.total.amount:.2f} {o.total.currency}"
+    assert model.data(model.index(row, Column.MARKETPLACE)) == o.marketplace_name
+    assert model.data(model.index(row, Column.STATUS), Role.STATUS) == str(o.status)
+    assert o.items[0].title is not None
+    assert o.items[0].title[:10] in model.data(model.index(row, Column.ITEMS))
+
+
+def test_late_to_ship_is_flagged(qtbot: Any, vault: Vault, model: OrdersModel) -> None:
+    orders = seed(vault, 60)
+    _search(qtbot, model, OrderQuery(late_to_ship=True))
+    _load_all(qtbot, model)
+    late = [o for o in orders if o.needs_shipping and o.ship_by_latest and o.ship_by_latest < NOW]
+    assert late, "fixture must contain late orders"
+    assert model.rowCount() == len(late)
+    for r in range(model.rowCount()):
+        assert model.data(model.index(r, Column.DELIVERY)) == "Late to ship"
+        assert model.data(model.index(r, Column.SHIP_BY), Role.LATE) is True
+        assert model.data(model.index(r, Column.SHIP_BY), Qt.ItemDataRole.ForegroundRole)
+
+
+def test_sort_requeries_ids_in_sql(qtbot: Any, vault: Vault, model: OrdersModel) -> None:
+    orders = seed(vault, 40)
+    _search(qtbot, model, OrderQuery())
+    with qtbot.waitSignal(model.search_finished, timeout=5000):
+        model.sort(Column.TOTAL, Qt.SortOrder.AscendingOrder)
+    assert model.query.sort == SortColumn.TOTAL and not model.query.descending
+    cheapest = min(orders, key=lambda o: (o.total.amount if o.total else 0, o.order_id))
+    assert model.order_id(0) == cheapest.order_id
+
+
+def test_search_text_filters_by_sku(qtbot: Any, vault: Vault, model: OrdersModel) -> None:
+    orders = seed(vault, 80)
+    sku = orders[5].items[0].sku
+    assert sku is not None
+    n = _search(qtbot, model, OrderQuery(text=sku))
+    expected = {o.order_id for o in orders if any(i.sku == sku for i in o.items)}
+    assert n == len(expected)
+    assert set(model.ids()) == expected
+
+
+def test_refresh_keeps_stale_rows_visible_and_updates_only_arrived_rows(
+    qtbot: Any, vault: Vault, model: OrdersModel
+) -> None:
+    seed(vault, 30)
+    _search(qtbot, model, OrderQuery())
+    _load_all(qtbot, model)
+    before = model.data(model.index(0, Column.ORDER_ID))
+    # A newer order arrives (sync); refresh puts it on top.
+    newest = make_order(-5)
+    vault.call_write(lambda conn: orders_repo.upsert_orders(conn, [newest], now=NOW))
+    _search(qtbot, model)
+    assert model.order_id(0) == newest.order_id
+    # The old first row is now row 1 and still shows its (stale) data at once.
+    assert model.data(model.index(1, Column.ORDER_ID)) == before
+    assert model.data(model.index(1, Column.STATUS)) != PLACEHOLDER
+    qtbot.waitUntil(lambda: model.data(model.index(0, 0), Role.LOADED) is True, timeout=5000)
+
+
+def test_stale_search_answers_are_dropped(qtbot: Any, vault: Vault, model: OrdersModel) -> None:
+    orders = seed(vault, 20)
+    model.set_query(OrderQuery(text="no-such-order-anywhere"))
+    with qtbot.waitSignal(model.search_finished, timeout=5000) as blocker:
+        model.set_query(OrderQuery())
+    assert blocker.args == [len(orders)]
+    assert model.rowCount() == len(orders)
+
+
+def test_removed_order_shows_removed(qtbot: Any, vault: Vault, model: OrdersModel) -> None:
+    orders = seed(vault, 5)
+    _search(qtbot, model, OrderQuery())
+    vault.call_write(
+        lambda conn: conn.execute("DELETE FROM orders WHERE order_id = ?", (orders[0].order_id,))
+    )
+    model.data(model.index(0, Column.STATUS))
+    qtbot.waitUntil(lambda: model.data(model.index(0, Column.STATUS)) == "(removed)", timeout=5000)
+    assert model.data(model.index(0, Column.STATUS), Role.LOADED) is False
+
+
+def test_agent_sees_only_member_stores(qtbot: Any, vault: Vault) -> None:
+    seed(vault, 10, store_id=1, store_name="A")
+    seed(vault, 0, store_id=2, store_name="B")
+    other = make_order(500, store_id=2)
+    vault.call_write(lambda conn: orders_repo.upsert_orders(conn, [other], now=NOW))
+    agent = Actor(
+        id=2,
+        username="agent",
+        display_name="Agent",
+        role=AuthRole.AGENT,
+        store_ids=frozenset({2}),
+    )
+    m = OrdersModel(vault=vault, actor=agent, clock=FakeClock(NOW))
+    assert _search(qtbot, m, OrderQuery()) == 1
+    assert m.order_id(0) == other.order_id
+
+
+def test_qtmodeltester(qtbot: Any, qtmodeltester: Any, vault: Vault, model: OrdersModel) -> None:
+    seed(vault, 130)
+    _search(qtbot, model, OrderQuery())
+    qtmodeltester.check(model)
+    # Pages requested by the tester arrive while the tester keeps watching the model.
+    _load_all(qtbot, model)
+    _search(qtbot, model, OrderQuery(statuses=frozenset({OrderStatus.SHIPPED})))
+    assert model.rowCount() > 0
+    assert not model.index(0, 0).parent().isValid()
+    assert model.rowCount(model.index(0, 0)) == 0
+    assert model.columnCount(QModelIndex()) == len(Column)
