@@ -38,4 +38,6 @@ def _lazy(module: str, name: str) -> Callable[[MainWindow], QWidget]:
 
 TABS: list[TabSpec] = [
     TabSpec("home", "Overview", _lazy("ui.views.home", "make_tab")),
+    TabSpec("operators", "Operators", _lazy("ui.views.operators", "make_tab"), admin_only=True),
+    TabSpec("audit", "Audit log", _lazy("ui.views.audit", "make_tab"), admin_only=True),
 ]

@@ -1,0 +1,160 @@
+"""Idle auto-lock: input keeps the window open; silence locks it behind the sign-in
+dialog; another operator can sign in and the window then shows their role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pyotp
+import pytest
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLabel, QLineEdit, QMainWindow, QStackedWidget
+from pytestqt.qtbot import QtBot
+
+from app.auth.models import Session
+from app.auth.rbac import Role
+from tests.unit.ui.auth_fakes import NOW, FakeAuth
+from ui import ops
+from ui.idle_lock import IdleLock, IdleWatcher
+
+PW = "Admin-password-2026!"
+
+
+@pytest.fixture(autouse=True)
+def _bridge(qapp: object) -> Iterator[None]:
+    ops.install()
+    yield
+
+
+class Window(QMainWindow):
+    """The part of ``ui.main_window.MainWindow`` that IdleLock uses."""
+
+    lock_requested = Signal()
+
+    def __init__(self, session: Session | None) -> None:
+        super().__init__()
+        self.session = session
+        self.sessions: list[Session] = []
+        self.stack = QStackedWidget()
+        self.content = QLineEdit("buyer messages")
+        self.stack.addWidget(self.content)
+        self.stack.addWidget(QLabel("locked"))
+        self.setCentralWidget(self.stack)
+
+    def set_locked(self, locked: bool) -> None:
+        self.stack.setCurrentIndex(1 if locked else 0)
+
+    @property
+    def locked(self) -> bool:
+        return self.stack.currentIndex() == 1
+
+    def set_session(self, session: Any) -> None:
+        self.session = session
+        self.sessions.append(session)
+        self.set_locked(False)
+
+
+class Typist(QObject):
+    """Types a key into ``target`` every 50 ms, ``count`` times, then emits ``finished``."""
+
+    finished = Signal()
+
+    def __init__(self, target: QLineEdit, count: int) -> None:
+        super().__init__()
+        self._target, self._left = target, count
+        self._timer = QTimer(self)
+        self._timer.setInterval(50)
+        self._timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def _tick(self) -> None:
+        QTest.keyClick(self._target, Qt.Key.Key_A)
+        self._left -= 1
+        if self._left <= 0:
+            self._timer.stop()
+            self.finished.emit()
+
+
+@pytest.fixture
+def auth() -> FakeAuth:
+    fake = FakeAuth()
+    fake.add("admin", PW)
+    fake.add("agent", PW, role=Role.AGENT)
+    return fake
+
+
+@pytest.fixture
+def window(qtbot: QtBot, auth: FakeAuth) -> Window:
+    admin = auth.accounts["admin"]
+    w = Window(Session(actor=admin.actor(), signed_in_at=NOW))
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+def test_input_postpones_the_lock(qtbot: QtBot, window: Window) -> None:
+    watcher = IdleWatcher(interval_ms=250)
+    watcher.start()
+    typist = Typist(window.content, count=12)  # 600 ms of typing > 250 ms interval
+    with (
+        qtbot.assertNotEmitted(watcher.idle_timed_out),
+        qtbot.waitSignal(typist.finished, timeout=5000),
+    ):
+        typist.start()
+    with qtbot.waitSignal(watcher.idle_timed_out, timeout=5000):
+        pass  # silence now
+    watcher.close()
+
+
+def test_idle_locks_and_another_operator_signs_in(
+    qtbot: QtBot, auth: FakeAuth, window: Window
+) -> None:
+    lock = IdleLock(window, auth=auth, interval_ms=150)
+    with qtbot.waitSignal(lock.locked, timeout=5000):
+        pass
+    assert window.locked and lock.is_locked
+    assert not window.content.isVisible()  # content hidden behind the lock
+    qtbot.waitUntil(lambda: auth.signed_out == [auth.accounts["admin"].id])  # audited by core
+    assert "sign_out:idle_lock" in auth.calls
+    dialog = lock.dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.username.text() == "admin"  # same operator pre-filled
+    assert not lock.watcher.running  # no second lock while locked
+
+    # Another operator signs in: the window takes their session (and role).
+    dialog.username.setText("agent")
+    dialog.password.setText(PW)
+    dialog.submit_button.click()
+    qtbot.waitUntil(lambda: dialog.pages.currentIndex() == dialog.CODE)
+    secret = auth.accounts["agent"].secret
+    assert secret is not None
+    dialog.code.setText(pyotp.TOTP(secret).now())
+    with qtbot.waitSignal(lock.unlocked) as blocker:
+        dialog.submit_button.click()
+    assert blocker.args[0].actor.role is Role.AGENT
+    assert window.session is not None and window.session.actor.username == "agent"
+    assert not window.locked and window.content.isVisible()
+    assert lock.watcher.running
+
+
+def test_manual_lock_request(qtbot: QtBot, auth: FakeAuth, window: Window) -> None:
+    lock = IdleLock(window, auth=auth, interval_ms=60_000)
+    with qtbot.waitSignal(lock.locked, timeout=1000):
+        window.lock_requested.emit()
+    assert window.locked
+    assert lock.dialog is not None
+
+
+def test_background_work_continues_while_locked(
+    qtbot: QtBot, auth: FakeAuth, window: Window
+) -> None:
+    lock = IdleLock(window, auth=auth, interval_ms=60_000)
+    lock.lock(reason="manual")
+    results: list[int] = []
+    ops.Op(window, lambda job: 6 * 7).on_success(results.append).run()
+    qtbot.waitUntil(lambda: results == [42])
+    assert window.locked

@@ -1,0 +1,248 @@
+"""The sign-in dialog end to end: password then TOTP, same message for a wrong user and a
+wrong password, locked accounts, recovery codes, forced password change, setup codes and
+MFA re-enrollment, and the auth flow that picks the right dialog at startup."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import pyotp
+import pytest
+from PySide6.QtWidgets import QDialog, QWizard
+from pytestqt.qtbot import QtBot
+
+from app.auth.rbac import Role
+from app.errors import AccountLocked, AuthenticationFailed, CodeRejected
+from tests.unit.ui.auth_fakes import FakeAuth
+from ui import auth_flow, ops
+from ui.dialogs.change_password import ChangePasswordDialog
+from ui.dialogs.first_run import FirstRunWizard, ReenrollWizard, SetupAccountWizard
+from ui.dialogs.sign_in import SignInDialog
+
+PW = "Admin-password-2026!"
+NEW_PW = "Fresh-Start-Passw0rd#"
+
+
+@pytest.fixture(autouse=True)
+def _bridge(qapp: object) -> Iterator[None]:
+    ops.install()
+    yield
+
+
+@pytest.fixture
+def auth() -> FakeAuth:
+    fake = FakeAuth()
+    fake.add("admin", PW)
+    return fake
+
+
+@pytest.fixture
+def dialog(qtbot: QtBot, auth: FakeAuth) -> SignInDialog:
+    dlg = SignInDialog(auth=auth)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    return dlg
+
+
+def enter_password(qtbot: QtBot, dlg: SignInDialog, username: str, password: str) -> None:
+    dlg.username.setText(username)
+    dlg.password.setText(password)
+    assert dlg.submit_button.isEnabled()
+    dlg.submit_button.click()
+
+
+def wrong_code(secret: str) -> str:
+    totp, now = pyotp.TOTP(secret), time.time()
+    valid = {totp.at(now + 30 * d) for d in (-1, 0, 1)}
+    return next(c for c in ("000000", "111111", "222222") if c not in valid)
+
+
+def test_password_then_code(qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog) -> None:
+    assert not dialog.submit_button.isEnabled()
+    enter_password(qtbot, dialog, "admin", PW)
+    qtbot.waitUntil(lambda: dialog.pages.currentIndex() == SignInDialog.CODE)
+    assert dialog.password.text() == ""  # not kept in the widget
+    secret = auth.accounts["admin"].secret
+    assert secret is not None
+
+    dialog.code.setText(wrong_code(secret))
+    dialog.submit_button.click()
+    qtbot.waitUntil(dialog.error_label.isVisible)
+    assert dialog.error_label.text() == CodeRejected.message
+    assert dialog.pages.currentIndex() == SignInDialog.CODE
+
+    dialog.code.setText(pyotp.TOTP(secret).now())
+    with qtbot.waitSignal(dialog.signed_in) as blocker:
+        dialog.submit_button.click()
+    session = blocker.args[0]
+    assert session.actor.username == "admin" and session.actor.role is Role.ADMIN
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert dialog.session is session
+
+
+def test_wrong_user_and_wrong_password_look_the_same(
+    qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog
+) -> None:
+    enter_password(qtbot, dialog, "nobody", PW)
+    qtbot.waitUntil(dialog.error_label.isVisible)
+    unknown = dialog.error_label.text()
+    dialog.error_label.hide()
+    enter_password(qtbot, dialog, "admin", "wrong-password")
+    qtbot.waitUntil(dialog.error_label.isVisible)
+    assert dialog.error_label.text() == unknown == AuthenticationFailed.message
+    assert dialog.pages.currentIndex() == SignInDialog.CREDENTIALS
+
+
+def test_locked_account_message(qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog) -> None:
+    auth.accounts["admin"].locked = True
+    enter_password(qtbot, dialog, "admin", PW)
+    qtbot.waitUntil(dialog.error_label.isVisible)
+    assert dialog.error_label.text() == AccountLocked.message
+    assert dialog.error_label.property("locked") is True
+
+
+def test_recovery_code(qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog) -> None:
+    enter_password(qtbot, dialog, "admin", PW)
+    qtbot.waitUntil(lambda: dialog.pages.currentIndex() == SignInDialog.CODE)
+    dialog.recovery_link.click()
+    assert "recovery" in dialog.code_prompt.text()
+    code = auth.accounts["admin"].recovery[3]
+    dialog.code.setText(code)
+    with qtbot.waitSignal(dialog.signed_in) as blocker:
+        dialog.submit_button.click()
+    assert blocker.args[0].used_recovery_code
+    assert code not in auth.accounts["admin"].recovery
+
+
+def test_expired_password_forces_a_change(
+    qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog
+) -> None:
+    account = auth.accounts["admin"]
+    account.expired = True
+    enter_password(qtbot, dialog, "admin", PW)
+    qtbot.waitUntil(lambda: dialog.pages.currentIndex() == SignInDialog.CODE)
+    assert account.secret is not None
+    dialog.code.setText(pyotp.TOTP(account.secret).now())
+    dialog.submit_button.click()
+    qtbot.waitUntil(lambda: isinstance(dialog.child_dialog, ChangePasswordDialog))
+    change = dialog.child_dialog
+    assert isinstance(change, ChangePasswordDialog)
+    assert "older than a year" in change.reason_label.text()
+    assert dialog.session is None  # not signed in until the password is changed
+    change.fields.password.setText(NEW_PW)
+    change.fields.confirm.setText(NEW_PW)
+    qtbot.waitUntil(change.ok_button.isEnabled)
+    with qtbot.waitSignal(dialog.signed_in) as blocker:
+        change.ok_button.click()
+    assert not blocker.args[0].needs_password_change
+    assert account.password == NEW_PW
+
+
+def test_refusing_the_forced_change_signs_out(
+    qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog
+) -> None:
+    account = auth.accounts["admin"]
+    account.must_change = True
+    enter_password(qtbot, dialog, "admin", PW)
+    qtbot.waitUntil(lambda: dialog.pages.currentIndex() == SignInDialog.CODE)
+    assert account.secret is not None
+    dialog.code.setText(pyotp.TOTP(account.secret).now())
+    dialog.submit_button.click()
+    qtbot.waitUntil(lambda: isinstance(dialog.child_dialog, ChangePasswordDialog))
+    assert dialog.child_dialog is not None
+    dialog.child_dialog.reject()
+    qtbot.waitUntil(lambda: account.id in auth.signed_out)
+    assert dialog.session is None and dialog.isVisible()
+    assert dialog.pages.currentIndex() == SignInDialog.CREDENTIALS
+
+
+def test_setup_code_enrolls_the_new_operator(
+    qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog
+) -> None:
+    newbie = auth.add("newbie", "", role=Role.AGENT)
+    newbie.password, newbie.secret, newbie.setup_code = None, None, "K7MQ-2XFP"
+    dialog.username.setText("newbie")
+    dialog.setup_link.click()
+    wizard = dialog.child_dialog
+    assert isinstance(wizard, SetupAccountWizard)
+    page = wizard.setup_page
+    assert page.username.text() == "newbie"
+    page.setup_code.setText("K7MQ-2XFP")
+    page.fields.password.setText(NEW_PW)
+    page.fields.confirm.setText(NEW_PW)
+    qtbot.waitUntil(page.isComplete)
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.mfa_page)
+    secret = wizard.mfa_page.key_label.text().replace(" ", "")
+    wizard.mfa_page.code_edit.setText(pyotp.TOTP(secret).now())
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.codes_page)
+    wizard.codes_page.stored_check.setChecked(True)
+    with qtbot.waitSignal(dialog.signed_in) as blocker:
+        wizard.button(QWizard.WizardButton.FinishButton).click()
+    assert blocker.args[0].actor.username == "newbie"
+    assert newbie.password == NEW_PW and newbie.secret == secret
+
+
+def test_mfa_reset_by_admin_reenrolls(qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog) -> None:
+    auth.accounts["admin"].secret = None
+    enter_password(qtbot, dialog, "admin", PW)
+    qtbot.waitUntil(lambda: isinstance(dialog.child_dialog, ReenrollWizard))
+    wizard = dialog.child_dialog
+    assert isinstance(wizard, ReenrollWizard)
+    assert wizard.currentPage() is wizard.mfa_page
+    secret = wizard.mfa_page.key_label.text().replace(" ", "")
+    wizard.mfa_page.code_edit.setText(pyotp.TOTP(secret).now())
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.codes_page)
+    wizard.codes_page.stored_check.setChecked(True)
+    with qtbot.waitSignal(dialog.signed_in):
+        wizard.button(QWizard.WizardButton.FinishButton).click()
+    assert auth.accounts["admin"].secret == secret
+
+
+# --- auth flow (what main.py calls) ---------------------------------------------------
+
+
+def services_for(auth: FakeAuth, *, demo: bool = False) -> SimpleNamespace:
+    return SimpleNamespace(auth=auth, core=SimpleNamespace(profile=SimpleNamespace(demo=demo)))
+
+
+def test_flow_runs_the_wizard_on_first_start(qtbot: QtBot) -> None:
+    auth = FakeAuth()
+    cancelled: list[bool] = []
+    auth_flow.authenticate(services_for(auth), lambda s: None, lambda: cancelled.append(True))
+    qtbot.waitUntil(lambda: isinstance(auth_flow.current_dialog, FirstRunWizard))
+    wizard = auth_flow.current_dialog
+    assert wizard is not None
+    wizard.reject()  # cancelling the wizard exits the app (the caller quits)
+    qtbot.waitUntil(lambda: cancelled == [True])
+
+
+def test_flow_shows_sign_in_when_an_admin_exists(qtbot: QtBot, auth: FakeAuth) -> None:
+    sessions: list[object] = []
+    auth_flow.authenticate(services_for(auth), sessions.append, lambda: None)
+    qtbot.waitUntil(lambda: isinstance(auth_flow.current_dialog, SignInDialog))
+    dlg = auth_flow.current_dialog
+    assert isinstance(dlg, SignInDialog)
+    enter_password(qtbot, dlg, "admin", PW)
+    qtbot.waitUntil(lambda: dlg.pages.currentIndex() == SignInDialog.CODE)
+    secret = auth.accounts["admin"].secret
+    assert secret is not None
+    dlg.code.setText(pyotp.TOTP(secret).now())
+    dlg.submit_button.click()
+    qtbot.waitUntil(lambda: len(sessions) == 1)
+    assert auth_flow.current_dialog is None
+
+
+def test_flow_demo_signs_in_automatically(qtbot: QtBot) -> None:
+    auth = FakeAuth(demo=True)
+    sessions: list[object] = []
+    auth_flow.authenticate(services_for(auth, demo=True), sessions.append, lambda: None)
+    qtbot.waitUntil(lambda: len(sessions) == 1)
+    session = sessions[0]
+    assert session.demo and session.actor.username == "demo"  # type: ignore[attr-defined]
+    assert "needs_first_admin" not in auth.calls  # demo never runs the wizard
+    assert auth_flow.current_dialog is None
