@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 from app import settings
 from app.auth.rbac import Permission, require
 from app.clock import Clock
+from app.errors import PermissionDenied
 
 if TYPE_CHECKING:
     from app.auth.models import Actor
@@ -489,6 +490,16 @@ class AuditLog:
         return removed
 
 
+def _require_current(conn: Conn, actor: Actor, permission: Permission) -> None:
+    """Check ``permission`` on the actor as stored now (a stale or forged role fails)."""
+    from app.auth.store import load_actor
+
+    current = load_actor(conn, actor.id)
+    if current is None:
+        raise PermissionDenied(detail=f"operator {actor.id} does not exist")
+    require(current, permission)
+
+
 class AuditService:
     """The audit log for operators: view, export (admins), verify (anyone).
 
@@ -503,23 +514,29 @@ class AuditService:
         self, actor: Actor, filt: AuditFilter, *, offset: int = 0, limit: int = 200
     ) -> list[AuditEntry]:
         """A page of entries, newest first (admins only)."""
-        require(actor, Permission.VIEW_AUDIT)
-        return self.vault.call(
-            lambda conn: self.audit.query(conn, filt, offset=offset, limit=limit)
-        )
+
+        def do(conn: Conn) -> list[AuditEntry]:
+            _require_current(conn, actor, Permission.VIEW_AUDIT)
+            return self.audit.query(conn, filt, offset=offset, limit=limit)
+
+        return self.vault.call(do)
 
     def count(self, actor: Actor, filt: AuditFilter) -> int:
-        require(actor, Permission.VIEW_AUDIT)
-        return self.vault.call(lambda conn: self.audit.count(conn, filt))
+
+        def do(conn: Conn) -> int:
+            _require_current(conn, actor, Permission.VIEW_AUDIT)
+            return self.audit.count(conn, filt)
+
+        return self.vault.call(do)
 
     def export(
         self, actor: Actor, filt: AuditFilter, fmt: Literal["csv", "jsonl"], out: TextIO
     ) -> int:
         """Write the matching entries to ``out`` (admins only); the export is audited.
         ``out`` is written on the DB thread: pass a file, not a widget."""
-        require(actor, Permission.EXPORT_AUDIT)
 
         def do(conn: Conn) -> int:
+            _require_current(conn, actor, Permission.EXPORT_AUDIT)
             count = self.audit.export(conn, filt, fmt, out)
             self.audit.append(
                 conn,
