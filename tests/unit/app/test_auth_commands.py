@@ -1,0 +1,119 @@
+"""``muttefik audit verify|export`` and ``muttefik users …`` run in-process on a temp profile."""
+
+from __future__ import annotations
+
+import builtins
+import getpass
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app import bootstrap
+from app.auth import totp
+from app.cli import main
+from app.clock import FakeClock
+from app.paths import Profile
+from app.secrets import SecretStore
+from tests.unit.app.test_auth_support import ADMIN_PW, make_world
+
+
+@pytest.fixture
+def cli_profile(
+    profile: Profile, secrets: SecretStore, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Profile, str]]:
+    """A profile with an admin (MFA enrolled an hour ago) and the memory keychain."""
+    monkeypatch.setattr(bootstrap, "secret_store_for", lambda p: secrets)
+    vault, _ = bootstrap.open_vault(profile, secrets)
+    try:
+        world = make_world(vault, FakeClock(datetime.now(UTC) - timedelta(hours=1)))
+        _, secret, _ = world.create_admin()
+    finally:
+        vault.close()
+    yield profile, secret
+
+
+def answer_prompts(monkeypatch: pytest.MonkeyPatch, username: str, *secret_answers: str) -> None:
+    answers = iter(secret_answers)
+    monkeypatch.setattr(builtins, "input", lambda prompt="": username)
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": next(answers))
+
+
+def run(profile: Profile, *args: str) -> int:
+    return main(["--profile", str(profile.root), *args])
+
+
+def test_audit_verify_ok_needs_no_sign_in(
+    cli_profile: tuple[Profile, str], capsys: pytest.CaptureFixture[str], monkeypatch: Any
+) -> None:
+    profile, _ = cli_profile
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": pytest.fail("asked for a secret"))
+    assert run(profile, "audit", "verify") == 0
+    assert "intact: 4 entries" in capsys.readouterr().out
+
+
+def test_audit_verify_names_the_tampered_entry(
+    cli_profile: tuple[Profile, str], secrets: SecretStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile, _ = cli_profile
+    vault, _ = bootstrap.open_vault(profile, secrets)
+
+    def tamper(conn: Any) -> None:
+        conn.execute("DROP TRIGGER audit_log_no_update")
+        conn.execute("UPDATE audit_log SET actor_id = 99 WHERE seq = 2")
+
+    vault.call_write(tamper)
+    vault.close()
+    assert run(profile, "audit", "verify") == 1
+    assert "BROKEN at entry 2" in capsys.readouterr().err
+
+
+def test_users_list_after_terminal_sign_in(
+    cli_profile: tuple[Profile, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    profile, secret = cli_profile
+    answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
+    assert run(profile, "users", "add", "bora", "--name", "Bora K", "--email", "b@example.com") == 0
+    out = capsys.readouterr().out
+    assert "One-time setup code" in out
+    answer_prompts(
+        monkeypatch,
+        "admin",
+        ADMIN_PW,
+        totp.code_at(secret, datetime.now(UTC) + timedelta(seconds=30)),
+    )
+    assert run(profile, "users", "list") == 0
+    out = capsys.readouterr().out
+    assert "admin" in out and "bora" in out and "setup pending" in out
+
+
+def test_wrong_password_on_the_terminal_fails_cleanly(
+    cli_profile: tuple[Profile, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    profile, _ = cli_profile
+    answer_prompts(monkeypatch, "admin", "Wrong-Password-99!")
+    assert run(profile, "users", "list") == 2
+    assert "Wrong username or password" in capsys.readouterr().err
+
+
+def test_audit_export_to_a_private_file(
+    cli_profile: tuple[Profile, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profile, secret = cli_profile
+    answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
+    out = tmp_path / "audit.jsonl"
+    since = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
+    code = run(
+        profile, "audit", "export", "--since", since, "--format", "jsonl", "--output", str(out)
+    )
+    assert code == 0
+    actions = [json.loads(line)["action"] for line in out.read_text().splitlines()]
+    assert actions[:2] == ["operator_created", "mfa_enrolled"] and "sign_in_ok" in actions
+    assert out.stat().st_mode & 0o777 == 0o600
