@@ -1,18 +1,24 @@
-"""Key rotation, crash-safe.
+"""Key rotation, crash-safe, and audited.
 
 Keychain mode: new key → keychain as *pending* → ``PRAGMA rekey`` → pending becomes
 current.  Passphrase mode: new KDF params → pending file → rekey → pending replaces the
 old file.  :mod:`app.vault.keys` resolves a leftover pending key at the next start.
+Blocks: call from a worker thread or the CLI.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from app.secrets import SecretStore
 from app.vault import passphrase as pp
 from app.vault.db import Vault
 from app.vault.keys import DB_KEY, DB_KEY_PENDING, KeyMode
+
+if TYPE_CHECKING:
+    from app.audit import AuditService
 
 
 def rotate_keychain_key(vault: Vault, secrets: SecretStore) -> None:
@@ -33,3 +39,32 @@ def rotate_passphrase(vault: Vault, new_passphrase: str) -> None:
     pp.save(pending, params)
     vault.rekey(params.derive(new_passphrase)).result()
     os.replace(pending, vault.profile.kdf_path)
+
+
+def rotate(
+    vault: Vault,
+    secrets: SecretStore,
+    *,
+    actor_id: int | None,
+    audit: AuditService,
+    new_passphrase: Callable[[], str],
+) -> None:
+    """Rotate in the profile's mode and record who did it."""
+    if vault.mode is KeyMode.KEYCHAIN:
+        rotate_keychain_key(vault, secrets)
+    else:
+        rotate_passphrase(vault, new_passphrase())
+    from app.audit import Action
+
+    log = audit.audit
+
+    def record(conn: Any) -> None:
+        log.append(
+            conn,
+            actor_id=actor_id,
+            action=Action.KEY_ROTATED,
+            object_type="vault",
+            details={"mode": vault.mode.value},
+        )
+
+    vault.call_write(record)
