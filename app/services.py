@@ -19,6 +19,7 @@ from app.clock import Clock, SystemClock
 from app.events import EventBus
 from app.paths import Profile
 from app.secrets import SecretStore
+from app.settings_service import SettingsService
 from app.vault import Vault
 
 
@@ -49,6 +50,7 @@ class Services:
     stores: StoreService
     sync: SyncService
     orders: OrdersService
+    settings: SettingsService
 
 
 def build_services(core: Core) -> Services:
@@ -78,4 +80,5 @@ def build_services(core: Core) -> Services:
         stores=stores,
         sync=sync,
         orders=OrdersService(vault=core.vault, sync=sync, net=core.net),
+        settings=SettingsService(vault=core.vault, clock=core.clock, audit=audit_log),
     )
