@@ -38,7 +38,14 @@ Faults (:class:`Fault`, via ``srv.faults.set(name, count=None|N, delay=, operati
 ``throttle``, ``server_error``, ``unavailable``, ``slow``, ``malformed_json``,
 ``truncated_json``, ``disconnect``, ``missing_role`` (API); ``expired_token``,
 ``invalid_client``, ``invalid_grant`` (LWA).  Counters: ``request_count(op)``,
-``throttled_count(op)``, ``requests`` (each with the includedData it asked for).
+``throttled_count(op)``, ``requests`` (each with the includedData it asked for; LWA
+secrets redacted).  Other controls: ``update_order``, ``remove_order``,
+``add_orders``, ``order_ids``, ``expire_tokens`` (every issued access token expires),
+``revoke_refresh_token`` (LWA answers invalid_grant), ``drain(op)`` (burst used up).
+
+Orders are seeded and lazy (see ``seed_orders``): PACKAGES only exist for
+merchant-fulfilled shipped orders (as Amazon documents), each ``includedData`` group
+appears only when asked for, and buyer/recipient data is plainly fake.
 """
 
 from __future__ import annotations

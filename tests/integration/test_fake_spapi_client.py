@@ -66,7 +66,7 @@ def search_all(orders: Any, **params: Any) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     token = None
     while True:
-        extra = {"paginationToken": token} if token else {}
+        extra: dict[str, str] = {"paginationToken": token} if token else {}
         response = orders.search_orders(**params, **extra)
         found += response.payload["orders"]
         token = response.next_token

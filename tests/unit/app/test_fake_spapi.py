@@ -49,7 +49,7 @@ class Api:
         pages = 0
         token = None
         while True:
-            extra = {"paginationToken": token} if token else {}
+            extra: dict[str, str] = {"paginationToken": token} if token else {}
             reply = self.search(**params, **extra)
             assert reply.status_code == 200, reply.text
             body = reply.json()

@@ -80,7 +80,7 @@ def test_packages_only_for_merchant_fulfilled_shipped_orders(store: OrderStore) 
             assert f["fulfillmentStatus"] in ("SHIPPED", "PARTIALLY_SHIPPED")  # type: ignore[index]
             for p in o["packages"]:  # type: ignore[attr-defined]
                 assert p["trackingNumber"] and p["carrier"]
-                assert p["shipTime"] <= o["lastUpdatedTime"]  # type: ignore[operator]
+                assert p["shipTime"] <= o["lastUpdatedTime"]
         elif f["fulfilledBy"] == "MERCHANT":  # type: ignore[index]
             assert f["fulfillmentStatus"] not in ("SHIPPED", "PARTIALLY_SHIPPED")  # type: ignore[index]
 
