@@ -49,7 +49,10 @@ class PasswordFields(QWidget):
         context: Context,
         parent: QWidget | None = None,
         label: str = "New password",
+        form: QFormLayout | None = None,
     ) -> None:
+        """With ``form``, the rows join that form (aligned with its other fields) and
+        this widget stays an invisible owner; otherwise it lays them out itself."""
         super().__init__(parent)
         self._auth = auth
         self._context = context
@@ -71,8 +74,11 @@ class PasswordFields(QWidget):
         self.feedback.setMinimumHeight(60)
         self.feedback.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
 
-        form = QFormLayout(self)
-        form.setContentsMargins(0, 0, 0, 0)
+        if form is None:
+            form = QFormLayout(self)
+            form.setContentsMargins(0, 0, 0, 0)
+        else:
+            self.hide()
         form.addRow(f"{label}:", self.password)
         form.addRow("Repeat it:", self.confirm)
         form.addRow("", self.feedback)
@@ -197,8 +203,13 @@ class ChangePasswordDialog(QDialog):
         if old_password is not None:
             # Just typed at sign-in: don't make them type it again.
             self.old_password.setText(old_password)
+        form = QFormLayout()
+        form.addRow("Current password:", self.old_password)
         self.fields = PasswordFields(
-            auth=auth, context=lambda: (actor.username, actor.display_name, "")
+            auth=auth,
+            context=lambda: (actor.username, actor.display_name, ""),
+            parent=self,
+            form=form,
         )
         self.error_label = QLabel()
         self.error_label.setObjectName("changePasswordError")
@@ -216,12 +227,9 @@ class ChangePasswordDialog(QDialog):
         self.fields.validity_changed.connect(self._update_ok)
         self.old_password.textChanged.connect(self._update_ok)
 
-        form = QFormLayout()
-        form.addRow("Current password:", self.old_password)
         layout = QVBoxLayout(self)
         layout.addWidget(self.reason_label)
         layout.addLayout(form)
-        layout.addWidget(self.fields)
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
         if old_password is not None:

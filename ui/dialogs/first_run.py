@@ -161,14 +161,15 @@ class AdminAccountPage(_AccountPageBase):
         self.email = QLineEdit()
         self.email.setObjectName("email")
         self.email.setPlaceholderText("you@example.com")
-        self.fields = PasswordFields(auth=auth, context=self._context, label="Password")
         form = QFormLayout()
         form.addRow("Username:", self.username)
         form.addRow("Your name:", self.display_name)
         form.addRow("Email:", self.email)
+        self.fields = PasswordFields(
+            auth=auth, context=self._context, label="Password", parent=self, form=form
+        )
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.fields)
         layout.addWidget(self.error_label)
         layout.addStretch(1)
         for edit in (self.username, self.display_name, self.email):
@@ -223,13 +224,14 @@ class SetupCodePage(_AccountPageBase):
         self.username.setObjectName("username")
         self.setup_code = QLineEdit()
         self.setup_code.setObjectName("setupCode")
-        self.fields = PasswordFields(auth=auth, context=self._context, label="Your password")
         form = QFormLayout()
         form.addRow("Username:", self.username)
         form.addRow("Setup code:", self.setup_code)
+        self.fields = PasswordFields(
+            auth=auth, context=self._context, label="Your password", parent=self, form=form
+        )
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.fields)
         layout.addWidget(self.error_label)
         layout.addStretch(1)
         for edit in (self.username, self.setup_code):

@@ -261,7 +261,9 @@ class RecoveryCodesPage(QWizardPage):
         self.codes_view.setObjectName("recoveryCodes")
         self.codes_view.setReadOnly(True)
         self.codes_view.setFont(mono_font())
-        self.codes_view.setMinimumHeight(150)
+        # Ten codes in two columns: five lines, no empty box below them.
+        lines = self.codes_view.fontMetrics().lineSpacing()
+        self.codes_view.setFixedHeight(lines * 6 + 16)
         self.copy_button = QPushButton("Copy")
         self.copy_button.clicked.connect(self._copy)
         self.print_button = QPushButton("Print…")
@@ -281,6 +283,7 @@ class RecoveryCodesPage(QWizardPage):
         layout.addLayout(buttons)
         layout.addSpacing(8)
         layout.addWidget(self.stored_check)
+        layout.addStretch(1)
 
     def initializePage(self) -> None:
         self._codes = list(self._codes_provider())

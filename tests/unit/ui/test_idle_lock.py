@@ -15,11 +15,15 @@ from pytestqt.qtbot import QtBot
 
 from app.auth.models import Session
 from app.auth.rbac import Role
+from app.clock import FakeClock
+from app.services import Core
 from tests.unit.ui.auth_fakes import NOW, FakeAuth
 from ui import ops
 from ui.idle_lock import IdleLock, IdleWatcher
 
 PW = "Admin-password-2026!"
+STRONG = "Correct-Horse-42-battery"
+STRONG_AGENT = "Quiet-Harbour-77-lantern"
 
 
 @pytest.fixture(autouse=True)
@@ -158,3 +162,51 @@ def test_background_work_continues_while_locked(
     ops.Op(window, lambda job: 6 * 7).on_success(results.append).run()
     qtbot.waitUntil(lambda: results == [42])
     assert window.locked
+
+
+def test_real_main_window_follows_the_new_operators_role(qtbot: QtBot, core: Core) -> None:
+    """Admin's window locks; an agent signs in; the admin-only tabs are gone."""
+    from app.services import build_services
+    from ui.events import QtEvents
+    from ui.main_window import MainWindow
+
+    clock = core.clock
+    assert isinstance(clock, FakeClock)
+    services = build_services(core)
+    real_auth = services.auth
+    enrollment = real_auth.begin_first_admin("ayse", "Ayşe Yılmaz", "ayse@example.com", STRONG)
+    admin = real_auth.complete_enrollment(
+        enrollment, pyotp.TOTP(enrollment.totp_secret).at(clock.now())
+    ).session
+    setup = services.operators.add_operator(
+        admin.actor, username="bora", display_name="Bora Demir", email="bora@example.com",
+        role=Role.AGENT,
+    )  # fmt: skip
+    agent_enrollment = real_auth.redeem_setup_code("bora", setup.code, STRONG_AGENT)
+    agent_secret = agent_enrollment.totp_secret
+    real_auth.complete_enrollment(agent_enrollment, pyotp.TOTP(agent_secret).at(clock.now()))
+
+    qt_events = QtEvents(core.events)
+    window = MainWindow(services, qt_events, admin)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.tab("operators") is not None and window.tab("audit") is not None
+
+    lock = IdleLock(window, auth=real_auth, interval_ms=100)
+    with qtbot.waitSignal(lock.locked, timeout=5000):
+        pass
+    assert window.locked
+    dialog = lock.dialog
+    assert dialog is not None
+    dialog.username.setText("bora")
+    dialog.password.setText(STRONG_AGENT)
+    dialog.submit_button.click()
+    qtbot.waitUntil(lambda: dialog.pages.currentIndex() == dialog.CODE, timeout=10_000)
+    clock.advance(30)  # a new time step (the enrollment's one is used up)
+    dialog.code.setText(pyotp.TOTP(agent_secret).at(clock.now()))
+    with qtbot.waitSignal(lock.unlocked, timeout=10_000):
+        dialog.submit_button.click()
+    assert not window.locked
+    assert window.session is not None and window.session.actor.username == "bora"
+    assert window.tab("operators") is None and window.tab("audit") is None
+    qt_events.close()
