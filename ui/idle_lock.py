@@ -210,14 +210,14 @@ def install_idle_lock(
     vault: Any,
     *,
     on_installed: Callable[[IdleLock], None] | None = None,
-) -> None:
-    """Read IDLE_LOCK_MINUTES on the DB thread, then attach an :class:`IdleLock`.
-
-    The demo profile never locks (it has no real sign-in).  Thread: GUI.
+) -> bool:
+    """Read IDLE_LOCK_MINUTES on the DB thread, then attach an :class:`IdleLock`
+    (kept as ``window.idle_lock``).  Returns False for the demo profile, which never
+    locks (it has no real sign-in).  Thread: GUI.
     """
     session = getattr(window, "session", None)
     if session is not None and getattr(session, "demo", False):
-        return
+        return False
 
     def attach(minutes: int) -> None:
         lock = IdleLock(window, auth=auth, interval_ms=minutes * 60_000)
@@ -231,3 +231,4 @@ def install_idle_lock(
         attach,
         parent=window,
     )
+    return True

@@ -210,3 +210,28 @@ def test_real_main_window_follows_the_new_operators_role(qtbot: QtBot, core: Cor
     assert window.session is not None and window.session.actor.username == "bora"
     assert window.tab("operators") is None and window.tab("audit") is None
     qt_events.close()
+
+
+def test_install_reads_the_setting(
+    qtbot: QtBot, core: Core, auth: FakeAuth, window: Window
+) -> None:
+    from app import settings
+    from ui.idle_lock import install_idle_lock
+
+    core.vault.call_write(
+        lambda conn: settings.put(conn, settings.IDLE_LOCK_MINUTES, 7, now=core.clock.now())
+    )
+    installed: list[IdleLock] = []
+    install_idle_lock(window, auth, core.vault, on_installed=installed.append)
+    qtbot.waitUntil(lambda: len(installed) == 1)
+    assert installed[0].watcher.interval_ms == 7 * 60_000
+    assert installed[0].watcher.running
+
+
+def test_demo_session_never_locks(qtbot: QtBot, core: Core, auth: FakeAuth) -> None:
+    from ui.idle_lock import install_idle_lock
+
+    demo = Window(Session(actor=auth.accounts["admin"].actor(), signed_in_at=NOW, demo=True))
+    qtbot.addWidget(demo)
+    assert install_idle_lock(demo, auth, core.vault) is False
+    assert not hasattr(demo, "idle_lock")
