@@ -50,7 +50,10 @@ def _details_text(details: dict[str, Any]) -> str:
         value = details[key]
         if value is None:
             continue
-        text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+        if isinstance(value, list):
+            text = ",".join(map(str, value)) or "none"
+        else:
+            text = str(value)
         parts.append(f"{key}={text}")
     return "  ".join(parts)
 
