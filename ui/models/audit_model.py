@@ -50,10 +50,7 @@ def _details_text(details: dict[str, Any]) -> str:
         value = details[key]
         if value is None:
             continue
-        if isinstance(value, list):
-            text = ",".join(map(str, value)) or "none"
-        else:
-            text = str(value)
+        text = (",".join(map(str, value)) or "none") if isinstance(value, list) else str(value)
         parts.append(f"{key}={text}")
     return "  ".join(parts)
 
