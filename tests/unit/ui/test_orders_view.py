@@ -1,0 +1,183 @@
+"""The Orders tab: filters, debounced search, empty states, detail panel, refreshes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.amazon import orders_repo
+from app.amazon.models import OrderStatus
+from app.auth.models import Actor
+from app.auth.rbac import Role as AuthRole
+from app.clock import FakeClock
+from app.events import EventBus
+from app.vault import Vault
+from tests.unit.ui.test_orders_model import ADMIN, NOW, make_order, seed
+from ui.events import QtEvents
+from ui.views import orders as orders_view
+from ui.views.orders import OrdersView
+
+
+@pytest.fixture(autouse=True)
+def ops_bridge(qapp: Any) -> None:
+    from ui import ops
+
+    ops.install()
+
+
+def _view(qtbot: Any, vault: Vault, **kw: Any) -> OrdersView:
+    v = OrdersView(vault=vault, actor=kw.pop("actor", ADMIN), clock=FakeClock(NOW), **kw)
+    qtbot.addWidget(v)
+    v.resize(1200, 600)
+    v.show()
+    qtbot.waitUntil(lambda: v.model.searched_once and v._stores_known, timeout=5000)
+    return v
+
+
+def test_no_store_state_offers_connect_to_admins_only(qtbot: Any, vault: Vault) -> None:
+    v = _view(qtbot, vault)
+    assert v.stack.currentWidget() is v.no_store
+    assert v.no_store.button.isVisibleTo(v)
+    with qtbot.waitSignal(v.connect_store_requested, timeout=1000):
+        v.no_store.button.click()
+    agent = Actor(id=2, username="a", display_name="A", role=AuthRole.AGENT)
+    w = _view(qtbot, vault, actor=agent)
+    assert w.stack.currentWidget() is w.no_store
+    assert not w.no_store.button.isVisibleTo(w)
+    assert "administrator" in w.no_store.text.text()
+
+
+def test_populated_then_debounced_search_then_no_match(qtbot: Any, vault: Vault) -> None:
+    orders = seed(vault, 40)
+    v = _view(qtbot, vault)
+    assert v.stack.currentWidget() is v.table
+    assert v.model.rowCount() == 40 and v.count_label.text() == "40 orders"
+    with qtbot.assertNotEmitted(v.model.search_finished, wait=100):
+        v.search.setText(orders[0].order_id[:6])  # typing: nothing before the debounce
+    with qtbot.waitSignal(v.model.search_finished, timeout=3000):
+        v.search.setText(orders[0].order_id)
+    assert v.model.ids() == [orders[0].order_id]
+    with qtbot.waitSignal(v.model.search_finished, timeout=3000):
+        v.search.setText("definitely-not-here")
+    assert v.stack.currentWidget() is v.no_match
+    with qtbot.waitSignal(v.model.search_finished, timeout=3000):
+        v.no_match.button.click()
+    assert v.search.text() == "" and v.model.rowCount() == 40
+
+
+def test_filters_build_the_query(qtbot: Any, vault: Vault) -> None:
+    orders = seed(vault, 60)
+    v = _view(qtbot, vault)
+    with qtbot.waitSignal(v.model.search_finished, timeout=3000):
+        v.status_combo.setCurrentIndex(v.status_combo.findData(OrderStatus.CANCELLED))
+    cancelled = {o.order_id for o in orders if o.status == OrderStatus.CANCELLED}
+    assert set(v.model.ids()) == cancelled
+    with qtbot.waitSignal(v.model.search_finished, timeout=3000):
+        v.needs_shipping.setChecked(True)
+    assert v.model.query.needs_shipping and v.model.rowCount() == 0
+    assert v.stack.currentWidget() is v.no_match
+    v.clear_filters()
+    qtbot.waitUntil(lambda: v.model.rowCount() == 60, timeout=3000)
+    with qtbot.waitSignal(v.model.search_finished, timeout=3000):
+        v.date_combo.setCurrentIndex(v.date_combo.findData(0))  # today
+    assert v.model.query.date_from is not None
+    mkt_index = v.store_combo.findData("mkt:A1PA6795UKMFR9")
+    assert mkt_index > 0
+    with qtbot.waitSignal(v.model.search_finished, timeout=3000):
+        v.store_combo.setCurrentIndex(mkt_index)
+    assert v.model.query.marketplace_ids == frozenset({"A1PA6795UKMFR9"})
+
+
+def test_selecting_a_row_shows_details(qtbot: Any, vault: Vault) -> None:
+    orders = seed(vault, 10)
+    v = _view(qtbot, vault)
+    with qtbot.waitSignal(v.detail.order_loaded, timeout=3000) as blocker:
+        v.table.selectRow(2)
+    assert blocker.args == [orders[2].order_id]
+    assert v.detail.items_table.rowCount() == len(orders[2].items)
+    assert v.detail.items_table.item(0, 1).text() == orders[2].items[0].asin
+    assert v.detail.stack.currentWidget() is v.detail.detail_page
+
+
+def test_seller_central_link(qtbot: Any, vault: Vault, monkeypatch: Any) -> None:
+    orders = seed(vault, 3)
+    v = _view(qtbot, vault)
+    opened: list[str] = []
+    monkeypatch.setattr(
+        "ui.views.order_detail.QDesktopServices.openUrl", lambda url: opened.append(url.toString())
+    )
+    with qtbot.waitSignal(v.detail.order_loaded, timeout=3000):
+        v.table.selectRow(0)
+    v.detail.seller_central.click()
+    assert opened == [orders_repo.seller_central_url(orders[0])]
+    assert opened[0].startswith("https://sellercentral.amazon.com/orders-v3/order/")
+
+
+def test_order_not_stored_yet_fetches_now(qtbot: Any, vault: Vault) -> None:
+    seed(vault, 1)
+    missing = make_order(900)
+    fetched: list[str] = []
+
+    def fetch_now(job: Any, order_id: str) -> None:
+        fetched.append(order_id)
+        vault.call_write(lambda conn: orders_repo.upsert_orders(conn, [missing], now=NOW))
+
+    v = _view(qtbot, vault, fetch_now=fetch_now)
+    with qtbot.waitSignal(v.detail.order_missing, timeout=3000):
+        v.detail.show_order(missing.order_id)
+    assert "not stored yet" in v.detail.missing_label.text()
+    with qtbot.waitSignal(v.detail.order_loaded, timeout=5000):
+        v.detail.fetch_button.click()
+    assert fetched == [missing.order_id]
+
+
+def test_synced_refresh_is_throttled_and_keeps_selection(
+    qtbot: Any, vault: Vault, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(orders_view, "REFRESH_MIN_MS", 300)
+    orders = seed(vault, 20)
+    bus = EventBus()
+    events = QtEvents(bus)
+    v = _view(qtbot, vault, qt_events=events)
+    v.table.selectRow(3)
+    chosen = orders[3].order_id
+    newest = make_order(-3)
+    vault.call_write(lambda conn: orders_repo.upsert_orders(conn, [newest], now=NOW))
+    with qtbot.waitSignal(v.model.search_finished, timeout=3000):
+        for _ in range(5):  # a burst of pages: one refresh
+            bus.publish("orders_synced", store_id=1, order_ids=[], new=1)
+    assert v.refresh_count == 1
+    assert v.model.order_id(0) == newest.order_id
+    assert v.selected_order_ids() == [chosen]
+    # Hidden: deferred until shown again.
+    v.hide()
+    bus.publish("orders_synced", store_id=1, order_ids=[], new=0)
+    qtbot.wait(50)
+    with qtbot.assertNotEmitted(v.model.search_finished, wait=400):
+        pass
+    assert v.refresh_count == 1
+    with qtbot.waitSignal(v.model.search_finished, timeout=3000):
+        v.show()
+    assert v.refresh_count == 2
+    events.close()
+
+
+def test_first_sync_state(qtbot: Any, vault: Vault) -> None:
+    from app.amazon.models import SyncPhase, SyncProgress
+
+    vault.call_write(
+        lambda c: c.execute(
+            "INSERT INTO stores(id, name, created_at) VALUES (1, 'S', '2026-01-01T00:00:00Z')"
+        )
+    )
+    bus = EventBus()
+    events = QtEvents(bus)
+    v = _view(qtbot, vault, qt_events=events)
+    assert v.stack.currentWidget() is v.no_orders
+    progress = SyncProgress(1, SyncPhase.BACKFILL, pages=2, orders=200, eta_seconds=600)
+    with qtbot.waitSignal(events.published, timeout=2000):
+        bus.publish("sync_progress", progress=progress)
+    assert v.stack.currentWidget() is v.first_sync
+    assert "200 orders so far" in v.first_sync.text.text()
+    events.close()

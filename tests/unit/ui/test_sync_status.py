@@ -1,0 +1,100 @@
+"""The status-bar sync widget: last sync, progress with ETA and Cancel, errors with Retry."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from app.amazon.models import SyncPhase, SyncProgress, SyncResult
+from app.clock import FakeClock
+from app.errors import AmazonGrantInvalid
+from app.events import EventBus
+from ui.events import QtEvents
+from ui.ops import Job
+from ui.sync_status import SyncStatusWidget
+
+NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def ops_bridge(qapp: Any) -> None:
+    from ui import ops
+
+    ops.install()
+
+
+def _result(cancelled: bool = False) -> SyncResult:
+    return SyncResult(1, 3, 250, 200, cancelled, False, NOW - timedelta(minutes=5), NOW)
+
+
+def test_progress_from_events_shows_eta(qtbot: Any) -> None:
+    bus = EventBus()
+    events = QtEvents(bus)
+    clock = FakeClock(NOW)
+    w = SyncStatusWidget(clock=clock, qt_events=events, cancel_running=lambda: None)
+    qtbot.addWidget(w)
+    progress = SyncProgress(1, SyncPhase.BACKFILL, pages=4, orders=400, eta_seconds=3 * 3600)
+    with qtbot.waitSignal(events.published, timeout=2000):
+        bus.publish("sync_progress", progress=progress)
+    assert "400" in w.label.text() and "about 3 h 00 min left" in w.label.text()
+    assert w.cancel_button.isVisibleTo(w) and w.bar.isVisibleTo(w)
+    with qtbot.waitSignal(events.published, timeout=2000):
+        bus.publish("sync_finished", result=_result())
+    assert w.label.text() == "Orders synced just now"
+    clock.advance(300)
+    w._tick.timeout.emit()
+    assert w.label.text() == "Orders synced 5 min ago"
+    assert not w.bar.isVisibleTo(w)
+    events.close()
+
+
+def test_failure_offers_retry_which_runs_sync_for_that_store(qtbot: Any) -> None:
+    calls: list[int | None] = []
+    started = threading.Event()
+
+    def run(job: Job, store_id: int | None) -> None:
+        calls.append(store_id)
+        started.set()
+
+    w = SyncStatusWidget(run_sync=run, clock=FakeClock(NOW))
+    qtbot.addWidget(w)
+    w.show_failed(4, AmazonGrantInvalid())
+    assert "authorisation" in w.label.text()
+    assert w.retry_button.isVisibleTo(w)
+    assert "Seller Central" in w.label.toolTip()
+    with qtbot.waitSignal(w.retry_requested, timeout=2000) as blocker:
+        w.retry_button.click()
+    assert blocker.args == [4]
+    assert started.wait(5)
+    qtbot.waitUntil(lambda: w.sync_button.isVisibleTo(w), timeout=5000)
+    assert calls == [4]
+    assert not w.retry_button.isVisibleTo(w)
+
+
+def test_cancel_sets_the_jobs_cancel_event(qtbot: Any) -> None:
+    seen: list[bool] = []
+    release = threading.Event()
+
+    def run(job: Job, store_id: int | None) -> None:
+        release.wait(5)
+        seen.append(job.cancel.wait(5))
+
+    w = SyncStatusWidget(run_sync=run, clock=FakeClock(NOW))
+    qtbot.addWidget(w)
+    w.sync_button.click()
+    assert w.cancel_button.isVisibleTo(w)
+    w.cancel_button.click()
+    assert "Cancelling" in w.label.text()
+    release.set()
+    qtbot.waitUntil(lambda: w.sync_button.isVisibleTo(w), timeout=5000)
+    assert seen == [True]
+
+
+def test_cancelled_result_says_it_continues(qtbot: Any) -> None:
+    w = SyncStatusWidget(clock=FakeClock(NOW))
+    qtbot.addWidget(w)
+    w.show_finished(_result(cancelled=True))
+    assert "continues" in w.label.text()

@@ -1,0 +1,599 @@
+"""The Orders tab: filter bar, lazy orders table, detail panel and empty states.
+
+Searching as you type is debounced (250 ms); every filter change re-queries ids on the DB
+thread.  ``orders_synced`` refreshes are throttled (at most one per ``REFRESH_MIN_MS``)
+and deferred while the tab is hidden; the selection survives refreshes (by order id).
+
+Signals: ``connect_store_requested`` (the empty state's "Connect your Amazon store").
+Thread: GUI only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import (
+    QDate,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.amazon import orders_repo
+from app.amazon.models import OrderStatus, Store, SyncProgress
+from app.amazon.orders_repo import OrderQuery
+from app.auth.models import Actor
+from app.auth.rbac import visible_store_ids
+from app.clock import Clock, SystemClock
+from ui.models.orders_model import STATUS_TEXT, Column, OrdersModel, Runner
+from ui.ops import when_done
+from ui.views.order_detail import FetchNow, OrderDetailPanel
+
+if TYPE_CHECKING:
+    from ui.events import QtEvents
+    from ui.main_window import MainWindow
+
+SEARCH_DEBOUNCE_MS = 250
+REFRESH_MIN_MS = 2000
+
+_DATE_RANGES: list[tuple[str, int | None]] = [
+    ("Any time", None),
+    ("Today", 0),
+    ("Last 7 days", 7),
+    ("Last 30 days", 30),
+    ("Last 90 days", 90),
+    ("Custom range…", -1),
+]
+
+
+class _EmptyState(QWidget):
+    """A centred message with an optional button and progress bar."""
+
+    def __init__(self, name: str, title: str, text: str, button: str | None = None) -> None:
+        super().__init__()
+        self.setObjectName(name)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        self.title = QLabel(title)
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title.setStyleSheet("font-size: 16px; font-weight: 600;")
+        layout.addWidget(self.title)
+        self.text = QLabel(text)
+        self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.text.setWordWrap(True)
+        self.text.setStyleSheet("color: #555;")
+        self.text.setMaximumWidth(520)
+        layout.addWidget(self.text)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.progress.setMaximumWidth(360)
+        self.progress.setMinimumWidth(300)
+        self.button = QPushButton(button or "")
+        self.button.setVisible(button is not None)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.progress)
+        row.addWidget(self.button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        layout.addStretch(2)
+
+
+class OrdersView(QWidget):
+    connect_store_requested = Signal()
+
+    def __init__(
+        self,
+        *,
+        vault: Runner,
+        actor: Actor,
+        clock: Clock | None = None,
+        qt_events: QtEvents | None = None,
+        fetch_now: FetchNow | None = None,
+        can_connect_store: bool | None = None,
+        search_ids: Callable[..., list[str]] | None = None,
+        page_size: int = 200,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("ordersView")
+        self._vault = vault
+        self._actor = actor
+        self._clock = clock or SystemClock()
+        self._can_connect = actor.is_admin if can_connect_store is None else can_connect_store
+        self._stores: list[Store] = []
+        self._stores_known = False
+        self._sync_running = False
+        self._dirty = False
+        self._last_refresh = 0.0
+        self._saved_selection: list[str] = []
+        self._saved_current: str | None = None
+        self.refresh_count = 0  # refreshes actually run (tests, diagnostics)
+
+        self.model = OrdersModel(
+            vault=vault,
+            actor=actor,
+            clock=self._clock,
+            search_ids=search_ids,
+            page_size=page_size,
+            parent=self,
+        )
+        self._build_filter_bar()
+        self._build_table()
+        self.detail = OrderDetailPanel(vault=vault, actor=actor, fetch_now=fetch_now)
+
+        self.no_store = _EmptyState(
+            "noStoreState",
+            "Connect your Amazon store",
+            "Müttefik Desk shows your orders once a store is connected. You need your app's "
+            "LWA client id and secret and a refresh token from Seller Central.",
+            "Connect your Amazon store…" if self._can_connect else None,
+        )
+        if not self._can_connect:
+            self.no_store.text.setText(
+                "No store is connected yet, or you are not a member of one. Ask an "
+                "administrator to connect the store or add you to it."
+            )
+        self.no_store.button.clicked.connect(self.connect_store_requested)
+        self.no_match = _EmptyState(
+            "noMatchState",
+            "No orders match",
+            "Nothing matches these filters and search words.",
+            "Clear filters",
+        )
+        self.no_match.button.clicked.connect(self.clear_filters)
+        self.first_sync = _EmptyState(
+            "firstSyncState",
+            "Fetching your orders for the first time",
+            "Amazon sends 100 orders at a time and only a few pages a minute, so a large "
+            "history takes a while. Newest orders come first; you can keep working.",
+        )
+        self.first_sync.progress.setVisible(True)
+        self.first_sync.progress.setRange(0, 0)
+        self.no_orders = _EmptyState(
+            "noOrdersState", "No orders yet", "The store is connected; no orders arrived yet."
+        )
+
+        self.stack = QStackedWidget()
+        for page in (self.table, self.no_store, self.no_match, self.first_sync, self.no_orders):
+            self.stack.addWidget(page)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.stack)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([960, 400])
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 0)
+        layout.addLayout(self.filter_bar)
+        layout.addWidget(self.splitter, 1)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(SEARCH_DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.apply_filters)
+        self._throttle = QTimer(self)
+        self._throttle.setSingleShot(True)
+        self._throttle.timeout.connect(self._refresh_now)
+
+        self.model.modelAboutToBeReset.connect(self._save_selection)
+        self.model.modelReset.connect(self._restore_selection)
+        self.model.search_finished.connect(self._searched)
+        self.model.search_failed.connect(self._search_failed)
+
+        if qt_events is not None:
+            qt_events.on("orders_synced", lambda _p: self.schedule_refresh())
+            qt_events.on("sync_progress", self._sync_progress)
+            qt_events.on("sync_finished", lambda _p: self._sync_stopped())
+            qt_events.on("sync_failed", lambda _p: self._sync_stopped())
+            qt_events.on("stores_changed", lambda _p: self.reload_stores())
+
+        self.reload_stores()
+        self.model.set_query(self.current_query())
+
+    # --- building -------------------------------------------------------------------
+
+    def _build_filter_bar(self) -> None:
+        bar = QHBoxLayout()
+        self.search = QLineEdit()
+        self.search.setObjectName("orderSearch")
+        self.search.setPlaceholderText("Search order id, ASIN, SKU or title")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(240)
+        self.search.textChanged.connect(lambda _t: self._debounce.start())
+        bar.addWidget(self.search, 2)
+
+        self.status_combo = QComboBox()
+        self.status_combo.setObjectName("statusFilter")
+        self.status_combo.addItem("All statuses", None)
+        for status in OrderStatus:
+            self.status_combo.addItem(STATUS_TEXT[status], status)
+        self.status_combo.currentIndexChanged.connect(lambda _i: self.apply_filters())
+        bar.addWidget(self.status_combo)
+
+        self.store_combo = QComboBox()
+        self.store_combo.setObjectName("storeFilter")
+        self.store_combo.addItem("All stores", None)
+        self.store_combo.currentIndexChanged.connect(lambda _i: self.apply_filters())
+        bar.addWidget(self.store_combo)
+
+        self.date_combo = QComboBox()
+        self.date_combo.setObjectName("dateFilter")
+        for label, days in _DATE_RANGES:
+            self.date_combo.addItem(label, days)
+        self.date_combo.currentIndexChanged.connect(self._date_mode_changed)
+        bar.addWidget(self.date_combo)
+        today = QDate.currentDate()
+        self.date_from = QDateEdit(today.addDays(-30))
+        self.date_to = QDateEdit(today)
+        for edit in (self.date_from, self.date_to):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("dd MMM yyyy")
+            edit.setVisible(False)
+            edit.dateChanged.connect(lambda _d: self.apply_filters())
+            bar.addWidget(edit)
+
+        self.needs_shipping = QCheckBox("Needs shipping")
+        self.needs_shipping.setObjectName("needsShipping")
+        self.needs_shipping.toggled.connect(lambda _c: self.apply_filters())
+        bar.addWidget(self.needs_shipping)
+        self.late_to_ship = QCheckBox("Late to ship")
+        self.late_to_ship.setObjectName("lateToShip")
+        self.late_to_ship.toggled.connect(lambda _c: self.apply_filters())
+        bar.addWidget(self.late_to_ship)
+
+        self.count_label = QLabel("")
+        self.count_label.setObjectName("orderCount")
+        self.count_label.setStyleSheet("color: #555;")
+        bar.addWidget(self.count_label)
+        self.filter_bar: QHBoxLayout = bar
+
+    def _build_table(self) -> None:
+        table = QTableView()
+        table.setObjectName("ordersTable")
+        table.setModel(self.model)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        table.setAlternatingRowColors(True)
+        table.setWordWrap(False)
+        table.verticalHeader().setVisible(False)
+        # Fixed row heights: the view never measures rows, so 100k rows scroll smoothly.
+        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        table.verticalHeader().setDefaultSectionSize(24)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        widths = {
+            Column.ORDER_ID: 145,
+            Column.DATE: 125,
+            Column.STATUS: 95,
+            Column.MARKETPLACE: 100,
+            Column.ITEMS: 210,
+            Column.TOTAL: 90,
+            Column.SHIP_BY: 85,
+            Column.DELIVERY: 90,
+        }
+        for column, width in widths.items():
+            header.resizeSection(column, width)
+        header.setStretchLastSection(True)
+        header.setSortIndicator(Column.DATE, Qt.SortOrder.DescendingOrder)
+        table.setSortingEnabled(True)
+        table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.table = table
+
+    # --- filters --------------------------------------------------------------------
+
+    def current_query(self) -> OrderQuery:
+        status = self.status_combo.currentData()
+        scope = self.store_combo.currentData()
+        store_ids: frozenset[int] = frozenset()
+        marketplace_ids: frozenset[str] = frozenset()
+        if isinstance(scope, str):
+            kind, _, value = scope.partition(":")
+            if kind == "store":
+                store_ids = frozenset({int(value)})
+            else:
+                marketplace_ids = frozenset({str(value)})
+        date_from, date_to = self._date_bounds()
+        return OrderQuery(
+            statuses=frozenset({status}) if status is not None else frozenset(),
+            store_ids=store_ids,
+            marketplace_ids=marketplace_ids,
+            date_from=date_from,
+            date_to=date_to,
+            needs_shipping=self.needs_shipping.isChecked(),
+            late_to_ship=self.late_to_ship.isChecked(),
+            text=self.search.text().strip(),
+            sort=self.model.query.sort,
+            descending=self.model.query.descending,
+        )
+
+    def _date_bounds(self) -> tuple[datetime | None, datetime | None]:
+        days = self.date_combo.currentData()
+        if days is None:
+            return None, None
+        if days == -1:
+            first, last = self.date_from.date(), self.date_to.date().addDays(1)
+            start = date(first.year(), first.month(), first.day())
+            end = date(last.year(), last.month(), last.day())
+            return _local_midnight(start), _local_midnight(end)
+        today = self._clock.now().astimezone().date()
+        return _local_midnight(today - timedelta(days=int(days))), None
+
+    def _date_mode_changed(self, _index: int) -> None:
+        custom = self.date_combo.currentData() == -1
+        self.date_from.setVisible(custom)
+        self.date_to.setVisible(custom)
+        self.apply_filters()
+
+    def apply_filters(self) -> None:
+        self._debounce.stop()
+        query = self.current_query()
+        if query != self.model.query:
+            self.model.set_query(query)
+
+    def clear_filters(self) -> None:
+        widgets = (
+            self.search,
+            self.status_combo,
+            self.store_combo,
+            self.date_combo,
+            self.needs_shipping,
+            self.late_to_ship,
+        )
+        for w in widgets:
+            w.blockSignals(True)
+        self.search.clear()
+        self.status_combo.setCurrentIndex(0)
+        self.store_combo.setCurrentIndex(0)
+        self.date_combo.setCurrentIndex(0)
+        self.date_from.setVisible(False)
+        self.date_to.setVisible(False)
+        self.needs_shipping.setChecked(False)
+        self.late_to_ship.setChecked(False)
+        for w in widgets:
+            w.blockSignals(False)
+        self.apply_filters()
+
+    def _filtered(self) -> bool:
+        q = self.model.query
+        return bool(
+            q.text
+            or q.statuses
+            or q.store_ids
+            or q.marketplace_ids
+            or q.date_from
+            or q.date_to
+            or q.needs_shipping
+            or q.late_to_ship
+        )
+
+    # --- stores ---------------------------------------------------------------------
+
+    def reload_stores(self) -> None:
+        """Read stores and marketplaces (DB thread) for the filter and empty states."""
+        actor = self._actor
+
+        def read(conn: Any) -> tuple[list[Store], list[tuple[str, str]]]:
+            from app.amazon.stores import load_stores
+
+            stores = load_stores(conn)
+            allowed = set(visible_store_ids(actor, [s.id for s in stores]))
+            return [s for s in stores if s.id in allowed], orders_repo.marketplaces(conn, actor)
+
+        when_done(self._vault.run(read), self._stores_loaded, parent=self)
+
+    def _stores_loaded(self, result: tuple[list[Store], list[tuple[str, str]]]) -> None:
+        stores, markets = result
+        self._stores = stores
+        self._stores_known = True
+        current = self.store_combo.currentData()
+        self.store_combo.blockSignals(True)
+        self.store_combo.clear()
+        self.store_combo.addItem("All stores", None)
+        if len(stores) > 1:
+            for store in stores:
+                self.store_combo.addItem(store.name, f"store:{store.id}")
+        for market_id, name in markets:
+            self.store_combo.addItem(name, f"mkt:{market_id}")
+        index = max(0, self.store_combo.findData(current))
+        self.store_combo.setCurrentIndex(index)
+        self.store_combo.blockSignals(False)
+        self._update_page()
+
+    # --- refresh --------------------------------------------------------------------
+
+    def schedule_refresh(self) -> None:
+        """New orders were synced: refresh soon (throttled), or on show if hidden."""
+        if not self.isVisible():
+            self._dirty = True
+            return
+        if self._throttle.isActive():
+            return
+        wait = REFRESH_MIN_MS - (time.monotonic() - self._last_refresh) * 1000
+        self._throttle.start(max(0, int(wait)))
+
+    def _refresh_now(self) -> None:
+        if not self.isVisible():
+            self._dirty = True
+            return
+        self._dirty = False
+        self._last_refresh = time.monotonic()
+        self.refresh_count += 1
+        if not self._stores_known or not self._stores:
+            self.reload_stores()
+        self.model.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._dirty:
+            self._dirty = False
+            self.schedule_refresh()
+
+    # --- selection across refreshes -------------------------------------------------
+
+    def _save_selection(self) -> None:
+        sm = self.table.selectionModel()
+        self._saved_selection = [
+            oid
+            for oid in (self.model.order_id(i.row()) for i in sm.selectedRows())
+            if oid is not None
+        ]
+        current = sm.currentIndex()
+        self._saved_current = self.model.order_id(current.row()) if current.isValid() else None
+
+    def _restore_selection(self) -> None:
+        sm = self.table.selectionModel()
+        selection = QItemSelection()
+        last = self.model.columnCount() - 1
+        for oid in self._saved_selection:
+            row = self.model.row_of(oid)
+            if row is not None:
+                selection.select(self.model.index(row, 0), self.model.index(row, last))
+        if not selection.isEmpty():
+            sm.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        current_row = self.model.row_of(self._saved_current) if self._saved_current else None
+        if current_row is not None:
+            sm.setCurrentIndex(
+                self.model.index(current_row, 0), QItemSelectionModel.SelectionFlag.NoUpdate
+            )
+            self.table.scrollTo(self.model.index(current_row, 0))
+
+    def selected_order_ids(self) -> list[str]:
+        rows = self.table.selectionModel().selectedRows()
+        return [oid for oid in (self.model.order_id(i.row()) for i in rows) if oid]
+
+    def select_order(self, order_id: str) -> bool:
+        row = self.model.row_of(order_id)
+        if row is None:
+            return False
+        self.table.selectRow(row)
+        self.table.scrollTo(self.model.index(row, 0))
+        return True
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        oid = self.model.order_id(current.row()) if current.isValid() else None
+        if oid is None:
+            return
+        if oid == self.detail.order_id:
+            self.detail.reload()
+        else:
+            self.detail.show_order(oid)
+
+    # --- states ---------------------------------------------------------------------
+
+    def _searched(self, count: int) -> None:
+        self.count_label.setText(f"{count:,} order{'s' if count != 1 else ''}")
+        if count and not self.table.selectionModel().currentIndex().isValid():
+            self.detail.clear()
+        self._update_page()
+
+    def _search_failed(self, exc: BaseException) -> None:
+        from ui.errors import show_error
+
+        show_error(self, exc)
+
+    def _sync_progress(self, payload: dict[str, Any]) -> None:
+        self._sync_running = True
+        progress = payload.get("progress")
+        if isinstance(progress, SyncProgress):
+            text = f"{progress.orders:,} orders so far"
+            if progress.eta_seconds:
+                text += f", about {_duration(progress.eta_seconds)} left"
+            self.first_sync.progress.setFormat(text)
+            self.first_sync.progress.setTextVisible(True)
+            self.first_sync.text.setText(
+                "Amazon sends 100 orders at a time and only a few pages a minute, so a large "
+                f"history takes a while. {text}. Newest orders come first; you can keep "
+                "working."
+            )
+        if self.model.rowCount() == 0:
+            self._update_page()
+        self.schedule_refresh()
+
+    def _sync_stopped(self) -> None:
+        self._sync_running = False
+        self._update_page()
+
+    def _update_page(self) -> None:
+        if self.model.rowCount() > 0:
+            page: QWidget = self.table
+        elif not self.model.searched_once:
+            page = self.table
+        elif self._filtered():
+            page = self.no_match
+        elif self._stores_known and not self._stores:
+            page = self.no_store
+        elif self._sync_running:
+            page = self.first_sync
+        else:
+            page = self.no_orders
+        self.stack.setCurrentWidget(page)
+
+
+def _local_midnight(day: Any) -> datetime:
+    return datetime(day.year, day.month, day.day).astimezone().astimezone(UTC)
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "less than a minute"
+    if minutes < 90:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def make_tab(window: MainWindow) -> QWidget:
+    """Factory for ``ui.tabs.TABS``: the Orders tab wired to the window's services."""
+    services = window.services
+    core = services.core
+    actor: Actor = window.session.actor
+    sync = getattr(services, "sync", None)
+    fetch_now: FetchNow | None = None
+    if sync is not None and hasattr(sync, "fetch_order"):
+
+        def fetch_now(job: Any, order_id: str) -> Any:
+            return sync.fetch_order(actor, order_id)
+
+    view = OrdersView(
+        vault=core.vault,
+        actor=actor,
+        clock=core.clock,
+        qt_events=window.qt_events,
+        fetch_now=fetch_now,
+    )
+    stores = getattr(services, "stores", None)
+    if stores is not None:
+        from ui.dialogs.store import StoreDialog
+
+        def connect() -> None:
+            StoreDialog(store_service=stores, actor=actor, parent=window).open()
+
+        view.connect_store_requested.connect(connect)
+    return view
