@@ -16,7 +16,8 @@ Usage::
 
 Constructor (keyword-only): ``orders`` (initial count, default 2000), ``seed`` (data
 is deterministic for a given ``seed`` and ``now``), ``speed`` (multiplies Amazon's
-refill rates; bursts stay 20/30; ``None`` disables rate limiting), ``now`` (anchor of
+refill rates; bursts stay 20/30; ``None`` disables rate limiting and the
+``x-amzn-RateLimit-Limit`` header then says 1000/s), ``now`` (anchor of
 the 120-day history; defaults to the clock), ``clock`` (an ``app.clock.Clock``; by
 default real time starting at ``now``), ``settle_seconds`` (Amazon's "at least two
 minutes before the request" for upper bounds; 0 makes new updates searchable at once).

@@ -24,6 +24,10 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
 }
 
 
+#: What ``x-amzn-RateLimit-Limit`` says when rate limiting is off (``speed=None``).
+UNLIMITED_RATE = 1000.0
+
+
 class Fault(StrEnum):
     """Faults a test can switch on; ``FakeSpApi.faults.set(Fault.THROTTLE, count=3)``."""
 
@@ -172,6 +176,9 @@ class RateLimiter:
             bucket.drain()
 
     def limit_header(self, operation: str) -> str:
-        """The ``x-amzn-RateLimit-Limit`` value: the rate actually applied."""
-        rate = USAGE_PLANS[operation][0] * (self.speed or 1.0)
-        return f"{rate:g}"
+        """The ``x-amzn-RateLimit-Limit`` value: the rate actually applied.  Without
+        limiting it reports :data:`UNLIMITED_RATE`, so clients that adopt the live rate
+        (as Amazon suggests) do not slow a benchmark down to Amazon's real pace."""
+        if self.speed is None:
+            return f"{UNLIMITED_RATE:g}"
+        return f"{USAGE_PLANS[operation][0] * self.speed:g}"
