@@ -125,7 +125,7 @@ class StoreDialog(QDialog):
         self._busy = False
         self.last_error: UserError | None = None
         self.setWindowTitle("Edit store" if store else "Connect your Amazon store")
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(600)
 
         outer = QVBoxLayout(self)
         intro = QLabel(
@@ -152,6 +152,7 @@ class StoreDialog(QDialog):
         self.market_box = QWidget()
         self.market_grid = QGridLayout(self.market_box)
         self.market_grid.setContentsMargins(0, 0, 0, 0)
+        self.market_grid.setVerticalSpacing(6)
         self.market_checks: dict[str, QCheckBox] = {}
         form.addRow("Marketplaces:", self.market_box)
         outer.addLayout(form)
@@ -174,11 +175,12 @@ class StoreDialog(QDialog):
         self.refresh_token.setPlaceholderText(keep or "Atzr|…")
         cform.addRow("Refresh token:", self.refresh_token)
         note = QLabel(
-            "🔒 The client secret and refresh token are stored in your system keychain, "
+            "The client secret and refresh token are stored in your system keychain, "
             "never in Müttefik Desk's data file."
         )
         note.setObjectName("keychainNote")
         note.setWordWrap(True)
+        note.setMinimumHeight(2 * note.fontMetrics().lineSpacing() + 4)
         note.setStyleSheet("color: #555;")
         cform.addRow(note)
         outer.addWidget(creds)
