@@ -306,11 +306,16 @@ class SyncService:
             self._walk_incremental(run)
         elif c.window_kind == "backfill":
             self._walk_backfill(run)
+        caught_up = False
         if c.cursor:
             self._walk_incremental(run)
+            caught_up = True
         while not self._backfill_done(run):
             self._next_backfill_window(run)
             self._walk_backfill(run)
+        if not caught_up and c.cursor:
+            # First sync: orders placed or changed while the backfill ran.
+            self._walk_incremental(run)
 
     def _backfill_done(self, run: _Run) -> bool:
         done = _t(run.cursor.backfilled_to)

@@ -1,0 +1,104 @@
+"""Demo mode: a fake Amazon in-process, a demo store connected to it, orders syncing.
+
+``start_demo(core)`` starts the fake SP-API on 127.0.0.1, creates (or, after a restart,
+re-points) the demo store, stores the fake's credentials in the demo profile's keychain
+namespace and starts a sync on the network pool, so a newcomer sees orders within
+seconds.  The fake's refresh token is random per run ("Atzr|demo-…"), so it can never
+equal a real store's token (python-amazon-sp-api caches access tokens by it).
+
+Only for the demo profile (``--demo``): it refuses to touch a real profile.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from app import settings
+from app.amazon.commands import CLI_ACTOR
+from app.amazon.models import Credentials, Region, Store, StoreDraft, SyncResult
+from app.auth.models import Actor
+from app.demo.fake_spapi import FakeSpApi
+from app.demo.fake_spapi_catalog import MARKETPLACES
+
+if TYPE_CHECKING:
+    from app.services import Core, Services
+
+log = logging.getLogger("muttefik.demo")
+
+DEMO_STORE_NAME = "Demo store"
+DEMO_ORDERS = 2000
+# The demo shows the whole seeded history (120 days).
+DEMO_BACKFILL_DAYS = 130
+# Amazon's rate limits, sped up so 2,000 orders arrive in seconds.
+DEMO_SPEED = 2000.0
+
+
+@dataclass
+class DemoHandle:
+    server: FakeSpApi
+    store: Store
+    sync: Future[SyncResult]
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the running sync (between pages) and the fake server."""
+        self.cancel.set()
+        try:
+            self.sync.result(timeout=timeout)
+        except Exception as exc:  # the sync's own error was published already
+            log.debug("demo sync ended with %s", type(exc).__name__)
+        self.server.close()
+
+
+def start_demo(
+    core: Core,
+    services: Services | None = None,
+    *,
+    actor: Actor | None = None,
+    orders: int = DEMO_ORDERS,
+    speed: float | None = DEMO_SPEED,
+) -> DemoHandle:
+    """Start the demo (blocks briefly on the DB thread and keychain: worker thread)."""
+    if not core.profile.demo:
+        raise RuntimeError("the demo runs only in the demo profile")
+    from app.services import build_services
+
+    services = services or build_services(core)
+    actor = actor or CLI_ACTOR
+    server = FakeSpApi(orders=orders, seed=1, speed=speed).start()
+    try:
+        store = _ensure_store(core, services, actor, server)
+        cancel = threading.Event()
+        future = core.net.submit(services.sync.sync_store, actor, store.id, cancel, None)
+    except BaseException:
+        server.close()
+        raise
+    log.info("demo started: %d orders at %s", orders, server.base_url)
+    return DemoHandle(server=server, store=store, sync=future, cancel=cancel)
+
+
+def _ensure_store(core: Core, services: Services, actor: Actor, server: FakeSpApi) -> Store:
+    now = core.clock.now()
+    core.vault.call_write(
+        lambda conn: settings.put(conn, settings.SYNC_BACKFILL_DAYS, DEMO_BACKFILL_DAYS, now=now)
+    )
+    draft = StoreDraft(
+        name=DEMO_STORE_NAME,
+        region=Region.NA,
+        marketplace_ids=tuple(m.marketplace_id for m in MARKETPLACES),
+        lwa_client_id=server.client_id,
+        sp_api_endpoint=server.base_url,
+        lwa_endpoint=server.lwa_url,
+    )
+    creds = Credentials(lwa_client_secret=server.client_secret, refresh_token=server.refresh_token)
+    existing = next((s for s in services.stores.list_stores(actor) if s.demo), None)
+    if existing is None:
+        return services.stores.create_store(actor, draft, creds, demo=True)
+    # The fake listens on a new port each run: re-point the store, new credentials.
+    store = services.stores.update_store(actor, existing.id, draft)
+    services.stores.set_credentials(actor, existing.id, creds)
+    return store

@@ -1,0 +1,281 @@
+"""The real python-amazon-sp-api client syncing from the fake SP-API over real HTTP."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from app import settings
+from app.amazon import orders_repo
+from app.amazon.client import clear_token_cache, real_client_factory
+from app.amazon.models import Credentials, OrderStatus, Region, StoreDraft, SyncProgress
+from app.amazon.ratelimit import RateLimits
+from app.amazon.stores import StoreService
+from app.amazon.sync import SyncService, load_cursor
+from app.auth.models import Actor
+from app.auth.rbac import Role
+from app.clock import SystemClock
+from app.demo.fake_spapi import FakeSpApi
+from app.demo.fake_spapi_catalog import MARKETPLACES
+from app.demo.fake_spapi_faults import SEARCH_ORDERS, Fault
+from app.errors import (
+    AmazonAuthFailed,
+    AmazonGrantInvalid,
+    AmazonRoleMissing,
+    AmazonServerError,
+)
+from app.events import EventBus
+from app.secrets import SecretStore
+from app.vault import Vault
+
+ADMIN = Actor(id=1, username="admin", display_name="Admin", role=Role.ADMIN)
+ALL_MARKETPLACES = tuple(m.marketplace_id for m in MARKETPLACES)
+
+
+class Env:
+    def __init__(self, vault: Vault, secrets: SecretStore, srv: FakeSpApi, timeout: float = 5.0):
+        self.vault, self.srv = vault, srv
+        self.clock = SystemClock()
+        self.events = EventBus()
+        self.seen: list[tuple[str, dict[str, Any]]] = []
+        for name in ("sync_failed", "orders_synced", "sync_finished"):
+            self.events.subscribe(name, lambda _n=name, **kw: self.seen.append((_n, kw)))
+        factory = real_client_factory(timeout=timeout)
+        self.stores = StoreService(
+            vault=vault,
+            secrets=secrets,
+            clock=self.clock,
+            events=self.events,
+            client_factory=factory,
+        )
+        self.sync = SyncService(
+            vault=vault,
+            secrets=secrets,
+            clock=self.clock,
+            events=self.events,
+            client_factory=factory,
+            stores=self.stores,
+            limits=RateLimits(self.clock),
+            retry_base=0.01,
+        )
+        now = self.clock.now()
+        vault.call_write(lambda c: settings.put(c, settings.SYNC_BACKFILL_DAYS, 130, now=now))
+        self.store = self.stores.create_store(
+            ADMIN,
+            StoreDraft(
+                "Fake", Region.NA, ALL_MARKETPLACES, srv.client_id, srv.base_url, srv.lwa_url
+            ),
+            Credentials(srv.client_secret, srv.refresh_token),
+        )
+
+    def run(self, **kw: Any) -> Any:
+        return self.sync.sync_store(ADMIN, self.store.id, kw.pop("cancel", threading.Event()), **kw)
+
+    def stored(self) -> list[str]:
+        return self.vault.call(lambda c: orders_repo.search_ids(c, ADMIN, orders_repo.OrderQuery()))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_token_cache() -> Iterator[None]:
+    clear_token_cache()
+    yield
+    clear_token_cache()
+
+
+@pytest.fixture
+def srv() -> Iterator[FakeSpApi]:
+    with FakeSpApi(orders=600, seed=3, speed=None, settle_seconds=0) as server:
+        yield server
+
+
+@pytest.fixture
+def env(vault: Vault, secrets: SecretStore, srv: FakeSpApi) -> Env:
+    return Env(vault, secrets, srv)
+
+
+def assert_complete(env: Env) -> None:
+    stored = env.stored()
+    assert len(stored) == len(set(stored))  # nothing duplicated
+    assert set(stored) == set(env.srv.order_ids())  # nothing lost
+
+
+def test_full_sync_stores_every_order_without_pii_groups(env: Env) -> None:
+    result = env.run()
+    assert result.backfill_complete and not result.cancelled
+    assert_complete(env)
+    included = set().union(*(r.included_data for r in env.srv.requests))
+    assert included == {"FULFILLMENT", "PACKAGES", "PROCEEDS"}
+    assert env.srv.throttled_count() == 0
+    assert any(name == "orders_synced" for name, _ in env.seen)
+
+
+def test_throttling_waits_and_continues(vault: Vault, secrets: SecretStore) -> None:
+    # Amazon's limits sped up 1000x (5.6 pages/s after a burst of 20).
+    with FakeSpApi(orders=600, seed=4, speed=1000, settle_seconds=0) as server:
+        env = Env(vault, secrets, server)
+        server.faults.set(Fault.THROTTLE, count=3, operation=SEARCH_ORDERS)
+        result = env.run()
+        assert result.throttled == 3
+        assert server.throttled_count() == 3  # only the forced ones: no 429 storm
+        assert_complete(env)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault.SERVER_ERROR,
+        Fault.UNAVAILABLE,
+        Fault.MALFORMED_JSON,
+        Fault.TRUNCATED_JSON,
+        Fault.DISCONNECT,
+    ],
+)
+def test_transient_faults_are_retried_never_skipped(env: Env, fault: Fault) -> None:
+    env.srv.faults.set(fault, count=2, operation=SEARCH_ORDERS)
+    result = env.run()
+    assert env.srv.faults.fired(fault) == 2
+    assert result.retries == 2
+    assert_complete(env)
+
+
+def test_slow_reply_times_out_and_is_retried(
+    vault: Vault, secrets: SecretStore, srv: FakeSpApi
+) -> None:
+    env = Env(vault, secrets, srv, timeout=0.3)
+    srv.faults.set(Fault.SLOW, count=1, delay=1.0, operation=SEARCH_ORDERS)
+    result = env.run()
+    assert result.retries == 1
+    assert_complete(env)
+
+
+def test_persistent_server_error_fails_keeps_data_and_resumes(env: Env) -> None:
+    pages: list[SyncProgress] = []
+    cancel_after = threading.Event()
+
+    def on_progress(p: SyncProgress) -> None:
+        pages.append(p)
+        if p.pages == 2:
+            env.srv.faults.set(Fault.SERVER_ERROR, operation=SEARCH_ORDERS)
+            cancel_after.set()
+
+    with pytest.raises(AmazonServerError):
+        env.run(progress=on_progress)
+    kept = env.stored()
+    # The two pages stored before the failure stay.
+    assert len(kept) == max(p.orders for p in pages) > 0
+    assert any(name == "sync_failed" for name, _ in env.seen)
+    cursor = env.vault.call(lambda c: load_cursor(c, env.store.id))
+    assert cursor.last_error == AmazonServerError.title
+    assert cursor.window_kind is not None  # the unfinished walk is remembered
+    env.srv.faults.clear()
+    before = env.srv.request_count(SEARCH_ORDERS)
+    env.run()
+    assert_complete(env)
+    # Resumed at the failed page: 600 orders = 6 pages + window/incremental ends.
+    assert env.srv.request_count(SEARCH_ORDERS) - before < 10
+
+
+def test_cancel_stops_between_pages_and_restart_continues(env: Env) -> None:
+    cancel = threading.Event()
+
+    def on_progress(p: SyncProgress) -> None:
+        if p.pages == 2:
+            cancel.set()
+
+    result = env.run(cancel=cancel, progress=on_progress)
+    assert result.cancelled and result.pages == 2
+    assert len(env.stored()) == result.orders > 0
+    result = env.run()
+    assert not result.cancelled
+    assert_complete(env)
+
+
+def test_restart_continues_from_cursor_and_newest_state_wins(env: Env) -> None:
+    env.run()
+    oid = next(
+        o
+        for o in env.stored()
+        if env.vault.call(lambda c, o=o: orders_repo.get_order(c, ADMIN, o)).status
+        is OrderStatus.UNSHIPPED
+    )
+    # Two changes after the last sync (at its upper bound: Amazon times have seconds).
+    bound = env.sync.sync_state(ADMIN, env.store.id).cursor
+    env.srv.update_order(oid, fulfillment_status="SHIPPED", last_updated=bound)
+    env.srv.update_order(oid, fulfillment_status="CANCELLED", last_updated=bound)
+    new_ids = env.srv.add_orders(3)
+    before = env.srv.request_count(SEARCH_ORDERS)
+    result = env.run()
+    assert env.srv.request_count(SEARCH_ORDERS) - before == 1  # only the incremental page
+    assert result.new_orders == 3
+    order = env.vault.call(lambda c: orders_repo.get_order(c, ADMIN, oid))
+    assert order is not None and order.status is OrderStatus.CANCELLED
+    assert set(new_ids) <= set(env.stored())
+    assert_complete(env)
+
+
+def test_expired_access_token_is_refreshed(env: Env) -> None:
+    env.run()
+    env.srv.expire_tokens()
+    env.srv.add_orders(1)
+    env.run()
+    assert_complete(env)
+
+
+def test_revoked_refresh_token_is_reported(env: Env) -> None:
+    env.run()
+    env.srv.revoke_refresh_token()
+    env.srv.expire_tokens()
+    with pytest.raises(AmazonGrantInvalid):
+        env.run()
+    assert len(env.stored()) == len(env.srv.order_ids())
+    state = env.sync.sync_state(ADMIN, env.store.id)
+    assert state.last_error == AmazonGrantInvalid.title
+
+
+def test_missing_role_is_reported(env: Env) -> None:
+    env.srv.faults.set(Fault.MISSING_ROLE, operation=SEARCH_ORDERS)
+    with pytest.raises(AmazonRoleMissing):
+        env.run()
+    report = env.stores.test_connection(ADMIN, env.store)
+    assert not report.ok and report.title == AmazonRoleMissing.title
+
+
+def test_connection_reports_in_sellers_words(env: Env) -> None:
+    assert env.stores.test_connection(ADMIN, env.store).ok
+    env.srv.faults.set(Fault.INVALID_CLIENT)
+    clear_token_cache()
+    report = env.stores.test_connection(ADMIN, env.store)
+    assert not report.ok and isinstance(report.error, AmazonAuthFailed)
+    assert "client" in report.message
+    env.srv.faults.clear()
+    env.srv.faults.set(Fault.INVALID_GRANT)
+    report = env.stores.test_connection(ADMIN, env.store)
+    assert isinstance(report.error, AmazonGrantInvalid)
+
+
+def test_network_down_is_reported(env: Env) -> None:
+    draft = StoreDraft(
+        "Gone",
+        Region.NA,
+        ALL_MARKETPLACES,
+        "x",
+        "http://127.0.0.1:9",
+        "http://127.0.0.1:9/auth/o2/token",
+    )
+    report = env.stores.test_connection(ADMIN, draft, Credentials("s", "Atzr|other"))
+    assert not report.ok and report.title == "No connection"
+
+
+def test_get_order_ahead_of_backfill_and_vanished_order(env: Env) -> None:
+    oid = env.srv.order_ids()[-1]
+    order = env.sync.fetch_order_now(ADMIN, env.store.id, oid)
+    assert order is not None and order.order_id == oid
+    assert env.stored() == [oid]
+    env.srv.remove_order(oid)
+    assert env.sync.fetch_order_now(ADMIN, env.store.id, oid) is None
+    assert env.stored() == [oid]  # the stored copy is kept
+    gets = [r for r in env.srv.requests if r.operation == "getOrder"]
+    assert gets and all(not (r.included_data & {"BUYER", "RECIPIENT"}) for r in gets)
