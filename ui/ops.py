@@ -19,7 +19,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from app.errors import OperationCancelled
@@ -56,16 +56,36 @@ def _exc_info() -> tuple[Any, Any, Any]:
 
 
 _bridge: _Bridge | None = None
+_bridge_lock = threading.Lock()
 _default_pool: Executor | None = None
 
 
 def install(pool: Executor | None = None) -> None:
-    """Create the bridge (call once on the GUI thread after the QApplication exists)."""
-    global _bridge, _default_pool
-    if _bridge is None:
-        _bridge = _Bridge()
+    """Create the bridge (startup calls this on the GUI thread once the app exists)."""
+    global _default_pool
+    _ensure_bridge()
     if pool is not None:
         _default_pool = pool
+
+
+def _ensure_bridge() -> _Bridge:
+    """The bridge, created on first use and always living on the GUI thread.
+
+    A worker thread may get here first (a Future finishing early); the new object is then
+    moved to the application's thread, or its queued slot would run on a thread with no
+    event loop and never fire.
+    """
+    global _bridge
+    with _bridge_lock:
+        if _bridge is None:
+            app = QCoreApplication.instance()
+            if app is None:
+                raise RuntimeError("ui.ops needs a QApplication")
+            bridge = _Bridge()
+            if bridge.thread() is not app.thread():
+                bridge.moveToThread(app.thread())
+            _bridge = bridge
+        return _bridge
 
 
 def default_pool() -> Executor:
@@ -77,10 +97,7 @@ def default_pool() -> Executor:
 
 def on_gui(fn: Callable[[], None]) -> None:
     """Run ``fn`` on the GUI thread (soon, from the event loop).  Thread-safe."""
-    if _bridge is None:
-        install()
-    assert _bridge is not None
-    _bridge.invoke.emit(fn)
+    _ensure_bridge().invoke.emit(fn)
 
 
 def _alive(obj: QObject | None) -> bool:

@@ -1,0 +1,95 @@
+"""ui.ops: results reach the GUI thread; cancel and failures behave."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import pytest
+from PySide6.QtCore import QThread
+from PySide6.QtWidgets import QApplication
+
+from app.errors import OperationCancelled
+from ui import ops
+
+
+@pytest.fixture
+def pool():
+    executor = ThreadPoolExecutor(max_workers=2)
+    yield executor
+    executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _on_gui_thread() -> bool:
+    return QThread.currentThread() is QApplication.instance().thread()
+
+
+def test_success_runs_on_gui_thread(qtbot, pool) -> None:
+    worker_thread: list[int] = []
+    seen: list[tuple[int, bool]] = []
+
+    def work(job: ops.Job) -> int:
+        worker_thread.append(threading.get_ident())
+        return 42
+
+    ops.Op(None, work, pool=pool).on_success(lambda r: seen.append((r, _on_gui_thread()))).run()
+    qtbot.waitUntil(lambda: bool(seen))
+    assert seen == [(42, True)]
+    assert worker_thread[0] != threading.get_ident()
+
+
+def test_failure_goes_to_failure_callback(qtbot, pool) -> None:
+    errors: list[BaseException] = []
+
+    def work(job: ops.Job) -> None:
+        raise ValueError("boom")
+
+    ops.Op(None, work, pool=pool).on_failure(errors.append).run()
+    qtbot.waitUntil(lambda: bool(errors))
+    assert isinstance(errors[0], ValueError)
+
+
+def test_cancel_sets_event_and_suppresses_failure(qtbot, pool) -> None:
+    started = threading.Event()
+    failures: list[BaseException] = []
+
+    def work(job: ops.Job) -> None:
+        started.set()
+        job.cancel.wait(5)
+        job.check()
+
+    op = ops.Op(None, work, pool=pool).on_failure(failures.append)
+    future = op.run()
+    assert started.wait(5)
+    assert op.job is not None
+    op.job.cancel.set()
+    with pytest.raises(OperationCancelled):
+        future.result(5)
+    qtbot.wait(50)  # let a (wrong) failure callback arrive if it were going to
+    assert failures == []
+
+
+def test_when_done_first_use_from_worker_thread_still_delivers(qtbot, pool) -> None:
+    """The bridge must live on the GUI thread even if a worker creates it."""
+    ops._bridge = None  # simulate a fresh start
+    results: list[bool] = []
+    future: Future[int] = pool.submit(lambda: 7)
+    future.result()
+    # Attach from a worker thread: the done-callback runs there and creates the bridge.
+    pool.submit(lambda: ops.when_done(future, lambda r: results.append(_on_gui_thread()))).result()
+    qtbot.waitUntil(lambda: bool(results))
+    assert results == [True]
+
+
+def test_many_calls_do_not_corrupt_the_interpreter(qtbot) -> None:
+    """PySide6 6.12.0 over-released None in processEvents(); thousands of calls aborted."""
+    import sys
+
+    count = [0]
+    before = sys.getrefcount(None)
+    for _ in range(3000):
+        ops.on_gui(lambda: count.__setitem__(0, count[0] + 1))
+    qtbot.waitUntil(lambda: count[0] == 3000)
+    for _ in range(500):
+        QApplication.processEvents()
+    assert sys.getrefcount(None) >= before - 50
