@@ -12,6 +12,7 @@ from app.events import EventBus
 # Events the GUI listens to; app/ may publish others.
 FORWARDED = (
     "orders_synced",
+    "stores_changed",
     "sync_started",
     "sync_progress",
     "sync_failed",

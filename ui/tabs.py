@@ -37,6 +37,7 @@ def _lazy(module: str, name: str) -> Callable[[MainWindow], QWidget]:
 
 
 TABS: list[TabSpec] = [
+    TabSpec("orders", "Orders", _lazy("ui.views.orders", "make_tab")),
     TabSpec("home", "Overview", _lazy("ui.views.home", "make_tab")),
     TabSpec("operators", "Operators", _lazy("ui.views.operators", "make_tab"), admin_only=True),
     TabSpec("audit", "Audit log", _lazy("ui.views.audit", "make_tab"), admin_only=True),
