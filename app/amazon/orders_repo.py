@@ -163,6 +163,10 @@ def _visible_stores(conn: Conn, actor: Actor) -> list[int] | None:
 # --- reads (orders view) ----------------------------------------------------------------
 
 
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _fts_query(text: str) -> str:
     """A trigram FTS5 MATCH expression: every whitespace-separated term, ANDed."""
     terms = [t for t in text.split() if len(t) >= 3]
@@ -208,23 +212,31 @@ def search_ids(
     text = query.text.strip()
     if text:
         if any(len(t) >= 3 for t in text.split()):
-            where.append("o.id IN (SELECT rowid FROM orders_fts WHERE orders_fts MATCH ?)")
+            sub = "SELECT rowid FROM orders_fts WHERE orders_fts MATCH ?"
             params.append(_fts_query(text))
+            # Trigrams ignore terms under three characters: match those as substrings.
+            for short in (t for t in text.split() if len(t) < 3):
+                sub += (
+                    " AND (order_id || ' ' || skus || ' ' || asins || ' ' || titles)"
+                    " LIKE ? ESCAPE '\\'"
+                )
+                params.append("%" + _escape_like(short) + "%")
+            where.append(f"o.id IN ({sub})")
         else:
             # Trigrams need three characters; shorter input matches id/SKU/ASIN prefixes.
             where.append(
                 "(o.order_id LIKE ? ESCAPE '\\' OR o.id IN (SELECT i.order_rowid FROM "
                 "order_items i WHERE i.sku LIKE ? ESCAPE '\\' OR i.asin LIKE ? ESCAPE '\\'))"
             )
-            like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            like = _escape_like(text) + "%"
             params.extend([like, like, like])
     sql = "SELECT o.order_id FROM orders o"
     if where:
         sql += " WHERE " + " AND ".join(where)
     direction = "DESC" if query.descending else "ASC"
     column = _SORT_SQL[query.sort]
-    nulls = "NULLS LAST" if column in ("o.ship_by_latest", "o.total_value") else ""
-    sql += f" ORDER BY {column} {direction} {nulls}, o.order_id {direction}"
+    # Same direction on both keys so the (column, order_id) indexes serve the sort.
+    sql += f" ORDER BY {column} {direction}, o.order_id {direction}"
     if query.limit is not None:
         sql += " LIMIT ?"
         params.append(int(query.limit))

@@ -42,11 +42,12 @@ CREATE TABLE orders (
     item_count          INTEGER NOT NULL DEFAULT 0,
     synced_at           TEXT NOT NULL
 );
-CREATE INDEX orders_purchase ON orders(purchase_date);
-CREATE INDEX orders_store_purchase ON orders(store_id, purchase_date);
-CREATE INDEX orders_status_purchase ON orders(status, purchase_date);
-CREATE INDEX orders_ship_by ON orders(needs_shipping, ship_by_latest);
-CREATE INDEX orders_updated ON orders(last_updated);
+-- (sort column, order_id) indexes cover the id-list queries of the orders view.
+CREATE INDEX orders_purchase ON orders(purchase_date, order_id);
+CREATE INDEX orders_store_purchase ON orders(store_id, purchase_date, order_id);
+CREATE INDEX orders_status_purchase ON orders(status, purchase_date, order_id);
+CREATE INDEX orders_ship_by ON orders(needs_shipping, ship_by_latest, order_id);
+CREATE INDEX orders_total ON orders(total_value, order_id);
 
 CREATE TABLE order_items (
     order_rowid   INTEGER NOT NULL REFERENCES orders(id) ON DELETE CASCADE,

@@ -1,0 +1,76 @@
+"""Token buckets and back-off, with a fake clock and a waiter that moves it."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import pytest
+
+from app.amazon.ratelimit import Backoff, RateLimits, TokenBucket
+from app.clock import FakeClock
+from app.errors import OperationCancelled
+
+
+def clock_waiter(clock: FakeClock, log: list[float]):  # type: ignore[no-untyped-def]
+    def wait(cancel: threading.Event, seconds: float) -> bool:
+        log.append(seconds)
+        clock.advance(seconds)
+        return cancel.is_set()
+
+    return wait
+
+
+def test_burst_then_documented_rate(clock: FakeClock) -> None:
+    bucket = TokenBucket(0.0056, 20, clock)
+    waits: list[float] = []
+    cancel = threading.Event()
+    for _ in range(20):
+        assert bucket.acquire(cancel, waiter=clock_waiter(clock, waits)) == 0.0
+    assert waits == []
+    bucket.acquire(cancel, waiter=clock_waiter(clock, waits))
+    # One page every ~178.6 s after the burst, not more, not much less.
+    assert sum(waits) == pytest.approx(1 / 0.0056, abs=0.01)
+
+
+def test_no_idle_wait_when_a_token_is_there(clock: FakeClock) -> None:
+    bucket = TokenBucket(0.5, 30, clock, tokens=0.0)
+    clock.advance(2.0)
+    assert bucket.try_take() == 0.0
+
+
+def test_throttled_empties_bucket_and_header_rate_is_followed(clock: FakeClock) -> None:
+    bucket = TokenBucket(0.0056, 20, clock)
+    bucket.throttled()
+    bucket.set_rate(2.0)
+    assert bucket.try_take() == pytest.approx(0.5, abs=0.01)
+    assert bucket.eta(3) == pytest.approx(1.5, abs=0.01)
+
+
+def test_cancel_interrupts_wait(clock: FakeClock) -> None:
+    bucket = TokenBucket(0.0056, 1, clock, tokens=0.0)
+    cancel = threading.Event()
+
+    def waiter(ev: threading.Event, seconds: float) -> bool:
+        ev.set()  # the seller pressed Cancel while we waited
+        return True
+
+    with pytest.raises(OperationCancelled):
+        bucket.acquire(cancel, waiter=waiter)
+
+
+def test_buckets_are_per_store_and_operation(clock: FakeClock) -> None:
+    limits = RateLimits(clock)
+    a = limits.bucket(1, "searchOrders")
+    assert limits.bucket(1, "searchOrders") is a
+    assert limits.bucket(2, "searchOrders") is not a
+    assert limits.bucket(1, "getOrder").burst == 30
+
+
+def test_backoff_grows_with_jitter_and_ends() -> None:
+    backoff = Backoff(base=1.0, cap=10.0, attempts=4, rng=random.Random(1))
+    delays = [backoff.next_delay() for _ in range(5)]
+    assert delays[-1] is None
+    got = [d for d in delays if d is not None]
+    for n, d in enumerate(got):
+        assert 0.5 * min(10.0, 2**n) <= d <= 1.5 * min(10.0, 2**n)
