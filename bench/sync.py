@@ -104,7 +104,8 @@ def rate_limited(orders: int, speed: float) -> None:
         f"    stored {stored} orders in {result.pages} pages ({pages} requests) in {elapsed:.2f} s"
     )
     print(
-        f"    minimum the limits allow for {min_pages} pages: {least:.2f} s -> ratio {elapsed / least:.3f}"
+        f"    minimum the limits allow for {min_pages} pages: {least:.2f} s"
+        f" -> ratio {elapsed / least:.3f}"
     )
     print(
         f"    minimum for the {pages - throttled} pages sent: {least_used:.2f} s -> ratio "
