@@ -1,0 +1,187 @@
+"""Startup on a temp profile: to the main window, and the error dialogs on the way."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from app.bootstrap import open_vault
+from app.errors import DatabaseKeyMissing, DatabaseKeyWrong, KeychainLocked
+from app.paths import Profile
+from app.secrets import SecretStore
+from app.vault import KeyMode, Vault
+from app.vault.keys import DB_KEY
+from tests.support import MemoryKeyring
+from ui import ops
+from ui.dialogs.startup_error import show_startup_error
+from ui.main import Startup
+
+SHOTS = Path(os.environ.get("MUTTEFIK_SCREENSHOTS", "/tmp/muttefik-shots"))
+
+
+@pytest.fixture(autouse=True)
+def _ops(qapp: QApplication, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    ops.install()
+    # Startup installs the vault's network pool as the default; each test starts afresh.
+    monkeypatch.setattr(ops, "_default_pool", None)
+    yield
+
+
+@pytest.fixture
+def profile(tmp_path: Path) -> Profile:
+    """A temp demo profile (sign-in is automatic there; the rest of startup is the same)."""
+    return Profile(tmp_path / "demo-profile", demo=True)
+
+
+@pytest.fixture
+def store(profile: Profile, memory_keyring: MemoryKeyring) -> SecretStore:
+    return SecretStore(
+        service=profile.keychain_service, backend=memory_keyring, enforce_policy=False
+    )
+
+
+def _startup(
+    profile: Profile,
+    store: SecretStore,
+    present_error: Callable[[BaseException], bool],
+) -> Startup:
+    # The real sign-in stage: a demo profile signs its demo admin in automatically.
+    return Startup(profile, secrets=store, present_error=present_error, integrity_check=False)
+
+
+def _existing_profile(profile: Profile, store: SecretStore) -> bytes:
+    vault, key = open_vault(profile, store)
+    vault.close()
+    return key
+
+
+def _never(exc: BaseException) -> bool:
+    raise AssertionError(f"unexpected startup error: {exc!r}")
+
+
+def test_starts_to_the_main_window_on_a_temp_profile(
+    qtbot: QtBot, profile: Profile, store: SecretStore, memory_keyring: MemoryKeyring
+) -> None:
+    startup = _startup(profile, store, _never)
+    try:
+        with qtbot.waitSignal(startup.window_shown, timeout=20_000) as shown:
+            startup.start()
+        window = shown.args[0]
+        assert window is startup.window and window.isVisible()
+        assert window.windowTitle() == "Müttefik Desk — Demo"
+        assert window.menuBar().actions(), "the main window has a menu"
+        labels = {w.objectName(): w.text() for w in window.statusBar().findChildren(QLabel)}
+        assert profile.name in labels["profileLabel"]
+        assert labels["keyModeLabel"] == "Key: OS keychain"
+        assert (profile.keychain_service, DB_KEY) in memory_keyring.store
+        assert profile.db_path.exists()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        assert window.grab().save(str(SHOTS / "startup_main_window.png"))
+    finally:
+        if startup.window is not None:
+            startup.window.close()
+        startup._shutdown()
+    # closing released the profile: it opens again
+    key = bytes.fromhex(memory_keyring.store[(profile.keychain_service, DB_KEY)])
+    Vault.open(profile, key, KeyMode.KEYCHAIN).close()
+
+
+@pytest.mark.parametrize("case", ["wrong_key", "missing_key"])
+def test_key_problems_show_a_startup_error_and_exit(
+    qtbot: QtBot,
+    profile: Profile,
+    store: SecretStore,
+    memory_keyring: MemoryKeyring,
+    case: str,
+) -> None:
+    _existing_profile(profile, store)
+    if case == "wrong_key":
+        memory_keyring.store[(profile.keychain_service, DB_KEY)] = os.urandom(32).hex()
+        expected: type[Exception] = DatabaseKeyWrong
+    else:
+        memory_keyring.store.clear()
+        expected = DatabaseKeyMissing
+    before = profile.db_path.read_bytes()
+    seen: list[dict[str, object]] = []
+
+    def present(exc: BaseException) -> bool:
+        def inspect() -> None:
+            box = QApplication.activeModalWidget()
+            assert isinstance(box, QMessageBox)
+            seen.append(
+                {
+                    "name": box.objectName(),
+                    "title": box.windowTitle(),
+                    "text": box.text(),
+                    "retry": bool(box.standardButtons() & QMessageBox.StandardButton.Retry),
+                    "exc": exc,
+                }
+            )
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            box.grab().save(str(SHOTS / f"startup_error_{case}.png"))
+            box.done(QMessageBox.StandardButton.Close)
+
+        QTimer.singleShot(0, inspect)
+        return show_startup_error(exc)
+
+    startup = _startup(profile, store, present)
+    with (
+        qtbot.waitSignal(startup.finished, timeout=20_000) as finished,
+        qtbot.assertNotEmitted(startup.window_shown),
+    ):
+        startup.start()
+    assert finished.args == [1]
+    assert len(seen) == 1
+    shown = seen[0]
+    assert isinstance(shown["exc"], expected)
+    assert shown["name"] == "startupErrorBox"
+    assert expected.title in str(shown["title"])
+    assert shown["text"] == expected.message
+    assert shown["retry"] is False
+    assert "Traceback" not in str(shown["text"])
+    assert profile.db_path.read_bytes() == before
+    assert startup.window is None
+
+
+def test_locked_keychain_offers_retry_and_starts_after_unlock(
+    qtbot: QtBot, profile: Profile, store: SecretStore, memory_keyring: MemoryKeyring
+) -> None:
+    memory_keyring.locked = True
+    errors: list[BaseException] = []
+
+    def present(exc: BaseException) -> bool:
+        errors.append(exc)
+        memory_keyring.locked = False  # the seller unlocked the keychain, then chose Retry
+        return True
+
+    startup = _startup(profile, store, present)
+    try:
+        with qtbot.waitSignal(startup.window_shown, timeout=20_000):
+            startup.start()
+    finally:
+        if startup.window is not None:
+            startup.window.close()
+        startup._shutdown()
+    assert len(errors) == 1 and isinstance(errors[0], KeychainLocked)
+
+
+def test_locked_keychain_dialog_has_retry(qtbot: QtBot) -> None:
+    seen: list[bool] = []
+
+    def inspect() -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        seen.append(bool(box.standardButtons() & QMessageBox.StandardButton.Retry))
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        box.grab().save(str(SHOTS / "startup_error_locked.png"))
+        box.done(QMessageBox.StandardButton.Retry)
+
+    QTimer.singleShot(0, inspect)
+    assert show_startup_error(KeychainLocked()) is True
+    assert seen == [True]
