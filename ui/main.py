@@ -65,7 +65,7 @@ class Startup(QObject):
         self.integrity_check = integrity_check
         self.services: Services | None = None
         self.window: Any = None
-        self.demo: Any = None
+        self.runtime: Any = None
         self._qt_events: Any = None
 
     # stage: keychain ----------------------------------------------------------------
@@ -137,6 +137,24 @@ class Startup(QObject):
         window.show()
         window.raise_()
         self._after_shown(window)
+        if session is not None:
+            self._start_session(window)
+
+    def _start_session(self, window: Any) -> None:
+        """Background work and the idle lock for the signed-in operator."""
+        from ui.idle_lock import install_idle_lock
+        from ui.runtime import SessionRuntime
+
+        assert self.services is not None
+        self.runtime = SessionRuntime(window)
+        self.runtime.start()
+
+        def lock_installed(lock: Any) -> None:
+            lock.unlocked.connect(lambda _session: self.runtime and self.runtime.switch())
+
+        install_idle_lock(
+            window, self.services.auth, self.services.core.vault, on_installed=lock_installed
+        )
 
     def _after_shown(self, window: Any) -> None:
         marker = os.environ.get("MUTTEFIK_STARTUP_MARKER")
@@ -162,6 +180,9 @@ class Startup(QObject):
         self.finished.emit(0 if quiet else 1)
 
     def _shutdown(self) -> None:
+        if self.runtime is not None:
+            self.runtime.close()
+            self.runtime = None
         if self._qt_events is not None:
             self._qt_events.close()
             self._qt_events = None

@@ -145,7 +145,7 @@ class MainWindow(QMainWindow):
         if permanent:
             self.statusBar().addPermanentWidget(widget)
         else:
-            self.statusBar().addWidget(widget, 1)
+            self.statusBar().addWidget(widget)
 
     def _build_menu(self) -> None:
         bar = self.menuBar()

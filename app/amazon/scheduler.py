@@ -26,6 +26,7 @@ class SyncScheduler:
         self.actor = actor
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._current = threading.Event()  # cancels the running sync only
         self._wanted: set[int] | None = None  # None: all stores
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -48,9 +49,14 @@ class SyncScheduler:
                 self._wanted = {store_id}
         self._wake.set()
 
+    def cancel_current(self) -> None:
+        """Cancel the sync that is running now (between pages); the schedule goes on."""
+        self._current.set()
+
     def stop(self, timeout: float = 5.0) -> None:
         """Cancel a running sync between pages and end the thread."""
         self._stop.set()
+        self._current.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -78,20 +84,21 @@ class SyncScheduler:
             self._run(wanted)
 
     def _run(self, wanted: set[int] | None) -> None:
+        self._current.clear()
         try:
             stores = self.sync.stores.list_stores(self.actor)
         except Exception:
             log.exception("listing stores for the sync failed")
             return
         for store in stores:
-            if self._stop.is_set():
+            if self._stop.is_set() or self._current.is_set():
                 return
             if wanted is not None and store.id not in wanted:
                 continue
             if not self.sync.stores.has_credentials(store.id):
                 continue
             try:
-                self.sync.sync_store(self.actor, store.id, self._stop)
+                self.sync.sync_store(self.actor, store.id, self._current)
             except SyncAlreadyRunning:
                 continue
             except UserError as exc:
