@@ -19,8 +19,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
-from zxcvbn import zxcvbn
-
 MIN_LENGTH = 12
 MAX_LENGTH = 128
 MIN_SCORE = 3
@@ -92,6 +90,8 @@ def problems(
         if email:
             hints += [email, *re.split(r"[@.+_-]+", email)]
         hints = [h for h in hints if h]
+        from zxcvbn import zxcvbn  # 70 ms of dictionaries: only when a password is set
+
         score = zxcvbn(password, user_inputs=hints, max_length=MAX_LENGTH)["score"]
         if score < MIN_SCORE:
             found.append(

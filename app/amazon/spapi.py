@@ -1,0 +1,246 @@
+"""The real SP-API Orders client over python-amazon-sp-api (imported lazily).
+
+See :mod:`app.amazon.client` for the contract (``OrdersApi``, ``Page``) and why this
+module is separate: importing sp_api/httpx is kept off the app's startup path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sp_api.api import OrdersV20260101
+from sp_api.auth import AccessTokenClient
+from sp_api.auth import access_token_client as _token_module
+from sp_api.auth.exceptions import AuthorizationError
+from sp_api.base import ApiResponse
+from sp_api.base.credential_provider import FromCodeCredentialProvider
+from sp_api.base.exceptions import (
+    SellingApiBadRequestException,
+    SellingApiException,
+    SellingApiForbiddenException,
+    SellingApiNotFoundException,
+    SellingApiRequestThrottledException,
+)
+
+from app.amazon.client import (
+    DEFAULT_TIMEOUT,
+    PII_GROUPS,
+    InvalidPageToken,
+    OrderNotFound,
+    Page,
+    ThrottledError,
+    check_endpoint,
+)
+from app.amazon.models import Credentials, Store
+from app.errors import (
+    AmazonAuthFailed,
+    AmazonBadResponse,
+    AmazonGrantInvalid,
+    AmazonRoleMissing,
+    AmazonServerError,
+    NetworkDown,
+    TlsFailure,
+    UserError,
+)
+
+log = logging.getLogger("muttefik.sync")
+# The library logs request headers (the access token) at DEBUG; keep it quiet.
+logging.getLogger("sp_api").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class _Marketplace:
+    """What the library reads from its ``marketplace`` argument (endpoint override)."""
+
+    endpoint: str
+    marketplace_id: str
+    region: str
+
+
+def _token_client_class(lwa_url: str, client_id: str) -> type[AccessTokenClient]:
+    scheme, host, path = check_endpoint(lwa_url)
+    partition = hashlib.sha256(f"{scheme}://{host}{path}|{client_id}".encode()).hexdigest()[:16]
+
+    def cache_key(self: AccessTokenClient, token_flavor: str = "") -> str:
+        base: str = AccessTokenClient._get_cache_key(self, token_flavor)
+        return f"{base}:{partition}"
+
+    return type(
+        "StoreAccessTokenClient",
+        (AccessTokenClient,),
+        {
+            "scheme": f"{scheme}://",
+            "host": host,
+            "path": path or "/auth/o2/token",
+            "_get_cache_key": cache_key,
+        },
+    )
+
+
+def clear_token_cache() -> None:
+    """Forget every cached access token (tests; after credentials change)."""
+    _token_module.cache.clear()
+    _token_module.grantless_cache.clear()
+
+
+# --- error classification ----------------------------------------------------------------
+
+
+def _rate_from(headers: Any) -> float | None:
+    if not headers:
+        return None
+    raw = headers.get("x-amzn-RateLimit-Limit") if hasattr(headers, "get") else None
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in out:
+        out.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return out
+
+
+def classify(exc: BaseException) -> UserError:
+    """Map an exception from the library or the HTTP stack to a seller-facing error."""
+    if isinstance(exc, UserError):
+        return exc
+    if isinstance(exc, AuthorizationError):
+        code = str(exc.error_code or "")
+        detail = f"LWA {exc.status_code} {code}"
+        if code == "invalid_grant":
+            return AmazonGrantInvalid(detail=detail)
+        if code in ("invalid_client", "unauthorized_client", "invalid_request"):
+            return AmazonAuthFailed(detail=detail)
+        if int(exc.status_code or 0) >= 500:
+            return AmazonServerError(detail=detail)
+        return AmazonAuthFailed(detail=detail)
+    if isinstance(exc, SellingApiException):
+        amzn_code = getattr(exc, "amzn_code", None)
+        status = int(getattr(exc, "code", 0))
+        detail = f"SP-API {status} {amzn_code}"
+        if isinstance(exc, SellingApiRequestThrottledException):
+            return ThrottledError(rate_limit=_rate_from(exc.headers), detail=detail)
+        if isinstance(exc, SellingApiForbiddenException):
+            return AmazonRoleMissing(detail=detail)
+        if isinstance(exc, SellingApiNotFoundException):
+            return OrderNotFound(detail=detail)
+        if isinstance(exc, SellingApiBadRequestException):
+            message = str(getattr(exc, "message", "") or "")
+            if "paginationToken" in message:
+                return InvalidPageToken(detail=f"{detail}: {message}")
+            return AmazonBadResponse(detail=f"{detail}: {message}")
+        if status >= 500:
+            return AmazonServerError(detail=detail)
+        return AmazonBadResponse(detail=detail)
+    for link in _chain(exc):
+        if isinstance(link, ssl.SSLError | ssl.CertificateError):
+            return TlsFailure(detail=type(link).__name__)
+    if isinstance(exc, httpx.TimeoutException):
+        return NetworkDown(detail=f"timeout: {type(exc).__name__}")
+    if isinstance(exc, httpx.TransportError | ConnectionError | OSError):
+        return NetworkDown(detail=type(exc).__name__)
+    if isinstance(exc, json.JSONDecodeError | ValueError | KeyError | TypeError):
+        return AmazonBadResponse(detail=type(exc).__name__)
+    raise exc
+
+
+# --- the real client ----------------------------------------------------------------------
+
+
+class SpApiOrdersClient:
+    """``OrdersV20260101`` for one store.  Not thread-safe: one per worker thread."""
+
+    def __init__(
+        self, store: Store, credentials: Credentials, *, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        if not store.marketplace_ids:
+            raise AmazonBadResponse("The store has no marketplace. Choose one in its settings.")
+        endpoint = store.effective_sp_api_endpoint.rstrip("/")
+        check_endpoint(endpoint)
+        self._store = store
+        self._token_class = _token_client_class(store.effective_lwa_endpoint, store.lwa_client_id)
+        marketplace = _Marketplace(endpoint, store.marketplace_ids[0], store.region.lower())
+        self._api = OrdersV20260101(
+            marketplace,
+            credentials={
+                "refresh_token": credentials.refresh_token,
+                "lwa_app_id": store.lwa_client_id,
+                "lwa_client_secret": credentials.lwa_client_secret,
+            },
+            credential_providers=[FromCodeCredentialProvider],
+            auth_token_client_class=self._token_class,
+            timeout=timeout,
+            verify=True,
+        )
+        # SP_API_DEFAULT_MARKETPLACE in the environment replaces the marketplace we
+        # passed (and with it the endpoint): put ours back.
+        self._api.endpoint = endpoint
+        self._api.marketplace_id = store.marketplace_ids[0]
+
+    def _evict_token(self) -> None:
+        key = self._api._auth._get_cache_key()
+        _token_module.cache.pop(key, None)
+
+    def _call(self, fn: Callable[[], ApiResponse]) -> ApiResponse:
+        """Run one request; on 403 refresh the access token once (it may have expired
+        or been revoked early) before concluding that a role is missing."""
+        for attempt in (1, 2):
+            try:
+                return fn()
+            except SellingApiForbiddenException as exc:
+                self._evict_token()
+                if attempt == 2:
+                    raise classify(exc) from exc
+            except Exception as exc:
+                raise classify(exc) from exc
+        raise AssertionError("unreachable")
+
+    def search_orders(self, params: dict[str, Any]) -> Page:
+        included = set(params.get("includedData") or ())
+        if included & PII_GROUPS:
+            raise ValueError("the sync never requests buyer or recipient data")
+        query: dict[str, Any] = {"marketplaceIds": list(self._store.marketplace_ids), **params}
+        response = self._call(lambda: self._api.search_orders(**query))
+        payload = response.payload
+        orders = payload.get("orders") if isinstance(payload, dict) else None
+        if not isinstance(orders, list) or not all(isinstance(o, dict) for o in orders):
+            # The library turns an unreadable body into an empty payload.
+            raise AmazonBadResponse(detail="searchOrders reply without an orders list")
+        upper = payload.get("lastUpdatedBefore") or payload.get("createdBefore")
+        return Page(
+            orders=orders,
+            next_token=response.next_token,
+            upper_bound=upper if isinstance(upper, str) else None,
+            rate_limit=_rate_from(response.headers),
+        )
+
+    def get_order(
+        self, order_id: str, included: Sequence[str]
+    ) -> tuple[dict[str, Any], float | None]:
+        if set(included) & PII_GROUPS:
+            raise ValueError("order sync never requests buyer or recipient data")
+        response = self._call(lambda: self._api.get_order(order_id, includedData=list(included)))
+        payload = response.payload
+        order = payload.get("order") if isinstance(payload, dict) else None
+        if not isinstance(order, dict) or "orderId" not in order:
+            raise AmazonBadResponse(detail="getOrder reply without an order")
+        return order, _rate_from(response.headers)
+
+    def close(self) -> None:
+        try:
+            self._api.close()
+            self._api._auth._transport.close()
+        except Exception:  # closing sockets must not mask the real outcome
+            log.debug("closing the SP-API client failed", exc_info=True)
