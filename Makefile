@@ -56,6 +56,12 @@ $(VPY):
 
 $(STAMP): pyproject.toml | $(VPY)
 	$(VPY) -m pip install -e '.[dev]'
+	@# Changing PySide6's version makes pip remove PySide6/__init__.py, which the pyside6,
+	@# -essentials and -addons wheels all claim; reinstalling the small meta wheel restores it.
+	@$(VPY) -c 'import PySide6, sys; sys.exit(0 if PySide6.__file__ else 1)' 2>/dev/null || { \
+		v=$$($(VPY) -c 'import importlib.metadata as m; print(m.version("pyside6"))'); \
+		echo "== repairing PySide6 $$v (package __init__ missing after a version change)"; \
+		$(VPY) -m pip install --force-reinstall --no-deps "pyside6==$$v"; }
 	@touch $(STAMP)
 
 clean-venv:
