@@ -436,116 +436,224 @@ def _search_text(order: Order) -> tuple[str, str, str]:
     return skus, asins, titles
 
 
+_ORDER_INSERT = (
+    "INSERT INTO orders(id, order_id, store_id, marketplace_id, marketplace_name, status, "
+    "purchase_date, last_updated, fulfillment_channel, service_level, ship_by_earliest, "
+    "ship_by_latest, deliver_by_earliest, deliver_by_latest, delivered_at, total_amount, "
+    "currency, total_value, is_prime, is_business, is_preorder, needs_shipping, "
+    "delivery_state, items_summary, item_count, synced_at) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+_ORDER_UPDATE = (
+    "UPDATE orders SET store_id=?, marketplace_id=?, marketplace_name=?, status=?, "
+    "purchase_date=?, last_updated=?, fulfillment_channel=?, service_level=?, "
+    "ship_by_earliest=?, ship_by_latest=?, deliver_by_earliest=?, deliver_by_latest=?, "
+    "delivered_at=COALESCE(delivered_at, ?), total_amount=?, currency=?, total_value=?, "
+    "is_prime=?, is_business=?, is_preorder=?, needs_shipping=?, delivery_state=?, "
+    "items_summary=?, item_count=?, synced_at=? WHERE id=?"
+)
+_ITEM_COLUMNS = (
+    "order_rowid, position, order_item_id, asin, sku, title, quantity, unit_price, currency"
+)
+_PACKAGE_COLUMNS = (
+    "order_rowid, package_ref, carrier, tracking_number, status, shipping_service, ship_time"
+)
+_CHUNK = 500  # ids per IN (...) list
+
+
+def _order_values(order: Order, updated: str | None, synced: str | None) -> tuple[Any, ...]:
+    total = order.total
+    return (
+        order.store_id,
+        order.marketplace_id,
+        order.marketplace_name,
+        str(order.status),
+        to_db_time(order.purchase_date),
+        updated,
+        order.fulfillment_channel,
+        order.service_level,
+        to_db_time(order.ship_by_earliest),
+        to_db_time(order.ship_by_latest),
+        to_db_time(order.deliver_by_earliest),
+        to_db_time(order.deliver_by_latest),
+        to_db_time(order.delivered_at),
+        str(total.amount) if total else None,
+        total.currency if total else None,
+        float(total.amount) if total else None,
+        int(order.is_prime),
+        int(order.is_business),
+        int(order.is_preorder),
+        int(order.needs_shipping),
+        str(order.delivery_state),
+        _items_summary(order.items),
+        sum(i.quantity for i in order.items),
+        synced,
+    )
+
+
+def _item_rows(rowid: int, order: Order) -> list[tuple[Any, ...]]:
+    return [
+        (
+            rowid,
+            pos,
+            i.order_item_id,
+            i.asin,
+            i.sku,
+            i.title,
+            i.quantity,
+            str(i.unit_price.amount) if i.unit_price else None,
+            i.unit_price.currency if i.unit_price else None,
+        )
+        for pos, i in enumerate(order.items)
+    ]
+
+
+def _package_rows(rowid: int, order: Order) -> list[tuple[Any, ...]]:
+    # One row per package reference; a repeated reference keeps its last version.
+    rows = {
+        p.package_ref: (
+            rowid,
+            p.package_ref,
+            p.carrier,
+            p.tracking_number,
+            p.status,
+            p.shipping_service,
+            to_db_time(p.ship_time),
+        )
+        for p in order.packages
+    }
+    return sorted(rows.values(), key=lambda r: r[1])
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _rows_by_order(conn: Conn, sql: str, rowids: Sequence[int]) -> dict[int, list[tuple[Any, ...]]]:
+    """``sql`` (with ``{marks}`` for the IN list) grouped by its first column."""
+    out: dict[int, list[tuple[Any, ...]]] = {}
+    for part in _chunks(rowids):
+        for r in conn.execute(sql.format(marks=",".join("?" * len(part))), part):
+            out.setdefault(r[0], []).append(tuple(r))
+    return out
+
+
 def upsert_orders(conn: Conn, orders: Iterable[Order], *, now: datetime) -> UpsertStats:
     """Insert or update ``orders``; the newest ``last_updated`` wins.  Idempotent.
 
     Runs on the DB thread inside the caller's transaction (``vault.write``).  An order
     whose stored copy is newer than the incoming one is left alone (pages can arrive out
     of order: backfill windows, getOrder ahead of the backfill).
+
+    Written in bulk (one statement per table and kind of change); items, packages and
+    search text of an updated order are rewritten only where they changed.  The search
+    index goes last: FTS5 flushes its pending terms into a new segment at every statement
+    savepoint (foreign-key checks open one per row), so interleaving index writes with
+    the other tables' would write one tiny index segment per order.
     """
     stats = UpsertStats()
     synced = to_db_time(now)
+    # Within one batch, an order listed twice keeps its newest version.
+    latest: dict[str, tuple[Order, str]] = {}
     for order in orders:
-        incoming_updated = to_db_time(order.last_updated)
-        old = conn.execute(
-            "SELECT id, last_updated FROM orders WHERE order_id = ?", (order.order_id,)
-        ).fetchone()
-        if old is not None and old[1] is not None and old[1] > (incoming_updated or ""):
+        updated = to_db_time(order.last_updated) or ""
+        seen = latest.get(order.order_id)
+        if seen is not None:
+            stats.stale += 1
+            if seen[1] > updated:
+                continue
+        latest[order.order_id] = (order, updated)
+    if not latest:
+        return stats
+
+    existing: dict[str, tuple[int, str | None]] = {}
+    for part in _chunks(list(latest)):
+        sql = (
+            "SELECT order_id, id, last_updated FROM orders "
+            f"WHERE order_id IN ({','.join('?' * len(part))})"
+        )
+        for r in conn.execute(sql, part):
+            existing[r[0]] = (int(r[1]), r[2])
+    next_id = int(conn.execute("SELECT coalesce(max(id), 0) FROM orders").fetchone()[0]) + 1
+
+    inserts: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
+    written: list[tuple[int, Order, bool]] = []  # (rowid, order, is new)
+    for order_id, (order, updated) in latest.items():
+        old = existing.get(order_id)
+        if old is not None and old[1] is not None and old[1] > updated:
             stats.stale += 1
             continue
-        values = (
-            order.store_id,
-            order.marketplace_id,
-            order.marketplace_name,
-            str(order.status),
-            to_db_time(order.purchase_date),
-            incoming_updated,
-            order.fulfillment_channel,
-            order.service_level,
-            to_db_time(order.ship_by_earliest),
-            to_db_time(order.ship_by_latest),
-            to_db_time(order.deliver_by_earliest),
-            to_db_time(order.deliver_by_latest),
-            to_db_time(order.delivered_at),
-            str(order.total.amount) if order.total else None,
-            order.total.currency if order.total else None,
-            float(order.total.amount) if order.total else None,
-            int(order.is_prime),
-            int(order.is_business),
-            int(order.is_preorder),
-            int(order.needs_shipping),
-            str(order.delivery_state),
-            _items_summary(order.items),
-            sum(i.quantity for i in order.items),
-            synced,
-        )
+        values = _order_values(order, updated, synced)
         if old is None:
-            cur = conn.execute(
-                "INSERT INTO orders(order_id, store_id, marketplace_id, marketplace_name, "
-                "status, purchase_date, last_updated, fulfillment_channel, service_level, "
-                "ship_by_earliest, ship_by_latest, deliver_by_earliest, deliver_by_latest, "
-                "delivered_at, total_amount, currency, total_value, is_prime, is_business, "
-                "is_preorder, needs_shipping, delivery_state, items_summary, item_count, "
-                "synced_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (order.order_id, *values),
-            )
-            rowid = int(cur.lastrowid)
-            stats.new += 1
+            rowid, next_id = next_id, next_id + 1
+            inserts.append((rowid, order_id, *values))
         else:
-            rowid = int(old[0])
-            conn.execute(
-                "UPDATE orders SET store_id=?, marketplace_id=?, marketplace_name=?, status=?, "
-                "purchase_date=?, last_updated=?, fulfillment_channel=?, service_level=?, "
-                "ship_by_earliest=?, ship_by_latest=?, deliver_by_earliest=?, "
-                "deliver_by_latest=?, delivered_at=COALESCE(delivered_at, ?), "
-                "total_amount=?, currency=?, total_value=?, is_prime=?, is_business=?, "
-                "is_preorder=?, needs_shipping=?, "
-                "delivery_state=?, items_summary=?, item_count=?, synced_at=? WHERE id=?",
-                (*values, rowid),
-            )
-            conn.execute("DELETE FROM order_items WHERE order_rowid = ?", (rowid,))
-            conn.execute("DELETE FROM packages WHERE order_rowid = ?", (rowid,))
-            conn.execute("DELETE FROM orders_fts WHERE rowid = ?", (rowid,))
-        conn.executemany(
-            "INSERT INTO order_items(order_rowid, position, order_item_id, asin, sku, title, "
-            "quantity, unit_price, currency) VALUES (?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    rowid,
-                    pos,
-                    i.order_item_id,
-                    i.asin,
-                    i.sku,
-                    i.title,
-                    i.quantity,
-                    str(i.unit_price.amount) if i.unit_price else None,
-                    i.unit_price.currency if i.unit_price else None,
-                )
-                for pos, i in enumerate(order.items)
-            ],
-        )
-        conn.executemany(
-            "INSERT OR REPLACE INTO packages(order_rowid, package_ref, carrier, "
-            "tracking_number, status, shipping_service, ship_time) VALUES (?,?,?,?,?,?,?)",
-            [
-                (
-                    rowid,
-                    p.package_ref,
-                    p.carrier,
-                    p.tracking_number,
-                    p.status,
-                    p.shipping_service,
-                    to_db_time(p.ship_time),
-                )
-                for p in order.packages
-            ],
-        )
-        conn.execute(
-            "INSERT INTO orders_fts(rowid, order_id, skus, asins, titles) VALUES (?,?,?,?,?)",
-            (rowid, order.order_id, *_search_text(order)),
-        )
+            rowid = old[0]
+            updates.append((*values, rowid))
+        written.append((rowid, order, old is None))
         stats.written += 1
-        stats.ids.append(order.order_id)
+        stats.new += old is None
+        stats.ids.append(order_id)
+
+    changed = [rowid for rowid, _, new in written if not new]
+    old_items = _rows_by_order(
+        conn,
+        f"SELECT {_ITEM_COLUMNS} FROM order_items WHERE order_rowid IN ({{marks}}) "
+        "ORDER BY order_rowid, position",
+        changed,
+    )
+    old_packages = _rows_by_order(
+        conn,
+        f"SELECT {_PACKAGE_COLUMNS} FROM packages WHERE order_rowid IN ({{marks}}) "
+        "ORDER BY order_rowid, package_ref",
+        changed,
+    )
+    old_text = _rows_by_order(
+        conn,
+        "SELECT rowid, order_id, skus, asins, titles FROM orders_fts WHERE rowid IN ({marks})",
+        changed,
+    )
+    item_deletes: list[tuple[int]] = []
+    item_inserts: list[tuple[Any, ...]] = []
+    package_deletes: list[tuple[int]] = []
+    package_inserts: list[tuple[Any, ...]] = []
+    text_deletes: list[tuple[int]] = []
+    text_inserts: list[tuple[Any, ...]] = []
+    for rowid, order, new in written:
+        items = _item_rows(rowid, order)
+        if items != old_items.get(rowid, []):
+            if not new:
+                item_deletes.append((rowid,))
+            item_inserts.extend(items)
+        packages = _package_rows(rowid, order)
+        if packages != old_packages.get(rowid, []):
+            if not new:
+                package_deletes.append((rowid,))
+            package_inserts.extend(packages)
+        text = (rowid, order.order_id, *_search_text(order))
+        was = old_text.get(rowid)
+        if was is None or was[0] != text:
+            if was is not None:
+                text_deletes.append((rowid,))
+            text_inserts.append(text)
+
+    conn.executemany(_ORDER_INSERT, inserts)
+    conn.executemany(_ORDER_UPDATE, updates)
+    conn.executemany("DELETE FROM order_items WHERE order_rowid = ?", item_deletes)
+    conn.executemany("DELETE FROM packages WHERE order_rowid = ?", package_deletes)
+    conn.executemany(
+        f"INSERT INTO order_items({_ITEM_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", item_inserts
+    )
+    conn.executemany(
+        f"INSERT INTO packages({_PACKAGE_COLUMNS}) VALUES (?,?,?,?,?,?,?)", package_inserts
+    )
+    conn.executemany("DELETE FROM orders_fts WHERE rowid = ?", text_deletes)
+    conn.executemany(
+        "INSERT INTO orders_fts(rowid, order_id, skus, asins, titles) VALUES (?,?,?,?,?)",
+        text_inserts,
+    )
     return stats
 
 

@@ -75,6 +75,45 @@ def test_upsert_is_idempotent_and_newest_wins(stores: Vault) -> None:
     assert sorted(ids) == sorted({make(1).order_id, make(2).order_id})
 
 
+def test_update_rewrites_changed_items_packages_and_search_text(stores: Vault) -> None:
+    upsert(stores, [make(1), make(2)])
+    later = T0 + timedelta(days=2)
+    changed = make(
+        1,
+        last_updated=later,
+        items=(
+            OrderItem("1", "B0NEWASIN1", "SKU-NEW", "Trail lantern", 2, None),
+            OrderItem("2", "B0NEWASIN2", None, "Spare battery", 1, None),
+        ),
+        packages=(
+            Package("p1", "UPS", "1Zold", "IN_TRANSIT"),
+            Package("p1", "UPS", "1Znew", "DELIVERED"),  # repeated ref: the last one wins
+            Package("p2", "DHL", "JD1", "IN_TRANSIT"),
+        ),
+    )
+    superseded = make(2, last_updated=later, status=OrderStatus.CANCELLED)
+    newest = make(2, last_updated=later + timedelta(hours=1), status=OrderStatus.SHIPPED)
+    stats = upsert(stores, [changed, newest, superseded])  # one batch, order 2 twice
+    assert (stats.written, stats.new, stats.stale) == (2, 0, 1)
+    one = stores.call(lambda c: orders_repo.get_order(c, ADMIN, make(1).order_id))
+    assert one is not None
+    assert [(i.asin, i.quantity) for i in one.items] == [("B0NEWASIN1", 2), ("B0NEWASIN2", 1)]
+    assert [(p.package_ref, p.tracking_number) for p in one.packages] == [
+        ("p1", "1Znew"),
+        ("p2", "JD1"),
+    ]
+    two = stores.call(lambda c: orders_repo.get_order(c, ADMIN, make(2).order_id))
+    assert two is not None and two.status is OrderStatus.SHIPPED
+    assert len(two.items) == 1 and two.items[0].sku == "SKU-2"  # unchanged items kept
+
+    def search(text: str) -> list[str]:
+        return stores.call(lambda c: orders_repo.search_ids(c, ADMIN, OrderQuery(text=text)))
+
+    assert search("lantern") == [make(1).order_id]
+    assert search("Headlamp") == [make(2).order_id]  # order 1's old title left the index
+    assert search("SKU-1") == []
+
+
 def test_filters_search_sort_and_rows(stores: Vault) -> None:
     upsert(stores, [make(n) for n in range(1, 31)] + [make(99, store_id=2)])
     q = OrderQuery(text="model 17")  # a short term matches as a substring
