@@ -61,8 +61,8 @@ CREATE TABLE order_items (
     currency      TEXT,
     PRIMARY KEY (order_rowid, position)
 ) WITHOUT ROWID;
-CREATE INDEX order_items_sku ON order_items(sku);
-CREATE INDEX order_items_asin ON order_items(asin);
+-- No sku/asin indexes: search goes through orders_fts (a case-insensitive LIKE could
+-- not use them), and each one cost the sync a dirty index page per item written.
 
 CREATE TABLE packages (
     order_rowid      INTEGER NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
