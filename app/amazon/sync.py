@@ -26,7 +26,8 @@ import math
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -142,6 +143,15 @@ class _Run:
     backfill_orders: int = 0
     phase: SyncPhase = SyncPhase.STARTING
     seen: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class _PendingPage:
+    """A fetched page whose write is under way on the DB thread."""
+
+    write: Future[orders_repo.UpsertStats]
+    after: Cursor  # the position saved with it
+    fetched: int  # orders on the page
 
 
 class SyncService:
@@ -366,55 +376,87 @@ class SyncService:
         self._save(run)
 
     def _walk(self, run: _Run, base: dict[str, Any]) -> None:
+        """Fetch the pages of one window and store each with the position after it.
+
+        While page N is written (DB thread), page N+1 is already fetched and parsed if
+        the rate bucket has a token for it at once, so network and disk overlap during a
+        burst or an unthrottled server.  Page N's write is waited for (and reported)
+        before page N+1's is submitted, before any wait for the rate limit, and before
+        this returns or raises; ``run.cursor`` only ever moves to a committed position,
+        so a failure never saves a position past a page that was not stored.
+        """
         c = run.cursor
-        while True:
-            if run.cancel.is_set():
-                raise OperationCancelled()
-            params = dict(base)
-            params["maxResultsPerPage"] = self.page_size
-            params["includedData"] = list(SYNC_INCLUDED_DATA)
-            if c.page_token:
-                params["paginationToken"] = c.page_token
-            try:
-                page: Page = self._with_retries(
-                    run.store_id,
-                    SEARCH_ORDERS,
-                    run.cancel,
-                    run,
-                    lambda params=params: run.client.search_orders(params),  # type: ignore[misc]
-                )
-            except InvalidPageToken:
-                if not c.page_token:
-                    raise
-                log.info("pagination token refused; restarting the window")
-                c.page_token = None
-                continue
-            now = self.clock.now()
-            orders = [parse_order(o, store_id=run.store_id, now=now) for o in page.orders]
-            if c.window_end is None and page.upper_bound:
-                c.window_end = page.upper_bound
-            c.page_token = page.next_token
+        token, window_end = c.page_token, c.window_end
+        bucket = self.limits.bucket(run.store_id, SEARCH_ORDERS)
+        pending: _PendingPage | None = None
+        try:
+            while True:
+                if run.cancel.is_set():
+                    raise OperationCancelled()
+                if pending is not None and bucket.eta(1) > 0:
+                    # The next page has to wait: report this one now, not after the wait.
+                    done, pending = pending, None
+                    self._stored(run, done)
+                params = dict(base)
+                params["maxResultsPerPage"] = self.page_size
+                params["includedData"] = list(SYNC_INCLUDED_DATA)
+                if token:
+                    params["paginationToken"] = token
+                try:
+                    page: Page = self._with_retries(
+                        run.store_id,
+                        SEARCH_ORDERS,
+                        run.cancel,
+                        run,
+                        lambda params=params: run.client.search_orders(params),  # type: ignore[misc]
+                    )
+                except InvalidPageToken:
+                    if not token:
+                        raise
+                    log.info("pagination token refused; restarting the window")
+                    token = None
+                    continue
+                now = self.clock.now()
+                orders = [parse_order(o, store_id=run.store_id, now=now) for o in page.orders]
+                if window_end is None and page.upper_bound:
+                    window_end = page.upper_bound
+                token = page.next_token
+                after = replace(c, window_end=window_end, page_token=token)
 
-            def store_page(
-                conn: Conn, orders: list[Order] = orders, now: datetime = now
-            ) -> orders_repo.UpsertStats:
-                stats = orders_repo.upsert_orders(conn, orders, now=now)
-                save_cursor(conn, run.store_id, c, now)
-                return stats
+                def store_page(
+                    conn: Conn,
+                    orders: list[Order] = orders,
+                    after: Cursor = after,
+                    now: datetime = now,
+                ) -> orders_repo.UpsertStats:
+                    stats = orders_repo.upsert_orders(conn, orders, now=now)
+                    save_cursor(conn, run.store_id, after, now)
+                    return stats
 
-            stats = self.vault.call_write(store_page)
-            run.pages += 1
-            run.orders += stats.written
-            run.new += stats.new
-            if run.phase is SyncPhase.BACKFILL:
-                run.backfill_orders += len(orders)
-            if stats.ids:
-                self.events.publish(
-                    "orders_synced", store_id=run.store_id, order_ids=stats.ids, new=stats.new
-                )
-            self._report(run)
-            if not page.next_token:
-                return
+                if pending is not None:
+                    done, pending = pending, None
+                    self._stored(run, done)
+                pending = _PendingPage(self.vault.write(store_page), after, len(orders))
+                if not token:
+                    return
+        finally:
+            if pending is not None:
+                self._stored(run, pending)
+
+    def _stored(self, run: _Run, page: _PendingPage) -> None:
+        """Wait for ``page``'s write (raises its error), then move the cursor and report."""
+        stats = page.write.result()
+        run.cursor.window_end, run.cursor.page_token = page.after.window_end, page.after.page_token
+        run.pages += 1
+        run.orders += stats.written
+        run.new += stats.new
+        if run.phase is SyncPhase.BACKFILL:
+            run.backfill_orders += page.fetched
+        if stats.ids:
+            self.events.publish(
+                "orders_synced", store_id=run.store_id, order_ids=stats.ids, new=stats.new
+            )
+        self._report(run)
 
     def _with_retries(
         self,

@@ -26,6 +26,7 @@ from app.errors import (
     AmazonGrantInvalid,
     AmazonRoleMissing,
     AmazonServerError,
+    DiskFull,
 )
 from app.events import EventBus
 from app.secrets import SecretStore
@@ -176,6 +177,35 @@ def test_persistent_server_error_fails_keeps_data_and_resumes(env: Env) -> None:
     assert_complete(env)
     # Resumed at the failed page: 600 orders = 6 pages + window/incremental ends.
     assert env.srv.request_count(SEARCH_ORDERS) - before < 10
+
+
+def test_failed_page_write_is_not_skipped(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Pages are fetched while the previous one is written; a write that fails must not
+    # leave the saved position past the page it did not store.
+    real = orders_repo.upsert_orders
+    pages: list[list[str]] = []
+    written, failed_once = 0, False
+
+    def recording(conn: Any, orders: Any, *, now: Any) -> orders_repo.UpsertStats:
+        nonlocal written, failed_once
+        pages.append([o.order_id for o in orders])
+        if len(pages) > 1 and len(pages[-2]) == 100 and not failed_once:
+            failed_once = True  # once, in the middle of a window
+            raise DiskFull()
+        stats = real(conn, orders, now=now)
+        written += stats.written
+        return stats
+
+    monkeypatch.setattr(orders_repo, "upsert_orders", recording)
+    with pytest.raises(DiskFull):
+        env.run()
+    assert len(env.stored()) == written > 0  # the pages written before the failure
+    cursor = env.vault.call(lambda c: load_cursor(c, env.store.id))
+    assert cursor.last_error == DiskFull.title and cursor.page_token  # mid-window
+    failed = len(pages) - 1
+    env.run()
+    assert pages[failed + 1] == pages[failed]  # the restart begins with the unstored page
+    assert_complete(env)
 
 
 def test_cancel_stops_between_pages_and_restart_continues(env: Env) -> None:
