@@ -147,7 +147,7 @@ class PasswordFields(QWidget):
         password = self.password.text()
         lines: list[tuple[bool, str]] = []
         if not password:
-            lines.append((False, "Choose a password of at least 12 characters."))
+            lines.append((False, "Type a password; each rule is checked as you type."))
         elif self._problems is None:
             lines.append((False, "Checking…"))
         elif self._problems:
