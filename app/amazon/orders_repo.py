@@ -199,7 +199,10 @@ def search_ids(
         where.append(f"o.store_id IN ({','.join('?' * len(stores))})")
         params.extend(sorted(stores))
     if query.statuses:
-        where.append(f"o.status IN ({','.join('?' * len(query.statuses))})")
+        # Sorted by total: "+" keeps the planner off orders_status_purchase (then a sort
+        # of every match) and on orders_total, which covers status in total order.
+        column = "+o.status" if query.sort is SortColumn.TOTAL else "o.status"
+        where.append(f"{column} IN ({','.join('?' * len(query.statuses))})")
         params.extend(sorted(str(s) for s in query.statuses))
     if query.marketplace_ids:
         where.append(f"o.marketplace_id IN ({','.join('?' * len(query.marketplace_ids))})")
@@ -246,7 +249,21 @@ def search_ids(
     if query.limit is not None:
         sql += " LIMIT ?"
         params.append(int(query.limit))
-    return [r[0] for r in conn.execute(sql, params)]
+    # One joined string split in C instead of a Python tuple per row: half the time for
+    # 100k ids.  group_concat keeps the subquery's order (an ORDER BY in a subquery of an
+    # aggregate is never flattened away); the count guards against a separator in an id.
+    row = conn.execute(
+        f"SELECT count(*), group_concat(order_id, '{_SEP}') FROM ({sql})", params
+    ).fetchone()
+    if not row[0]:
+        return []
+    ids: list[str] = row[1].split(_SEP)
+    if len(ids) != row[0]:
+        return [r[0] for r in conn.execute(sql, params)]
+    return ids
+
+
+_SEP = "\x1f"  # ASCII unit separator: never part of an Amazon order id
 
 
 _ROW_COLUMNS = (

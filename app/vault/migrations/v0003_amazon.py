@@ -47,7 +47,8 @@ CREATE INDEX orders_purchase ON orders(purchase_date, order_id);
 CREATE INDEX orders_store_purchase ON orders(store_id, purchase_date, order_id);
 CREATE INDEX orders_status_purchase ON orders(status, purchase_date, order_id);
 CREATE INDEX orders_ship_by ON orders(needs_shipping, ship_by_latest, order_id);
-CREATE INDEX orders_total ON orders(total_value, order_id);
+-- status rides along so "status filter, sorted by total" walks this index in order.
+CREATE INDEX orders_total ON orders(total_value, order_id, status);
 
 CREATE TABLE order_items (
     order_rowid   INTEGER NOT NULL REFERENCES orders(id) ON DELETE CASCADE,

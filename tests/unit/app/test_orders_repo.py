@@ -125,6 +125,12 @@ def test_filters_search_sort_and_rows(stores: Vault) -> None:
     ship = OrderQuery(needs_shipping=True, sort=SortColumn.SHIP_BY, descending=False)
     ids = stores.call(lambda c: orders_repo.search_ids(c, ADMIN, ship))
     assert ids and all(int(i.split("-")[1]) % 2 and int(i.split("-")[1]) % 3 for i in ids)
+    by_total = OrderQuery(statuses=frozenset({OrderStatus.UNSHIPPED}), sort=SortColumn.TOTAL)
+    unshipped = [make(n).order_id for n in range(1, 31) if n % 3]
+    assert stores.call(lambda c: orders_repo.search_ids(c, ADMIN, by_total)) == sorted(
+        unshipped,
+        reverse=True,  # equal totals: order id, same direction
+    )
     late = OrderQuery(late_to_ship=True)
     cut = T0 + timedelta(days=1, minutes=10)
     late_ids = stores.call(lambda c: orders_repo.search_ids(c, ADMIN, late, now=cut))
