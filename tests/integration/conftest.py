@@ -116,18 +116,13 @@ class SecretServiceSession:
 
 @pytest.fixture(scope="session")
 def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecretServiceSession]:
-    """An unlocked Secret Service; the test process's session bus points at it."""
+    """An unlocked Secret Service for the whole run.  Tests select it with
+    ``use_secret_service``, so the rest of the suite never sees this bus."""
     session = SecretServiceSession(home=tmp_path_factory.mktemp("keyring-home"), unlock=True)
     session.start()
-    saved = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
-    os.environ["DBUS_SESSION_BUS_ADDRESS"] = session.address
     try:
         yield session
     finally:
-        if saved is None:
-            os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)
-        else:
-            os.environ["DBUS_SESSION_BUS_ADDRESS"] = saved
         session.stop()
 
 
@@ -135,7 +130,7 @@ def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecretS
 def use_secret_service(
     secret_service: SecretServiceSession, monkeypatch: pytest.MonkeyPatch
 ) -> SecretServiceSession:
-    """The session Secret Service, re-selected for this test (another test may switch)."""
+    """The session Secret Service, as this test's session bus (restored afterwards)."""
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", secret_service.address)
     return secret_service
 
