@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from datetime import datetime
 from enum import IntEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
+    QModelRoleData,
+    QModelRoleDataSpan,
     QObject,
     QPersistentModelIndex,
     Qt,
@@ -105,6 +107,10 @@ DELIVERY_TEXT: dict[DeliveryState, str] = {
 
 PLACEHOLDER = "…"
 _LATE_BRUSH = QBrush(QColor("#b3261e"))
+_COLUMNS = len(Column)
+_ALIGNMENT_ROLE = int(Qt.ItemDataRole.TextAlignmentRole)
+_ALIGN_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+_ALIGN_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _ROW_ROLES = [
     int(Qt.ItemDataRole.DisplayRole),
     int(Qt.ItemDataRole.ToolTipRole),
@@ -205,9 +211,16 @@ class OrdersModel(QAbstractTableModel):
         self._query = query
         return self._search()
 
-    def refresh(self) -> Future[list[str]]:
-        """Re-run the current query; loaded rows stay visible until fresh copies arrive."""
-        self._stale.update(self._cache.keys())
+    def refresh(self, changed: Iterable[str] | None = None) -> Future[list[str]]:
+        """Re-run the current query; loaded rows stay visible until fresh copies arrive.
+
+        ``changed``: the orders known to have changed (from ``orders_synced``); only
+        those rows are reloaded.  ``None``: any may have changed, reload every row.
+        """
+        if changed is None:
+            self._stale.update(self._cache.keys())
+        else:
+            self._stale.update(oid for oid in changed if oid in self._cache)
         return self._search()
 
     def order_id(self, row: int) -> str | None:
@@ -230,13 +243,21 @@ class OrdersModel(QAbstractTableModel):
         serial = self._search_serial
         self._searching = True
         actor, query, search = self._actor, self._query, self._search_ids
-        future: Future[list[str]] = self._vault.run(lambda conn: search(conn, actor, query))
+        row_of: dict[str, int] = {}
+
+        def run(conn: Conn) -> list[str]:
+            ids = search(conn, actor, query)
+            # Built here, not on the GUI thread (100k ids: ~10 ms of Python).
+            row_of.update(zip(ids, range(len(ids)), strict=True))
+            return ids
+
+        future: Future[list[str]] = self._vault.run(run)
 
         def applied(ids: list[str]) -> None:
             if serial != self._search_serial:
                 return  # a newer search is under way; its answer wins
             self._searching = False
-            self._apply_ids(ids)
+            self._apply_ids(ids, row_of)
 
         def failed(exc: BaseException) -> None:
             if serial != self._search_serial:
@@ -248,16 +269,34 @@ class OrdersModel(QAbstractTableModel):
         when_done(future, applied, failed, parent=self)
         return future
 
-    def _apply_ids(self, ids: list[str]) -> None:
-        self.beginResetModel()
-        self._generation += 1
-        self._ids = ids
-        self._row_of = {oid: i for i, oid in enumerate(ids)}
-        self._wanted.clear()
-        self._in_flight.clear()  # answers for the old id list only fill the cache
-        self.endResetModel()
+    def _apply_ids(self, ids: list[str], row_of: dict[str, int]) -> None:
+        old = self._ids
+        added = len(ids) - len(old)
+        if old and added > 0 and ids[added:] == old:
+            # Newer orders on top (a sync while sorted newest first): insert rows, so the
+            # view keeps its rows, selection and scroll position instead of resetting.
+            self._insert_rows(0, ids, row_of, added)
+        elif old and added > 0 and ids[: len(old)] == old:
+            # Orders appended at the end (the backfill, sorted newest first).
+            self._insert_rows(len(old), ids, row_of, added)
+        else:
+            self.beginResetModel()
+            self._set_ids(ids, row_of)
+            self.endResetModel()
         self._searched_once = True
         self.search_finished.emit(len(ids))
+
+    def _set_ids(self, ids: list[str], row_of: dict[str, int]) -> None:
+        self._generation += 1
+        self._ids = ids
+        self._row_of = row_of
+        self._wanted.clear()
+        self._in_flight.clear()  # answers for the old id list only fill the cache
+
+    def _insert_rows(self, first: int, ids: list[str], row_of: dict[str, int], count: int) -> None:
+        self.beginInsertRows(QModelIndex(), first, first + count - 1)
+        self._set_ids(ids, row_of)
+        self.endInsertRows()
 
     # --- paging -------------------------------------------------------------------
 
@@ -330,12 +369,18 @@ class OrdersModel(QAbstractTableModel):
         """The cached row (possibly stale); requests its page if absent or stale."""
         oid = self._ids[row]
         value = self._cache.get(oid)
-        if value is None or oid in self._stale:
-            if not self._searching or value is None:
-                self._request_page(row // self._page_size)
+        if (value is None or oid in self._stale) and (not self._searching or value is None):
+            self._request_page(row // self._page_size)
         return value
 
     # --- Qt model API -------------------------------------------------------------
+
+    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+        # Overridden only to answer in one call: the default (C++) asks rowCount() and
+        # columnCount() in Python for every cell the view paints.
+        if parent.isValid() or not (0 <= row < len(self._ids) and 0 <= column < _COLUMNS):
+            return QModelIndex()
+        return self.createIndex(row, column)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._ids)
@@ -357,10 +402,9 @@ class OrdersModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+    # flags(): not overridden.  The default (enabled, selectable, no children) is what
+    # the table needs, and answering it in Python would cost a GIL round trip per cell
+    # on every repaint.
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(Column):
@@ -371,19 +415,36 @@ class OrdersModel(QAbstractTableModel):
             return
         self.set_query(_replace(self._query, sort=key, descending=descending))
 
+    def multiData(self, index: Index, roleDataSpan: QModelRoleDataSpan | QModelRoleData) -> None:
+        """All roles of one cell in one call.  The view's delegate asks for about seven
+        roles per cell; with ``data()`` each is a call into Python that must take the GIL
+        (up to 5 ms each while a sync thread runs Python), so a repaint could stall."""
+        slots: Iterable[QModelRoleData] = (
+            [roleDataSpan]
+            if isinstance(roleDataSpan, QModelRoleData)
+            else cast(Iterable[QModelRoleData], roleDataSpan)
+        )
+        valid = index.isValid()
+        row, column = index.row(), index.column()
+        for slot in slots:
+            value = self._cell(row, column, slot.role()) if valid else None
+            if value is None:
+                slot.clearData()
+            else:
+                slot.setData(value)
+
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._ids):
+        if not index.isValid():
             return None
-        column = index.column()
-        if not 0 <= column < len(Column):
+        return self._cell(index.row(), index.column(), role)
+
+    def _cell(self, row: int, column: int, role: int) -> Any:
+        if not 0 <= row < len(self._ids) or not 0 <= column < len(Column):
             return None
-        row = index.row()
         if role == Role.ORDER_ID:
             return self._ids[row]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            if column == Column.TOTAL:
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        if role == _ALIGNMENT_ROLE:
+            return _ALIGN_RIGHT if column == Column.TOTAL else _ALIGN_LEFT
         if role not in _ROW_ROLES:
             return None
         value = self._row_data(row)

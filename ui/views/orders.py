@@ -11,7 +11,7 @@ Thread: GUI only.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -129,6 +129,7 @@ class OrdersView(QWidget):
         self._stores_known = False
         self._sync_running = False
         self._dirty = False
+        self._changed: set[str] | None = set()  # synced since the last refresh; None: any
         self._last_refresh = 0.0
         self._saved_selection: list[str] = []
         self._saved_current: str | None = None
@@ -208,7 +209,7 @@ class OrdersView(QWidget):
         self.model.search_failed.connect(self._search_failed)
 
         if qt_events is not None:
-            qt_events.on("orders_synced", lambda _p: self.schedule_refresh())
+            qt_events.on("orders_synced", self._orders_synced)
             qt_events.on("sync_progress", self._sync_progress)
             qt_events.on("sync_finished", lambda _p: self._sync_stopped())
             qt_events.on("sync_failed", lambda _p: self._sync_stopped())
@@ -428,8 +429,19 @@ class OrdersView(QWidget):
 
     # --- refresh --------------------------------------------------------------------
 
-    def schedule_refresh(self) -> None:
-        """New orders were synced: refresh soon (throttled), or on show if hidden."""
+    def _orders_synced(self, payload: dict[str, Any]) -> None:
+        ids = payload.get("order_ids")
+        self.schedule_refresh(ids if isinstance(ids, list) else None)
+
+    def schedule_refresh(self, changed: Iterable[str] | None = None) -> None:
+        """Orders were synced: refresh soon (throttled), or on show if hidden.
+
+        ``changed``: the order ids that changed (only their rows reload); ``None``: any.
+        """
+        if changed is None:
+            self._changed = None
+        elif self._changed is not None:
+            self._changed.update(changed)
         if not self.isVisible():
             self._dirty = True
             return
@@ -447,7 +459,8 @@ class OrdersView(QWidget):
         self.refresh_count += 1
         if not self._stores_known or not self._stores:
             self.reload_stores()
-        self.model.refresh()
+        changed, self._changed = self._changed, set()
+        self.model.refresh(changed)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -534,7 +547,7 @@ class OrdersView(QWidget):
             )
         if self.model.rowCount() == 0:
             self._update_page()
-        self.schedule_refresh()
+        self.schedule_refresh(())
 
     def _sync_stopped(self) -> None:
         self._sync_running = False

@@ -246,6 +246,36 @@ def test_refresh_keeps_stale_rows_visible_and_updates_only_arrived_rows(
     qtbot.waitUntil(lambda: model.data(model.index(0, 0), Role.LOADED) is True, timeout=5000)
 
 
+def test_refresh_with_new_orders_on_top_inserts_rows_and_reloads_only_changed(
+    qtbot: Any, vault: Vault, model: OrdersModel
+) -> None:
+    seed(vault, 30)
+    _search(qtbot, model, OrderQuery())
+    _load_all(qtbot, model)
+    resets: list[int] = []
+    inserted: list[tuple[int, int]] = []
+    loaded: list[tuple[int, int]] = []
+    model.modelReset.connect(lambda: resets.append(1))
+    model.rowsInserted.connect(lambda _p, first, last: inserted.append((first, last)))
+    model.rows_loaded.connect(lambda first, last: loaded.append((first, last)))
+    newest = [make_order(-5), make_order(-6)]
+    vault.call_write(lambda conn: orders_repo.upsert_orders(conn, newest, now=NOW))
+    with qtbot.waitSignal(model.search_finished, timeout=5000):
+        model.refresh(changed=[o.order_id for o in newest])
+    assert not resets and inserted == [(0, 1)]  # rows kept, two inserted on top
+    assert model.rowCount() == 32
+    for row in range(model.rowCount()):
+        model.data(model.index(row, 0))  # what a paint asks for
+    qtbot.waitUntil(lambda: model.data(model.index(0, 0), Role.LOADED) is True, timeout=5000)
+    assert all(first <= 1 for first, _ in loaded)  # the 30 unchanged rows were not reloaded
+    # One call per cell answers every role the delegate asks for.
+    from PySide6.QtCore import QModelRoleData, Qt
+
+    slots = [QModelRoleData(int(r)) for r in (Qt.ItemDataRole.DisplayRole, Role.LOADED)]
+    model.multiData(model.index(2, Column.ORDER_ID), slots)  # type: ignore[arg-type]
+    assert [s.data() for s in slots] == [model.order_id(2), True]
+
+
 def test_stale_search_answers_are_dropped(qtbot: Any, vault: Vault, model: OrdersModel) -> None:
     orders = seed(vault, 20)
     model.set_query(OrderQuery(text="no-such-order-anywhere"))
