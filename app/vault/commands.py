@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
-from app.bootstrap import open_vault, secret_store_for
+from app.bootstrap import resolve_key, secret_store_for
+from app.vault.check import run_checks
+from app.vault.keys import database_exists
+from app.vault.lock import ProfileLock
 
 
 def register(sub: Any) -> None:
@@ -21,12 +25,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     from app.cli import ask_passphrase, profile_from_args
 
     profile = profile_from_args(args)
+    if not database_exists(profile):
+        print(f"There is no data file in {profile.root}.", file=sys.stderr)
+        return 2
     secrets = secret_store_for(profile)
-    vault, _key = open_vault(profile, secrets, passphrase=ask_passphrase)
+    # Not open_vault: opening verifies the schema and migrates, so a damaged schema page
+    # would stop the check that is meant to find and name it (and check must not migrate).
+    lock = ProfileLock(profile.lock_path)
+    lock.acquire()
     try:
-        result = vault.integrity_check()
+        _mode, key = resolve_key(profile, secrets, passphrase=ask_passphrase)
+        result = run_checks(profile, key)
     finally:
-        vault.close()
+        lock.release()
     print(result.summary())
     for problem in result.problems[:20]:
         print(f"  {problem}")

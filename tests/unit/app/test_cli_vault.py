@@ -38,7 +38,10 @@ def store(
     profile: Profile, memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
 ) -> SecretStore:
     s = SecretStore(service=profile.keychain_service, backend=memory_keyring, enforce_policy=False)
+    import app.bootstrap
+
     monkeypatch.setattr(commands, "secret_store_for", lambda p: s)
+    monkeypatch.setattr(app.bootstrap, "secret_store_for", lambda p: s)  # CLI services
     return s
 
 
