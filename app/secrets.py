@@ -13,15 +13,17 @@ each value read is registered with the log filter so it can never be logged.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
-from typing import Any
-
-import keyring
-import keyring.backend
-import keyring.errors
+import os
+import sys
+from typing import TYPE_CHECKING, Any
 
 from app.errors import KeychainLocked, KeychainRefused, KeychainUnavailable
 from app.redact import register_secret
+
+if TYPE_CHECKING:
+    import keyring.backend
 
 log = logging.getLogger("muttefik.secrets")
 
@@ -33,6 +35,48 @@ TRUSTED_BACKEND_MODULES = (
     "keyring.backends.macOS",
     "keyring.backends.Windows",
 )
+
+
+# The OS keychain backends per platform, best first.
+_PLATFORM_BACKENDS = {
+    "darwin": ("keyring.backends.macOS:Keyring",),
+    "win32": ("keyring.backends.Windows:WinVaultKeyring",),
+}
+_FREEDESKTOP_BACKENDS = (
+    "keyring.backends.SecretService:Keyring",
+    "keyring.backends.kwallet:DBusKeyring",
+)
+
+
+def default_backend() -> Any:
+    """This platform's OS keychain backend.
+
+    keyring's own discovery (``keyring.get_keyring()``) scans every installed backend's
+    entry point and probes each, which took ~240 ms of every start; since only the OS
+    keychains pass our policy anyway, we try those directly.  An explicit choice
+    (``PYTHON_KEYRING_BACKEND`` or keyring's config file) is still honoured, and still
+    goes through :func:`check_backend`.  Blocks (D-Bus): worker thread.
+    """
+    import keyring.core
+
+    if os.environ.get("PYTHON_KEYRING_BACKEND"):
+        return keyring.get_keyring()
+    configured = keyring.core.load_config()
+    if configured is not None:
+        return configured
+    for path in _PLATFORM_BACKENDS.get(sys.platform, _FREEDESKTOP_BACKENDS):
+        module, name = path.split(":")
+        try:
+            cls = getattr(importlib.import_module(module), name)
+            if cls.priority <= 0:  # raises when the backend cannot work here
+                continue
+        except Exception as exc:
+            log.info("keychain backend %s not usable: %s", name, type(exc).__name__)
+            continue
+        return cls()
+    from keyring.backends import fail
+
+    return fail.Keyring()  # type: ignore[no-untyped-call]
 
 
 def backend_name(backend: Any) -> str:
@@ -84,7 +128,7 @@ class SecretStore:
     @property
     def backend(self) -> keyring.backend.KeyringBackend:
         if self._backend is None:
-            self._backend = keyring.get_keyring()
+            self._backend = default_backend()
         if self._enforce and not self._checked:
             check_backend(self._backend)
             self._checked = True
@@ -112,6 +156,8 @@ class SecretStore:
         self._call("get_password", "probe")
 
     def _call(self, method: str, *args: Any) -> Any:
+        import keyring.errors
+
         backend = self.backend
         try:
             return getattr(backend, method)(self.service, *args)

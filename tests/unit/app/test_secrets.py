@@ -118,13 +118,36 @@ def test_empty_chainer_is_unavailable() -> None:
         check_backend(_chainer())
 
 
-def test_default_backend_is_checked_too(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_explicitly_chosen_backend_is_checked_too(monkeypatch: pytest.MonkeyPatch) -> None:
     plaintext = _backend_in("keyrings.alt.file", "PlaintextKeyring")
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
     monkeypatch.setattr(keyring, "get_keyring", lambda: plaintext)
     store = SecretStore(service="muttefik-desk:/p")
     with pytest.raises(KeychainRefused):
         store.probe()
     assert plaintext.calls == []
+
+
+def test_backend_from_keyring_config_file_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    import keyring.core
+
+    plaintext = _backend_in("keyrings.alt.file", "PlaintextKeyring")
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    monkeypatch.setattr(keyring.core, "load_config", lambda: plaintext)
+    with pytest.raises(KeychainRefused):
+        SecretStore(service="muttefik-desk:/p").probe()
+    assert plaintext.calls == []
+
+
+def test_no_session_bus_means_no_keychain(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without D-Bus neither Secret Service nor KWallet works: passphrase mode follows."""
+    import keyring.core
+
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    monkeypatch.setattr(keyring.core, "load_config", lambda: None)
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+    with pytest.raises(KeychainUnavailable):
+        SecretStore(service="muttefik-desk:/p").probe()
 
 
 def test_locked_keyring_is_keychain_locked(memory_keyring: MemoryKeyring) -> None:
