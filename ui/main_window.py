@@ -128,8 +128,12 @@ class MainWindow(QMainWindow):
     # --- lock screen ----------------------------------------------------------------
 
     def set_locked(self, locked: bool) -> None:
+        """Hide everything a passer-by could read or use; background work goes on."""
         self.stack.setCurrentIndex(1 if locked else 0)
         self._lock_action.setEnabled(not locked)
+        for menu in (self.tools_menu, self.help_menu):
+            menu.menuAction().setEnabled(not locked)
+        self._operator_label.setText("Locked" if locked else _operator_text(self.session))
 
     @property
     def locked(self) -> bool:
@@ -165,10 +169,10 @@ class MainWindow(QMainWindow):
         check.triggered.connect(self.check_database)
         self.tools_menu.addAction(check)
 
-        help_menu = bar.addMenu("&Help")
+        self.help_menu = bar.addMenu("&Help")
         about = QAction("&About Müttefik Desk", self)
         about.triggered.connect(self._about)
-        help_menu.addAction(about)
+        self.help_menu.addAction(about)
 
     def _build_status_bar(self) -> None:
         core = self.services.core
