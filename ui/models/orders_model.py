@@ -130,6 +130,81 @@ class Runner(Protocol):
 SearchFn = Callable[[Conn, Actor, OrderQuery], list[str]]
 FetchFn = Callable[[Conn, Sequence[str]], list[OrderRow]]
 
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_CHANNEL_TEXT = {"AFN": "Fulfilled by Amazon", "MFN": "Fulfilled by you"}
+
+
+class _Rendered:
+    """One order row with every role of every cell computed once.
+
+    Built on the DB thread when the row's page loads, so that a repaint (about 1,700
+    role look-ups for a screenful) costs the GUI thread only dictionary reads: a paint
+    must not format dates or read the clock, least of all while a sync competes for
+    the GIL.
+    """
+
+    __slots__ = ("cells", "row")
+
+    def __init__(self, row: OrderRow, now: datetime) -> None:
+        self.row = row
+        late = _is_late(row, now)
+        loaded = {int(Role.LOADED): True, int(Role.STATUS): str(row.status), int(Role.LATE): late}
+        cells = []
+        for column in Column:
+            cell: dict[int, Any] = dict(loaded)
+            cell[_DISPLAY] = _display(row, column, late)
+            cell[_ALIGNMENT_ROLE] = _ALIGN_RIGHT if column == Column.TOTAL else _ALIGN_LEFT
+            cell[int(Role.ORDER_ID)] = row.order_id
+            if late and column in (Column.SHIP_BY, Column.DELIVERY):
+                cell[_FOREGROUND] = _LATE_BRUSH
+            tip = _tooltip(row, column, late)
+            if tip:
+                cell[_TOOLTIP] = tip
+            cells.append(cell)
+        self.cells: tuple[dict[int, Any], ...] = tuple(cells)
+
+
+def _is_late(row: OrderRow, now: datetime) -> bool:
+    return (
+        row.delivery_state == DeliveryState.TO_SHIP
+        and row.fulfillment_channel == "MFN"
+        and row.ship_by is not None
+        and row.ship_by < now
+    )
+
+
+def _display(row: OrderRow, column: Column, late: bool) -> str:
+    if column == Column.ORDER_ID:
+        return row.order_id
+    if column == Column.DATE:
+        return local_time(row.purchase_date)
+    if column == Column.STATUS:
+        return STATUS_TEXT.get(row.status, str(row.status))
+    if column == Column.MARKETPLACE:
+        return row.marketplace_name or row.marketplace_id
+    if column == Column.ITEMS:
+        return row.items_summary
+    if column == Column.TOTAL:
+        return str(row.total) if row.total is not None else ""
+    if column == Column.SHIP_BY:
+        return local_time(row.ship_by, "%d %b %Y") if row.ship_by else ""
+    if column == Column.DELIVERY:
+        text = DELIVERY_TEXT.get(row.delivery_state, str(row.delivery_state))
+        return "Late to ship" if late else text
+    return ""
+
+
+def _tooltip(row: OrderRow, column: Column, late: bool) -> str | None:
+    if column == Column.ITEMS:
+        return f"{row.items_summary} ({row.item_count} units)"
+    if column == Column.SHIP_BY and late:
+        return "Late: the ship-by date has passed."
+    if column == Column.ORDER_ID:
+        return _CHANNEL_TEXT.get(row.fulfillment_channel or "")
+    return None
+
 
 def _search_now(clock: Clock) -> SearchFn:
     def search(conn: Conn, actor: Actor, query: OrderQuery) -> list[str]:
@@ -182,7 +257,7 @@ class OrdersModel(QAbstractTableModel):
         self._ids: list[str] = []
         self._row_of: dict[str, int] = {}
         # id -> row (or _MISSING); insertion order = age, for eviction.
-        self._cache: OrderedDict[str, OrderRow | _Missing] = OrderedDict()
+        self._cache: OrderedDict[str, _Rendered | _Missing] = OrderedDict()
         self._stale: set[str] = set()  # cached rows to reload after a refresh
         self._generation = 0  # bumps with every applied id list
         self._search_serial = 0  # latest search started; older answers are dropped
@@ -230,8 +305,8 @@ class OrdersModel(QAbstractTableModel):
         return self._row_of.get(order_id)
 
     def cached_row(self, order_id: str) -> OrderRow | None:
-        row = self._cache.get(order_id)
-        return row if isinstance(row, OrderRow) else None
+        value = self._cache.get(order_id)
+        return value.row if isinstance(value, _Rendered) else None
 
     def ids(self) -> list[str]:
         return list(self._ids)
@@ -322,10 +397,15 @@ class OrdersModel(QAbstractTableModel):
             return
         self._in_flight.add(page)
         generation = self._generation
-        fetch = self._fetch_rows
-        future: Future[list[OrderRow]] = self._vault.run(lambda conn: fetch(conn, ids))
+        fetch, clock = self._fetch_rows, self._clock
 
-        def arrived(rows: list[OrderRow]) -> None:
+        def load(conn: Conn) -> list[_Rendered]:
+            now = clock.now()
+            return [_Rendered(row, now) for row in fetch(conn, ids)]
+
+        future: Future[list[_Rendered]] = self._vault.run(load)
+
+        def arrived(rows: list[_Rendered]) -> None:
             if generation == self._generation:
                 self._in_flight.discard(page)
             self._store_rows(ids, rows)
@@ -340,11 +420,11 @@ class OrdersModel(QAbstractTableModel):
 
         when_done(future, arrived, failed, parent=self)
 
-    def _store_rows(self, ids: list[str], rows: list[OrderRow]) -> None:
-        got = {r.order_id: r for r in rows}
+    def _store_rows(self, ids: list[str], rows: list[_Rendered]) -> None:
+        got = {r.row.order_id: r for r in rows}
         changed: list[int] = []
         for oid in ids:
-            value: OrderRow | _Missing = got.get(oid, _MISSING)
+            value: _Rendered | _Missing = got.get(oid, _MISSING)
             self._cache[oid] = value
             self._cache.move_to_end(oid)
             self._stale.discard(oid)
@@ -365,7 +445,7 @@ class OrdersModel(QAbstractTableModel):
             self._stale.discard(oid)
             excess -= 1
 
-    def _row_data(self, row: int) -> OrderRow | _Missing | None:
+    def _row_data(self, row: int) -> _Rendered | _Missing | None:
         """The cached row (possibly stale); requests its page if absent or stale."""
         oid = self._ids[row]
         value = self._cache.get(oid)
@@ -424,10 +504,9 @@ class OrdersModel(QAbstractTableModel):
             if isinstance(roleDataSpan, QModelRoleData)
             else cast(Iterable[QModelRoleData], roleDataSpan)
         )
-        valid = index.isValid()
-        row, column = index.row(), index.column()
+        cell = self._cell_roles(index.row(), index.column()) if index.isValid() else None
         for slot in slots:
-            value = self._cell(row, column, slot.role()) if valid else None
+            value = None if cell is None else cell.get(slot.role())
             if value is None:
                 slot.clearData()
             else:
@@ -436,79 +515,29 @@ class OrdersModel(QAbstractTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        return self._cell(index.row(), index.column(), role)
+        cell = self._cell_roles(index.row(), index.column())
+        return None if cell is None else cell.get(role)
 
-    def _cell(self, row: int, column: int, role: int) -> Any:
-        if not 0 <= row < len(self._ids) or not 0 <= column < len(Column):
-            return None
-        if role == Role.ORDER_ID:
-            return self._ids[row]
-        if role == _ALIGNMENT_ROLE:
-            return _ALIGN_RIGHT if column == Column.TOTAL else _ALIGN_LEFT
-        if role not in _ROW_ROLES:
+    def _cell_roles(self, row: int, column: int) -> dict[int, Any] | None:
+        """Every role of one cell: precomputed for loaded rows, placeholders otherwise."""
+        if not 0 <= row < len(self._ids) or not 0 <= column < _COLUMNS:
             return None
         value = self._row_data(row)
-        if role == Role.LOADED:
-            return isinstance(value, OrderRow)
-        if not isinstance(value, OrderRow):
-            if role == Qt.ItemDataRole.DisplayRole:
-                if column == Column.ORDER_ID:
-                    return self._ids[row]
-                return (
-                    "(removed)"
-                    if value is _MISSING and column == Column.STATUS
-                    else (PLACEHOLDER if value is None else "")
-                )
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(value, Column(column))
-        if role == Role.STATUS:
-            return str(value.status)
-        late = self._is_late(value)
-        if role == Role.LATE:
-            return late
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return _LATE_BRUSH if late and column in (Column.SHIP_BY, Column.DELIVERY) else None
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == Column.ITEMS:
-                return f"{value.items_summary} ({value.item_count} units)"
-            if column == Column.SHIP_BY and late:
-                return "Late: the ship-by date has passed."
-            if column == Column.ORDER_ID:
-                channel = {"AFN": "Fulfilled by Amazon", "MFN": "Fulfilled by you"}
-                return channel.get(value.fulfillment_channel or "")
-            return None
-        return None
-
-    # --- formatting ---------------------------------------------------------------
-
-    def _is_late(self, row: OrderRow) -> bool:
-        return (
-            row.delivery_state == DeliveryState.TO_SHIP
-            and row.fulfillment_channel == "MFN"
-            and row.ship_by is not None
-            and row.ship_by < self._clock.now()
-        )
-
-    def _display(self, row: OrderRow, column: Column) -> str:
+        if isinstance(value, _Rendered):
+            return value.cells[column]
+        oid = self._ids[row]
         if column == Column.ORDER_ID:
-            return row.order_id
-        if column == Column.DATE:
-            return local_time(row.purchase_date)
-        if column == Column.STATUS:
-            return STATUS_TEXT.get(row.status, str(row.status))
-        if column == Column.MARKETPLACE:
-            return row.marketplace_name or row.marketplace_id
-        if column == Column.ITEMS:
-            return row.items_summary
-        if column == Column.TOTAL:
-            return str(row.total) if row.total is not None else ""
-        if column == Column.SHIP_BY:
-            return local_time(row.ship_by, "%d %b %Y") if row.ship_by else ""
-        if column == Column.DELIVERY:
-            text = DELIVERY_TEXT.get(row.delivery_state, str(row.delivery_state))
-            return "Late to ship" if self._is_late(row) else text
-        return ""
+            text = oid
+        elif value is _MISSING and column == Column.STATUS:
+            text = "(removed)"
+        else:
+            text = PLACEHOLDER if value is None else ""
+        return {
+            _DISPLAY: text,
+            int(Role.ORDER_ID): oid,
+            int(Role.LOADED): False,
+            _ALIGNMENT_ROLE: _ALIGN_RIGHT if column == Column.TOTAL else _ALIGN_LEFT,
+        }
 
 
 def _replace(query: OrderQuery, **changes: Any) -> OrderQuery:
