@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -189,18 +189,23 @@ class OrderDetailPanel(QWidget):
         v.addLayout(link_row)
 
         v.addWidget(_heading("Items"))
-        self.items_table = QTableWidget(0, 5)
+        # The panel is narrow: the title wraps, with ASIN and SKU on a line below it.
+        self.items_table = QTableWidget(0, 3)
         self.items_table.setObjectName("itemsTable")
-        self.items_table.setHorizontalHeaderLabels(["Title", "ASIN", "SKU", "Qty", "Price"])
+        self.items_table.setHorizontalHeaderLabels(["Item", "Qty", "Price"])
         self.items_table.verticalHeader().setVisible(False)
         self.items_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.items_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.items_table.setWordWrap(False)
+        self.items_table.setWordWrap(True)
+        self.items_table.setTextElideMode(Qt.TextElideMode.ElideNone)
         header = self.items_table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in range(1, 5):
+        for col in range(1, 3):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.items_table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Wrapped titles need their rows re-measured whenever the title column's width
+        # changes (first layout, splitter drag).
+        header.sectionResized.connect(lambda *_: self._fit_items_height())
         v.addWidget(self.items_table)
 
         v.addWidget(_heading("Amounts"))
@@ -221,6 +226,12 @@ class OrderDetailPanel(QWidget):
         return scroll
 
     # --- filling --------------------------------------------------------------------
+
+    def _fit_items_height(self) -> None:
+        table = self.items_table
+        table.resizeRowsToContents()
+        rows = sum(table.rowHeight(r) for r in range(table.rowCount()))
+        table.setFixedHeight(table.horizontalHeader().height() + rows + 4)
 
     def _show_missing(self, order_id: str) -> None:
         self._order = None
@@ -254,20 +265,19 @@ class OrderDetailPanel(QWidget):
         self.items_table.setRowCount(len(order.items))
         for r, item in enumerate(order.items):
             price = str(item.unit_price) if item.unit_price else ""
-            cells = [item.title or "", item.asin, item.sku or "", str(item.quantity), price]
+            codes = f"ASIN {item.asin}" + (f" · SKU {item.sku}" if item.sku else "")
+            cells = [f"{item.title or ''}\n{codes}", str(item.quantity), price]
             for c, text in enumerate(cells):
                 cell = QTableWidgetItem(text)
                 if c == 0:
                     cell.setToolTip(text)
-                if c >= 3:
-                    cell.setTextAlignment(
-                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-                    )
+                    cell.setData(Qt.ItemDataRole.UserRole, item.asin)
+                else:
+                    cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
                 self.items_table.setItem(r, c, cell)
-        rows_height = sum(self.items_table.rowHeight(r) for r in range(len(order.items)))
-        self.items_table.setFixedHeight(
-            self.items_table.horizontalHeader().height() + rows_height + 4
-        )
+        self._fit_items_height()
+        # Once laid out, the title column has its real width: measure again.
+        QTimer.singleShot(0, self._fit_items_height)
 
         _fill(self.amounts, self._amount_rows(order))
         _fill(

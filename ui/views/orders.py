@@ -187,8 +187,8 @@ class OrdersView(QWidget):
         self.splitter.addWidget(self.stack)
         self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([960, 400])
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([1000, 340])
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 0)
@@ -289,19 +289,24 @@ class OrdersView(QWidget):
         table.verticalHeader().setDefaultSectionSize(24)
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        widths = {
-            Column.ORDER_ID: 145,
-            Column.DATE: 125,
-            Column.STATUS: 95,
-            Column.MARKETPLACE: 100,
-            Column.ITEMS: 210,
-            Column.TOTAL: 90,
-            Column.SHIP_BY: 85,
-            Column.DELIVERY: 90,
+        # Widths from the font, so ids and dates fit whatever the desktop's font size;
+        # Items takes what is left.
+        fm = table.fontMetrics()
+        pad = 2 * fm.averageCharWidth()
+        samples = {
+            Column.ORDER_ID: "000-0000000-0000000",
+            Column.DATE: "00 Nov 0000 00:00",
+            Column.STATUS: "Partly shipped",
+            Column.MARKETPLACE: "Amazon.co.uk",
+            Column.TOTAL: "0,000.00 EUR",
+            Column.SHIP_BY: "00 Nov 0000",
+            Column.DELIVERY: "Late to ship",
         }
-        for column, width in widths.items():
-            header.resizeSection(column, width)
-        header.setStretchLastSection(True)
+        for column, sample in samples.items():
+            header.resizeSection(column, fm.horizontalAdvance(sample) + pad)
+        header.setSectionResizeMode(Column.ITEMS, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(fm.horizontalAdvance("Items") + pad)
+        header.setStretchLastSection(False)
         header.setSortIndicator(Column.DATE, Qt.SortOrder.DescendingOrder)
         table.setSortingEnabled(True)
         table.selectionModel().currentRowChanged.connect(self._current_changed)

@@ -96,7 +96,9 @@ def test_selecting_a_row_shows_details(qtbot: Any, vault: Vault) -> None:
         v.table.selectRow(2)
     assert blocker.args == [orders[2].order_id]
     assert v.detail.items_table.rowCount() == len(orders[2].items)
-    assert v.detail.items_table.item(0, 1).text() == orders[2].items[0].asin
+    first = v.detail.items_table.item(0, 0)
+    assert f"ASIN {orders[2].items[0].asin}" in first.text()
+    assert orders[2].items[0].title in first.text()
     assert v.detail.stack.currentWidget() is v.detail.detail_page
 
 
