@@ -61,6 +61,19 @@ def _existing_profile(profile: Profile, store: SecretStore) -> bytes:
     return key
 
 
+def _close(startup: Startup) -> None:
+    """Close the window and shut down as the app does, then let this start's background
+    work finish and deliver its callbacks here, so any late error fails this test and
+    not the next one."""
+    pool = ops._default_pool  # Startup installed the core's network pool as the default
+    if startup.window is not None:
+        startup.window.close()
+    startup._shutdown()
+    if pool is not None:
+        pool.shutdown(wait=True)
+    QApplication.processEvents()
+
+
 def _never(exc: BaseException) -> bool:
     raise AssertionError(f"unexpected startup error: {exc!r}")
 
@@ -84,9 +97,7 @@ def test_starts_to_the_main_window_on_a_temp_profile(
         SHOTS.mkdir(parents=True, exist_ok=True)
         assert window.grab().save(str(SHOTS / "startup_main_window.png"))
     finally:
-        if startup.window is not None:
-            startup.window.close()
-        startup._shutdown()
+        _close(startup)
     # closing released the profile: it opens again
     key = bytes.fromhex(memory_keyring.store[(profile.keychain_service, DB_KEY)])
     Vault.open(profile, key, KeyMode.KEYCHAIN).close()
@@ -165,9 +176,7 @@ def test_locked_keychain_offers_retry_and_starts_after_unlock(
         with qtbot.waitSignal(startup.window_shown, timeout=20_000):
             startup.start()
     finally:
-        if startup.window is not None:
-            startup.window.close()
-        startup._shutdown()
+        _close(startup)
     assert len(errors) == 1 and isinstance(errors[0], KeychainLocked)
 
 
