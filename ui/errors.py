@@ -14,6 +14,7 @@ import threading
 import traceback
 from types import TracebackType
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.errors import UserError
@@ -32,7 +33,7 @@ def show_error(parent: QWidget | None, exc: BaseException) -> None:
         if exc.detail:
             box.setDetailedText(exc.detail)
         box.setObjectName("userErrorBox")
-        box.exec()
+        _present(box)
         return
     report_exception(type(exc), exc, exc.__traceback__, parent=parent)
 
@@ -61,7 +62,24 @@ def report_exception(
     )
     box.setDetailedText(text)
     box.setObjectName("crashBox")
-    box.exec()
+    _present(box)
+
+
+def _present(box: QMessageBox) -> None:
+    """Show without a nested event loop: window-modal, returns at once.
+
+    ``exec()`` here would re-enter the event loop from inside a queued callback (an
+    operation's result), so other results would be delivered underneath the dialog.
+    """
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    if box.parent() is None:
+        box.setWindowModality(Qt.WindowModality.ApplicationModal)
+        _open_boxes.append(box)  # keep a reference until it closes
+        box.finished.connect(lambda _r: _open_boxes.remove(box) if box in _open_boxes else None)
+    box.open()
+
+
+_open_boxes: list[QMessageBox] = []
 
 
 def install_crash_hook() -> None:

@@ -90,7 +90,14 @@ class SessionRuntime(QObject):
             # The demo's first sync runs already; later ones follow the schedule.
             self._start_scheduler(run_at_start=False)
 
-        Op(self.window, work).on_success(started).run()
+        def failed(exc: BaseException) -> None:
+            if self._closed:
+                return  # the window closed while the demo started: the vault is gone
+            from ui.errors import show_error
+
+            show_error(self.window, exc)
+
+        Op(self.window, work).on_success(started).on_failure(failed).run()
 
     def _run_sync(self, job: Job, store_id: int | None) -> list[SyncResult]:
         """ "Sync now" / Retry from the status bar.  Network pool thread."""
