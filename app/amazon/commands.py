@@ -1,8 +1,8 @@
 """``muttefik sync --store NAME`` and ``muttefik stores list``: the same services, headless.
 
-The CLI runs as the OS user who holds the profile's keychain entry (and so can open the
-vault anyway); it acts as the local ``cli`` operator with admin rights (actor id 0 in
-the audit log).
+Both sign an operator in on the terminal first (password and code; the demo profile
+signs its demo admin in), so the audit log names who synced and an agent sees only
+their stores.  ``CLI_ACTOR`` remains for the demo's own first sync only.
 """
 
 from __future__ import annotations
@@ -31,16 +31,10 @@ def register(sub: Any) -> None:
     stores.set_defaults(func=cmd_stores_list)
 
 
-def _open(args: argparse.Namespace) -> Any:
-    from app.bootstrap import open_vault, secret_store_for
-    from app.cli import ask_passphrase, profile_from_args
-    from app.services import Core, build_services
+def _signed_in(services: Any) -> Actor:
+    from app.auth.terminal import sign_in_on_terminal
 
-    profile = profile_from_args(args)
-    secrets = secret_store_for(profile)
-    vault, _ = open_vault(profile, secrets, passphrase=ask_passphrase)
-    core = Core(profile=profile, vault=vault, secrets=secrets)
-    return core, build_services(core)
+    return sign_in_on_terminal(services.auth).actor
 
 
 def _fmt_eta(seconds: float | None) -> str:
@@ -63,15 +57,17 @@ def print_progress(p: SyncProgress) -> None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    core, services = _open(args)
+    from app.auth.terminal import open_cli_services
+
     cancel = threading.Event()
-    try:
-        store = services.stores.find_store(CLI_ACTOR, args.store)
+    with open_cli_services(args) as services:
+        actor = _signed_in(services)
+        store = services.stores.find_store(actor, args.store)
         if store is None:
             raise StoreSettingsInvalid(f"There is no store named {args.store!r}.")
         print(f"Syncing orders of {store.name}…")
         try:
-            result = services.sync.sync_store(CLI_ACTOR, store.id, cancel, print_progress)
+            result = services.sync.sync_store(actor, store.id, cancel, print_progress)
         except KeyboardInterrupt:
             cancel.set()
             raise
@@ -81,18 +77,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
             f"({result.new_orders} new); history {state}."
         )
         return 0
-    finally:
-        core.close()
 
 
 def cmd_stores_list(args: argparse.Namespace) -> int:
-    core, services = _open(args)
-    try:
-        stores = services.stores.list_stores(CLI_ACTOR)
+    from app.auth.terminal import open_cli_services
+
+    with open_cli_services(args) as services:
+        actor = _signed_in(services)
+        stores = services.stores.list_stores(actor)
         if not stores:
             print("No stores yet.")
         for store in stores:
-            state = services.sync.sync_state(CLI_ACTOR, store.id)
+            state = services.sync.sync_state(actor, store.id)
             last = f"{state.last_success:%Y-%m-%d %H:%M}" if state.last_success else "never"
             error = f", last error: {state.last_error}" if state.last_error else ""
             demo = " [demo]" if store.demo else ""
@@ -101,5 +97,3 @@ def cmd_stores_list(args: argparse.Namespace) -> int:
                 f"marketplaces {','.join(store.marketplace_ids)}  last sync {last}{error}"
             )
         return 0
-    finally:
-        core.close()
