@@ -30,7 +30,9 @@ def memory_keyring() -> MemoryKeyring:
 
 @pytest.fixture
 def secrets(profile: Profile, memory_keyring: MemoryKeyring) -> SecretStore:
-    return SecretStore(service=profile.keychain_service, backend=memory_keyring, enforce_policy=False)
+    return SecretStore(
+        service=profile.keychain_service, backend=memory_keyring, enforce_policy=False
+    )
 
 
 @pytest.fixture
