@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
 
         self._build_menu()
         self._build_status_bar()
+        self._stores_action.setVisible(self.is_admin and session is not None)
         if profile.demo:
             self.show_banner(
                 "Demo profile: everything here is made-up demo data, and you are signed in "
@@ -122,6 +123,7 @@ class MainWindow(QMainWindow):
         """A (possibly different) operator signed in: rebuild role-dependent parts."""
         self.session = session
         self._operator_label.setText(_operator_text(session))
+        self._stores_action.setVisible(self.is_admin)
         self.build_tabs()
         self.set_locked(False)
 
@@ -165,6 +167,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(quit_action)
 
         self.tools_menu = bar.addMenu("&Tools")
+        self._stores_action = QAction("Amazon &stores…", self)
+        self._stores_action.triggered.connect(self.manage_stores)
+        self.tools_menu.addAction(self._stores_action)
         check = QAction("Check &database…", self)
         check.triggered.connect(self.check_database)
         self.tools_menu.addAction(check)
@@ -196,6 +201,15 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self._operator_label)
         status.addPermanentWidget(profile_label)
         status.addPermanentWidget(key_label)
+
+    def manage_stores(self) -> None:
+        """Admins: connect, edit and remove Amazon stores."""
+        from ui.dialogs.stores import StoresDialog
+
+        actor = getattr(self.session, "actor", None)
+        if actor is None or not self.is_admin:
+            return
+        StoresDialog(store_service=self.services.stores, actor=actor, parent=self).open()
 
     def check_database(self) -> None:
         """Run the full integrity check in the background (menu action)."""

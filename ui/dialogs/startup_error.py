@@ -23,7 +23,9 @@ def show_startup_error(exc: BaseException, parent: QWidget | None = None) -> boo
         from app.redact import redact_text
 
         detail = redact_text("".join(traceback.format_exception(exc)))
-    box = QMessageBox(QMessageBox.Icon.Critical, title, text, parent=parent)
+    # Desktops often hide a dialog's window title: the heading goes in the box itself.
+    box = QMessageBox(QMessageBox.Icon.Critical, title, f"<b>{title}</b>", parent=parent)
+    box.setInformativeText(text)
     box.setObjectName("startupErrorBox")
     box.setWindowTitle(f"Müttefik Desk — {title}")
     if detail:
