@@ -11,6 +11,7 @@ from collections.abc import Callable
 from app.paths import Profile
 from app.secrets import SecretStore
 from app.vault import KeyMode, Vault, keys
+from app.vault.lock import ProfileLock
 
 log = logging.getLogger("muttefik.db")
 
@@ -33,8 +34,15 @@ def open_vault(
     The key is returned for the background integrity check's read-only connection; the
     caller keeps it in memory only.
     """
-    mode, key = resolve_key(profile, secrets, passphrase=passphrase)
-    vault = Vault.open(profile, key, mode)
+    profile.ensure()
+    lock = ProfileLock(profile.lock_path)
+    lock.acquire()  # before the key: resolving it may adopt or drop a pending key
+    try:
+        mode, key = resolve_key(profile, secrets, passphrase=passphrase)
+    except BaseException:
+        lock.release()
+        raise
+    vault = Vault.open(profile, key, mode, lock=lock)
     log.info("vault open (%s mode)", mode.value)
     return vault, key
 

@@ -26,6 +26,7 @@ from app.paths import Profile
 from app.secrets import SecretStore
 from app.services import Core, Services, build_services
 from app.vault import KeyPlan, Vault, keys
+from app.vault.lock import ProfileLock
 from ui import ops
 from ui.dialogs.startup_error import show_startup_error
 
@@ -67,6 +68,7 @@ class Startup(QObject):
         self.window: Any = None
         self.runtime: Any = None
         self._qt_events: Any = None
+        self._profile_lock: ProfileLock | None = None
 
     # stage: keychain ----------------------------------------------------------------
     def start(self) -> None:
@@ -74,6 +76,12 @@ class Startup(QObject):
 
         def plan(job: ops.Job) -> KeyPlan:
             self.profile.ensure()
+            # Held from before the key is resolved until the vault closes: resolving may
+            # adopt or drop a pending key, which must not race another process's rotation.
+            if self._profile_lock is None:
+                lock = ProfileLock(self.profile.lock_path)
+                lock.acquire()
+                self._profile_lock = lock
             return keys.plan(self.profile, self.secrets)
 
         ops.Op(None, plan).on_success(self._have_plan).on_failure(self._fail).run()
@@ -100,7 +108,12 @@ class Startup(QObject):
         def work(job: ops.Job) -> Vault:
             key = key_fn()
             assert key is not None
-            return Vault.open(self.profile, key, plan.mode)
+            lock, self._profile_lock = self._profile_lock, None
+            try:
+                return Vault.open(self.profile, key, plan.mode, lock=lock)
+            except BaseException:
+                self._profile_lock = None  # Vault.open released it
+                raise
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, PassphraseWrong):
@@ -180,6 +193,9 @@ class Startup(QObject):
         self.finished.emit(0 if quiet else 1)
 
     def _shutdown(self) -> None:
+        if self._profile_lock is not None:  # startup stopped before the vault opened
+            self._profile_lock.release()
+            self._profile_lock = None
         if self.runtime is not None:
             self.runtime.close()
             self.runtime = None

@@ -45,11 +45,27 @@ class Vault:
         self._key: bytes | None = None  # kept for the read-only check connection only
 
     @classmethod
-    def open(cls, profile: Profile, key: bytes, mode: KeyMode, *, migrate: bool = True) -> Vault:
-        """Lock the profile, open and verify the database, apply migrations.  Blocks."""
+    def open(
+        cls,
+        profile: Profile,
+        key: bytes,
+        mode: KeyMode,
+        *,
+        migrate: bool = True,
+        lock: ProfileLock | None = None,
+    ) -> Vault:
+        """Lock the profile, open and verify the database, apply migrations.  Blocks.
+
+        ``lock``: the profile's lock, already held by the caller since before the key was
+        resolved (key resolution tidies pending keys and must not race another process's
+        rotation).  The vault releases it when it closes, or here if opening fails.
+        """
         profile.ensure()
         vault = cls(profile, mode)
-        vault._lock.acquire()
+        if lock is not None:
+            vault._lock = lock
+        else:
+            vault._lock.acquire()
         try:
             vault._executor.submit(vault._open_on_thread, key).result()
             if migrate:
