@@ -21,6 +21,12 @@ EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # International or NANP-looking phone numbers: 7+ digits with separators.
 PHONE_RE = re.compile(r"(?<![\w-])\+?\d[\d ()./-]{7,}\d(?![\w-])")
 ORDER_ID_RE = re.compile(r"\b\d{3}-\d{7}-\d{7}\b")
+# Not PII, and the phone pattern would eat them: order ids, ISO dates and times.
+_KEEP_RE = re.compile(
+    r"\b\d{3}-\d{7}-\d{7}\b"
+    r"|\b\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+    r"|\b\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\b"
+)
 # Hex strings of 32+ chars (raw keys) and bearer-like tokens.
 KEYLIKE_RE = re.compile(r"\b(?:[0-9a-fA-F]{32,}|Atz[ar]\|[\w|=-]+)\b")
 
@@ -45,9 +51,9 @@ def redact_text(text: str) -> str:
             text = text.replace(s, "[secret]")
     text = KEYLIKE_RE.sub("[secret]", text)
     text = EMAIL_RE.sub("[email]", text)
-    # Order ids are not PII; protect them from the phone pattern.
-    parts = ORDER_ID_RE.split(text)
-    ids = ORDER_ID_RE.findall(text)
+    # Order ids, dates and times are not PII; protect them from the phone pattern.
+    parts = _KEEP_RE.split(text)
+    ids = _KEEP_RE.findall(text)
     out = [PHONE_RE.sub("[phone]", p) for p in parts]
     text = "".join(a + b for a, b in zip(out, [*ids, ""], strict=True))
     for fn in extra:

@@ -104,3 +104,13 @@ def test_registered_secret_is_replaced_wherever_it_appears() -> None:
 def test_too_short_values_are_not_registered() -> None:
     register_secret("ab")
     assert redact_text("about a table") == "about a table"
+
+
+def test_dates_and_times_survive_but_phones_next_to_them_do_not() -> None:
+    from app.redact import redact_text
+
+    line = "sync at 2026-11-01 12:00:05,123 for 2026-10-31T23:59:59+00:00, call +1 206 555 0100"
+    out = redact_text(line)
+    assert "2026-11-01 12:00:05,123" in out
+    assert "2026-10-31T23:59:59+00:00" in out
+    assert "555 0100" not in out and "[phone]" in out
