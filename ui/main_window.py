@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self._build_menu()
         self._build_status_bar()
         self._stores_action.setVisible(self.is_admin and session is not None)
+        self._password_action.setVisible(_can_change_password(session))
         if profile.demo:
             self.show_banner(
                 "Demo profile: everything here is made-up demo data, and you are signed in "
@@ -124,6 +125,7 @@ class MainWindow(QMainWindow):
         self.session = session
         self._operator_label.setText(_operator_text(session))
         self._stores_action.setVisible(self.is_admin)
+        self._password_action.setVisible(_can_change_password(session))
         self.build_tabs()
         self.set_locked(False)
 
@@ -160,6 +162,9 @@ class MainWindow(QMainWindow):
         self._lock_action.setShortcut(QKeySequence("Ctrl+L"))
         self._lock_action.triggered.connect(self.lock_requested)
         file_menu.addAction(self._lock_action)
+        self._password_action = QAction("Change my &password…", self)
+        self._password_action.triggered.connect(self.change_password)
+        file_menu.addAction(self._password_action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -202,6 +207,15 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(profile_label)
         status.addPermanentWidget(key_label)
 
+    def change_password(self) -> None:
+        """The signed-in operator changes their own password (not in the demo)."""
+        from ui.dialogs.change_password import ChangePasswordDialog
+
+        actor = getattr(self.session, "actor", None)
+        if actor is None or getattr(self.session, "demo", False):
+            return
+        ChangePasswordDialog(auth=self.services.auth, actor=actor, parent=self).open()
+
     def manage_stores(self) -> None:
         """Admins: connect, edit and remove Amazon stores."""
         from ui.dialogs.stores import StoresDialog
@@ -236,3 +250,7 @@ def _operator_text(session: Any) -> str:
         return ""
     name = getattr(actor, "display_name", None) or getattr(actor, "username", "")
     return f"Signed in: {name}"
+
+
+def _can_change_password(session: Any) -> bool:
+    return getattr(session, "actor", None) is not None and not getattr(session, "demo", False)

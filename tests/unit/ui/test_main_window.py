@@ -1,0 +1,53 @@
+"""Main window: account and admin menu actions follow the signed-in operator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyotp
+from PySide6.QtWidgets import QApplication
+
+from app.services import build_services
+from ui.dialogs.change_password import ChangePasswordDialog
+from ui.events import QtEvents
+from ui.main_window import MainWindow
+
+
+def _admin_session(services: Any) -> Any:
+    enrollment = services.auth.begin_first_admin(
+        "boss", "Boss Person", "boss@example.com", "Tr0ub4dor&3-horse-Battery"
+    )
+    code = pyotp.TOTP(enrollment.totp_secret).at(services.core.clock.now())
+    return services.auth.complete_enrollment(enrollment, code).session
+
+
+def test_operator_can_open_change_password_and_lock_hides_name(qtbot: Any, core: Any) -> None:
+    services = build_services(core)
+    session = _admin_session(services)
+    events = QtEvents(core.events)
+    window = MainWindow(services, events, session)
+    qtbot.addWidget(window)
+    assert window._password_action.isVisible()
+    assert window._stores_action.isVisible()
+    window._password_action.trigger()
+    dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, ChangePasswordDialog)]
+    assert len(dialogs) == 1
+    dialogs[0].reject()
+    window.set_locked(True)
+    assert window._operator_label.text() == "Locked"
+    assert not window.tools_menu.menuAction().isEnabled()
+    window.set_locked(False)
+    assert "Boss Person" in window._operator_label.text()
+    events.close()
+
+
+def test_demo_session_has_no_password_change(qtbot: Any, core: Any) -> None:
+    from dataclasses import replace
+
+    services = build_services(core)
+    session = replace(_admin_session(services), demo=True)
+    events = QtEvents(core.events)
+    window = MainWindow(services, events, session)
+    qtbot.addWidget(window)
+    assert not window._password_action.isVisible()
+    events.close()
