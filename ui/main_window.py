@@ -46,6 +46,9 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("mainTabs")
         self.tabs.setDocumentMode(True)
         self._tab_widgets: dict[str, QWidget] = {}
+        self._tab_specs: dict[str, TabSpec] = {}
+        self._tab_holders: dict[str, QWidget] = {}
+        self.tabs.currentChanged.connect(lambda _i: self._materialize_current())
 
         content = QWidget()
         layout = QVBoxLayout(content)
@@ -94,26 +97,53 @@ class MainWindow(QMainWindow):
         return str(getattr(role, "value", role)) == "admin"
 
     def build_tabs(self, specs: list[TabSpec] | None = None) -> None:
-        """(Re)build the tabs for the current session's role."""
+        """(Re)build the tabs for the current session's role.
+
+        Each tab's content is built when the tab is first shown (or asked for with
+        :meth:`tab`): the window appears without waiting for views the seller may not
+        open, and their first queries don't compete with the visible tab's.
+        """
         current = self.current_tab_key()
+        self.tabs.blockSignals(True)
         while self.tabs.count():
             widget = self.tabs.widget(0)
             self.tabs.removeTab(0)
             if widget is not None:
                 widget.deleteLater()
         self._tab_widgets.clear()
+        self._tab_specs = {}
+        self._tab_holders = {}
         for spec in specs if specs is not None else TABS:
             if spec.admin_only and not self.is_admin:
                 continue
-            widget = spec.factory(self)
-            widget.setProperty("tabKey", spec.key)
-            self._tab_widgets[spec.key] = widget
-            self.tabs.addTab(widget, spec.title)
-        if current in self._tab_widgets:
-            self.tabs.setCurrentWidget(self._tab_widgets[current])
+            holder = QWidget()
+            holder.setProperty("tabKey", spec.key)
+            holder_layout = QVBoxLayout(holder)
+            holder_layout.setContentsMargins(0, 0, 0, 0)
+            self._tab_specs[spec.key] = spec
+            self._tab_holders[spec.key] = holder
+            self.tabs.addTab(holder, spec.title)
+        self.tabs.blockSignals(False)
+        if current in self._tab_holders:
+            self.tabs.setCurrentWidget(self._tab_holders[current])
+        self._materialize_current()
+
+    def _materialize_current(self) -> None:
+        key = self.current_tab_key()
+        if key is not None:
+            self.tab(key)
 
     def tab(self, key: str) -> QWidget | None:
-        return self._tab_widgets.get(key)
+        """The tab's content widget, built now if it has not been shown yet."""
+        widget = self._tab_widgets.get(key)
+        if widget is None and key in self._tab_specs:
+            widget = self._tab_specs[key].factory(self)
+            widget.setProperty("tabKey", key)
+            self._tab_widgets[key] = widget
+            layout = self._tab_holders[key].layout()
+            assert layout is not None
+            layout.addWidget(widget)
+        return widget
 
     def current_tab_key(self) -> str | None:
         widget = self.tabs.currentWidget()

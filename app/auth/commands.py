@@ -11,15 +11,33 @@ import io
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from app.atomic import write_private
-from app.audit import AuditFilter
 from app.auth.models import Actor, Operator
 from app.auth.rbac import Permission, Role
-from app.auth.terminal import open_cli_services, sign_in_on_terminal
 from app.errors import InvalidOperatorInput
-from app.services import Services
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from app.auth.models import Session
+    from app.auth.service import AuthService
+    from app.services import Services
+
+
+# Argument parsing runs at every start (GUI too): the service layer is imported only
+# when a command actually runs.
+def open_cli_services(args: argparse.Namespace) -> AbstractContextManager[Services]:
+    from app.auth.terminal import open_cli_services as open_services
+
+    return open_services(args)
+
+
+def sign_in_on_terminal(auth: AuthService, permission: Permission | None = None) -> Session:
+    from app.auth.terminal import sign_in_on_terminal as sign_in
+
+    return sign_in(auth, permission)
 
 
 def register(sub: Any) -> None:
@@ -77,6 +95,8 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     with open_cli_services(args) as services:
         session = sign_in_on_terminal(services.auth, Permission.EXPORT_AUDIT)
         buffer = io.StringIO(newline="")
+        from app.audit import AuditFilter
+
         count = services.audit.export(session.actor, AuditFilter(since=args.since), fmt, buffer)
     if args.output:
         write_private(Path(args.output), buffer.getvalue().encode("utf-8"))
