@@ -320,6 +320,26 @@ class AuditLog:
         )
         return int(seq)
 
+    def about_operator(
+        self,
+        conn: Conn,
+        action: str,
+        operator_id: int,
+        *,
+        actor_id: int | None,
+        details: dict[str, Any] | None = None,
+    ) -> int:
+        """:meth:`append` for an entry whose object is an operator (sign-in, enrollment,
+        password and MFA changes): the most common kind."""
+        return self.append(
+            conn,
+            actor_id=actor_id,
+            action=action,
+            object_type="operator",
+            object_id=operator_id,
+            details=details,
+        )
+
     def verify(self, conn: Conn, *, page: int = 2000) -> VerifyResult:
         """Walk the chain from the anchor (or genesis); report the first broken entry."""
         anchor = conn.execute("SELECT seq, hash FROM audit_anchor WHERE id = 1").fetchone()

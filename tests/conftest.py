@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
+# Headless by default, whoever runs pytest (make test sets it too).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 from collections.abc import Iterator
 from pathlib import Path
 

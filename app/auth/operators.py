@@ -84,14 +84,7 @@ class OperatorService:
         return row
 
     def _log(self, conn: Conn, actor: Actor, action: str, target: int, **details: Any) -> None:
-        self.audit.append(
-            conn,
-            actor_id=actor.id,
-            action=action,
-            object_type="operator",
-            object_id=target,
-            details=details,
-        )
+        self.audit.about_operator(conn, action, target, actor_id=actor.id, details=details)
 
     def _check_stores(self, conn: Conn, store_ids: frozenset[int]) -> None:
         if not store_ids:

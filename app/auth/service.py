@@ -196,12 +196,11 @@ class AuthService:
             )
             op_id = int(cur.lastrowid)
             store.record_password(conn, op_id, password_hash, now, keep=password_policy.HISTORY)
-            self.audit.append(
+            self.audit.about_operator(
                 conn,
+                Action.OPERATOR_CREATED,
+                op_id,
                 actor_id=op_id,
-                action=Action.OPERATOR_CREATED,
-                object_type="operator",
-                object_id=op_id,
                 details={"role": "admin", "first_admin": True},
             )
             row = store.by_id(conn, op_id)
@@ -247,14 +246,7 @@ class AuthService:
                 (Action.RECOVERY_CODES_CREATED, {"count": len(hashes)}),
                 (Action.SIGN_IN_OK, {"method": "enrollment"}),
             ):
-                self.audit.append(
-                    conn,
-                    actor_id=op_id,
-                    action=action,
-                    object_type="operator",
-                    object_id=op_id,
-                    details=details,
-                )
+                self.audit.about_operator(conn, action, op_id, actor_id=op_id, details=details)
             fresh = store.by_id(conn, op_id)
             assert fresh is not None
             return fresh
@@ -368,12 +360,11 @@ class AuthService:
                             (ts(now), code_id),
                         )
                         left = len(store.unused_recovery_codes(conn, op_id))
-                        self.audit.append(
+                        self.audit.about_operator(
                             conn,
+                            Action.RECOVERY_CODE_USED,
+                            op_id,
                             actor_id=op_id,
-                            action=Action.RECOVERY_CODE_USED,
-                            object_type="operator",
-                            object_id=op_id,
                             details={"remaining": left},
                         )
                         return self._signed_in(conn, row, now, "recovery_code")
@@ -448,14 +439,7 @@ class AuthService:
                 (Action.SETUP_CODE_REDEEMED, {}),
                 (Action.PASSWORD_CHANGED, {"reason": "setup"}),
             ):
-                self.audit.append(
-                    conn,
-                    actor_id=op_id,
-                    action=action,
-                    object_type="operator",
-                    object_id=op_id,
-                    details=details,
-                )
+                self.audit.about_operator(conn, action, op_id, actor_id=op_id, details=details)
             fresh = store.by_id(conn, op_id)
             assert fresh is not None
             return fresh
@@ -481,26 +465,16 @@ class AuthService:
                     (DEMO_USERNAME, ts(now), ts(now)),
                 )
                 op_id = int(cur.lastrowid)
-                self.audit.append(
-                    conn,
-                    actor_id=op_id,
-                    action=Action.OPERATOR_CREATED,
-                    object_type="operator",
-                    object_id=op_id,
-                    details={"role": "admin"},
+                self.audit.about_operator(
+                    conn, Action.OPERATOR_CREATED, op_id, actor_id=op_id, details={"role": "admin"}
                 )
                 row = store.by_id(conn, op_id)
                 assert row is not None
             if not row.demo or row.disabled:
                 raise PermissionDenied("The demo administrator is not available.")
             conn.execute("UPDATE operators SET last_sign_in_at = ? WHERE id = ?", (ts(now), row.id))
-            self.audit.append(
-                conn,
-                actor_id=row.id,
-                action=Action.SIGN_IN_OK,
-                object_type="operator",
-                object_id=row.id,
-                details={"method": "demo"},
+            self.audit.about_operator(
+                conn, Action.SIGN_IN_OK, row.id, actor_id=row.id, details={"method": "demo"}
             )
             return row
 
@@ -569,13 +543,8 @@ class AuthService:
         def do(conn: Conn) -> None:
             store.record_password(conn, row.id, new_hash, now, keep=password_policy.HISTORY)
             conn.execute("UPDATE operators SET must_change_password = 0 WHERE id = ?", (row.id,))
-            self.audit.append(
-                conn,
-                actor_id=row.id,
-                action=Action.PASSWORD_CHANGED,
-                object_type="operator",
-                object_id=row.id,
-                details={"reason": reason},
+            self.audit.about_operator(
+                conn, Action.PASSWORD_CHANGED, row.id, actor_id=row.id, details={"reason": reason}
             )
 
         self.vault.call_write(do)
@@ -603,12 +572,11 @@ class AuthService:
 
         def do(conn: Conn) -> None:
             store.replace_recovery_codes(conn, row.id, hashes)
-            self.audit.append(
+            self.audit.about_operator(
                 conn,
+                Action.RECOVERY_CODES_CREATED,
+                row.id,
                 actor_id=row.id,
-                action=Action.RECOVERY_CODES_CREATED,
-                object_type="operator",
-                object_id=row.id,
                 details={"count": len(codes)},
             )
 
@@ -620,13 +588,8 @@ class AuthService:
         if reason not in ("sign_out", "idle_lock"):
             raise ValueError(f"unknown sign-out reason {reason!r}")
         self.vault.call_write(
-            lambda conn: self.audit.append(
-                conn,
-                actor_id=actor.id,
-                action=Action.SIGNED_OUT,
-                object_type="operator",
-                object_id=actor.id,
-                details={"reason": reason},
+            lambda conn: self.audit.about_operator(
+                conn, Action.SIGNED_OUT, actor.id, actor_id=actor.id, details={"reason": reason}
             )
         )
 
@@ -677,13 +640,7 @@ class AuthService:
                     "WHERE operator_id = ? AND password_hash = ?",
                     (new_hash, row.id, old_hash),
                 )
-                self.audit.append(
-                    conn,
-                    actor_id=row.id,
-                    action=Action.PASSWORD_REHASHED,
-                    object_type="operator",
-                    object_id=row.id,
-                )
+                self.audit.about_operator(conn, Action.PASSWORD_REHASHED, row.id, actor_id=row.id)
 
         self.vault.call_write(do)
 
@@ -693,13 +650,8 @@ class AuthService:
             " WHERE id = ?",
             (ts(now), row.id),
         )
-        self.audit.append(
-            conn,
-            actor_id=row.id,
-            action=Action.SIGN_IN_OK,
-            object_type="operator",
-            object_id=row.id,
-            details={"method": method},
+        self.audit.about_operator(
+            conn, Action.SIGN_IN_OK, row.id, actor_id=row.id, details={"method": method}
         )
         fresh = store.by_id(conn, row.id)
         left = len(store.unused_recovery_codes(conn, row.id))
