@@ -239,6 +239,28 @@ class SyncService:
         finally:
             lock.release()
 
+    def fetch_order(self, actor: Actor, order_id: str) -> Order | None:
+        """Fetch an order not stored yet (the seller looked it up) from whichever of the
+        actor's stores Amazon knows it in.  ``None`` if none does.  Network pool thread.
+
+        Raises the last store's error if no store found it and one of them failed, so
+        a network problem is not reported as "no such order".
+        """
+        failure: UserError | None = None
+        for store in self.stores.list_stores(actor):
+            if not self.stores.has_credentials(store.id):
+                continue
+            try:
+                order = self.fetch_order_now(actor, store.id, order_id)
+            except UserError as exc:
+                failure = exc
+                continue
+            if order is not None:
+                return order
+        if failure is not None:
+            raise failure
+        return None
+
     def fetch_order_now(self, actor: Actor, store_id: int, order_id: str) -> Order | None:
         """Fetch one order with getOrder (its own rate bucket: ahead of the backfill),
         store it and return it; ``None`` if Amazon does not know it (a stored copy is

@@ -10,6 +10,7 @@ Thread: GUI only.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
@@ -50,8 +51,12 @@ from app.auth.models import Actor
 from app.auth.rbac import visible_store_ids
 from app.clock import Clock, SystemClock
 from ui.models.orders_model import STATUS_TEXT, Column, OrdersModel, Runner
-from ui.ops import when_done
+from ui.ops import Op, when_done
 from ui.views.order_detail import FetchNow, OrderDetailPanel
+
+# An Amazon order id, e.g. 113-4504367-4974212.
+ORDER_ID_RE = re.compile(r"\d{3}-\d{7}-\d{7}")
+NO_MATCH_TEXT = "Nothing matches these filters and search words."
 
 if TYPE_CHECKING:
     from ui.events import QtEvents
@@ -163,10 +168,22 @@ class OrdersView(QWidget):
         self.no_match = _EmptyState(
             "noMatchState",
             "No orders match",
-            "Nothing matches these filters and search words.",
+            NO_MATCH_TEXT,
             "Clear filters",
         )
         self.no_match.button.clicked.connect(self.clear_filters)
+        # A complete order id that is not stored yet (older than the synced history, or
+        # the sync has not reached it): fetch it from Amazon at once.
+        self.lookup_button = QPushButton()
+        self.lookup_button.setObjectName("lookupOrder")
+        self.lookup_button.setVisible(False)
+        self.lookup_button.clicked.connect(self._lookup_order)
+        no_match_layout = self.no_match.layout()
+        assert isinstance(no_match_layout, QVBoxLayout)
+        no_match_layout.insertWidget(
+            no_match_layout.count() - 1, self.lookup_button, 0, Qt.AlignmentFlag.AlignHCenter
+        )
+        self._fetch_now = fetch_now
         self.first_sync = _EmptyState(
             "firstSyncState",
             "Fetching your orders for the first time",
@@ -558,7 +575,47 @@ class OrdersView(QWidget):
         self._sync_running = False
         self._update_page()
 
+    def _wanted_order_id(self) -> str | None:
+        """The search text, if it is one complete Amazon order id."""
+        text = self.search.text().strip()
+        return text if ORDER_ID_RE.fullmatch(text) else None
+
+    def _lookup_order(self) -> None:
+        order_id = self._wanted_order_id()
+        if order_id is None or self._fetch_now is None:
+            return
+        fetch = self._fetch_now
+        self.lookup_button.setEnabled(False)
+        self.lookup_button.setText(f"Fetching order {order_id} from Amazon…")
+
+        def done(order: Any) -> None:
+            self.lookup_button.setEnabled(True)
+            if order is None:
+                self.lookup_button.setText(f"Amazon does not know order {order_id}")
+                return
+            self.model.refresh()
+
+        def failed(exc: BaseException) -> None:
+            from ui.errors import show_error
+
+            self.lookup_button.setEnabled(True)
+            self._update_page()
+            show_error(self, exc)
+
+        Op(self, lambda job: fetch(job, order_id)).on_success(done).on_failure(failed).run()
+
     def _update_page(self) -> None:
+        wanted = self._wanted_order_id() if self._fetch_now is not None else None
+        self.lookup_button.setVisible(wanted is not None)
+        if wanted is not None:
+            self.lookup_button.setEnabled(True)
+            self.lookup_button.setText(f"Fetch order {wanted} from Amazon")
+            self.no_match.text.setText(
+                f"Order {wanted} is not among the orders synced to this computer yet "
+                "(the sync fetches newest orders first). You can fetch it now."
+            )
+        else:
+            self.no_match.text.setText(NO_MATCH_TEXT)
         if self.model.rowCount() > 0:
             page: QWidget = self.table
         elif not self.model.searched_once:
