@@ -12,8 +12,6 @@ VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-export QT_QPA_PLATFORM ?= offscreen
-
 .PHONY: demo test lint venv clean-venv
 
 demo: $(STAMP)
