@@ -144,6 +144,11 @@ def bench_sync(
         view.resize(1400, 800)
         view.show()
         _pump_until(app, lambda: view.model.searched_once, 10)
+        # As the app does at session start (ui/runtime.py): the client library and its
+        # TLS context are prepared on a worker before the first sync.
+        from app.amazon.client import warm_up
+
+        core.net.submit(warm_up).result()
 
         meter = GapMeter()
         meter.start()

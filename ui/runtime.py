@@ -52,6 +52,11 @@ class SessionRuntime(QObject):
         """Begin background work for the signed-in operator."""
         if self.actor is None:
             return
+        from app.amazon.client import warm_up
+
+        Op(self.window, lambda job: warm_up()).on_failure(
+            lambda exc: log.warning("preparing the Amazon client failed: %s", type(exc).__name__)
+        ).run()
         if self.services.core.profile.demo:
             self._start_demo()
         else:

@@ -133,6 +133,14 @@ def clear_token_cache() -> None:
     spapi.clear_token_cache()
 
 
+def warm_up() -> None:
+    """Load the client library and its TLS context now (a worker thread at session
+    start), so the first sync does not pay for them while the seller works."""
+    from app.amazon import spapi
+
+    spapi.tls_context()
+
+
 def real_client_factory(timeout: float = DEFAULT_TIMEOUT) -> ClientFactory:
     def build(store: Store, credentials: Credentials) -> OrdersApi:
         from app.amazon.spapi import SpApiOrdersClient
