@@ -12,10 +12,11 @@ from enum import IntEnum
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from app.audit import AuditEntry, AuditFilter, AuditService
 from app.auth.models import Actor
+from ui.models.base import HeaderedTableModel
 from ui.ops import Op
 
 # Custom roles (Qt.UserRole + 30…; the orders roles use +1…, operators +20).
@@ -55,9 +56,11 @@ def _details_text(details: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
-class AuditModel(QAbstractTableModel):
+class AuditModel(HeaderedTableModel):
     """Signals: ``count_loaded(int)`` after a filter's count arrived; ``page_loaded(int)``
     (page number) after rows arrived.  Thread: GUI; queries run on the DB thread."""
+
+    HEADERS = tuple(HEADERS[c] for c in Column)
 
     count_loaded = Signal(int)
     page_loaded = Signal(int)
@@ -155,20 +158,6 @@ class AuditModel(QAbstractTableModel):
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else self._count
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(Column)
-        ):
-            return HEADERS[Column(section)]
-        return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not (0 <= index.row() < self._count):

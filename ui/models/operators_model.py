@@ -10,11 +10,12 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
 from app.auth.models import Operator
 from app.auth.rbac import Role
+from ui.models.base import HeaderedTableModel
 
 # Custom role (Qt.UserRole + 20…; the orders roles use +1…).
 OPERATOR_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 20
@@ -54,11 +55,13 @@ def format_local(at: datetime | None) -> str:
     return at.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-class OperatorsModel(QAbstractTableModel):
+class OperatorsModel(HeaderedTableModel):
     """Rows: :class:`Operator`.  ``now`` decides whether a lockout is still active.
 
     Thread: GUI.  Data arrives from ``OperatorService`` through ``ui.ops``.
     """
+
+    HEADERS = tuple(HEADERS[c] for c in Column)
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -108,20 +111,6 @@ class OperatorsModel(QAbstractTableModel):
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(Column)
-        ):
-            return HEADERS[Column(section)]
-        return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not (0 <= index.row() < len(self._rows)):

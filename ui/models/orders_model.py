@@ -28,7 +28,6 @@ from enum import IntEnum
 from typing import Any, Protocol, cast
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QModelRoleData,
     QModelRoleDataSpan,
@@ -44,6 +43,7 @@ from app.amazon.models import DeliveryState, OrderRow, OrderStatus
 from app.amazon.orders_repo import OrderQuery, SortColumn
 from app.auth.models import Actor
 from app.clock import Clock, SystemClock
+from ui.models.base import HeaderedTableModel
 from ui.models.roles import Role
 from ui.ops import when_done
 
@@ -226,7 +226,10 @@ def local_time(moment: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
     return moment.astimezone().strftime(fmt)
 
 
-class OrdersModel(QAbstractTableModel):
+class OrdersModel(HeaderedTableModel):
+    HEADERS = tuple(HEADERS[c] for c in Column)
+    RIGHT_ALIGNED = frozenset({int(Column.TOTAL)})
+
     search_finished = Signal(int)
     search_failed = Signal(object)
     rows_loaded = Signal(int, int)
@@ -464,23 +467,6 @@ class OrdersModel(QAbstractTableModel):
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._ids)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(
-        self,
-        section: int,
-        orientation: Qt.Orientation,
-        role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(Column):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[Column(section)]
-        if role == Qt.ItemDataRole.TextAlignmentRole and section == Column.TOTAL:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
 
     # flags(): not overridden.  The default (enabled, selectable, no children) is what
     # the table needs, and answering it in Python would cost a GIL round trip per cell
