@@ -88,14 +88,7 @@ class OperatorRow:
         )
 
     def to_actor(self) -> Actor:
-        return Actor(
-            id=self.id,
-            username=self.username,
-            display_name=self.display_name,
-            role=self.role,
-            store_ids=self.store_ids,
-            disabled=self.disabled,
-        )
+        return self.to_operator().as_actor()
 
 
 def _stores(conn: Conn, operator_id: int) -> frozenset[int]:
