@@ -25,7 +25,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -75,6 +75,23 @@ _DATE_RANGES: list[tuple[str, int | None]] = [
 ]
 
 
+class _OrdersTable(QTableView):
+    """The orders table; says when its size or visibility changes (the rows it shows).
+
+    Only these two handlers are Python: a repaint runs none (see ui.models.orders_model).
+    """
+
+    geometry_changed = Signal()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.geometry_changed.emit()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.geometry_changed.emit()
+
+
 class _EmptyState(QWidget):
     """A centred message with an optional button and progress bar."""
 
@@ -121,7 +138,7 @@ class OrdersView(QWidget):
         fetch_now: FetchNow | None = None,
         can_connect_store: bool | None = None,
         search_ids: Callable[..., list[str]] | None = None,
-        page_size: int = 200,
+        page_size: int = 50,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -293,7 +310,7 @@ class OrdersView(QWidget):
         self.filter_bar: QHBoxLayout = bar
 
     def _build_table(self) -> None:
-        table = QTableView()
+        table = _OrdersTable()
         table.setObjectName("ordersTable")
         table.setModel(self.model)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -326,8 +343,34 @@ class OrdersView(QWidget):
         header.setStretchLastSection(False)
         header.setSortIndicator(Column.DATE, Qt.SortOrder.DescendingOrder)
         table.setSortingEnabled(True)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.table = table
+        # The model loads the rows the table shows: tell it after every scroll, resize
+        # and change of rows (coalesced to once per event-loop turn).
+        self._shown_timer = QTimer(self)
+        self._shown_timer.setSingleShot(True)
+        self._shown_timer.setInterval(0)
+        self._shown_timer.timeout.connect(self._report_shown_rows)
+        # A scroll asks at once (the view has moved by then): the read is under way while
+        # the view paints the new position, instead of after.
+        table.verticalScrollBar().valueChanged.connect(lambda _v: self._report_shown_rows())
+        for signal in (self.model.modelReset, self.model.rowsInserted, self.model.rowsRemoved):
+            signal.connect(lambda *_a: self._shown_timer.start())
+        table.geometry_changed.connect(self._shown_timer.start)
+        # Asked once, here: the first call wraps the viewport, which makes PySide set up
+        # every QtWidgets class not imported yet (30 ms, more under load): that belongs
+        # in building the tab, not in the first sync's first rows.
+        self._viewport = table.viewport()
+
+    def _report_shown_rows(self) -> None:
+        table = self.table
+        count = self.model.rowCount()
+        if not count:
+            return
+        first = max(0, table.rowAt(0))
+        last = table.rowAt(self._viewport.height() - 1)
+        self.model.want_rows(first, last if last >= 0 else count - 1)
 
     # --- filters --------------------------------------------------------------------
 

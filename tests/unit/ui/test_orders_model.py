@@ -1,4 +1,4 @@
-"""The lazy orders model: ids from a search, rows in pages, dataChanged per page."""
+"""The orders model: ids from a search, the shown rows' cells placed in pages."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from app.auth.models import Actor
 from app.auth.rbac import Role as AuthRole
 from app.clock import FakeClock
 from app.vault import Vault
-from ui.models.orders_model import PLACEHOLDER, Column, OrdersModel
+from ui.models.orders_model import REMOVED_TEXT, Column, OrdersModel
 from ui.models.roles import Role
 
 ADMIN = Actor(id=1, username="admin", display_name="Admin", role=AuthRole.ADMIN)
@@ -148,36 +148,50 @@ def _search(qtbot: Any, model: OrdersModel, query: OrderQuery | None = None) -> 
     return int(blocker.args[0])
 
 
+def _loaded(model: OrdersModel, row: int) -> bool:
+    return model.data(model.index(row, 0), Role.LOADED) is True
+
+
 def _load_all(qtbot: Any, model: OrdersModel) -> None:
-    for row in range(model.rowCount()):
-        model.data(model.index(row, 0))
-    qtbot.waitUntil(
-        lambda: all(model.data(model.index(r, 0), Role.LOADED) for r in range(model.rowCount())),
-        timeout=5000,
-    )
+    model.want_rows(0, model.rowCount() - 1)
+    qtbot.waitUntil(lambda: all(_loaded(model, r) for r in range(model.rowCount())), timeout=5000)
 
 
-def test_search_returns_newest_first_and_rows_load_lazily(
+def test_search_returns_newest_first_and_rows_load_when_shown(
     qtbot: Any, vault: Vault, model: OrdersModel
 ) -> None:
-    orders = seed(vault, 120)
-    assert _search(qtbot, model, OrderQuery()) == 120
-    first = model.index(0, Column.STATUS)
-    assert model.data(first, Role.ORDER_ID) == orders[0].order_id
-    # Nothing cached yet: a placeholder, and the page is requested.
-    assert model.data(first) == PLACEHOLDER
-    assert model.data(first, Role.LOADED) is False
-    with qtbot.waitSignal(model.dataChanged, timeout=5000) as blocker:
-        pass
-    top_left, bottom_right, roles = blocker.args
-    # Exactly the first page (50 rows), with explicit roles.
-    assert (top_left.row(), bottom_right.row()) == (0, 49)
-    assert (top_left.column(), bottom_right.column()) == (0, len(Column) - 1)
-    assert int(Qt.ItemDataRole.DisplayRole) in roles
-    assert model.data(first, Role.LOADED) is True
+    orders = seed(vault, 160)
+    assert _search(qtbot, model, OrderQuery()) == 160
+    assert [model.order_id(r) for r in range(3)] == [o.order_id for o in orders[:3]]
+    # The shown rows (a new view's first) were read with the search itself, so that they
+    # never show empty.
+    assert _loaded(model, 0) and not _loaded(model, 1)
     assert model.data(model.index(0, Column.ORDER_ID)) == orders[0].order_id
-    # Row 60 is on page 1: still not loaded.
-    assert model.data(model.index(60, Column.STATUS), Role.LOADED) is False
+    assert model.data(model.index(0, Column.STATUS), Role.ORDER_ID) == orders[0].order_id
+    # A page below them is read next; rows further down stay empty until shown.
+    qtbot.waitUntil(lambda: all(_loaded(model, r) for r in range(51)), timeout=5000)
+    assert model.data(model.index(120, Column.STATUS)) is None
+    assert model.data(model.index(120, Column.STATUS), Role.LOADED) is None
+    # Showing rows 120..125 reads exactly those first, then a page below (clipped at the
+    # end) and a page above; each read is announced once, with explicit roles.
+    changes: list[tuple[int, int, int, int, list[int]]] = []
+    model.dataChanged.connect(
+        lambda tl, br, roles: changes.append((tl.row(), br.row(), tl.column(), br.column(), roles))
+    )
+    model.want_rows(120, 125)
+    qtbot.waitUntil(lambda: all(_loaded(model, r) for r in range(70, 160)), timeout=5000)
+    assert [(first, last) for first, last, *_ in changes] == [(120, 125), (126, 159), (70, 119)]
+    assert not _loaded(model, 60)
+    assert all((c0, c1) == (0, len(Column) - 1) for _, _, c0, c1, _ in changes)
+    assert all(int(Qt.ItemDataRole.DisplayRole) in roles for *_, roles in changes)
+
+
+def test_cells_are_read_only(qtbot: Any, vault: Vault, model: OrdersModel) -> None:
+    seed(vault, 3)
+    _search(qtbot, model, OrderQuery())
+    flags = model.flags(model.index(0, Column.TOTAL))
+    assert flags & Qt.ItemFlag.ItemIsSelectable
+    assert not flags & Qt.ItemFlag.ItemIsEditable
 
 
 def test_display_values(qtbot: Any, vault: Vault, model: OrdersModel) -> None:
@@ -240,10 +254,10 @@ def test_refresh_keeps_stale_rows_visible_and_updates_only_arrived_rows(
     vault.call_write(lambda conn: orders_repo.upsert_orders(conn, [newest], now=NOW))
     _search(qtbot, model)
     assert model.order_id(0) == newest.order_id
-    # The old first row is now row 1 and still shows its (stale) data at once.
+    # The old first row is now row 1, and the new row 0 was read with the search.
     assert model.data(model.index(1, Column.ORDER_ID)) == before
-    assert model.data(model.index(1, Column.STATUS)) != PLACEHOLDER
-    qtbot.waitUntil(lambda: model.data(model.index(0, 0), Role.LOADED) is True, timeout=5000)
+    assert _loaded(model, 0) and _loaded(model, 1)
+    assert model.data(model.index(0, Column.ORDER_ID)) == newest.order_id
 
 
 def test_refresh_with_new_orders_on_top_inserts_rows_and_reloads_only_changed(
@@ -264,16 +278,10 @@ def test_refresh_with_new_orders_on_top_inserts_rows_and_reloads_only_changed(
         model.refresh(changed=[o.order_id for o in newest])
     assert not resets and inserted == [(0, 1)]  # rows kept, two inserted on top
     assert model.rowCount() == 32
-    for row in range(model.rowCount()):
-        model.data(model.index(row, 0))  # what a paint asks for
-    qtbot.waitUntil(lambda: model.data(model.index(0, 0), Role.LOADED) is True, timeout=5000)
-    assert all(first <= 1 for first, _ in loaded)  # the 30 unchanged rows were not reloaded
-    # One call per cell answers every role the delegate asks for.
-    from PySide6.QtCore import QModelRoleData, Qt
-
-    slots = [QModelRoleData(int(r)) for r in (Qt.ItemDataRole.DisplayRole, Role.LOADED)]
-    model.multiData(model.index(2, Column.ORDER_ID), slots)  # type: ignore[arg-type]
-    assert [s.data() for s in slots] == [model.order_id(2), True]
+    model.want_rows(0, 31)
+    qtbot.waitUntil(lambda: all(_loaded(model, r) for r in range(32)), timeout=5000)
+    assert loaded == [(0, 1)]  # the 30 unchanged rows were not reloaded
+    assert model.data(model.index(2, Column.ORDER_ID), Role.LOADED) is True
 
 
 def test_stale_search_answers_are_dropped(qtbot: Any, vault: Vault, model: OrdersModel) -> None:
@@ -285,15 +293,63 @@ def test_stale_search_answers_are_dropped(qtbot: Any, vault: Vault, model: Order
     assert model.rowCount() == len(orders)
 
 
-def test_removed_order_shows_removed(qtbot: Any, vault: Vault, model: OrdersModel) -> None:
-    orders = seed(vault, 5)
+def test_changed_order_reloads_only_its_row(qtbot: Any, vault: Vault, model: OrdersModel) -> None:
+    orders = seed(vault, 40)
     _search(qtbot, model, OrderQuery())
+    _load_all(qtbot, model)
+    target = next(o for o in orders if o.status == OrderStatus.UNSHIPPED)
+    row = model.row_of(target.order_id)
+    assert row is not None
+    assert model.data(model.index(row, Column.STATUS)) == "Unshipped"
     vault.call_write(
-        lambda conn: conn.execute("DELETE FROM orders WHERE order_id = ?", (orders[0].order_id,))
+        lambda conn: conn.execute(
+            "UPDATE orders SET status = ? WHERE order_id = ?",
+            (str(OrderStatus.SHIPPED), target.order_id),
+        )
     )
-    model.data(model.index(0, Column.STATUS))
-    qtbot.waitUntil(lambda: model.data(model.index(0, Column.STATUS)) == "(removed)", timeout=5000)
-    assert model.data(model.index(0, Column.STATUS), Role.LOADED) is False
+    loaded: list[tuple[int, int]] = []
+    model.rows_loaded.connect(lambda first, last: loaded.append((first, last)))
+    with qtbot.assertNotEmitted(model.modelReset, wait=0):
+        _search(qtbot, model, model.query)  # the same ids: no reset, nothing reloads
+    model.refresh(changed=[target.order_id])
+    qtbot.waitUntil(lambda: model.data(model.index(row, Column.STATUS)) == "Shipped", timeout=5000)
+    assert loaded == [(row, row)]
+
+
+def test_removed_order_shows_removed(qtbot: Any, vault: Vault) -> None:
+    orders = seed(vault, 60)
+    model = OrdersModel(vault=vault, actor=ADMIN, clock=FakeClock(NOW), page_size=20)
+    _search(qtbot, model, OrderQuery())  # reads row 0, then rows 1..20 ahead
+    qtbot.waitUntil(lambda: _loaded(model, 20), timeout=5000)
+    gone = orders[55]
+    assert model.row_of(gone.order_id) == 55 and not _loaded(model, 55)
+    vault.call_write(
+        lambda conn: conn.execute("DELETE FROM orders WHERE order_id = ?", (gone.order_id,))
+    )
+    model.want_rows(55, 55)
+    qtbot.waitUntil(
+        lambda: model.data(model.index(55, Column.STATUS)) == REMOVED_TEXT, timeout=5000
+    )
+    assert model.data(model.index(55, Column.ORDER_ID)) == gone.order_id
+    assert model.data(model.index(55, Column.STATUS), Role.LOADED) is False
+
+
+def test_rows_far_from_the_view_are_emptied_beyond_the_limit(qtbot: Any, vault: Vault) -> None:
+    seed(vault, 300)
+    model = OrdersModel(vault=vault, actor=ADMIN, clock=FakeClock(NOW), page_size=20, max_loaded=80)
+    _search(qtbot, model, OrderQuery())
+    for first in range(0, 300, 20):  # the seller scrolls to the bottom
+        model.want_rows(first, first + 9)
+        qtbot.waitUntil(lambda f=first: _loaded(model, f), timeout=5000)
+    qtbot.waitUntil(lambda: _loaded(model, 299), timeout=5000)
+    loaded = [r for r in range(300) if _loaded(model, r)]
+    assert len(loaded) <= 80
+    assert loaded[-1] == 299 and not _loaded(model, 0)
+    assert model.data(model.index(0, Column.STATUS)) is None
+    # Scrolling back loads them again.
+    model.want_rows(0, 9)
+    qtbot.waitUntil(lambda: _loaded(model, 0), timeout=5000)
+    assert model.data(model.index(0, Column.STATUS)) is not None
 
 
 def test_agent_sees_only_member_stores(qtbot: Any, vault: Vault) -> None:

@@ -15,6 +15,7 @@ from app.events import EventBus
 from app.vault import Vault
 from tests.unit.ui.test_orders_model import ADMIN, NOW, make_order, seed
 from ui.events import QtEvents
+from ui.models.roles import Role
 from ui.views import orders as orders_view
 from ui.views.orders import OrdersView
 
@@ -183,3 +184,38 @@ def test_first_sync_state(qtbot: Any, vault: Vault) -> None:
     assert v.stack.currentWidget() is v.first_sync
     assert "200 orders so far" in v.first_sync.text.text()
     events.close()
+
+
+def test_painting_the_table_runs_no_python(qtbot: Any, vault: Vault) -> None:
+    """The cells live in C++ (ui.models.orders_model): a repaint must not call into
+    Python, where each call could wait for the GIL while a sync thread runs."""
+    import gc
+    import sys
+
+    from PySide6.QtGui import QStandardItem
+
+    seed(vault, 60)
+    v = _view(qtbot, vault)
+    model = v.model
+    shown = range(v.table.rowAt(0), v.table.rowAt(v.table.viewport().height() - 1) + 1)
+    assert len(shown) > 10
+    qtbot.waitUntil(
+        lambda: all(model.data(model.index(r, 0), Role.LOADED) for r in shown), timeout=5000
+    )
+    calls: list[str] = []
+
+    def profile(frame: Any, event: str, _arg: Any) -> None:
+        if event == "call":
+            calls.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        image = v.table.viewport().grab().toImage()
+        v.table.viewport().repaint()
+    finally:
+        sys.setprofile(None)
+    assert calls == []
+    assert image.width() > 100
+    # No Python object per cell is kept alive for the garbage collector to walk.
+    gc.collect()
+    assert not [o for o in gc.get_objects() if isinstance(o, QStandardItem) and o.model() is model]
