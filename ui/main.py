@@ -198,10 +198,10 @@ class Startup(QObject):
                 fh.write(f"{time.time():.6f}\n")
             if os.environ.get("MUTTEFIK_QUIT_AFTER_START") == "1":
                 QTimer.singleShot(0, window.close)
-        self.window_shown.emit(window)
         from ui.runtime import freeze_long_lived_objects
 
         freeze_long_lived_objects()
+        self.window_shown.emit(window)
         if self.integrity_check:
             from ui.startup_checks import start_integrity_check
 

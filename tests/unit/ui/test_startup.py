@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -82,11 +83,15 @@ def test_starts_to_the_main_window_on_a_temp_profile(
     qtbot: QtBot, profile: Profile, store: SecretStore, memory_keyring: MemoryKeyring
 ) -> None:
     startup = _startup(profile, store, _never)
+    gc.unfreeze()
     try:
         with qtbot.waitSignal(startup.window_shown, timeout=20_000) as shown:
             startup.start()
         window = shown.args[0]
         assert window is startup.window and window.isVisible()
+        # What is alive once the window is up stays out of later garbage collections,
+        # which would otherwise walk it all with the GIL held (ui.runtime).
+        assert gc.get_freeze_count() > 10_000
         assert window.windowTitle() == "Müttefik Desk — Demo"
         assert window.menuBar().actions(), "the main window has a menu"
         labels = {w.objectName(): w.text() for w in window.statusBar().findChildren(QLabel)}
