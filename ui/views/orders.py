@@ -109,7 +109,13 @@ class _EmptyState(QWidget):
         self.text.setWordWrap(True)
         self.text.setStyleSheet("color: #555;")
         self.text.setMaximumWidth(520)
-        layout.addWidget(self.text)
+        # Centred between stretches: the label keeps its wrapped height (an alignment
+        # flag would shrink it to one line's width and clip the rest).
+        text_row = QHBoxLayout()
+        text_row.addStretch(1)
+        text_row.addWidget(self.text, 100)
+        text_row.addStretch(1)
+        layout.addLayout(text_row)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.progress.setMaximumWidth(360)
