@@ -38,7 +38,7 @@ import secrets
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from app import settings
 from app.audit import Action, format_time
@@ -292,12 +292,7 @@ class AuthService:
             )
             raise AuthenticationFailed()
         if not ok:
-            locked = self.vault.call_write(
-                lambda conn: record_failure(
-                    conn, self.audit, now, row.id, "password", "wrong_password"
-                )
-            )
-            raise AccountLocked() if locked else AuthenticationFailed()
+            self._failed(row.id, now, "password", "wrong_password", AuthenticationFailed())
         if self.hasher.needs_rehash(row.password_hash):
             self._upgrade_hash(row, password)
         token = secrets.token_urlsafe(24)
@@ -415,12 +410,7 @@ class AuthService:
             )
 
         if not self.vault.call(code_ok):
-            locked = self.vault.call_write(
-                lambda conn: record_failure(
-                    conn, self.audit, now, op_id, "setup_code", "wrong_setup_code"
-                )
-            )
-            raise AccountLocked() if locked else AuthenticationFailed(wrong)
+            self._failed(op_id, now, "setup_code", "wrong_setup_code", AuthenticationFailed(wrong))
         self._check_policy(
             password, username=row.username, display_name=row.display_name, email=row.email
         )
@@ -513,14 +503,8 @@ class AuthService:
         if row.is_locked(now):
             raise AccountLocked()
         if row.password_hash is None or not self.hasher.verify(row.password_hash, old_password):
-            locked = self.vault.call_write(
-                lambda conn: record_failure(
-                    conn, self.audit, now, row.id, "password_change", "wrong_password"
-                )
-            )
-            if locked:
-                raise AccountLocked()
-            raise AuthenticationFailed("Your current password is not right.")
+            wrong = AuthenticationFailed("Your current password is not right.")
+            self._failed(row.id, now, "password_change", "wrong_password", wrong)
         expired = self._expired(row, now)
         if (
             not row.must_change_password
@@ -559,14 +543,8 @@ class AuthService:
         if row is None or row.disabled or row.totp_secret is None:
             raise PermissionDenied()
         if row.password_hash is None or not self.hasher.verify(row.password_hash, password):
-            locked = self.vault.call_write(
-                lambda conn: record_failure(
-                    conn, self.audit, now, row.id, "recovery_codes", "wrong_password"
-                )
-            )
-            if locked:
-                raise AccountLocked()
-            raise AuthenticationFailed("Your password is not right.")
+            wrong = AuthenticationFailed("Your password is not right.")
+            self._failed(row.id, now, "recovery_codes", "wrong_password", wrong)
         codes = recovery.generate()
         hashes = [recovery.hash_code(c) for c in codes]
 
@@ -597,6 +575,16 @@ class AuthService:
 
     def _min_length(self) -> int:
         return self.vault.call(lambda conn: settings.get(conn, settings.PASSWORD_MIN_LENGTH))
+
+    def _failed(
+        self, op_id: int, now: datetime, step: str, reason: str, error: Exception
+    ) -> NoReturn:
+        """Record a failed check towards the lockout, then raise: :class:`AccountLocked`
+        if this failure locked the account, ``error`` otherwise."""
+        locked = self.vault.call_write(
+            lambda conn: record_failure(conn, self.audit, now, op_id, step, reason)
+        )
+        raise AccountLocked() if locked else error
 
     def _check_policy(self, password: str, *, username: str, display_name: str, email: str) -> None:
         found = password_policy.problems(
