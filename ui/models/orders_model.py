@@ -248,6 +248,7 @@ class _Answer:
     ids: list[str]
     row_of: dict[str, int]
     built: list[_Built]
+    shape: tuple[str, int]  # _shape(ids before, ids)
 
 
 def _shape(old: list[str], new: list[str]) -> tuple[str, int]:
@@ -386,10 +387,11 @@ class OrdersModel(QStandardItemModel):
             row_of = dict(zip(ids, range(len(ids)), strict=True))
             # The shown rows' cells, read now so that the table never shows them empty:
             # after a reset every row is empty, otherwise only new and changed ones.
-            keep = frozenset() if _shape(old, ids)[0] == "reset" else fresh
+            shape = _shape(old, ids)
+            keep = frozenset() if shape[0] == "reset" else fresh
             wanted = [oid for oid in ids[first : last + 1] if oid not in keep]
             built = _build_page(fetch, conn, wanted, clock.now()) if wanted else []
-            return _Answer(ids, row_of, built)
+            return _Answer(ids, row_of, built, shape)
 
         future: Future[_Answer] = self._vault.run(run)
 
@@ -411,7 +413,9 @@ class OrdersModel(QStandardItemModel):
 
     def _apply(self, answer: _Answer, *, loaded_at: int) -> None:
         ids = answer.ids
-        kind, added = _shape(self._ids, ids)
+        # Compared on the DB thread against the ids of when the search started: they
+        # are still the current ones, as only the latest search's answer is applied.
+        kind, added = answer.shape
         if kind == "reset":
             self.beginResetModel()
             # Emptying and re-growing the rows emits per-row signals that a reset makes
