@@ -12,10 +12,12 @@ import getpass
 import importlib
 import logging
 import sys
+import warnings
+from collections.abc import Callable
 from typing import Any
 
 from app import __version__
-from app.errors import OperationCancelled, UserError
+from app.errors import NoInput, OperationCancelled, UserError
 from app.paths import Profile, resolve_profile
 
 COMMAND_MODULES = [
@@ -47,15 +49,30 @@ def profile_from_args(args: argparse.Namespace) -> Profile:
     return resolve_profile(args.profile, demo=args.demo)
 
 
+def prompt(ask: Callable[[str], str], text: str, what: str) -> str:
+    """``ask(text)``; end of input (stdin closed, Ctrl-D) becomes :class:`NoInput`
+    naming ``what`` was asked for."""
+    try:
+        with warnings.catch_warnings():
+            # getpass prints its own one-line note when it cannot hide the input.
+            warnings.simplefilter("ignore", getpass.GetPassWarning)
+            return ask(text)
+    except EOFError:
+        print(file=sys.stderr)  # the prompt left the cursor on its line
+        raise NoInput(
+            f"The input ended where the {what} was asked for. Run the command in a terminal "
+            "and type it, or give it on standard input."
+        ) from None
+
+
 def ask_passphrase(new_profile: bool) -> str:
-    """Terminal passphrase prompt (no echo)."""
-    if not sys.stdin.isatty() and not new_profile:
-        pass  # getpass falls back to stdin; fine for scripted use
-    first = getpass.getpass("Passphrase: ")
+    """Terminal passphrase prompt (no echo; without a terminal, getpass reads stdin)."""
+    first = prompt(getpass.getpass, "Passphrase: ", "passphrase")
     if new_profile:
         from app.vault.passphrase import passphrase_problem
 
-        problem = passphrase_problem(first, getpass.getpass("Repeat passphrase: "))
+        again = prompt(getpass.getpass, "Repeat passphrase: ", "passphrase")
+        problem = passphrase_problem(first, again)
         if problem:
             raise OperationCancelled(problem)
     return first
@@ -73,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{exc.title}: {exc.message}", file=sys.stderr)
         if exc.detail:
             print(f"  ({exc.detail})", file=sys.stderr)
+        return 2
+    except EOFError:  # a prompt without its own handling (see ``prompt``)
+        print(f"\n{NoInput.title}: {NoInput.message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

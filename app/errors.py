@@ -262,3 +262,13 @@ class TlsFailure(UserError):
 class OperationCancelled(UserError):
     title = "Cancelled"
     message = "The operation was cancelled."
+
+
+class NoInput(OperationCancelled):
+    """A terminal prompt got end of input (stdin closed, Ctrl-D) instead of an answer."""
+
+    title = "No input"
+    message = (
+        "The command needed an answer, but its input ended. Run it in a terminal and type "
+        "the answers, or give them on standard input, one per line."
+    )

@@ -36,23 +36,25 @@ def sign_in_on_terminal(
 ) -> Session:
     """Ask for username, password and code; return the session or raise.
 
-    Raises :class:`AuthenticationFailed`, :class:`AccountLocked`, :class:`CodeRejected`
-    and :class:`PermissionDenied` (missing ``permission``, or a password that must be
-    changed in the app first).
+    Raises :class:`AuthenticationFailed`, :class:`AccountLocked`, :class:`CodeRejected`,
+    :class:`PermissionDenied` (missing ``permission``, or a password that must be
+    changed in the app first) and :class:`NoInput` (end of input at a prompt).
     """
     if auth.demo:
         session = auth.demo_session()
         print("Demo profile: signed in as the demo administrator.", file=sys.stderr)
     else:
+        from app.cli import prompt
+
         ask = ask or input
         ask_secret = ask_secret or getpass.getpass
-        username = ask("Username: ").strip()
-        step = auth.check_password(username, ask_secret("Password: "))
+        username = prompt(ask, "Username: ", "username").strip()
+        step = auth.check_password(username, prompt(ask_secret, "Password: ", "password"))
         if step.needs_mfa_enrollment:
             raise PermissionDenied(
                 "Set up two-step sign-in in the app first, then use this command."
             )
-        code = ask_secret("Code from your authenticator app (or a recovery code): ")
+        code = prompt(ask_secret, "Code from your authenticator app (or a recovery code): ", "code")
         session = auth.check_second_factor(step, code)
         if session.needs_password_change:
             raise PermissionDenied("Your password must be changed. Sign in to the app first.")

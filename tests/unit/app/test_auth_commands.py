@@ -117,3 +117,32 @@ def test_audit_export_to_a_private_file(
     actions = [json.loads(line)["action"] for line in out.read_text().splitlines()]
     assert actions[:2] == ["operator_created", "mfa_enrolled"] and "sign_in_ok" in actions
     assert out.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    ("answers", "asked_for"),
+    [((), "username"), (("admin",), "password"), (("admin", ADMIN_PW), "code")],
+)
+def test_end_of_input_at_a_sign_in_prompt_fails_cleanly(
+    cli_profile: tuple[Profile, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    answers: tuple[str, ...],
+    asked_for: str,
+) -> None:
+    """Ctrl-D or a closed stdin at any sign-in prompt: a message, exit 2, no traceback."""
+    profile, _ = cli_profile
+    lines = iter(answers)
+
+    def answer(prompt: str = "") -> str:
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    monkeypatch.setattr(builtins, "input", answer)
+    monkeypatch.setattr(getpass, "getpass", answer)
+    assert run(profile, "users", "list") == 2
+    err = capsys.readouterr().err
+    assert f"No input: The input ended where the {asked_for} was asked for" in err
+    assert "Traceback" not in err
