@@ -222,6 +222,12 @@ class InsecureEndpoint(AmazonError):
         "Amazon credentials over https; plain http is allowed only to this computer."
     )
 
+    def __init__(
+        self, message: str | None = None, *, field: str | None = None, detail: str | None = None
+    ) -> None:
+        super().__init__(message, detail=detail)
+        self.field = field  # the store setting at fault, as in StoreSettingsInvalid
+
 
 class StoreCredentialsMissing(AmazonError):
     title = "Store not connected"
@@ -239,6 +245,15 @@ class StoreNameTaken(UserError):
 class StoreSettingsInvalid(UserError):
     title = "Check the store's settings"
     message = "Some of the store's settings are missing or not valid."
+
+    def __init__(
+        self, message: str | None = None, *, field: str | None = None, detail: str | None = None
+    ) -> None:
+        super().__init__(message, detail=detail)
+        # The setting at fault, so the store dialog can mark it: a StoreDraft field name
+        # ("name", "region", "marketplace_ids", "lwa_client_id", "sp_api_endpoint",
+        # "lwa_endpoint"), "client_secret" or "refresh_token"; None for the store as a whole.
+        self.field = field
 
 
 class SyncAlreadyRunning(UserError):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -28,6 +29,7 @@ from app.errors import (
     AmazonError,
     AmazonThrottled,
     InsecureEndpoint,
+    StoreSettingsInvalid,
     UserError,
 )
 
@@ -100,18 +102,70 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_endpoint(url: str) -> tuple[str, str, str]:
+#: Longest endpoint URL accepted (Amazon's are under 60 characters).
+MAX_ENDPOINT_LENGTH = 500
+_URL_CHARS_RE = re.compile(r"[\x21-\x7e]*")
+
+
+def check_endpoint(
+    url: str, *, field: str | None = None, label: str = "The endpoint address"
+) -> tuple[str, str, str]:
     """Validate an endpoint URL; returns (scheme, host[:port], path).
 
-    Raises :class:`InsecureEndpoint` for plain http to a non-loopback host (or any other
-    scheme).
+    Raises :class:`StoreSettingsInvalid` for an address that is too long, holds spaces,
+    control or non-ASCII characters, a user name or password, does not parse, or has a
+    port outside 1-65535; :class:`InsecureEndpoint` for plain http to a non-loopback host
+    (or any other scheme).  ``field`` goes into the error so the store dialog can mark
+    the setting; ``label`` names it in the message.
     """
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise InsecureEndpoint(detail=f"not an http(s) URL: {parts.scheme or '?'}://")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise InsecureEndpoint(detail=f"plain http to {parts.hostname}")
+    url = url.strip()
+    if len(url) > MAX_ENDPOINT_LENGTH:
+        raise StoreSettingsInvalid(
+            f"{label} is too long: up to {MAX_ENDPOINT_LENGTH} characters.", field=field
+        )
+    if not _URL_CHARS_RE.fullmatch(url):
+        raise StoreSettingsInvalid(
+            f"{label} may hold only plain letters, digits and punctuation: no spaces, "
+            "control or text-direction characters. Type the address again, or paste it "
+            "from Seller Central or your test server's documentation.",
+            field=field,
+        )
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        hostname = parts.hostname
+    except ValueError as exc:
+        if "port" in str(exc).lower():
+            raise StoreSettingsInvalid(
+                f"The port in {_lower_first(label)} must be a number from 1 to 65535.",
+                field=field,
+                detail=str(exc),
+            ) from None
+        raise StoreSettingsInvalid(
+            f"{label} is not a valid web address. Check the brackets around an IPv6 "
+            "address and the characters after the host name.",
+            field=field,
+            detail=str(exc),
+        ) from None
+    if port == 0:
+        raise StoreSettingsInvalid(
+            f"The port in {_lower_first(label)} must be a number from 1 to 65535.", field=field
+        )
+    if parts.username is not None or parts.password is not None:
+        raise StoreSettingsInvalid(
+            f"{label} must not hold a user name or password. Remove the part before '@'; "
+            "the app's credentials go in their own fields.",
+            field=field,
+        )
+    if parts.scheme not in ("https", "http") or not hostname:
+        raise InsecureEndpoint(field=field, detail=f"not an http(s) URL: {parts.scheme or '?'}://")
+    if parts.scheme == "http" and not is_loopback(hostname):
+        raise InsecureEndpoint(field=field, detail=f"plain http to {hostname}")
     return parts.scheme, parts.netloc, parts.path
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 # --- the real client (python-amazon-sp-api, imported on first use) -----------------------

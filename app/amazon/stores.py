@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import threading
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -101,31 +102,116 @@ def load_stores(conn: Conn) -> list[Store]:
     ]
 
 
+#: Longest values accepted from the store dialog (Amazon's client ids are ~70
+#: characters, refresh tokens ~400).
+MAX_NAME_LENGTH = 80
+MAX_CLIENT_ID_LENGTH = 200
+MAX_SECRET_LENGTH = 2000
+_ENDPOINT_LABELS = {
+    "sp_api_endpoint": "The SP-API endpoint",
+    "lwa_endpoint": "The LWA token URL",
+}
+_TOKEN_RE = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces
+# Characters that change how text around them is shown (or show nothing): controls,
+# lone surrogates, bidirectional-text controls and other invisible format characters.
+# Joiners (U+200C/D) and emoji tag characters stay allowed.
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+_ALLOWED_FORMAT = frozenset("\u200c\u200d")
+
+
+def _hidden_character(text: str) -> str | None:
+    for char in text:
+        category = unicodedata.category(char)
+        if char in _BIDI_CONTROLS or category in ("Cc", "Cs"):
+            return char
+        if (
+            category == "Cf"
+            and char not in _ALLOWED_FORMAT
+            and not "\U000e0020" <= char <= "\U000e007f"
+        ):
+            return char
+    return None
+
+
+def _check_token(value: str, field: str, what: str, limit: int) -> None:
+    if len(value) > limit or not _TOKEN_RE.fullmatch(value):
+        raise StoreSettingsInvalid(
+            f"The {what} may hold only plain letters, digits and punctuation, without "
+            f"spaces, up to {limit} characters. Copy it again from Seller Central.",
+            field=field,
+        )
+
+
 def validate_draft(draft: StoreDraft) -> StoreDraft:
-    """Normalise and check a draft; raises :class:`StoreSettingsInvalid`."""
+    """Normalise and check a draft; raises :class:`StoreSettingsInvalid` (or
+    :class:`~app.errors.InsecureEndpoint`) naming the field at fault.  Pure: no I/O, so
+    the dialog may call it on the GUI thread."""
+    if len(draft.name) > 4 * MAX_NAME_LENGTH:  # before splitting a pasted novel
+        raise StoreSettingsInvalid(
+            f"The store name is too long: up to {MAX_NAME_LENGTH} characters.", field="name"
+        )
     name = " ".join(draft.name.split())
-    if not name or len(name) > 80:
-        raise StoreSettingsInvalid("Give the store a name (up to 80 characters).")
-    mkts = tuple(dict.fromkeys(m.strip().upper() for m in draft.marketplace_ids if m.strip()))
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise StoreSettingsInvalid(
+            f"Give the store a name (up to {MAX_NAME_LENGTH} characters).", field="name"
+        )
+    hidden = _hidden_character(name)
+    if hidden is not None:
+        raise StoreSettingsInvalid(
+            f"The store name holds an invisible control or text-direction character "
+            f"(U+{ord(hidden):04X}), which can make it show differently from what is "
+            "stored. Type the name again instead of pasting it.",
+            field="name",
+        )
+    try:
+        region = Region(draft.region)
+    except ValueError:
+        raise StoreSettingsInvalid("Choose the store's region.", field="region") from None
+    raw_mkts = list(draft.marketplace_ids)
+    if len(raw_mkts) > 50:
+        raise StoreSettingsInvalid("Choose at most 50 marketplaces.", field="marketplace_ids")
+    mkts = tuple(dict.fromkeys(m.strip().upper() for m in raw_mkts if m.strip()))
     if not mkts:
-        raise StoreSettingsInvalid("Choose at least one marketplace for the store.")
+        raise StoreSettingsInvalid(
+            "Choose at least one marketplace for the store.", field="marketplace_ids"
+        )
     bad = [m for m in mkts if not _MARKETPLACE_RE.match(m)]
     if bad:
-        raise StoreSettingsInvalid(f"Not an Amazon marketplace id: {bad[0]}")
+        shown = f": {bad[0]}" if len(bad[0]) <= 20 and _TOKEN_RE.fullmatch(bad[0]) else "."
+        raise StoreSettingsInvalid(f"Not an Amazon marketplace id{shown}", field="marketplace_ids")
     client_id = draft.lwa_client_id.strip()
+    if client_id:
+        _check_token(client_id, "lwa_client_id", "LWA client id", MAX_CLIENT_ID_LENGTH)
     sp = (draft.sp_api_endpoint or "").strip().rstrip("/") or None
     lwa = (draft.lwa_endpoint or "").strip() or None
-    for url in (sp, lwa):
+    for field, url in (("sp_api_endpoint", sp), ("lwa_endpoint", lwa)):
         if url:
-            check_endpoint(url)
+            check_endpoint(url, field=field, label=_ENDPOINT_LABELS[field])
     return StoreDraft(
         name=name,
-        region=Region(draft.region),
+        region=region,
         marketplace_ids=mkts,
         lwa_client_id=client_id,
         sp_api_endpoint=sp,
         lwa_endpoint=lwa,
     )
+
+
+def validate_credentials(credentials: Credentials) -> Credentials:
+    """Both secrets present, printable ASCII without spaces, of a sane length; returns
+    them stripped.  Raises :class:`StoreSettingsInvalid` naming the field.  Pure."""
+    secret = credentials.lwa_client_secret.strip()
+    token = credentials.refresh_token.strip()
+    if not secret or not token:
+        raise StoreSettingsInvalid(
+            "Enter both the LWA client secret and the refresh token.",
+            field="refresh_token" if secret else "client_secret",
+        )
+    _check_token(secret, "client_secret", "client secret", MAX_SECRET_LENGTH)
+    _check_token(token, "refresh_token", "refresh token", MAX_SECRET_LENGTH)
+    return Credentials(lwa_client_secret=secret, refresh_token=token)
 
 
 class StoreService:
@@ -198,6 +284,8 @@ class StoreService:
     ) -> Store:
         require(actor, Permission.MANAGE_CREDENTIALS)
         clean = validate_draft(draft)
+        if credentials is not None:  # checked before anything is written
+            credentials = validate_credentials(credentials)
         now = orders_repo.to_db_time(self.clock.now())
 
         def insert(conn: Conn) -> int:
@@ -311,9 +399,7 @@ class StoreService:
 
     def set_credentials(self, actor: Actor, store_id: int, credentials: Credentials) -> None:
         require(actor, Permission.MANAGE_CREDENTIALS)
-        if not credentials.refresh_token.strip() or not credentials.lwa_client_secret.strip():
-            raise StoreSettingsInvalid("Enter both the LWA client secret and the refresh token.")
-        self._put_secrets(store_id, credentials)
+        self._put_secrets(store_id, validate_credentials(credentials))
 
         def record(conn: Conn) -> None:
             self.audit.append(
@@ -384,7 +470,8 @@ class StoreService:
                 target = store
             if not target.lwa_client_id:
                 raise StoreSettingsInvalid("Enter the LWA client id of your app.")
-            creds = credentials or self.credentials(target.id)
+            creds = validate_credentials(credentials) if credentials else None
+            creds = creds or self.credentials(target.id)
             client = self.client_factory(target, creds)
             try:
                 since = orders_repo.to_db_time(self.clock.now().replace(microsecond=0))

@@ -1,7 +1,9 @@
 """Add or edit a store: name, region, marketplaces, LWA credentials, endpoint override.
 
-"Test connection" and "Save" run on the network pool (:class:`ui.ops.Op`); the outcome
-appears inside the dialog in a seller's words, with the fields to check highlighted.
+The fields are checked first, on the GUI thread (``validate_draft`` is pure); a field
+at fault is marked and its message shown right under it.  "Test connection" and "Save"
+then run on the network pool (:class:`ui.ops.Op`); the outcome appears inside the dialog
+in a seller's words, with the fields to check highlighted.
 The client secret and refresh token go to the system keychain through the store service;
 when editing, empty secret fields keep the stored ones.
 
@@ -31,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.amazon.models import Credentials, Region, Store, StoreDraft
+from app.amazon.stores import validate_credentials, validate_draft
 from app.auth.models import Actor
 from app.errors import (
     AmazonAuthFailed,
@@ -141,6 +144,11 @@ class StoreDialog(QDialog):
         self.name.setObjectName("storeName")
         self.name.setPlaceholderText("e.g. My shop EU")
         form.addRow("Store name:", self.name)
+        # Messages shown right under the field at fault, by StoreSettingsInvalid.field.
+        self.field_errors: dict[str, QLabel] = {}
+        self._field_widgets: dict[str, QWidget] = {}
+        self._field_forms: dict[str, QFormLayout] = {}
+        self._add_field_error(form, "name", self.name)
         self.region = QComboBox()
         self.region.setObjectName("storeRegion")
         for region in Region:
@@ -149,12 +157,14 @@ class StoreDialog(QDialog):
             self.region.setCurrentIndex(self.region.findData(store.region))
         self.region.currentIndexChanged.connect(lambda _i: self._fill_marketplaces())
         form.addRow("Region:", self.region)
+        self._add_field_error(form, "region", self.region)
         self.market_box = QWidget()
         self.market_grid = QGridLayout(self.market_box)
         self.market_grid.setContentsMargins(0, 0, 0, 0)
         self.market_grid.setVerticalSpacing(6)
         self.market_checks: dict[str, QCheckBox] = {}
         form.addRow("Marketplaces:", self.market_box)
+        self._add_field_error(form, "marketplace_ids", self.market_box)
         outer.addLayout(form)
 
         creds = QGroupBox("Amazon app credentials")
@@ -163,17 +173,20 @@ class StoreDialog(QDialog):
         self.client_id.setObjectName("lwaClientId")
         self.client_id.setPlaceholderText("amzn1.application-oa2-client.…")
         cform.addRow("LWA client id:", self.client_id)
+        self._add_field_error(cform, "lwa_client_id", self.client_id)
         keep = "stored in your keychain: leave empty to keep" if store else ""
         self.client_secret = QLineEdit()
         self.client_secret.setObjectName("lwaClientSecret")
         self.client_secret.setEchoMode(QLineEdit.EchoMode.Password)
         self.client_secret.setPlaceholderText(keep or "amzn1.oa2-cs.v1.…")
         cform.addRow("Client secret:", self.client_secret)
+        self._add_field_error(cform, "client_secret", self.client_secret)
         self.refresh_token = QLineEdit()
         self.refresh_token.setObjectName("refreshToken")
         self.refresh_token.setEchoMode(QLineEdit.EchoMode.Password)
         self.refresh_token.setPlaceholderText(keep or "Atzr|…")
         cform.addRow("Refresh token:", self.refresh_token)
+        self._add_field_error(cform, "refresh_token", self.refresh_token)
         note = QLabel(
             "The client secret and refresh token are stored in your system keychain, "
             "never in Müttefik Desk's data file."
@@ -197,10 +210,12 @@ class StoreDialog(QDialog):
         self.sp_endpoint.setObjectName("spApiEndpoint")
         self.sp_endpoint.setPlaceholderText("https://sandbox.sellingpartnerapi-eu.amazon.com")
         aform.addRow("SP-API endpoint:", self.sp_endpoint)
+        self._add_field_error(aform, "sp_api_endpoint", self.sp_endpoint)
         self.lwa_endpoint = QLineEdit(store.lwa_endpoint or "" if store else "")
         self.lwa_endpoint.setObjectName("lwaEndpoint")
         self.lwa_endpoint.setPlaceholderText("https://api.amazon.com/auth/o2/token")
         aform.addRow("LWA token URL:", self.lwa_endpoint)
+        self._add_field_error(aform, "lwa_endpoint", self.lwa_endpoint)
         hint = QLabel(
             "Leave empty for Amazon's production servers. Plain http is allowed only "
             "to this computer."
@@ -235,6 +250,18 @@ class StoreDialog(QDialog):
         self._fill_marketplaces(store.marketplace_ids if store else ())
 
     # --- form -----------------------------------------------------------------------
+
+    def _add_field_error(self, form: QFormLayout, field: str, widget: QWidget) -> None:
+        label = QLabel()
+        label.setObjectName(f"{field}Error")
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setStyleSheet("color: #c62828;")
+        form.addRow("", label)
+        form.setRowVisible(label, False)
+        self.field_errors[field] = label
+        self._field_widgets[field] = widget
+        self._field_forms[field] = form
 
     def _toggle_advanced(self, on: bool) -> None:
         for w in (self.sp_endpoint, self.lwa_endpoint):
@@ -280,6 +307,18 @@ class StoreDialog(QDialog):
             return None
         return Credentials(lwa_client_secret=secret, refresh_token=token)
 
+    def _checked(self, draft: StoreDraft, creds: Credentials | None) -> bool:
+        """Check the fields here (pure, instant) so a typo never starts background work
+        and an edit is never saved without its secrets; shows what is wrong."""
+        try:
+            validate_draft(draft)
+            if creds is not None:
+                validate_credentials(creds)
+        except UserError as exc:
+            self._show_error(exc)
+            return False
+        return True
+
     # --- test connection ------------------------------------------------------------
 
     def test_connection(self) -> None:
@@ -294,6 +333,8 @@ class StoreDialog(QDialog):
                     "Enter the LWA client secret and the refresh token to test the connection."
                 )
             )
+            return
+        if not self._checked(draft, creds):
             return
 
         def work(_job: Job) -> Any:
@@ -334,7 +375,14 @@ class StoreDialog(QDialog):
 
     def _mark_fields(self, error: UserError | None) -> None:
         suspects: list[QWidget] = []
-        if isinstance(error, AmazonAuthFailed):
+        field: str | None = getattr(error, "field", None)
+        for name, label in self.field_errors.items():
+            shown = error is not None and name == field
+            label.setText(error.message if error is not None and shown else "")
+            self._field_forms[name].setRowVisible(label, shown)
+        if field in self._field_widgets:
+            suspects = [self._field_widgets[field]]
+        elif isinstance(error, AmazonAuthFailed):
             suspects = [self.client_id, self.client_secret]
         elif isinstance(error, AmazonGrantInvalid):
             suspects = [self.refresh_token, self.region]
@@ -383,9 +431,12 @@ class StoreDialog(QDialog):
             self._show_error(
                 StoreSettingsInvalid(
                     "Enter both the LWA client secret and the refresh token (or leave both empty "
-                    "to keep the stored ones)."
+                    "to keep the stored ones).",
+                    field="refresh_token" if creds.lwa_client_secret else "client_secret",
                 )
             )
+            return
+        if not self._checked(draft, creds):
             return
 
         def work(_job: Job) -> Store:

@@ -16,6 +16,7 @@ from app.errors import (
     AmazonRoleMissing,
     NetworkDown,
     StoreNameTaken,
+    StoreSettingsInvalid,
     TlsFailure,
     UserError,
 )
@@ -187,3 +188,86 @@ def test_edit_keeps_stored_secrets_when_left_empty(qtbot: Any) -> None:
     with qtbot.waitSignal(d.store_saved, timeout=5000):
         d.save()
     assert fake.updated and fake.creds_set == []
+
+
+def _field_error(d: StoreDialog, field: str) -> str:
+    """The message shown right under ``field`` ("" when hidden)."""
+    label = d.field_errors[field]
+    return label.text() if label.isVisibleTo(d) else ""
+
+
+@pytest.mark.parametrize(
+    ("field", "widget", "value", "words"),
+    [
+        ("sp_api_endpoint", "sp_endpoint", "http://[::1", "not a valid web address"),
+        ("lwa_endpoint", "lwa_endpoint", "http://127.0.0.1:99999999/t", "1 to 65535"),
+        ("lwa_endpoint", "lwa_endpoint", "http://127.0.0.1:0/t", "1 to 65535"),
+        ("name", "name", "Shop\u202egro", "U+202E"),
+        ("name", "name", "Shop\x00", "U+0000"),
+        ("name", "name", "x" * 81, "80 characters"),
+        ("lwa_client_id", "client_id", "amzn1.client\x00", "200 characters"),
+        ("lwa_client_id", "client_id", "a" * 201, "200 characters"),
+    ],
+)
+@pytest.mark.parametrize("action", ["test", "save"])
+def test_bad_field_is_refused_before_any_work_with_the_message_next_to_it(
+    qtbot: Any, field: str, widget: str, value: str, words: str, action: str
+) -> None:
+    fake = FakeStores()
+    d = StoreDialog(store_service=fake, actor=ADMIN)
+    qtbot.addWidget(d)
+    d.show()
+    _fill(d)
+    d.advanced.setChecked(True)
+    getattr(d, widget).setText(value)
+    d.test_connection() if action == "test" else d.save()
+    assert d.test_button.isEnabled()  # nothing was started in the background
+    assert fake.tested == [] and fake.created == []
+    assert d.last_error is not None and getattr(d.last_error, "field", None) == field
+    assert words in _field_error(d, field)
+    assert "c62828" in getattr(d, widget).styleSheet()
+    others = [f for f in d.field_errors if f != field]
+    assert all(_field_error(d, f) == "" for f in others)
+    # Fixing the field and trying again clears the message.
+    getattr(d, widget).setText("http://127.0.0.1:8123" if "endpoint" in field else "Fine")
+    d.test_connection()
+    qtbot.waitUntil(lambda: d.test_button.isEnabled(), timeout=5000)
+    assert _field_error(d, field) == ""
+    assert "c62828" not in getattr(d, widget).styleSheet()
+
+
+def test_odd_secret_is_refused_next_to_its_field(qtbot: Any) -> None:
+    fake = FakeStores()
+    d = StoreDialog(store_service=fake, actor=ADMIN)
+    qtbot.addWidget(d)
+    d.show()
+    _fill(d)
+    d.refresh_token.setText("Atzr|tok\u202een")
+    d.save()
+    assert fake.created == []
+    assert "refresh token" in _field_error(d, "refresh_token")
+
+
+def test_edit_with_an_odd_secret_saves_nothing_at_all(qtbot: Any) -> None:
+    fake = FakeStores()
+    store = Store(3, "Old", Region.NA, ("ATVPDKIKX0DER",), "amzn1.client")
+    d = StoreDialog(store_service=fake, actor=ADMIN, store=store)
+    qtbot.addWidget(d)
+    d.name.setText("New name")
+    d.client_secret.setText("amzn1.oa2-cs.v1.secret")
+    d.refresh_token.setText("Atzr|token\x00")
+    d.save()
+    assert fake.updated == [] and fake.creds_set == []  # not the name without the secrets
+    assert d.last_error is not None
+
+
+def test_a_field_error_from_the_service_is_shown_next_to_the_field(qtbot: Any) -> None:
+    error = StoreSettingsInvalid("The LWA client id is not right.", field="lwa_client_id")
+    d = StoreDialog(store_service=FakeStores(save_error=error), actor=ADMIN)
+    qtbot.addWidget(d)
+    d.show()
+    _fill(d)
+    d.save()
+    qtbot.waitUntil(lambda: d.last_error is not None, timeout=5000)
+    assert "is not right" in _field_error(d, "lwa_client_id")
+    assert "c62828" in d.client_id.styleSheet()
