@@ -89,6 +89,16 @@ class DatabaseCorrupted(UserError):
 
 class DatabaseInUse(UserError):
     title = "Already open"
+class KeyChangeUnfinished(UserError):
+    title = "Key change not finished yet"
+    message = (
+        "Your data was re-encrypted with the new key, but it could not yet be confirmed "
+        "that every part of the data file was written under it (another program may be "
+        "reading the file). Nothing was lost, and both keys are kept. Close Müttefik Desk "
+        "and start it again: it finishes the change then."
+    )
+
+
     message = (
         "This profile is already open in another Müttefik Desk window or command. Close "
         "it first, or use a different profile."

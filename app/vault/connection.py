@@ -11,11 +11,14 @@ from typing import Any
 import sqlcipher3
 
 from app.errors import DatabaseCorrupted, DatabaseKeyWrong, DiskFull, ProfileReadOnly
+from app.vault import wal
 
 log = logging.getLogger("muttefik.db")
 
 Connection = sqlcipher3.Connection
 DatabaseError = sqlcipher3.DatabaseError
+
+BUSY_TIMEOUT_MS = 5000
 
 
 def key_pragma(key: bytes) -> str:
@@ -70,6 +73,8 @@ def open_connection(path: Path, key: bytes, *, readonly: bool = False) -> Any:
             )
         else:
             create_private_file(path)
+            # A WAL left by a crash: keep a copy first if replaying it would drop commits.
+            wal.preserve(path)
             conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=True)
     except sqlcipher3.Error as exc:
         raise translate_db_error(exc) from exc
@@ -83,7 +88,7 @@ def open_connection(path: Path, key: bytes, *, readonly: bool = False) -> Any:
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA secure_delete = ON")
-            conn.execute("PRAGMA busy_timeout = 5000")
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if conn.execute("PRAGMA secure_delete").fetchone()[0] != 1:
                 raise RuntimeError("SQLCipher build refused secure_delete")
             if conn.execute("PRAGMA foreign_keys").fetchone()[0] != 1:
@@ -94,6 +99,30 @@ def open_connection(path: Path, key: bytes, *, readonly: bool = False) -> Any:
             raise translate_db_error(exc) from exc
         raise
     return conn
+
+
+def checkpoint_truncate(conn: Any, path: Path, *, attempts: int = 3, wait_ms: int = 500) -> bool:
+    """Copy every WAL frame into the main file and empty the WAL.  True if it is empty.
+
+    ``PRAGMA wal_checkpoint(TRUNCATE)`` reports busy (instead of failing) while a reader
+    still uses the WAL; each attempt waits up to ``wait_ms`` for readers to finish.
+    """
+    conn.execute(f"PRAGMA busy_timeout = {int(wait_ms)}")
+    try:
+        for _ in range(attempts):
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if not busy and _wal_size(path) == 0:
+                return True
+        return False
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
+def _wal_size(path: Path) -> int:
+    try:
+        return wal.wal_path(path).stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def can_open(path: Path, key: bytes) -> bool:
