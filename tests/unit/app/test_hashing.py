@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from argon2 import extract_parameters
+
 from app.auth import hashing
 from app.auth.hashing import PasswordHashing, fast_hashing_for_tests
 from app.clock import FakeClock
@@ -71,3 +73,32 @@ def test_sign_in_upgrades_an_outdated_hash(vault: Vault, clock: FakeClock) -> No
     # The upgraded hash still works, and no second upgrade happens.
     world.sign_in("admin", ADMIN_PW, secret)
     assert world.actions().count("password_rehashed") == 1
+
+
+def test_dummy_hash_is_built_by_the_warm_up_not_by_the_first_miss() -> None:
+    hasher = fast_hashing_for_tests()
+    hasher.start_warm_up()
+    assert hasher.wait_ready(10)
+    dummy = hasher._dummy
+    assert dummy is not None
+    hasher.dummy_verify("anything")
+    assert hasher._dummy is dummy  # the first miss reuses it: no hashing on that path
+
+
+def test_dummy_verify_is_a_real_verify_with_the_same_parameters() -> None:
+    hasher = fast_hashing_for_tests()
+    known = hasher.hash("Velvet-Orbit-73-Lantern!")
+    verified: list[str] = []
+    real_verify = hasher.verify
+
+    def spy(h: str, password: str) -> bool:
+        verified.append(h)
+        return real_verify(h, password)
+
+    hasher.verify = spy  # type: ignore[method-assign]
+    hasher.start_warm_up()
+    assert hasher.wait_ready(10)
+    hasher.dummy_verify("Wrong-Password-99!")
+    assert hasher.verify(known, "Wrong-Password-99!") is False
+    assert len(verified) == 2
+    assert extract_parameters(verified[0]) == extract_parameters(verified[1])
