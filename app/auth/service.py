@@ -483,13 +483,13 @@ class AuthService:
             username=username,
             display_name=display_name,
             email=email,
-            min_length=self._min_length(),
+            **self._policy_context(),
         )
         return [p.message for p in found]
 
     def password_rules(self) -> list[str]:
         """The policy as a list of plain-language rules, for display next to the field."""
-        return password_policy.rules(self._min_length())
+        return password_policy.rules(self._policy_context()["min_length"])
 
     def change_password(self, actor: Actor, old_password: str, new_password: str) -> None:
         """Change the actor's own password.  Raises :class:`AuthenticationFailed` for a
@@ -573,8 +573,17 @@ class AuthService:
 
     # --- helpers ----------------------------------------------------------------------
 
-    def _min_length(self) -> int:
-        return self.vault.call(lambda conn: settings.get(conn, settings.PASSWORD_MIN_LENGTH))
+    def _policy_context(self) -> dict[str, Any]:
+        """The stored inputs of the policy: minimum length and the store names."""
+
+        def read(conn: Conn) -> dict[str, Any]:
+            names = [str(r[0]) for r in conn.execute("SELECT name FROM stores").fetchall()]
+            return {
+                "min_length": settings.get(conn, settings.PASSWORD_MIN_LENGTH),
+                "store_names": names,
+            }
+
+        return self.vault.call(read)
 
     def _failed(
         self, op_id: int, now: datetime, step: str, reason: str, error: Exception
@@ -592,7 +601,7 @@ class AuthService:
             username=username,
             display_name=display_name,
             email=email,
-            min_length=self._min_length(),
+            **self._policy_context(),
         )
         if found:
             raise PasswordRejected(password_policy.message(found))

@@ -121,3 +121,83 @@ def test_only_the_last_ten_passwords_are_remembered(world: World) -> None:
     with pytest.raises(PasswordRejected):
         world.auth.change_password(session.actor, current, passwords[2])
     world.auth.change_password(session.actor, current, ADMIN_PW)
+
+
+# --- predictable patterns a scorer alone lets through -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "Summer2026!!",
+        "Winter-2025-!!",
+        "December2026#",
+        "Sept2026!!!!!",
+        "Ağustos2026!!",
+        "Sonbahar2026.",
+        "Kış2026!!Kış",
+        "$umm3r2026!!",
+    ],
+)
+def test_season_or_month_with_a_year_is_refused(password: str) -> None:
+    assert "season_year" in rules_broken(password)
+
+
+@pytest.mark.parametrize(
+    "password", ["Muttefik2026!", "Müttefik-Desk-1!", "MUTT3F1K#2026x", "Desk2026!!Desk"]
+)
+def test_the_apps_name_is_refused(password: str) -> None:
+    assert "app_name" in rules_broken(password)
+
+
+def test_the_stores_names_are_refused() -> None:
+    stores = ["Anadolu Baharat", "EU shop"]
+    assert "store_name" in rules_broken("Baharat-Kedi-2026!x", store_names=stores)
+    assert "store_name" in rules_broken("Eushop#Velvet73", store_names=stores)
+    assert "store_name" not in rules_broken(GOOD, store_names=stores)
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "Qwerty123456!",
+        "Asdfgh2026!!",
+        "1qaz2wsx!QAZ",
+        "Zaq12wsx!!Xsw2",
+        "Qwertz2026!!",
+        "Uıopğü2026!!!",  # Turkish Q: the right end of the top row
+        "Şlkjhg2026!!!",  # Turkish Q: the home row backwards
+        "Fgğıod2026!!!",  # Turkish F: the top row
+    ],
+)
+def test_keyboard_walks_are_refused(password: str) -> None:
+    assert "keyboard" in rules_broken(password)
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["Velvet-Summer-73-Lantern!", "Marble-Orbit-2026-Kettle!", "Gülümseyen-Çınar-84-Kedi!"],
+)
+def test_words_around_a_pattern_still_pass(password: str) -> None:
+    assert rules_broken(password) == set()
+
+
+def test_pattern_messages_name_the_rule_in_plain_words() -> None:
+    def text(pw: str, **kw: object) -> str:
+        args: dict[str, object] = {"username": "ayse", "display_name": "Ayse Yilmaz"}
+        args.update(kw)
+        return pp.message(pp.problems(pw, **args))  # type: ignore[arg-type]
+
+    assert "season or month" in text("Summer2026!!")
+    assert "Müttefik Desk" in text("Muttefik2026!")
+    assert "store" in text("Baharat-Kedi-2026!x", store_names=["Anadolu Baharat"])
+    assert "keyboard" in text("Qwerty123456!")
+    assert any("season" in r for r in pp.rules()) and any("keyboard" in r for r in pp.rules())
+
+
+def test_the_service_passes_store_names_to_the_policy(world: World) -> None:
+    world.add_store("Anadolu Baharat")
+    with pytest.raises(PasswordRejected, match="store"):
+        world.auth.begin_first_admin("admin", "Ayse Yilmaz", "a@example.com", "Baharat-Kedi-2026!x")
+    problems = world.auth.password_problems("Baharat-Kedi-2026!x", username="x1y", display_name="Q")
+    assert any("store" in p for p in problems)
