@@ -3,42 +3,100 @@
 Areas: ``muttefik.db``, ``.secrets``, ``.sync``, ``.amazon``, ``.auth``, ``.audit``,
 ``.mail``, ``.ai``, ``.purge``, ``.ui``, ``.qt``.  Every handler carries the
 :class:`~app.redact.RedactingFilter`, so no secret or buyer PII reaches a log line.
+
+The same handlers sit on the root logger, so the libraries' records (httpx, httpcore,
+sp_api, keyring, urllib3, …) pass the same filter instead of Python's unfiltered
+last-resort handler.  Libraries log at WARNING and above only, whatever ``level``:
+below that they write requests, headers and bodies.  Log files are created 0600 and
+each file a rotation starts is too (not left to the umask).
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
 import os
+import sys
 from pathlib import Path
+from typing import Any
 
 from app.redact import RedactingFilter
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+#: Libraries whose own level is raised to WARNING (some set INFO on import).
+LIBRARY_LOGGERS = ("httpx", "httpcore", "sp_api", "keyring", "urllib3", "asyncio")
+LIBRARY_LEVEL = logging.WARNING
+
+# The handlers the last setup_logging call installed (on "muttefik" and on the root).
+_installed: list[logging.Handler] = []
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating file handler whose files are owner-only (0600) on POSIX.
+
+    ``RotatingFileHandler`` opens every new file (the first and each one a rollover
+    starts) with plain ``open``, so its mode came from the umask: usually 0644.
+    """
+
+    def _open(self) -> io.TextIOWrapper:
+        def opener(path: str, flags: int) -> int:
+            fd = os.open(path, flags, 0o600)
+            if os.name == "posix":
+                os.fchmod(fd, 0o600)  # an existing file keeps its mode through open()
+            return fd
+
+        stream = open(  # noqa: SIM115 - the handler keeps the stream and closes it
+            self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors, opener=opener
+        )
+        assert isinstance(stream, io.TextIOWrapper)  # text mode, as the base class opens it
+        return stream
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of each record (tests and the
+    GUI replace it), not to the stream that was current at setup."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
 
 
 def setup_logging(log_dir: Path | None, *, level: int = logging.INFO, stderr: bool = True) -> None:
-    root = logging.getLogger("muttefik")
-    root.setLevel(level)
-    root.propagate = False
-    for handler in list(root.handlers):
+    app_logger = logging.getLogger("muttefik")
+    root = logging.getLogger()
+    app_logger.setLevel(level)
+    app_logger.propagate = False
+    for handler in _installed:
+        app_logger.removeHandler(handler)
         root.removeHandler(handler)
+        handler.close()
+    _installed.clear()
+    for handler in list(app_logger.handlers):  # installed by an older setup path
+        app_logger.removeHandler(handler)
         handler.close()
     redactor = RedactingFilter()
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = log_dir / "muttefik.log"
-        handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
+        handler = PrivateRotatingFileHandler(
+            log_dir / "muttefik.log", maxBytes=2_000_000, backupCount=5, encoding="utf-8"
         )
-        if os.name == "posix" and path.exists():
-            os.chmod(path, 0o600)
         handler.setFormatter(logging.Formatter(FORMAT))
         handler.addFilter(redactor)
-        root.addHandler(handler)
+        _installed.append(handler)
     if stderr:
-        console = logging.StreamHandler()
+        console = _StderrHandler()
         console.setLevel(logging.WARNING)
         console.setFormatter(logging.Formatter(FORMAT))
         console.addFilter(redactor)
-        root.addHandler(console)
+        _installed.append(console)
+    for handler in _installed:
+        app_logger.addHandler(handler)
+        root.addHandler(handler)
+    root.setLevel(LIBRARY_LEVEL)
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(LIBRARY_LEVEL)

@@ -21,11 +21,16 @@ EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # International or NANP-looking phone numbers: 7+ digits with separators.
 PHONE_RE = re.compile(r"(?<![\w-])\+?\d[\d ()./-]{7,}\d(?![\w-])")
 ORDER_ID_RE = re.compile(r"\b\d{3}-\d{7}-\d{7}\b")
-# Not PII, and the phone pattern would eat them: order ids, ISO dates and times.
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+# Not PII, and the phone pattern would eat them: order ids, ISO dates and times, and
+# dotted IPv4 addresses with an optional port (exactly four octets of 0-255 without
+# leading zeros, so dotted phone numbers such as 06.12.34.56.78 are not mistaken, and
+# not next to other digit groups, so "+49 30 123.45.67.89" stays one phone number).
 _KEEP_RE = re.compile(
     r"\b\d{3}-\d{7}-\d{7}\b"
     r"|\b\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
     r"|\b\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\b"
+    rf"|(?<![\d.+])(?<!\d[ ()/-]){_OCTET}(?:\.{_OCTET}){{3}}(?::\d{{1,5}})?(?!\.?\d)(?![ ()/-]\d)"
 )
 # Hex strings of 32+ chars (raw keys) and bearer-like tokens.
 KEYLIKE_RE = re.compile(r"\b(?:[0-9a-fA-F]{32,}|Atz[ar]\|[\w|=-]+)\b")

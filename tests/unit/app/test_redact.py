@@ -26,6 +26,7 @@ def log_file(tmp_path: Path) -> Iterator[Path]:
     saved = (list(root.handlers), root.level, root.propagate)
     setup_logging(tmp_path / "logs", level=logging.DEBUG, stderr=False)
     yield tmp_path / "logs" / "muttefik.log"
+    setup_logging(None, stderr=False)  # takes its handlers off the root logger too
     for handler in list(root.handlers):
         root.removeHandler(handler)
         handler.close()
@@ -74,6 +75,7 @@ def test_stderr_handler_is_redacted_too(capsys: pytest.CaptureFixture[str], tmp_
         setup_logging(None, stderr=True)
         logging.getLogger("muttefik.sync").warning("buyer %s", EMAIL)
     finally:
+        setup_logging(None, stderr=False)
         for handler in list(root.handlers):
             root.removeHandler(handler)
         root.handlers[:], root.level, root.propagate = saved[0], saved[1], saved[2]
@@ -114,3 +116,41 @@ def test_dates_and_times_survive_but_phones_next_to_them_do_not() -> None:
     assert "2026-11-01 12:00:05,123" in out
     assert "2026-10-31T23:59:59+00:00" in out
     assert "555 0100" not in out and "[phone]" in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fake SP-API at http://127.0.0.1:8123/orders/2026-01-01/orders",
+        "connect to 127.0.0.1 failed",
+        "listening on 192.168.100.200:8080",
+        "proxy 10.0.0.1:3128 refused",
+        "server 255.255.255.255 and 0.0.0.0:65535",
+        "peer 127.0.0.1.",
+    ],
+)
+def test_ip_addresses_and_ports_are_not_phone_numbers(text: str) -> None:
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "+49 30 1234 5678",
+        "(555) 123-4567",
+        "0176/98765432",
+        "555.123.4567",
+        "06.12.34.56.78",
+        "01.23.45.67",
+        "+1.206.555.0100",
+        "1.800.555.1234",
+        "0176.98.76.54",
+        "+49 30 123.45.67.89",
+        "030 123.45.67.89",
+        "12.34.56.78 90",
+    ],
+)
+def test_phone_numbers_with_dots_are_still_redacted(phone: str) -> None:
+    out = redact_text(f"call {phone} today, server 127.0.0.1:8080")
+    assert phone not in out and "[phone]" in out
+    assert out.endswith("server 127.0.0.1:8080")
