@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from app.amazon.orders_service import OrdersService
 from app.amazon.stores import StoreService
 from app.amazon.sync import SyncService
-from app.audit import AuditLog, AuditService
+from app.audit import AuditService, make_audit_log
 from app.auth.service import AuthService, OperatorService
 from app.clock import Clock, SystemClock
 from app.events import EventBus
@@ -54,7 +54,8 @@ class Services:
 
 
 def build_services(core: Core) -> Services:
-    audit_log = AuditLog(clock=core.clock)
+    # No audit key: AuditLog refuses to append (fail closed) rather than write unsealed.
+    audit_log = make_audit_log(core.vault, core.secrets, clock=core.clock, key=core.vault.audit_key)
     stores = StoreService(
         vault=core.vault,
         secrets=core.secrets,

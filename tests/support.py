@@ -42,3 +42,8 @@ class MemoryKeyring(KeyringBackend):
         if (service, username) not in self.store:
             raise keyring.errors.PasswordDeleteError("not found")
         del self.store[(service, username)]
+
+
+# The audit key for tests that build an AuditLog themselves (the app's comes from the
+# keychain or the passphrase; see app/audit.py).
+AUDIT_TEST_KEY = bytes(range(32))

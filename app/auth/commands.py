@@ -43,7 +43,14 @@ def sign_in_on_terminal(auth: AuthService, permission: Permission | None = None)
 def register(sub: Any) -> None:
     audit = sub.add_parser("audit", help="verify or export the audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-    verify = audit_sub.add_parser("verify", help="check the audit log's hash chain")
+    verify = audit_sub.add_parser(
+        "verify", help="check the audit log's seals and the record kept outside the data file"
+    )
+    verify.add_argument(
+        "--against",
+        metavar="EXPORT",
+        help="also prove that nothing up to this earlier export's last entry changed",
+    )
     verify.set_defaults(func=cmd_audit_verify)
     export = audit_sub.add_parser("export", help="export audit entries (admin sign-in)")
     export.add_argument("--since", required=True, type=_date, metavar="YYYY-MM-DD")
@@ -84,8 +91,19 @@ def _date(text: str) -> datetime:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
+    lines: list[str] | None = None
+    if args.against:
+        from app.audit import ExportUnreadable
+
+        try:
+            lines = Path(args.against).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ExportUnreadable(
+                f"Cannot read the export {args.against}. Check the path and try again."
+            ) from exc
     with open_cli_services(args) as services:
-        result = services.audit.verify()
+        audit = services.audit
+        result = audit.verify() if lines is None else audit.verify_against(lines)
     print(result.summary(), file=sys.stdout if result.ok else sys.stderr)
     return 0 if result.ok else 1
 

@@ -16,6 +16,7 @@ from app.auth.rbac import Role
 from app.clock import FakeClock
 from app.errors import AuthenticationFailed, CodeRejected
 from app.vault import Vault
+from tests.support import AUDIT_TEST_KEY
 from tests.unit.app.test_auth_support import ADMIN_PW, World, make_world
 
 
@@ -40,7 +41,7 @@ def append_many(vault: Vault, log: AuditLog, n: int) -> None:
 
 
 def test_chain_verifies(vault: Vault, clock: FakeClock) -> None:
-    log = AuditLog(clock=clock)
+    log = AuditLog(clock=clock, key=AUDIT_TEST_KEY)
     append_many(vault, log, 5)
     result = vault.call(log.verify)
     assert result.ok and result.checked == 5
@@ -50,7 +51,7 @@ def test_chain_verifies(vault: Vault, clock: FakeClock) -> None:
 
 
 def test_tampered_row_is_named(vault: Vault, clock: FakeClock) -> None:
-    log = AuditLog(clock=clock)
+    log = AuditLog(clock=clock, key=AUDIT_TEST_KEY)
     append_many(vault, log, 5)
 
     def tamper(conn: Any) -> None:
@@ -64,7 +65,7 @@ def test_tampered_row_is_named(vault: Vault, clock: FakeClock) -> None:
 
 
 def test_deleted_row_is_named(vault: Vault, clock: FakeClock) -> None:
-    log = AuditLog(clock=clock)
+    log = AuditLog(clock=clock, key=AUDIT_TEST_KEY)
     append_many(vault, log, 5)
 
     def delete(conn: Any) -> None:
@@ -77,7 +78,7 @@ def test_deleted_row_is_named(vault: Vault, clock: FakeClock) -> None:
 
 
 def test_triggers_refuse_update_and_delete(vault: Vault, clock: FakeClock) -> None:
-    log = AuditLog(clock=clock)
+    log = AuditLog(clock=clock, key=AUDIT_TEST_KEY)
     append_many(vault, log, 2)
     for sql in ("UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"):
         with pytest.raises(Exception, match=r"append-only|kept at least"):
@@ -87,7 +88,7 @@ def test_triggers_refuse_update_and_delete(vault: Vault, clock: FakeClock) -> No
 
 def test_retention_purge_keeps_the_chain(vault: Vault) -> None:
     old_clock = FakeClock(datetime(2020, 1, 1, tzinfo=UTC))
-    log = AuditLog(clock=old_clock)
+    log = AuditLog(clock=old_clock, key=AUDIT_TEST_KEY)
     append_many(vault, log, 3)
     old_clock.advance(400 * 86400)
     append_many(vault, log, 2)  # 2021-02: younger than 12 months at the purge below
@@ -104,7 +105,7 @@ def test_retention_setting_is_never_below_twelve_months(vault: Vault) -> None:
     with pytest.raises(ValueError):
         settings.AUDIT_RETENTION_MONTHS.validate(6)
     clock = FakeClock(datetime(2020, 1, 1, tzinfo=UTC))
-    log = AuditLog(clock=clock)
+    log = AuditLog(clock=clock, key=AUDIT_TEST_KEY)
     append_many(vault, log, 2)
     vault.call_write(
         lambda c: settings.put(c, settings.AUDIT_RETENTION_MONTHS, 24, now=clock.now())
@@ -115,7 +116,7 @@ def test_retention_setting_is_never_below_twelve_months(vault: Vault) -> None:
 
 
 def test_purge_gate_never_deletes_young_entries(vault: Vault, clock: FakeClock) -> None:
-    log = AuditLog(clock=FakeClock(datetime.now(UTC) - timedelta(days=30)))
+    log = AuditLog(clock=FakeClock(datetime.now(UTC) - timedelta(days=30)), key=AUDIT_TEST_KEY)
     append_many(vault, log, 1)
 
     def sneaky(conn: Any) -> None:
@@ -143,7 +144,7 @@ def test_details_outside_the_allow_list_are_refused(action: str, details: dict[s
 
 
 def test_append_outside_a_transaction_is_a_bug(vault: Vault, clock: FakeClock) -> None:
-    log = AuditLog(clock=clock)
+    log = AuditLog(clock=clock, key=AUDIT_TEST_KEY)
     with pytest.raises(RuntimeError):
         vault.call(lambda c: log.append(c, actor_id=None, action=Action.SIGN_IN_OK))
 
@@ -168,7 +169,9 @@ def test_query_filters_and_export(world: World) -> None:
     out = io.StringIO()
     world.audit.export(admin.actor, AuditFilter(since=since), "jsonl", out)
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert [x["action"] for x in lines] == ["sign_in_ok", "audit_exported"]
+    assert [x.get("action") for x in lines] == ["sign_in_ok", "audit_exported", None]
+    # The head at the moment of export: the entry before the export's own.
+    assert lines[-1] == {"record": "head", "seq": 7, "hash": world.audit_rows()[6][8]}
     # The export is audited, and the chain still verifies.
     assert world.actions()[-1] == "audit_exported"
     assert world.audit.verify().ok

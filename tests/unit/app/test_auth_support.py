@@ -6,14 +6,16 @@ from dataclasses import dataclass
 
 import pytest
 
-from app.audit import AuditLog, AuditService
+from app.audit import AuditLog, AuditService, make_audit_log
 from app.auth import totp
 from app.auth.hashing import fast_hashing_for_tests
 from app.auth.models import Actor, Session
 from app.auth.rbac import Role
 from app.auth.service import AuthService, OperatorService
 from app.clock import FakeClock
+from app.secrets import SecretStore
 from app.vault import Vault
+from tests.support import AUDIT_TEST_KEY
 
 ADMIN_PW = "Velvet-Orbit-73-Lantern!"
 AGENT_PW = "Quartz-Meadow-91-Falcon?"
@@ -89,8 +91,15 @@ class World:
         return [str(r[3]) for r in self.audit_rows()]
 
 
-def make_world(vault: Vault, clock: FakeClock, *, demo: bool = False) -> World:
-    log = AuditLog(clock=clock)
+def make_world(
+    vault: Vault, clock: FakeClock, *, demo: bool = False, secrets: SecretStore | None = None
+) -> World:
+    """``secrets``: also record the audit head in the keychain, as the app does."""
+    key = vault.audit_key or AUDIT_TEST_KEY
+    if secrets is not None:
+        log = make_audit_log(vault, secrets, clock=clock, key=key)
+    else:
+        log = AuditLog(clock=clock, key=key, after_commit=vault.after_commit)
     return World(
         vault=vault,
         clock=clock,

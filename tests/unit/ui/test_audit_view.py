@@ -20,6 +20,7 @@ from app.auth.rbac import Role
 from app.clock import FakeClock
 from app.errors import PermissionDenied
 from app.vault import Vault
+from tests.support import AUDIT_TEST_KEY
 from tests.unit.ui.auth_fakes import FakeAuth, FakeOperators
 from ui import ops
 from ui.models.audit_model import AUDIT_LOADED_ROLE, AUDIT_SEQ_ROLE, AuditModel, Column
@@ -45,7 +46,7 @@ def auth() -> FakeAuth:
 @pytest.fixture
 def service(vault: Vault, clock: FakeClock, auth: FakeAuth) -> AuditService:
     """23 entries: 20 sign-ins by admin over 20 days, then 3 failures by bora today."""
-    log = AuditLog(clock=clock)
+    log = AuditLog(clock=clock, key=AUDIT_TEST_KEY)
     clock.advance(-20 * 86400)
 
     def seed(conn: Any) -> None:
@@ -161,6 +162,11 @@ def test_export(qtbot: QtBot, view: AuditView, auth: FakeAuth, tmp_path: Path, f
         rows = list(csv.DictReader(text.splitlines()))
     else:
         rows = [json.loads(line) for line in text.splitlines()]
+    *rows, head = rows  # the export ends with the log's head (audit verify --against)
+    assert head["seq"] in (23, "23") and head.get("record", head.get("action")) in (
+        "head",
+        "audit_head",
+    )
     assert [r["actor_username"] for r in rows] == ["bora"] * 3
     assert (target.stat().st_mode & 0o777) == 0o600
     # The export is itself in the log (by the admin).

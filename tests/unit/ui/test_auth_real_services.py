@@ -18,6 +18,7 @@ from app.auth.service import AuthService
 from app.clock import FakeClock
 from app.errors import CodeRejected
 from app.services import Core
+from tests.support import AUDIT_TEST_KEY
 from ui import ops
 from ui.dialogs.first_run import FirstRunWizard
 from ui.dialogs.sign_in import SignInDialog
@@ -40,7 +41,7 @@ def code_at(secret: str, clock: FakeClock) -> str:
 def test_first_admin_sign_in_and_new_operator(qtbot: QtBot, core: Core) -> None:
     clock = core.clock
     assert isinstance(clock, FakeClock)
-    log = AuditLog(clock=clock)
+    log = AuditLog(clock=clock, key=AUDIT_TEST_KEY)
     auth = AuthService(vault=core.vault, clock=clock, audit=log, hasher=fast_hashing_for_tests())
     operators = OperatorService(vault=core.vault, clock=clock, audit=log)
     audit = AuditService(vault=core.vault, audit=log)

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMessageBox
 from app.amazon.models import Credentials, Region, StoreDraft
 from app.amazon.stores import StoreService
 from app.audit import AuditLog
+from tests.support import AUDIT_TEST_KEY
 from tests.unit.ui.test_orders_model import ADMIN
 from ui.dialogs.store import StoreDialog
 from ui.dialogs.stores import StoresDialog
@@ -18,7 +19,10 @@ from ui.dialogs.stores import StoresDialog
 @pytest.fixture
 def stores(core: Any) -> StoreService:
     service = StoreService(
-        vault=core.vault, secrets=core.secrets, clock=core.clock, audit=AuditLog(clock=core.clock)
+        vault=core.vault,
+        secrets=core.secrets,
+        clock=core.clock,
+        audit=AuditLog(clock=core.clock, key=AUDIT_TEST_KEY),
     )
     for name in ("Main US", "Europe"):
         service.create_store(
