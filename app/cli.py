@@ -34,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="muttefik", description="Müttefik Desk: buyer messages, orders and labels."
     )
     parser.add_argument("--version", action="version", version=f"Müttefik Desk {__version__}")
-    parser.add_argument("--profile", metavar="DIR", help="use the profile in DIR")
+    parser.add_argument(
+        "--profile", metavar="DIR", type=_profile_dir, help="use the profile in DIR"
+    )
     parser.add_argument("--demo", action="store_true", help="open the demo profile")
     parser.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -43,6 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
+
+
+def _profile_dir(text: str) -> str:
+    """``--profile`` must name a folder (existing or not): not a file, not ''."""
+    from app.paths import profile_path_problem
+
+    problem = profile_path_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text
 
 
 def profile_from_args(args: argparse.Namespace) -> Profile:

@@ -87,8 +87,6 @@ class DatabaseCorrupted(UserError):
     )
 
 
-class DatabaseInUse(UserError):
-    title = "Already open"
 class KeyChangeUnfinished(UserError):
     title = "Key change not finished yet"
     message = (
@@ -99,6 +97,8 @@ class KeyChangeUnfinished(UserError):
     )
 
 
+class DatabaseInUse(UserError):
+    title = "Already open"
     message = (
         "This profile is already open in another Müttefik Desk window or command. Close "
         "it first, or use a different profile."
@@ -119,6 +119,79 @@ class ProfileReadOnly(UserError):
         "Müttefik Desk cannot write to its data folder (it is read-only or belongs to "
         "another user). Check the folder's permissions, or choose another profile."
     )
+
+
+class DataFileMissing(UserError):
+    """The profile has a key (or KDF file, or id file) but its data file is gone or empty.
+
+    Nothing is created and no key is replaced: the file may come back (a disk mounted
+    late, a restore or sync still copying).  Starting a new empty profile instead is a
+    separate, explicit choice (the GUI dialog's button, ``muttefik profile new``).
+    """
+
+    title = "Data file is missing"
+
+    def __init__(self, path: object = None, *, detail: str | None = None) -> None:
+        where = f" It was expected at {path}." if path is not None else ""
+        super().__init__(
+            f"The data file is missing or empty.{where} Its key is still kept. If the file "
+            "is on a disk that is not connected, or is still being restored or copied, put "
+            "it back there and start again. To start a new, empty profile in this folder "
+            "instead (the old key stays in the keychain), choose it explicitly: in the app's "
+            "dialog, or with `muttefik --profile FOLDER profile new` on the command line.",
+            detail=detail,
+        )
+        self.path = path
+
+
+class NotAProfile(UserError):
+    """The folder holds no profile (commands that only read never create one), or holds
+    other files and so is refused as a new profile's folder."""
+
+    title = "Not a Müttefik Desk profile"
+
+    def __init__(
+        self, path: object = None, *, non_empty: bool = False, detail: str | None = None
+    ) -> None:
+        if non_empty:
+            text = (
+                f"{path} is not a Müttefik Desk profile: it holds other files, and "
+                "Müttefik Desk does not put its data into a folder already in use. Choose an "
+                "empty or new folder, or an existing profile's folder."
+            )
+        else:
+            text = (
+                f"{path} is not a Müttefik Desk profile (there is no data file). This "
+                "command only works on an existing profile. Check the folder name; to "
+                "create a profile there, start the app with it, or run `muttefik --profile "
+                "FOLDER profile new`."
+            )
+        super().__init__(text, detail=detail)
+        self.path = path
+
+
+class ProfileExists(UserError):
+    title = "Profile already exists"
+    message = (
+        "This folder already holds a profile with its data file. A new profile is only "
+        "started where the data file is missing or in an empty folder."
+    )
+
+
+class ProfilePathInvalid(UserError):
+    title = "Not a profile folder"
+    message = "That path cannot be used as a profile folder."
+
+
+class ProfileIdUnreadable(UserError):
+    title = "Profile file unreadable"
+
+    def __init__(self, path: object = None, *, detail: str | None = None) -> None:
+        super().__init__(
+            f"The profile's identity file {path} cannot be read or is damaged. Müttefik "
+            "Desk did not change anything. Restore the file from a backup of the folder.",
+            detail=detail,
+        )
 
 
 class DatabaseTooNew(UserError):

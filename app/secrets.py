@@ -5,8 +5,11 @@ Keychain, Windows Credential Locker).  Plaintext backends (keyrings.alt and frie
 keyring's ``fail``/``null`` backends and anything unknown are refused, so a secret never
 lands unencrypted on disk by accident.
 
-Secrets are namespaced per profile: service ``muttefik-desk:<profile path>`` and a name
-such as ``db-key`` or ``store:3:refresh-token``.  Values are only ever held in memory;
+Secrets are namespaced per profile: service ``muttefik-desk:profile:<profile id>`` (the
+id in the folder's ``profile.json``) and a name such as ``db-key`` or
+``store:3:refresh-token``.  Entries of profiles from before that file are named by the
+folder's path; :meth:`SecretStore.get` finds a name missing under the id there and
+copies it forward, never deleting the old entry.  Values are only ever held in memory;
 each value read is registered with the log filter so it can never be logged.
 """
 
@@ -24,6 +27,8 @@ from app.redact import register_secret
 
 if TYPE_CHECKING:
     import keyring.backend
+
+    from app.paths import Profile
 
 log = logging.getLogger("muttefik.secrets")
 
@@ -119,11 +124,42 @@ class SecretStore:
         service: str,
         backend: keyring.backend.KeyringBackend | None = None,
         enforce_policy: bool = True,
+        legacy: tuple[str, ...] = (),
     ) -> None:
-        self.service = service
+        self._service = service
+        self._legacy = legacy
+        self._profile: Profile | None = None
         self._backend = backend
         self._enforce = enforce_policy
         self._checked = False
+
+    @classmethod
+    def for_profile(
+        cls,
+        profile: Profile,
+        *,
+        backend: keyring.backend.KeyringBackend | None = None,
+        enforce_policy: bool = True,
+    ) -> SecretStore:
+        """The secrets of ``profile``, named by its id as read at each call (the id is
+        written on first open, and replaced when the seller starts a new profile there)."""
+        store = cls(service="", backend=backend, enforce_policy=enforce_policy)
+        store._profile = profile
+        return store
+
+    @property
+    def service(self) -> str:
+        if self._profile is not None:
+            return self._profile.keychain_service
+        return self._service
+
+    @property
+    def legacy(self) -> tuple[str, ...]:
+        """Older service names of the same entries, searched on a miss."""
+        if self._profile is not None:
+            identity = self._profile.identity()
+            return identity.legacy if identity is not None else ()
+        return self._legacy
 
     @property
     def backend(self) -> keyring.backend.KeyringBackend:
@@ -138,7 +174,18 @@ class SecretStore:
         return backend_name(self.backend)
 
     def get(self, name: str) -> str | None:
-        value = self._call("get_password", name)
+        service = self.service
+        value = self._call("get_password", name, service=service)
+        if value is None:
+            for old in self.legacy:
+                if old == service:
+                    continue
+                value = self._call("get_password", name, service=old)
+                if value is not None:
+                    register_secret(value)
+                    self._call("set_password", name, value, service=service)
+                    log.info("keychain entry %s copied from its path-named service", name)
+                    break
         if value is not None:
             register_secret(value)
         return value  # type: ignore[no-any-return]
@@ -148,19 +195,23 @@ class SecretStore:
         self._call("set_password", name, value)
 
     def delete(self, name: str) -> None:
-        with contextlib.suppress(_NotFound):
-            self._call("delete_password", name)
+        """Delete ``name``, and its path-named copy too (it would come back otherwise)."""
+        service = self.service
+        for svc in (service, *(s for s in self.legacy if s != service)):
+            with contextlib.suppress(_NotFound):
+                self._call("delete_password", name, service=svc)
 
     def probe(self) -> None:
         """Check that the keychain is usable and unlocked (a read of a missing entry)."""
         self._call("get_password", "probe")
 
-    def _call(self, method: str, *args: Any) -> Any:
+    def _call(self, method: str, *args: Any, service: str | None = None) -> Any:
         import keyring.errors
 
         backend = self.backend
+        service = service or self.service
         try:
-            return getattr(backend, method)(self.service, *args)
+            return getattr(backend, method)(service, *args)
         except keyring.errors.KeyringLocked as exc:
             raise KeychainLocked(detail=type(exc).__name__) from exc
         except keyring.errors.PasswordDeleteError as exc:

@@ -14,7 +14,7 @@ import pytest
 
 from app.clock import FakeClock
 from app.events import EventBus
-from app.paths import Profile
+from app.paths import Identity, Profile
 from app.secrets import SecretStore
 from app.services import Core
 from app.vault import Vault
@@ -23,8 +23,11 @@ from tests.support import MemoryKeyring
 
 @pytest.fixture
 def profile(tmp_path: Path) -> Profile:
+    """A profile folder as a first run leaves it before the database exists: its id file
+    is written, so ``profile.keychain_service`` names its entries from the start."""
     p = Profile(tmp_path / "profile")
     p.ensure()
+    p.write_identity(Identity.new())
     return p
 
 
@@ -35,9 +38,7 @@ def memory_keyring() -> MemoryKeyring:
 
 @pytest.fixture
 def secrets(profile: Profile, memory_keyring: MemoryKeyring) -> SecretStore:
-    return SecretStore(
-        service=profile.keychain_service, backend=memory_keyring, enforce_policy=False
-    )
+    return SecretStore.for_profile(profile, backend=memory_keyring, enforce_policy=False)
 
 
 @pytest.fixture

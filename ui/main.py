@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, QtMsgType, Signal, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
-from app.errors import OperationCancelled, PassphraseWrong
+from app.errors import DataFileMissing, OperationCancelled, PassphraseWrong
 from app.paths import Profile
 from app.secrets import SecretStore
 from app.vault import KeyPlan, Vault, keys
 from app.vault.lock import ProfileLock
 from ui import ops
+from ui.dialogs.data_file_missing import ask_start_new_profile
 from ui.dialogs.startup_error import show_startup_error
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("muttefik.ui")
 
 ErrorPresenter = Callable[[BaseException], bool]
+# (error) -> True if the seller confirmed starting a new, empty profile instead.
+MissingFilePresenter = Callable[[DataFileMissing], bool]
 # (window_parent, services, on_signed_in(session), on_cancelled()) -> None
 Authenticator = Callable[["Services", Callable[[Any], None], Callable[[], None]], None]
 
@@ -70,11 +73,13 @@ class Startup(QObject):
         authenticate: Authenticator | None = None,
         ask_passphrase: Callable[[bool, str], str | None] | None = None,
         integrity_check: bool = True,
+        data_file_missing: MissingFilePresenter = ask_start_new_profile,
     ) -> None:
         super().__init__()
         self.profile = profile
-        self.secrets = secrets or SecretStore(service=profile.keychain_service)
+        self.secrets = secrets or SecretStore.for_profile(profile)
         self.present_error = present_error
+        self.data_file_missing = data_file_missing
         self.authenticate = authenticate or default_authenticate
         self.ask_passphrase = ask_passphrase or _ask_passphrase_dialog
         self.integrity_check = integrity_check
@@ -86,7 +91,9 @@ class Startup(QObject):
         self._prefetched: Future[None] | None = None
 
     # stage: keychain ----------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, *, new_profile: bool = False) -> None:
+        """``new_profile``: the seller confirmed starting a new, empty profile where the
+        data file is missing (the old key is kept; see keys.start_new_profile)."""
         log.info("startup: keychain (%s)", "demo" if self.profile.demo else "profile")
 
         def plan(job: ops.Job) -> KeyPlan:
@@ -97,6 +104,9 @@ class Startup(QObject):
                 lock = ProfileLock(self.profile.lock_path)
                 lock.acquire()
                 self._profile_lock = lock
+            if new_profile:
+                keys.start_new_profile(self.profile, self.secrets)
+            # A data file that is missing raises DataFileMissing: never a new key over one.
             return keys.plan(self.profile, self.secrets)
 
         if self._prefetched is None:
@@ -105,32 +115,37 @@ class Startup(QObject):
 
     def _have_plan(self, plan: KeyPlan, error: str = "") -> None:
         if not plan.needs_passphrase:
-            assert plan.key is not None
-            self._open(lambda: plan.key, plan)
+            key = plan.key
+            assert key is not None
+            self._open(lambda: (key, keys.keychain_audit_key(self.secrets)), plan)
             return
         passphrase = self.ask_passphrase(plan.new_profile, error)
         if passphrase is None:
             self._fail(OperationCancelled("No passphrase was entered."), quiet=True)
             return
 
-        def derive() -> bytes:
-            return keys.key_from_passphrase(self.profile, passphrase, new_profile=plan.new_profile)
+        def derive() -> tuple[bytes, bytes | None]:
+            return keys.unlock_with_passphrase(
+                self.profile, passphrase, new_profile=plan.new_profile
+            )
 
         self._open(derive, plan)
 
     # stage: open vault ---------------------------------------------------------------
-    def _open(self, key_fn: Callable[[], bytes | None], plan: KeyPlan) -> None:
+    def _open(self, key_fn: Callable[[], tuple[bytes, bytes | None]], plan: KeyPlan) -> None:
+        """``key_fn`` (run on a worker): the database key and the audit key."""
         log.info("startup: open vault")
 
         def work(job: ops.Job) -> Vault:
-            key = key_fn()
-            assert key is not None
+            key, audit_key = key_fn()
             lock, self._profile_lock = self._profile_lock, None
             try:
                 vault = Vault.open(self.profile, key, plan.mode, lock=lock)
             except BaseException:
                 self._profile_lock = None  # Vault.open released it
                 raise
+            vault.audit_key = audit_key
+            keys.mark_created(self.profile)
             if self._prefetched is not None:
                 self._prefetched.result()  # here, so the GUI thread never waits on imports
             return vault
@@ -211,6 +226,14 @@ class Startup(QObject):
     # failures and shutdown ------------------------------------------------------------
     def _fail(self, exc: BaseException, *, quiet: bool = False) -> None:
         log.error("startup failed: %s", type(exc).__name__)
+        if isinstance(exc, DataFileMissing):
+            if self.data_file_missing(exc):
+                log.info("startup: the seller chose a new, empty profile")
+                self.start(new_profile=True)
+                return
+            self._shutdown()  # the seller chose Quit: nothing was changed
+            self.finished.emit(1)
+            return
         if not quiet and self.present_error(exc):
             self.start()
             return

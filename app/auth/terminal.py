@@ -65,12 +65,14 @@ def sign_in_on_terminal(
 
 @contextmanager
 def open_cli_services(args: argparse.Namespace) -> Iterator[Services]:
-    """Open the profile named by ``args`` and build the services; closes them after."""
+    """Open the existing profile named by ``args`` and build the services; closes them
+    after.  Raises NotAProfile/DataFileMissing rather than create anything."""
     from app.cli import ask_passphrase, profile_from_args
 
     profile = profile_from_args(args)
     secrets = bootstrap.secret_store_for(profile)
-    vault, _key = bootstrap.open_vault(profile, secrets, passphrase=ask_passphrase)
+    # Commands never create a profile (``muttefik profile new`` does, explicitly).
+    vault, _key = bootstrap.open_vault(profile, secrets, passphrase=ask_passphrase, create=False)
     core = Core(profile=profile, vault=vault, secrets=secrets)
     try:
         yield build_services(core)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from app.bootstrap import resolve_key, secret_store_for
+from app.bootstrap import require_profile, resolve_key, secret_store_for
 from app.vault.check import run_checks
-from app.vault.keys import database_exists
 from app.vault.lock import ProfileLock
 
 
@@ -19,22 +17,28 @@ def register(sub: Any) -> None:
         "rekey", help="re-encrypt the database with a new key (administrator sign-in)"
     )
     rekey.set_defaults(func=cmd_rekey)
+    prof = sub.add_parser("profile", help="start a new, empty profile")
+    prof_sub = prof.add_subparsers(dest="profile_command", metavar="ACTION", required=True)
+    new = prof_sub.add_parser(
+        "new",
+        help="create a new, empty profile in the folder (also where its data file is "
+        "missing: the old key is kept)",
+    )
+    new.set_defaults(func=cmd_profile_new)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from app.cli import ask_passphrase, profile_from_args
 
     profile = profile_from_args(args)
-    if not database_exists(profile):
-        print(f"There is no data file in {profile.root}.", file=sys.stderr)
-        return 2
+    require_profile(profile)  # before the lock file: check creates nothing
     secrets = secret_store_for(profile)
     # Not open_vault: opening verifies the schema and migrates, so a damaged schema page
     # would stop the check that is meant to find and name it (and check must not migrate).
     lock = ProfileLock(profile.lock_path)
     lock.acquire()
     try:
-        _mode, key = resolve_key(profile, secrets, passphrase=ask_passphrase)
+        _mode, key = resolve_key(profile, secrets, passphrase=ask_passphrase, create=False)
         result = run_checks(profile, key)
     finally:
         lock.release()
@@ -42,6 +46,26 @@ def cmd_check(args: argparse.Namespace) -> int:
     for problem in result.problems[:20]:
         print(f"  {problem}")
     return 0 if result.ok else 1
+
+
+def cmd_profile_new(args: argparse.Namespace) -> int:
+    """The only command that creates a profile (the GUI's first run is the other way)."""
+    from app.bootstrap import start_new_profile
+    from app.cli import ask_passphrase, profile_from_args
+
+    profile = profile_from_args(args)
+    vault, _key = start_new_profile(profile, secret_store_for(profile), passphrase=ask_passphrase)
+    vault.close()
+    print(f"A new, empty profile was created in {profile.root}.")
+    identity = profile.identity()
+    if identity is not None and identity.history:
+        print(
+            "The previous profile's key stays in the keychain (id "
+            f"{identity.history[-1].get('id') or 'from before profile ids'}); "
+            "profile.json lists it."
+        )
+    print("Start the app with this profile to create its first administrator.")
+    return 0
 
 
 def cmd_rekey(args: argparse.Namespace) -> int:

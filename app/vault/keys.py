@@ -8,6 +8,15 @@ tidied, so a crash at any point loses nothing.
 Passphrase mode: chosen at first run when no usable keychain exists; the key is derived
 from the passphrase with Argon2id and asked at every start.
 
+A key entry is never overwritten or deleted, except at the end of a completed rotation.
+A profile whose data file is missing or empty while its key, KDF file or id file exists
+is not a new profile: :func:`plan` raises :class:`DataFileMissing`, and only the
+explicit :func:`start_new_profile` starts afresh there (under a new id, so the old id's
+keychain entries stay as they are; the id file's ``history`` names them).
+
+The audit key (separate from the database key, for the audit log's MAC) is the keychain
+entry ``audit-key`` in keychain mode, and wrapped in the KDF file in passphrase mode.
+
 Everything here blocks (D-Bus, Argon2, file reads): never call it on the GUI thread.
 """
 
@@ -16,23 +25,29 @@ from __future__ import annotations
 import enum
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from app.errors import (
     DatabaseKeyMissing,
     DatabaseKeyWrong,
+    DataFileMissing,
     KeychainUnavailable,
+    NotAProfile,
     PassphraseWrong,
+    ProfileExists,
 )
-from app.paths import Profile
+from app.paths import Identity, Profile
 from app.secrets import SecretStore
 from app.vault import passphrase as pp
+from app.vault.check import settle_and_verify
 from app.vault.connection import can_open
 
 log = logging.getLogger("muttefik.db")
 
 DB_KEY = "db-key"
 DB_KEY_PENDING = "db-key-pending"
+AUDIT_KEY = "audit-key"
 
 
 class KeyMode(enum.Enum):
@@ -64,23 +79,127 @@ def database_exists(profile: Profile) -> bool:
         return False
 
 
-def plan(profile: Profile, secrets: SecretStore) -> KeyPlan:
-    """Decide how to open ``profile``; for keychain mode, return the working key."""
-    exists = database_exists(profile)
-    if exists and (profile.kdf_path.exists() or pp.pending_path(profile.kdf_path).exists()):
-        return KeyPlan(KeyMode.PASSPHRASE)
-    if not exists:
-        try:
-            secrets.probe()
-        except KeychainUnavailable as exc:
-            log.warning("no usable keychain (%s); passphrase mode offered", exc.detail)
-            return KeyPlan(KeyMode.PASSPHRASE, new_profile=True)
-        key = os.urandom(32)
-        secrets.set(DB_KEY, key.hex())
-        secrets.delete(DB_KEY_PENDING)
-        log.info("new database key stored in the keychain")
+def plan(profile: Profile, secrets: SecretStore, *, create: bool = True) -> KeyPlan:
+    """Decide how to open ``profile``; for keychain mode, return the working key.
+
+    ``create=False`` (commands that only read): never writes anything, and raises
+    :class:`NotAProfile` where a new profile would be created.  Raises
+    :class:`DataFileMissing` when the data file is gone but the profile's key, KDF file
+    or id file is there.
+    """
+    identity = profile.identity()
+    kdf = profile.kdf_path.exists() or pp.pending_path(profile.kdf_path).exists()
+    if database_exists(profile):
+        if create:
+            _adopt(profile, identity)
+        if kdf:
+            return KeyPlan(KeyMode.PASSPHRASE)
+        return KeyPlan(KeyMode.KEYCHAIN, key=_resolve_keychain_key(profile, secrets))
+    resuming = identity is not None and identity.state == "new"
+    if not resuming and (identity is not None or kdf or _has_key(secrets)):
+        raise DataFileMissing(profile.db_path)
+    if not create:
+        raise NotAProfile(profile.root)
+    if identity is None:
+        profile.write_identity(Identity.new())
+    return _new_key(secrets)
+
+
+def _new_key(secrets: SecretStore) -> KeyPlan:
+    """First run: the keychain's key for the id just written (or one stored by a first
+    run that was interrupted: an existing entry is reused, never replaced)."""
+    try:
+        secrets.probe()
+    except KeychainUnavailable as exc:
+        log.warning("no usable keychain (%s); passphrase mode offered", exc.detail)
+        return KeyPlan(KeyMode.PASSPHRASE, new_profile=True)
+    stored = secrets.get(DB_KEY)
+    if stored is not None:
+        key = _decode(stored)
+        if key is None:
+            raise DatabaseKeyWrong(detail="existing db-key entry is not a 32-byte key")
+        log.info("resuming an interrupted first run with its stored key")
         return KeyPlan(KeyMode.KEYCHAIN, key=key, new_profile=True)
-    return KeyPlan(KeyMode.KEYCHAIN, key=_resolve_keychain_key(profile, secrets))
+    key = os.urandom(32)
+    secrets.set(DB_KEY, key.hex())
+    log.info("new database key stored in the keychain")
+    return KeyPlan(KeyMode.KEYCHAIN, key=key, new_profile=True)
+
+
+def _has_key(secrets: SecretStore) -> bool:
+    """Whether the keychain holds a database key for this profile (a locked or missing
+    keychain says no: the id file or KDF file then tells a profile apart)."""
+    try:
+        return secrets.get(DB_KEY) is not None or secrets.get(DB_KEY_PENDING) is not None
+    except KeychainUnavailable:
+        return False
+
+
+def _adopt(profile: Profile, identity: Identity | None) -> None:
+    """Give a profile from before ``profile.json`` its id (its path-named keychain
+    entries are found through ``legacy`` and copied forward on first use), and mark a
+    profile whose first run got as far as the data file as created."""
+    if identity is None:
+        profile.write_identity(
+            replace(Identity.new(legacy=(profile.legacy_service,)), state="ready")
+        )
+        log.info("profile id written; path-named keychain entries will be adopted")
+    elif identity.state != "ready":
+        profile.write_identity(replace(identity, state="ready"))
+
+
+def mark_created(profile: Profile) -> None:
+    """Called once the vault opened: the first run is complete (see ``Identity.state``)."""
+    identity = profile.identity()
+    if identity is not None and identity.state != "ready":
+        profile.write_identity(replace(identity, state="ready"))
+
+
+def start_new_profile(profile: Profile, secrets: SecretStore) -> None:
+    """The seller's explicit choice: a new, empty profile where the data file is missing.
+
+    Refused while a data file exists.  The folder gets a new id (the old one goes into
+    the id file's ``history`` and its keychain entries are left as they are); a KDF file
+    is kept under a dated name.  The caller then opens the vault as on a first run.
+    """
+    if database_exists(profile):
+        raise ProfileExists()
+    identity = profile.identity()
+    stamp = _stamp()
+    history = identity.history if identity is not None else ()
+    old_service = identity.service if identity is not None else profile.legacy_service
+    entry = {"id": identity.id if identity is not None else "", "service": old_service}
+    entry["retired"] = stamp
+    kdf_files = [p for p in (profile.kdf_path, pp.pending_path(profile.kdf_path)) if p.exists()]
+    if identity is not None or kdf_files or _has_key(secrets):
+        for path in kdf_files:
+            kept = path.with_name(f"{path.stem}.retired-{stamp.replace(':', '')}.json")
+            os.replace(path, kept)
+            entry[path.name] = kept.name
+        history = (*history, entry)
+        log.info("new empty profile started; the previous id and its key are kept")
+    profile.write_identity(Identity.new(history=history))
+
+
+def _stamp() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def keychain_audit_key(secrets: SecretStore) -> bytes | None:
+    """The audit key in keychain mode: entry ``audit-key``, created if absent, never
+    replaced (an unreadable entry gives None and a warning)."""
+    stored = secrets.get(AUDIT_KEY)
+    if stored is None:
+        key = os.urandom(32)
+        secrets.set(AUDIT_KEY, key.hex())
+        log.info("new audit key stored in the keychain")
+        return key
+    key_or_none = _decode(stored)
+    if key_or_none is None:
+        log.warning("the keychain's audit-key entry is not a 32-byte key; left as it is")
+    return key_or_none
 
 
 def _resolve_keychain_key(profile: Profile, secrets: SecretStore) -> bytes:
@@ -91,9 +210,16 @@ def _resolve_keychain_key(profile: Profile, secrets: SecretStore) -> bytes:
     for name, key in ((DB_KEY, current), (DB_KEY_PENDING, pending)):
         if key is not None and can_open(profile.db_path, key):
             if name == DB_KEY_PENDING:
-                log.info("an interrupted key rotation had finished; adopting the new key")
-                secrets.set(DB_KEY, key.hex())
-            if pending is not None:
+                # The rekey committed, perhaps only into the WAL: the main file may still be
+                # under the old key.  The old key goes only once the file is verified.
+                if settle_and_verify(profile.db_path, key):
+                    log.info("an interrupted key rotation had finished; adopting the new key")
+                    secrets.set(DB_KEY, key.hex())
+                    secrets.delete(DB_KEY_PENDING)
+                else:
+                    log.warning("interrupted key rotation: both keys kept until verified")
+            elif pending is not None:
+                # The rotation never committed: its pending key opens nothing.
                 secrets.delete(DB_KEY_PENDING)
             return key
     raise DatabaseKeyWrong()
@@ -111,20 +237,55 @@ def _decode(value: str | None) -> bytes | None:
 
 def key_from_passphrase(profile: Profile, passphrase: str, *, new_profile: bool) -> bytes:
     """Derive the key (Argon2id, ~0.3 s).  For a new profile, write the KDF file."""
+    return unlock_with_passphrase(profile, passphrase, new_profile=new_profile, audit=False)[0]
+
+
+def unlock_with_passphrase(
+    profile: Profile, passphrase: str, *, new_profile: bool, audit: bool = True
+) -> tuple[bytes, bytes | None]:
+    """The database key and the audit key (unwrapped from the KDF file, or created and
+    wrapped into it for a profile that has none yet; None when not ``audit``)."""
     if new_profile:
-        params = pp.KdfParams.new()
+        audit_key = os.urandom(32)
+        params, key = pp.new_params(passphrase, audit_key)
         pp.save(profile.kdf_path, params)
-        return params.derive(passphrase)
+        return key, audit_key
     pending_file = pp.pending_path(profile.kdf_path)
     for path in (profile.kdf_path, pending_file):
         loaded = pp.load(path)
         if loaded is None:
             continue
-        key = loaded.derive(passphrase)
+        key, kek = loaded.derive_keys(passphrase, kek=False)
         if can_open(profile.db_path, key):
+            where = profile.kdf_path
             if path == pending_file:
-                os.replace(pending_file, profile.kdf_path)
+                # The rekey committed, perhaps only into the WAL: the old parameters go
+                # only once the main file is verified under the new key.
+                if settle_and_verify(profile.db_path, key):
+                    os.replace(pending_file, profile.kdf_path)
+                else:
+                    log.warning("interrupted passphrase change: both kept until verified")
+                    where = pending_file
             elif pending_file.exists():
                 pending_file.unlink()
-            return key
+            if not audit:
+                return key, None
+            return key, _passphrase_audit_key(profile, loaded, passphrase, kek, where)
     raise PassphraseWrong()
+
+
+def _passphrase_audit_key(
+    profile: Profile, params: pp.KdfParams, passphrase: str, kek: bytes | None, where: Path
+) -> bytes | None:
+    if kek is None:
+        kek = params.derive_keys(passphrase)[1]
+        assert kek is not None
+    if params.audit_key:
+        audit_key = pp.unwrap_audit_key(params, kek)
+        if audit_key is None:
+            log.warning("the KDF file's audit key does not unwrap; left as it is")
+        return audit_key
+    audit_key = os.urandom(32)
+    pp.save(where, replace(params, audit_key=pp.wrap_audit_key(params, kek, audit_key)))
+    log.info("new audit key wrapped into the KDF file")
+    return audit_key

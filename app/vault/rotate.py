@@ -34,10 +34,11 @@ def rotate_keychain_key(vault: Vault, secrets: SecretStore) -> None:
 def rotate_passphrase(vault: Vault, new_passphrase: str) -> None:
     if vault.mode is not KeyMode.PASSPHRASE:
         raise ValueError("profile is in keychain mode")
-    params = pp.KdfParams.new()
+    # The audit key stays the same, wrapped under the new passphrase.
+    params, key = pp.new_params(new_passphrase, vault.audit_key or os.urandom(32))
     pending = pp.pending_path(vault.profile.kdf_path)
     pp.save(pending, params)
-    vault.rekey(params.derive(new_passphrase)).result()
+    vault.rekey(key).result()
     os.replace(pending, vault.profile.kdf_path)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -163,3 +165,126 @@ def test_check_on_a_profile_without_data_creates_nothing(
     assert "no data file" in capsys.readouterr().err
     assert not profile.db_path.exists()
     assert memory_keyring.store == {}
+
+
+# --- read-only commands never create a profile; --profile validation ----------------------
+
+
+@pytest.fixture
+def any_store(memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch) -> MemoryKeyring:
+    """Every profile's secrets in the one in-memory keyring."""
+    import app.bootstrap
+
+    def for_profile(p: Profile) -> SecretStore:
+        return SecretStore.for_profile(p, backend=memory_keyring, enforce_policy=False)
+
+    monkeypatch.setattr(commands, "secret_store_for", for_profile)
+    monkeypatch.setattr(app.bootstrap, "secret_store_for", for_profile)
+    return memory_keyring
+
+
+READ_ONLY = [
+    ["check"],
+    ["audit", "verify"],
+    ["audit", "export", "--since", "2026-01-01"],
+    ["stores", "list"],
+    ["users", "list"],
+    ["rekey"],
+    ["sync", "--store", "x"],
+]
+
+
+@pytest.mark.parametrize("command", READ_ONLY, ids=lambda c: " ".join(c[:2]))
+@pytest.mark.parametrize("folder", ["absent", "empty"])
+def test_commands_on_a_folder_that_is_not_a_profile_create_nothing(
+    tmp_path: Path,
+    any_store: MemoryKeyring,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+    folder: str,
+) -> None:
+    """Issue 8: ``audit verify`` (and every other command) created a profile and a key."""
+    root = tmp_path / "nothing-here"
+    if folder == "empty":
+        root.mkdir(mode=0o755)
+    code = main(["--profile", str(root), *command])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "not a Müttefik Desk profile" in err or "no data file" in err, err
+    assert "Traceback" not in err
+    assert any_store.store == {}
+    if folder == "absent":
+        assert not root.exists()
+    else:
+        assert list(root.iterdir()) == []
+        assert stat.S_IMODE(root.stat().st_mode) == 0o755
+
+
+@pytest.mark.parametrize("command", [["check"], ["audit", "verify"], ["stores", "list"]])
+def test_commands_on_a_profile_whose_data_file_is_missing_keep_the_key(
+    profile: Profile,
+    filled: bytes,
+    memory_keyring: MemoryKeyring,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    profile.db_path.unlink()
+    before = dict(memory_keyring.store)
+    assert _cli(profile, *command) == 2
+    err = capsys.readouterr().err
+    assert "The data file is missing" in err and str(profile.db_path) in err
+    assert "muttefik" in err and "profile new" in err  # says how to start afresh
+    assert memory_keyring.store == before
+    assert not profile.db_path.exists()
+
+
+def test_a_non_empty_folder_that_is_not_a_profile_is_refused_untouched(
+    tmp_path: Path, any_store: MemoryKeyring, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "Documents"
+    root.mkdir(mode=0o755)
+    (root / "taxes.pdf").write_bytes(b"%PDF")
+    assert main(["--profile", str(root), "profile", "new"]) != 0
+    err = capsys.readouterr().err
+    assert "not a Müttefik Desk profile" in err and str(root) in err
+    assert sorted(p.name for p in root.iterdir()) == ["taxes.pdf"]
+    assert stat.S_IMODE(root.stat().st_mode) == 0o755
+    assert any_store.store == {}
+
+
+@pytest.mark.parametrize("kind", ["file", "empty"])
+def test_bad_profile_argument_gives_a_message_and_exit_2(
+    tmp_path: Path,
+    any_store: MemoryKeyring,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)  # '' must not mean the current folder
+    if kind == "file":
+        target = tmp_path / "notes.txt"
+        target.write_text("x")
+        value = str(target)
+    else:
+        value = ""
+    with pytest.raises(SystemExit) as info:
+        main(["--profile", value, "check"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--profile" in err and "Traceback" not in err
+    assert ("is a file" in err) if kind == "file" else ("empty" in err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["notes.txt"] if kind == "file" else [])
+
+
+def test_profile_new_creates_a_profile_and_refuses_to_replace_data(
+    tmp_path: Path, any_store: MemoryKeyring, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "fresh"
+    assert main(["--profile", str(root), "profile", "new"]) == 0
+    assert (root / "vault.db").stat().st_size > 0
+    assert "profile new" not in capsys.readouterr().err
+    keys_before = dict(any_store.store)
+    assert main(["--profile", str(root), "profile", "new"]) == 2
+    assert "already" in capsys.readouterr().err
+    assert any_store.store == keys_before
+    assert main(["--profile", str(root), "check"]) == 0

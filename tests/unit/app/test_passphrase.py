@@ -26,20 +26,32 @@ def _no_keychain(profile: Profile) -> SecretStore:
     return SecretStore(service=profile.keychain_service, backend=FailKeyring())
 
 
-def test_derivation_is_argon2id_with_the_stored_parameters() -> None:
-    params = pp.KdfParams.new()
-    key = params.derive(PASSPHRASE)
-    assert len(key) == 32
-    expected = hash_secret_raw(
+def _argon2(params: pp.KdfParams, length: int, salt: bytes | None = None) -> bytes:
+    return hash_secret_raw(
         PASSPHRASE.encode(),
-        base64.b64decode(params.salt),
+        salt or base64.b64decode(params.salt),
         time_cost=params.time_cost,
         memory_cost=params.memory_cost,
         parallelism=params.parallelism,
-        hash_len=32,
+        hash_len=length,
         type=Type.ID,
     )
-    assert key == expected
+
+
+def test_derivation_is_argon2id_with_the_stored_parameters() -> None:
+    params = pp.KdfParams.new()
+    assert params.version == 2
+    key = params.derive(PASSPHRASE)
+    assert len(key) == 32
+    # version 2: one 64-byte run, the database key then the audit key's KEK
+    both = _argon2(params, 64)
+    assert key == both[:32]
+    assert params.derive_keys(PASSPHRASE) == (both[:32], both[32:])
+    # version 1 (profiles from before the audit key): a 32-byte key, as it always was
+    v1 = pp.KdfParams(salt=params.salt, version=1)
+    assert v1.derive(PASSPHRASE) == _argon2(v1, 32)
+    v1_key, v1_kek = v1.derive_keys(PASSPHRASE)
+    assert v1_key == _argon2(v1, 32) and v1_kek is not None and v1_kek not in (v1_key, key)
     assert params.derive(PASSPHRASE) == key  # deterministic
     assert params.derive(PASSPHRASE + "!") != key
     assert pp.KdfParams.new().derive(PASSPHRASE) != key  # fresh salt, fresh key
@@ -130,3 +142,61 @@ def test_passphrase_rules(first: str, second: str, ok: bool) -> None:
     assert (problem is None) is ok
     if problem:
         assert first not in problem
+
+
+# --- the audit key in passphrase mode -------------------------------------------------------
+
+
+def test_the_audit_key_is_wrapped_in_the_kdf_file_under_the_passphrase(profile: Profile) -> None:
+    vault, key = open_vault(profile, _no_keychain(profile), passphrase=lambda new: PASSPHRASE)
+    vault.close()
+    audit_key = vault.audit_key
+    assert audit_key is not None and len(audit_key) == 32 and audit_key != key
+    raw = profile.kdf_path.read_text()
+    assert audit_key.hex() not in raw and key.hex() not in raw
+    params = pp.load(profile.kdf_path)
+    assert params is not None and params.version == 2 and params.audit_key
+    vault, _ = open_vault(profile, _no_keychain(profile), passphrase=lambda new: PASSPHRASE)
+    vault.close()
+    assert vault.audit_key == audit_key
+    assert profile.kdf_path.read_text() == raw  # opening rewrites nothing
+    # a wrong KEK does not unwrap it
+    assert pp.unwrap_audit_key(params, bytes(32)) is None
+
+
+def test_a_version_1_profile_still_opens_and_gains_an_audit_key(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    v1 = pp.KdfParams(salt=pp.KdfParams.new().salt, version=1)
+    monkeypatch.setattr(pp, "new_params", lambda p, a: (v1, v1.derive(p)))
+    vault, key = open_vault(profile, _no_keychain(profile), passphrase=lambda new: PASSPHRASE)
+    vault.close()
+    monkeypatch.undo()
+    pp.save(profile.kdf_path, v1)  # as the previous version wrote it: no audit key
+    assert key == v1.derive(PASSPHRASE)
+    vault, key2 = open_vault(profile, _no_keychain(profile), passphrase=lambda new: PASSPHRASE)
+    vault.close()
+    audit_key = vault.audit_key
+    assert key2 == key and audit_key is not None
+    params = pp.load(profile.kdf_path)
+    assert params is not None and params.version == 1 and params.audit_key
+    vault, _ = open_vault(profile, _no_keychain(profile), passphrase=lambda new: PASSPHRASE)
+    vault.close()
+    assert vault.audit_key == audit_key
+
+
+def test_a_passphrase_change_keeps_the_audit_key(profile: Profile) -> None:
+    from app.vault.rotate import rotate_passphrase
+
+    new = "another long passphrase"
+    vault, _ = open_vault(profile, _no_keychain(profile), passphrase=lambda n: PASSPHRASE)
+    audit_key = vault.audit_key
+    try:
+        rotate_passphrase(vault, new)
+    finally:
+        vault.close()
+    vault, _ = open_vault(profile, _no_keychain(profile), passphrase=lambda n: new)
+    vault.close()
+    assert vault.audit_key == audit_key
+    params, key = pp.new_params(new, audit_key or b"")
+    assert params.version == 2 and params.derive(new) == key

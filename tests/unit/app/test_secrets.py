@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import keyring.errors
@@ -214,3 +215,30 @@ def test_values_read_or_written_are_registered_with_the_log_filter(
     text = redact_text("tokens: Not-Hex-Secret-Value-1 and Another-Secret-Value-2")
     assert "Not-Hex" not in text and "Another-Secret" not in text
     assert text.count("[secret]") == 2
+
+
+def test_a_profile_store_finds_path_named_entries_copies_them_forward_and_keeps_them(
+    tmp_path: Path,
+) -> None:
+    from app.paths import Identity, Profile
+    from tests.support import MemoryKeyring
+
+    profile = Profile(tmp_path / "p")
+    profile.ensure()
+    legacy = profile.legacy_service
+    profile.write_identity(Identity.new(legacy=(legacy,)))
+    keyring = MemoryKeyring()
+    keyring.store[(legacy, "store:1:refresh-token")] = "Atzr|old"
+    keyring.store[(legacy, "store:2:refresh-token")] = "Atzr|gone"
+    store = SecretStore.for_profile(profile, backend=keyring, enforce_policy=False)
+    assert store.service == f"muttefik-desk:profile:{profile.ident}"
+    assert store.get("store:1:refresh-token") == "Atzr|old"
+    assert keyring.store[(store.service, "store:1:refresh-token")] == "Atzr|old"
+    assert keyring.store[(legacy, "store:1:refresh-token")] == "Atzr|old"
+    assert store.get("nothing") is None
+    # a deleted secret does not come back from its old name
+    store.delete("store:2:refresh-token")
+    assert store.get("store:2:refresh-token") is None
+    # a new profile (no legacy names) never reads another profile's path-named entries
+    profile.write_identity(Identity.new())
+    assert store.get("store:1:refresh-token") is None

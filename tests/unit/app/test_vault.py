@@ -37,7 +37,7 @@ def _mode(path: Path) -> int:
 
 
 def _store(profile: Profile, backend: MemoryKeyring) -> SecretStore:
-    return SecretStore(service=profile.keychain_service, backend=backend, enforce_policy=False)
+    return SecretStore.for_profile(profile, backend=backend, enforce_policy=False)
 
 
 def _add_rows(vault: Vault, count: int, size: int = 200) -> None:
@@ -69,7 +69,7 @@ def test_two_profiles_never_share_a_key(tmp_path: Path, memory_keyring: MemoryKe
     va.close()
     vb.close()
     assert a.keychain_service != b.keychain_service
-    assert str(a.root.resolve()) in a.keychain_service
+    assert a.keychain_service == f"muttefik-desk:profile:{a.ident}"  # not the path
     assert ka != kb
 
 

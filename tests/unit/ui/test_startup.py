@@ -42,9 +42,7 @@ def profile(tmp_path: Path) -> Profile:
 
 @pytest.fixture
 def store(profile: Profile, memory_keyring: MemoryKeyring) -> SecretStore:
-    return SecretStore(
-        service=profile.keychain_service, backend=memory_keyring, enforce_policy=False
-    )
+    return SecretStore.for_profile(profile, backend=memory_keyring, enforce_policy=False)
 
 
 def _startup(
@@ -201,3 +199,86 @@ def test_locked_keychain_dialog_has_retry(qtbot: QtBot) -> None:
     QTimer.singleShot(0, inspect)
     assert show_startup_error(KeychainLocked()) is True
     assert seen == [True]
+
+
+def _answer_missing_file_dialog(choice: str, seen: list[dict[str, object]]) -> None:
+    """Once the missing-file dialog is up, record it and click ``choice`` ("quit" or
+    "new"); for "new", confirm in the second box."""
+
+    def step() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, step)
+            return
+        name = box.objectName()
+        buttons = {b.text(): b for b in box.buttons()}
+        seen.append(
+            {
+                "name": name,
+                "text": box.text(),
+                "info": box.informativeText(),
+                "default": box.defaultButton().text() if box.defaultButton() else "",
+                "buttons": sorted(buttons),
+            }
+        )
+        if name == "dataFileMissingBox":
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            box.grab().save(str(SHOTS / "startup_data_file_missing.png"))
+            buttons["Quit" if choice == "quit" else "Start a new empty profile…"].click()
+            if choice == "new":
+                QTimer.singleShot(20, step)
+        elif name == "confirmNewProfileBox":
+            buttons["Start new profile"].click()
+
+    QTimer.singleShot(0, step)
+
+
+def test_a_missing_data_file_shows_where_it_was_expected_and_keeps_the_key(
+    qtbot: QtBot, profile: Profile, store: SecretStore, memory_keyring: MemoryKeyring
+) -> None:
+    """Issue 8: a start without vault.db stored a fresh key over db-key and opened an
+    empty profile (the first-run wizard)."""
+    key = _existing_profile(profile, store)
+    profile.db_path.unlink()
+    keyring_before = dict(memory_keyring.store)
+    seen: list[dict[str, object]] = []
+    _answer_missing_file_dialog("quit", seen)
+    startup = Startup(profile, secrets=store, present_error=_never, integrity_check=False)
+    with (
+        qtbot.waitSignal(startup.finished, timeout=20_000) as finished,
+        qtbot.assertNotEmitted(startup.window_shown),
+    ):
+        startup.start()
+    assert finished.args == [1]
+    assert [s["name"] for s in seen] == ["dataFileMissingBox"]
+    assert "Data file is missing" in str(seen[0]["text"])
+    assert str(profile.db_path) in str(seen[0]["info"])
+    assert seen[0]["default"] == "Quit"
+    assert seen[0]["buttons"] == ["Quit", "Start a new empty profile…"]
+    assert memory_keyring.store == keyring_before
+    assert key.hex() in memory_keyring.store.values()
+    assert not profile.db_path.exists()
+    assert startup.window is None
+
+
+def test_starting_a_new_empty_profile_is_explicit_and_keeps_the_old_key(
+    qtbot: QtBot, profile: Profile, store: SecretStore, memory_keyring: MemoryKeyring
+) -> None:
+    key = _existing_profile(profile, store)
+    old_service = profile.keychain_service
+    profile.db_path.unlink()
+    seen: list[dict[str, object]] = []
+    _answer_missing_file_dialog("new", seen)
+    startup = Startup(profile, secrets=store, present_error=_never, integrity_check=False)
+    try:
+        with qtbot.waitSignal(startup.window_shown, timeout=20_000):
+            startup.start()
+    finally:
+        _close(startup)
+    assert [s["name"] for s in seen] == ["dataFileMissingBox", "confirmNewProfileBox"]
+    assert seen[1]["default"] == "Cancel"
+    assert memory_keyring.store[(old_service, DB_KEY)] == key.hex()
+    assert profile.keychain_service != old_service
+    new_key = memory_keyring.store[(profile.keychain_service, DB_KEY)]
+    assert new_key != key.hex()
+    assert profile.db_path.stat().st_size > 0
