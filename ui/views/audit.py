@@ -1,8 +1,9 @@
-"""Audit tab (admins): the hash-chained log, filtered by operator, action and date,
-exportable as CSV or JSON Lines to a file the admin chooses.
+"""Audit tab (admins): the sealed log, filtered by operator, action and date,
+exportable as CSV or JSON Lines to a file the admin chooses, and verifiable.
 
 Rows load lazily through :class:`~ui.models.audit_model.AuditModel`; the export runs on
-the DB thread through ``AuditService.export`` (which audits the export itself).
+the DB thread through ``AuditService.export`` (which audits the export itself); Verify
+runs ``AuditService.verify`` on a worker and shows what it found, in plain words.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.audit import AuditFilter, AuditService
+from app.audit import AuditFilter, AuditService, VerifyResult
 from app.auth.models import Actor, Operator
 from app.auth.service import OperatorService
 from app.errors import UserError
@@ -70,10 +71,11 @@ def choose_export_path(parent: QWidget) -> tuple[str, ExportFormat] | None:
 
 
 class AuditView(QWidget):
-    """Signals: ``exported(int, str)`` (count, path).  ``choose_path`` is replaceable
-    (tests).  Thread: GUI."""
+    """Signals: ``exported(int, str)`` (count, path), ``verified(VerifyResult)``.
+    ``choose_path`` is replaceable (tests).  Thread: GUI."""
 
     exported = Signal(int, str)
+    verified = Signal(object)
 
     def __init__(
         self,
@@ -130,6 +132,13 @@ class AuditView(QWidget):
         self.export_button = QPushButton("Export…")
         self.export_button.setObjectName("auditExport")
         self.export_button.clicked.connect(self.export)
+        self.verify_button = QPushButton("Verify")
+        self.verify_button.setObjectName("auditVerify")
+        self.verify_button.setToolTip(
+            "Check every entry's seal and compare the log with the record kept outside "
+            "the data file"
+        )
+        self.verify_button.clicked.connect(self.verify)
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.model.refresh)
 
@@ -145,6 +154,7 @@ class AuditView(QWidget):
         bar.addWidget(self.date_to)
         bar.addStretch(1)
         bar.addWidget(refresh)
+        bar.addWidget(self.verify_button)
         bar.addWidget(self.export_button)
 
         self.table = QTableView()
@@ -243,6 +253,25 @@ class AuditView(QWidget):
         Op(self, lambda job: export_to_file(service, actor, filt, fmt, path)).on_success(
             done
         ).on_failure(failed).with_progress("Exporting the audit log…").run()
+
+    # --- verify -----------------------------------------------------------------------
+
+    def verify(self) -> None:
+        service = self._service
+        self.verify_button.setEnabled(False)
+
+        def done(result: VerifyResult) -> None:
+            self.verify_button.setEnabled(True)
+            self.status.setText(result.summary())
+            self.verified.emit(result)
+
+        def failed(exc: BaseException) -> None:
+            self.verify_button.setEnabled(True)
+            self._failed(exc)
+
+        Op(self, lambda job: service.verify()).on_success(done).on_failure(failed).with_progress(
+            "Verifying the audit log…"
+        ).run()
 
 
 def make_tab(window: Any) -> QWidget:

@@ -429,3 +429,26 @@ def test_purge_keeps_verification_and_cannot_be_faked(vault: Vault, secrets: Sec
     result = vault.call(log.verify)
     assert Outcome.PURGE_UNRECORDED in result.outcomes
     assert "up to 5 were removed from the data file without a recorded" in result.summary()
+
+
+def test_after_commit_runs_only_after_a_commit(vault: Vault) -> None:
+    ran: list[str] = []
+
+    def ok(conn: Any) -> None:
+        vault.after_commit(lambda: ran.append("first"))
+        vault.after_commit(lambda: 1 / 0)  # logged; the others still run
+        vault.after_commit(lambda: ran.append("second"))
+
+    vault.call_write(ok)
+    assert ran == ["first", "second"]
+
+    def fails(conn: Any) -> None:
+        vault.after_commit(lambda: ran.append("rolled back"))
+        raise ValueError("no")
+
+    with pytest.raises(ValueError):
+        vault.call_write(fails)
+    vault.call_write(lambda conn: None)
+    assert ran == ["first", "second"]
+    with pytest.raises(RuntimeError):
+        vault.call(lambda conn: vault.after_commit(lambda: None))  # not inside write

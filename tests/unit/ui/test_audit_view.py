@@ -15,7 +15,7 @@ from PySide6.QtCore import QDate
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from app.audit import Action, AuditFilter, AuditLog, AuditService
+from app.audit import Action, AuditFilter, AuditLog, AuditService, Outcome
 from app.auth.rbac import Role
 from app.clock import FakeClock
 from app.errors import PermissionDenied
@@ -183,3 +183,27 @@ def test_agents_are_refused_by_the_service(
         model.set_filter(AuditFilter())
     assert isinstance(blocker.args[0], PermissionDenied)
     assert model.rowCount() == 0
+
+
+def test_verify_shows_what_it_found(qtbot: QtBot, view: AuditView, vault: Vault) -> None:
+    with qtbot.waitSignal(view.verified, timeout=5000) as blocker:
+        view.verify_button.click()
+    assert blocker.args[0].ok
+    assert view.status.text() == "Audit log intact: 23 entries verified."
+
+    def tamper(conn: Any) -> None:
+        conn.execute("DROP TRIGGER audit_log_no_update")
+        conn.execute("UPDATE audit_log SET actor_id = 2 WHERE seq = 7")
+        conn.execute("DROP TRIGGER audit_log_no_delete")
+        conn.execute("DELETE FROM audit_log WHERE seq >= 22")
+
+    vault.call_write(tamper)
+    with qtbot.waitSignal(view.verified, timeout=5000) as blocker:
+        view.verify_button.click()
+    result = blocker.args[0]
+    assert result.outcomes == [Outcome.FORGED, Outcome.TRUNCATED, Outcome.TRIGGERS_MISSING]
+    text = view.status.text()
+    assert text.startswith("The audit log is NOT intact:")
+    assert "Audit entry 7 was changed or forged" in text
+    assert "The last audit entries (22–23) were deleted from the data file." in text
+    assert view.verify_button.isEnabled()
