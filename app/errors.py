@@ -357,6 +357,11 @@ class TlsFailure(UserError):
     )
 
 
+class ExportNotWritten(UserError):
+    title = "Export not written"
+    message = "The export file could not be written. Choose another place and try again."
+
+
 class OperationCancelled(UserError):
     title = "Cancelled"
     message = "The operation was cancelled."

@@ -64,7 +64,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
         actor = _signed_in(services)
         store = services.stores.find_store(actor, args.store)
         if store is None:
-            raise StoreSettingsInvalid(f"There is no store named {args.store!r}.")
+            shown = f" named {args.store!r}" if len(args.store) <= 80 else " with that name"
+            raise StoreSettingsInvalid(
+                f"There is no store{shown}. `muttefik stores list` lists them."
+            )
         print(f"Syncing orders of {store.name}…")
         try:
             result = services.sync.sync_store(actor, store.id, cancel, print_progress)

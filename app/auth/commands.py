@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from app.atomic import write_private
 from app.auth.models import Actor, Operator
 from app.auth.rbac import Permission, Role
-from app.errors import InvalidOperatorInput
+from app.errors import ExportNotWritten, InvalidOperatorInput, ProfileReadOnly
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -66,7 +68,7 @@ def register(sub: Any) -> None:
     add.add_argument("--name", required=True, help="display name")
     add.add_argument("--email", required=True)
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.AGENT.value)
-    add.add_argument("--store", type=int, action="append", default=[], metavar="STORE_ID")
+    add.add_argument("--store", type=_store_id, action="append", default=[], metavar="STORE_ID")
     add.set_defaults(func=cmd_users_add)
     for name, help_text in (
         ("disable", "disable an operator"),
@@ -78,6 +80,16 @@ def register(sub: Any) -> None:
         p = users_sub.add_parser(name, help=help_text)
         p.add_argument("username")
         p.set_defaults(func=cmd_users_change, users_action=name)
+
+
+def _store_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value < 2**63:  # SQLite's integer range
+        raise argparse.ArgumentTypeError("a store id is a whole number from 1 up")
+    return value
 
 
 def _date(text: str) -> datetime:
@@ -108,8 +120,42 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _check_output(path: Path) -> None:
+    """Refuse an export target that cannot be written, before anyone signs in or
+    anything is exported (and recorded as exported)."""
+    if path.is_dir():
+        raise ExportNotWritten(
+            f"{path} is a folder. Give a file name, such as {path / 'audit.csv'}."
+        )
+    if not path.parent.is_dir():
+        raise ExportNotWritten(
+            f"The folder for {path} does not exist. Create it first, or choose another place."
+        )
+    try:  # the real test: even root cannot write everywhere (read-only disks, /sys)
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ExportNotWritten(
+            f"{path} cannot be written: {exc.strerror}. Choose a folder you can write to.",
+            detail=f"errno {exc.errno}",
+        ) from None
+
+
+def _write_output(path: Path, data: bytes) -> None:
+    try:
+        write_private(path, data)
+    except (OSError, ProfileReadOnly) as exc:  # DiskFull passes: its message fits
+        reason = exc.strerror if isinstance(exc, OSError) else exc.detail
+        raise ExportNotWritten(
+            f"{path} cannot be written: {reason}. Choose another place and export again."
+        ) from None
+
+
 def cmd_audit_export(args: argparse.Namespace) -> int:
     fmt = cast(Literal["csv", "jsonl"], args.format)
+    if args.output:
+        _check_output(Path(args.output))
     with open_cli_services(args) as services:
         session = sign_in_on_terminal(services.auth, Permission.EXPORT_AUDIT)
         buffer = io.StringIO(newline="")
@@ -117,7 +163,7 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
 
         count = services.audit.export(session.actor, AuditFilter(since=args.since), fmt, buffer)
     if args.output:
-        write_private(Path(args.output), buffer.getvalue().encode("utf-8"))
+        _write_output(Path(args.output), buffer.getvalue().encode("utf-8"))
         print(f"Exported {count} audit entries to {args.output}.", file=sys.stderr)
     else:
         sys.stdout.write(buffer.getvalue())
@@ -136,7 +182,8 @@ def _find(services: Services, actor: Actor, username: str) -> Operator:
     for op in services.operators.list_operators(actor):
         if op.username == wanted:
             return op
-    raise InvalidOperatorInput(f"There is no operator named {wanted!r}.")
+    shown = f" named {wanted!r}" if len(wanted) <= 32 else " with that username"
+    raise InvalidOperatorInput(f"There is no operator{shown}.")
 
 
 def cmd_users_list(args: argparse.Namespace) -> int:

@@ -35,7 +35,8 @@ def check_display_name(display_name: str) -> str:
 
 def check_email(email: str) -> str:
     address = email.strip()
-    if len(address) > MAX_EMAIL or not EMAIL.match(address):
+    hidden = any(unicodedata.category(ch).startswith("C") for ch in address[: MAX_EMAIL + 1])
+    if len(address) > MAX_EMAIL or hidden or not EMAIL.match(address):
         raise InvalidOperatorInput("Enter a valid email address, such as name@example.com.")
     return address
 

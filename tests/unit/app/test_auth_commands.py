@@ -149,3 +149,134 @@ def test_end_of_input_at_a_sign_in_prompt_fails_cleanly(
     err = capsys.readouterr().err
     assert f"No input: The input ended where the {asked_for} was asked for" in err
     assert "Traceback" not in err
+
+
+def no_prompts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if anything asks for input: the command must refuse before."""
+    monkeypatch.setattr(builtins, "input", lambda prompt="": pytest.fail(f"asked {prompt}"))
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": pytest.fail(f"asked {prompt}"))
+
+
+ADD = ("users", "add", "bora", "--name", "Bora K", "--email", "b@example.com")
+
+
+@pytest.mark.parametrize("store_id", ["99999999999999999999", "0", "-3", "x"])
+def test_users_add_refuses_an_impossible_store_id_before_sign_in(
+    cli_profile: tuple[Profile, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    store_id: str,
+) -> None:
+    profile, _ = cli_profile
+    no_prompts(monkeypatch)
+    with pytest.raises(SystemExit) as info:
+        run(profile, *ADD, "--store", store_id)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "store id" in err and "Traceback" not in err
+
+
+def test_users_add_refuses_a_store_that_does_not_exist(
+    cli_profile: tuple[Profile, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    profile, secret = cli_profile
+    answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
+    assert run(profile, *ADD, "--store", str(2**63 - 1)) == 2
+    assert "no longer exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("email", ["b\u202e@example.com", "b\x00@example.com", "b\x1b[2J@ex.com"])
+def test_users_add_refuses_hidden_characters_in_the_email(
+    cli_profile: tuple[Profile, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    email: str,
+) -> None:
+    profile, secret = cli_profile
+    answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
+    code = run(profile, "users", "add", "bora", "--name", "Bora K", "--email", email)
+    assert code == 2
+    assert "valid email address" in capsys.readouterr().err
+
+
+def test_an_unknown_username_is_not_echoed_unbounded(
+    cli_profile: tuple[Profile, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    profile, secret = cli_profile
+    answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
+    assert run(profile, "users", "disable", "z" * 100_000) == 2
+    err = capsys.readouterr().err
+    assert "no operator" in err and len(err) < 500
+
+
+def _since() -> str:
+    return (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
+
+
+@pytest.mark.parametrize(
+    ("where", "words"),
+    [
+        (lambda tmp: tmp, "is a folder"),
+        (lambda tmp: tmp / "missing" / "audit.csv", "does not exist"),
+        (lambda tmp: Path("/sys/audit.csv"), "cannot be written"),
+    ],
+    ids=["folder", "missing-folder", "unwritable-folder"],
+)
+def test_audit_export_to_a_bad_place_is_refused_before_sign_in(
+    cli_profile: tuple[Profile, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    where: Any,
+    words: str,
+) -> None:
+    target: Path = where(tmp_path)
+    if target == Path("/sys/audit.csv") and not Path("/sys").is_dir():
+        pytest.skip("needs Linux /sys (a folder even root cannot write)")
+    profile, _ = cli_profile
+    no_prompts(monkeypatch)
+    assert run(profile, "audit", "export", "--since", _since(), "--output", str(target)) == 2
+    err = capsys.readouterr().err
+    assert words in err and str(target) in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("since", ["2026-02-30", "yesterday", "0000-01-01", "99999-01-01"])
+def test_audit_export_with_an_impossible_date_is_a_usage_error(
+    cli_profile: tuple[Profile, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    since: str,
+) -> None:
+    profile, _ = cli_profile
+    no_prompts(monkeypatch)
+    with pytest.raises(SystemExit) as info:
+        run(profile, "audit", "export", "--since", since)
+    assert info.value.code == 2
+    assert "2026-01-31" in capsys.readouterr().err
+
+
+def test_audit_export_since_the_first_year_works(
+    cli_profile: tuple[Profile, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    profile, secret = cli_profile
+    answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
+    assert run(profile, "audit", "export", "--since", "0001-01-01", "--format", "jsonl") == 0
+    assert "operator_created" in capsys.readouterr().out
+
+
+def test_an_unknown_store_name_is_not_echoed_unbounded(
+    cli_profile: tuple[Profile, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    profile, secret = cli_profile
+    answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
+    assert run(profile, "sync", "--store", "z" * 100_000 + "\u202e") == 2
+    err = capsys.readouterr().err
+    assert "no store" in err and len(err) < 500
