@@ -10,11 +10,11 @@ import pytest
 from keyring.backends import SecretService
 
 from app.bootstrap import open_vault
-from app.errors import DatabaseKeyMissing, KeychainLocked
+from app.errors import DatabaseKeyMissing, DataFileMissing, KeychainLocked
 from app.paths import Profile
 from app.secrets import SecretStore, check_backend
 from app.vault import KeyMode
-from app.vault.keys import DB_KEY, DB_KEY_PENDING
+from app.vault.keys import AUDIT_KEY, DB_KEY, DB_KEY_PENDING
 from app.vault.rotate import rotate_keychain_key
 from tests.integration.conftest import SecretServiceSession
 from tests.support import MemoryKeyring
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 def _store(profile: Profile) -> SecretStore:
     """What the app does, with the backend named explicitly (policy enforced)."""
-    return SecretStore(service=profile.keychain_service, backend=SecretService.Keyring())
+    return SecretStore.for_profile(profile, backend=SecretService.Keyring())
 
 
 def _keychain_value(profile: Profile, name: str) -> str | None:
@@ -138,12 +138,67 @@ def test_locked_keyring_gives_keychain_locked(
 
     # an existing profile (made with another keychain): the file is left alone
     existing = Profile(tmp_path / "existing")
-    memory = SecretStore(
-        service=existing.keychain_service, backend=MemoryKeyring(), enforce_policy=False
-    )
+    memory = SecretStore.for_profile(existing, backend=MemoryKeyring(), enforce_policy=False)
     vault, _ = open_vault(existing, memory)
     vault.close()
     before = existing.db_path.read_bytes()
     with pytest.raises(KeychainLocked):
         open_vault(existing, _store(existing))
     assert existing.db_path.read_bytes() == before
+
+
+def _names(profile: Profile) -> list[str]:
+    vault, _ = open_vault(profile, _store(profile))
+    try:
+        return [r[0] for r in vault.call(lambda c: c.execute("SELECT name FROM stores").fetchall())]
+    finally:
+        vault.close()
+
+
+def test_a_moved_profile_folder_opens_with_its_key(
+    use_secret_service: SecretServiceSession, tmp_path: Path
+) -> None:
+    profile = Profile(tmp_path / "shop")
+    vault, key = open_vault(profile, _store(profile))
+    vault.call_write(lambda c: c.execute("INSERT INTO stores(name, created_at) VALUES ('EU', 'x')"))
+    vault.close()
+    audit_key = vault.audit_key
+    moved = Profile(profile.root.rename(tmp_path / "renamed"))
+    assert _names(moved) == ["EU"]
+    assert _keychain_value(moved, DB_KEY) == key.hex()  # the same entry, named by the id
+    assert audit_key is not None and _keychain_value(moved, AUDIT_KEY) == audit_key.hex()
+
+
+def test_a_missing_data_file_keeps_the_real_keychain_entry(
+    use_secret_service: SecretServiceSession, tmp_path: Path
+) -> None:
+    profile = Profile(tmp_path / "shop")
+    vault, key = open_vault(profile, _store(profile))
+    vault.call_write(lambda c: c.execute("INSERT INTO stores(name, created_at) VALUES ('EU', 'x')"))
+    vault.close()
+    saved = profile.db_path.read_bytes()
+    profile.db_path.unlink()
+    with pytest.raises(DataFileMissing) as info:
+        open_vault(profile, _store(profile))
+    assert str(profile.db_path) in info.value.message
+    assert _keychain_value(profile, DB_KEY) == key.hex()
+    profile.db_path.write_bytes(saved)  # the file comes back
+    assert _names(profile) == ["EU"]
+
+
+def test_path_named_entries_of_an_older_version_are_adopted(
+    use_secret_service: SecretServiceSession, tmp_path: Path
+) -> None:
+    """A profile made before profile.json: its key is under the folder's path."""
+    profile = Profile(tmp_path / "old-shop")
+    vault, key = open_vault(profile, _store(profile))
+    vault.call_write(lambda c: c.execute("INSERT INTO stores(name, created_at) VALUES ('EU', 'x')"))
+    vault.close()
+    backend = SecretService.Keyring()
+    backend.set_password(profile.legacy_service, DB_KEY, key.hex())
+    backend.delete_password(profile.keychain_service, DB_KEY)
+    profile.id_path.unlink()
+    assert _names(profile) == ["EU"]  # adopted: copied under the new id
+    assert _keychain_value(profile, DB_KEY) == key.hex()
+    assert backend.get_password(profile.legacy_service, DB_KEY) == key.hex()  # kept
+    assert _names(Profile(profile.root.rename(tmp_path / "moved"))) == ["EU"]
