@@ -1,9 +1,15 @@
-"""The full integrity check, run in the background after the window is shown."""
+"""The full integrity check, run in the background after the window is shown.
+
+It also reports, once, any change log (WAL) kept at open because replaying it would have
+dropped saved changes (:mod:`app.vault.wal`): the seller learns that recent changes may
+be lost, and where the copy is.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from app.vault.check import CheckResult
@@ -23,25 +29,36 @@ def start_integrity_check(window: MainWindow, *, interactive: bool = False) -> N
 
     def done(result: CheckResult) -> None:
         events.publish("integrity_checked", ok=result.ok, page=result.first_bad_page)
+        if result.wal_losses:
+            _show(
+                window,
+                QMessageBox.Icon.Warning,
+                "Recent changes may be lost",
+                "\n\n".join(loss.message() for loss in result.wal_losses),
+                "walLossBox",
+            )
+        tooltip = "\n".join([result.summary(), *result.notes])
         if result.ok:
             window.integrity_label.setText("Data file OK")
-            window.integrity_label.setToolTip(result.summary())
+            window.integrity_label.setToolTip(tooltip)
             if interactive:
-                QMessageBox.information(window, "Data file checked", result.summary())
+                QMessageBox.information(window, "Data file checked", tooltip)
             return
         window.integrity_label.setText("⚠ Data file damaged")
-        window.integrity_label.setToolTip(result.summary())
-        box = QMessageBox(
+        window.integrity_label.setToolTip(tooltip)
+        details = result.problems[:50]
+        if result.echoes:
+            details.append(f"({result.echoes} further findings follow from the damaged pages.)")
+        _show(
+            window,
             QMessageBox.Icon.Critical,
             "Data file is damaged",
             result.summary()
             + "\n\nWhat to do: keep working only if you must. Close Müttefik Desk, copy the "
             "profile folder somewhere safe, and restore the data file from a backup.",
-            parent=window,
+            "integrityFailedBox",
+            details="\n".join(details),
         )
-        box.setObjectName("integrityFailedBox")
-        box.setDetailedText("\n".join(result.problems[:50]))
-        box.exec()
 
     def failed(exc: BaseException) -> None:
         window.integrity_label.setText("")
@@ -53,3 +70,21 @@ def start_integrity_check(window: MainWindow, *, interactive: bool = False) -> N
     if interactive:
         op.with_progress("Checking every page of the data file…", cancellable=False)
     op.run()
+
+
+def _show(
+    window: MainWindow,
+    icon: QMessageBox.Icon,
+    title: str,
+    text: str,
+    name: str,
+    *,
+    details: str = "",
+) -> None:
+    """Window-modal, without a nested event loop (see ui.errors._present)."""
+    box = QMessageBox(icon, title, text, parent=window)
+    box.setObjectName(name)
+    if details:
+        box.setDetailedText(details)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()

@@ -155,8 +155,8 @@ def run_checks(
     a connection of its own does it (the caller holds the profile lock, no vault open).
     """
     path = profile.db_path
-    result = CheckResult(wal_losses=wal.kept_losses(path))
     settled = settle_wal() if settle_wal is not None else settle(path, key)
+    result = CheckResult(wal_losses=wal.kept_losses(path))  # settling may have kept one
     newer_in_wal: frozenset[int] = frozenset()
     if not settled:
         newer_in_wal = wal.scan(path).pages

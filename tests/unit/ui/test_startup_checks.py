@@ -1,0 +1,64 @@
+"""The background integrity check tells the seller about changes a damaged WAL lost."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app.atomic import write_private
+from app.services import build_services
+from app.vault import wal
+from tests.unit.ui.test_main_window import _admin_session
+from ui.events import QtEvents
+from ui.main_window import MainWindow
+from ui.startup_checks import start_integrity_check
+
+
+def _boxes(name: str) -> list[QMessageBox]:
+    return [
+        w
+        for w in QApplication.topLevelWidgets()
+        if isinstance(w, QMessageBox) and w.objectName() == name and w.isVisible()
+    ]
+
+
+def _kept_loss(db_path: Path) -> wal.WalLoss:
+    """What wal.preserve leaves when it keeps a WAL (the detection is tested in app/)."""
+    copy = db_path.with_name(db_path.name + wal.KEPT_SUFFIX + "20260101T120000000000Z")
+    write_private(copy, b"encrypted frames")
+    loss = wal.WalLoss(
+        copy=str(copy),
+        when="2026-01-01T12:00:00+00:00",
+        first_bad_frame=7,
+        lost_commits=3,
+        lost_frames=5,
+    )
+    write_private(copy.with_name(copy.name + ".json"), json.dumps(asdict(loss)).encode())
+    return loss
+
+
+def test_a_kept_wal_is_reported_once_after_the_window_shows(qtbot: Any, core: Any) -> None:
+    loss = _kept_loss(core.vault.profile.db_path)
+    services = build_services(core)
+    events = QtEvents(core.events)
+    window = MainWindow(services, events, _admin_session(services))
+    qtbot.addWidget(window)
+    window.show()
+
+    start_integrity_check(window)
+    qtbot.waitUntil(lambda: window.integrity_label.text() == "Data file OK", timeout=30000)
+    boxes = _boxes("walLossBox")
+    assert len(boxes) == 1
+    text = boxes[0].text()
+    assert "Recent changes may be lost" in text and "3 saved changes" in text
+    assert loss.copy in text and "audit verify" in text
+    boxes[0].close()
+
+    start_integrity_check(window)  # the next check does not repeat it
+    qtbot.waitUntil(lambda: window.integrity_label.text() == "Data file OK", timeout=30000)
+    assert _boxes("walLossBox") == []
+    events.close()
