@@ -7,6 +7,8 @@ seller: what happened and what to do.  Messages never contain secrets or buyer P
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class UserError(Exception):
     """An error with a message for the seller.  ``title`` is a short heading."""
@@ -218,9 +220,13 @@ class AuthenticationFailed(UserError):
 class AccountLocked(UserError):
     title = "Account locked"
     message = (
-        "This account is locked after too many failed sign-ins. Wait 15 minutes or ask an "
+        "This account is locked after too many failed sign-ins. Try again later or ask an "
         "administrator to unlock it."
     )
+
+    def __init__(self, message: str | None = None, *, until: datetime | None = None) -> None:
+        super().__init__(message)
+        self.until = until  # end of the lockout, when known
 
 
 class PasswordRejected(UserError):

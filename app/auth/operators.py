@@ -314,9 +314,10 @@ class OperatorService:
         def do(conn: Conn) -> Operator:
             admin = self._admin(conn, actor)
             row = self._target(conn, operator_id)
-            if row.locked_until is not None or row.failed_attempts:
+            if row.locked_until is not None or row.failed_attempts or row.lockouts:
                 conn.execute(
-                    "UPDATE operators SET failed_attempts = 0, locked_until = NULL WHERE id = ?",
+                    "UPDATE operators SET failed_attempts = 0, locked_until = NULL, lockouts = 0"
+                    " WHERE id = ?",
                     (operator_id,),
                 )
                 self._log(conn, admin, Action.ACCOUNT_UNLOCKED, operator_id)

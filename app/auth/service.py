@@ -26,7 +26,8 @@ New operator (admin gave them a setup code)::
     done = auth.complete_enrollment(enrollment, code)
 
 Errors: :class:`~app.errors.AuthenticationFailed` (same message and time for a wrong
-username or password), :class:`~app.errors.AccountLocked`,
+username or password), :class:`~app.errors.AccountLocked` (says until when; an unknown
+username locks the same way, see app/auth/throttle.py),
 :class:`~app.errors.PasswordRejected` (message names the rule),
 :class:`~app.errors.CodeRejected`, :class:`~app.errors.PermissionDenied`,
 :class:`~app.errors.LastAdmin`.
@@ -42,7 +43,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from app import settings
 from app.audit import Action, format_time
-from app.auth import identity, password_policy, recovery, store, totp
+from app.auth import identity, password_policy, recovery, store, throttle, totp
 from app.auth.hashing import PasswordHashing
 from app.auth.models import (
     Actor,
@@ -52,7 +53,8 @@ from app.auth.models import (
     Session,
 )
 from app.auth.operators import OperatorService
-from app.auth.store import OperatorRow, ts
+from app.auth.store import OperatorRow, parse_ts, ts
+from app.auth.throttle import LOCKOUTS, MAX_FAILURES, NAME_WINDOW, lockout_for
 from app.errors import (
     AccountLocked,
     AuthenticationFailed,
@@ -66,12 +68,19 @@ if TYPE_CHECKING:
     from app.clock import Clock
     from app.vault import Vault
 
-__all__ = ["AuthService", "OperatorService"]
+__all__ = [
+    "LOCKOUT",
+    "LOCKOUTS",
+    "MAX_FAILURES",
+    "NAME_WINDOW",
+    "AuthService",
+    "OperatorService",
+    "parse_ts",
+]
 
 Conn = Any
 
-MAX_FAILURES = 10  # consecutive failures (password or code) before a lockout
-LOCKOUT = timedelta(minutes=15)
+LOCKOUT = LOCKOUTS[0]  # the first lockout; later ones in a row last longer
 STEP_TTL = timedelta(minutes=5)
 ENROLL_TTL = timedelta(minutes=30)
 MAX_INPUT = 1024  # longer input is refused without hashing it (after the same delay)
@@ -93,13 +102,33 @@ class _Outcome:
     row: OperatorRow | None = None
     used_recovery: bool = False
     left: int = 0
+    until: datetime | None = None  # end of the lockout
+
+
+def locked_error(until: datetime | None, now: datetime) -> AccountLocked:
+    """:class:`AccountLocked` telling the seller until when (local time, rounded up to
+    the minute; the date too when it is not today)."""
+    if until is None:
+        return AccountLocked()
+    local = until.astimezone()
+    if local.second or local.microsecond:
+        local = local.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    when = f"{local:%H:%M}"
+    if local.date() != now.astimezone().date():
+        when = f"{local.day} {local:%b} at {when}"
+    return AccountLocked(
+        f"This account is locked after too many failed sign-ins, until {when}. Try again "
+        "then, or ask an administrator to unlock it.",
+        until=until,
+    )
 
 
 def record_failure(
     conn: Conn, audit: AuditLog, now: datetime, operator_id: int, stage: str, reason: str
-) -> bool:
-    """Count a failed attempt (in the caller's transaction); lock at the 10th.  Returns
-    True if the account is now locked."""
+) -> datetime | None:
+    """Count a failed attempt (in the caller's transaction); lock at the 10th, for longer
+    each lockout in a row (:data:`LOCKOUTS`).  Returns the lockout's end if the account
+    is now locked, else None."""
     conn.execute(
         "UPDATE operators SET failed_attempts = failed_attempts + 1 WHERE id = ?", (operator_id,)
     )
@@ -117,11 +146,14 @@ def record_failure(
         details={"stage": stage, "reason": reason, "failures": failures},
     )
     if failures < MAX_FAILURES:
-        return False
-    until = now + LOCKOUT
+        return None
+    level = 1 + int(
+        conn.execute("SELECT lockouts FROM operators WHERE id = ?", (operator_id,)).fetchone()[0]
+    )
+    until = now + lockout_for(level)
     conn.execute(
-        "UPDATE operators SET failed_attempts = 0, locked_until = ? WHERE id = ?",
-        (ts(until), operator_id),
+        "UPDATE operators SET failed_attempts = 0, locked_until = ?, lockouts = ? WHERE id = ?",
+        (ts(until), level, operator_id),
     )
     audit.append(
         conn,
@@ -129,9 +161,9 @@ def record_failure(
         action=Action.ACCOUNT_LOCKED,
         object_type="operator",
         object_id=operator_id,
-        details={"failures": failures, "until": format_time(until)},
+        details={"failures": failures, "until": format_time(until), "level": level},
     )
-    return True
+    return until
 
 
 class AuthService:
@@ -155,6 +187,10 @@ class AuthService:
         self.audit = audit
         self.demo = demo
         self.hasher = hasher or PasswordHashing()
+        if not demo and isinstance(self.hasher, PasswordHashing):
+            # The dummy hash for unknown usernames, made before the first attempt so
+            # that attempt costs one verify like the rest (not a hash and a verify).
+            self.hasher.start_warm_up()
         self._lock = threading.Lock()
         self._steps: dict[str, _Pending] = {}
         self._enrollments: dict[str, _Pending] = {}
@@ -236,7 +272,7 @@ class AuthService:
                 raise AuthenticationFailed(SESSION_EXPIRED)
             conn.execute(
                 "UPDATE operators SET totp_secret = ?, totp_last_step = ?, failed_attempts = 0,"
-                " locked_until = NULL, last_sign_in_at = ?,"
+                " locked_until = NULL, lockouts = 0, last_sign_in_at = ?,"
                 " mfa_enrolled_at = coalesce(mfa_enrolled_at, ?) WHERE id = ?",
                 (pending.secret, step, ts(now), ts(now), op_id),
             )
@@ -263,35 +299,28 @@ class AuthService:
     def check_password(self, username: str, password: str) -> PasswordStep:
         """First sign-in step.  Raises :class:`AuthenticationFailed` (same message and
         about the same time for an unknown user, a wrong password or a disabled account)
-        or :class:`AccountLocked` (which does tell that the account exists).  Upgrades the
-        hash if its parameters are outdated."""
+        or :class:`AccountLocked` (after the same number of failures, for the same time,
+        for an account or a name with no account behind it).  Upgrades the hash if its
+        parameters are outdated."""
         now = self.clock.now()
-        row = self.vault.call(lambda conn: store.by_username(conn, username[:MAX_INPUT]))
-        usable = (
-            row is not None
-            and row.password_hash is not None
-            and not row.demo
-            and len(password) <= MAX_INPUT
-        )
-        if not usable or row is None or row.password_hash is None:
+        name = username[:MAX_INPUT]
+        row = self.vault.call(lambda conn: store.by_username(conn, name))
+        if (
+            row is None
+            or row.password_hash is None
+            or row.demo
+            or row.disabled
+            or len(password) > MAX_INPUT
+        ):
             self.hasher.dummy_verify(password[:MAX_INPUT])
-            self.vault.call_write(
-                lambda conn: self._failed_unknown(conn, row.id if row else None, "password")
-            )
-            raise AuthenticationFailed()
+            self._name_failed(name, now)
         if row.is_locked(now):
             self.hasher.dummy_verify(password)
             self.vault.call_write(
-                lambda conn: self._failed_unknown(conn, row.id, "password", "locked")
+                lambda conn: throttle.name_failure(conn, self.audit, now, name, counts=False)
             )
-            raise AccountLocked()
-        ok = self.hasher.verify(row.password_hash, password)
-        if row.disabled:
-            self.vault.call_write(
-                lambda conn: self._failed_unknown(conn, row.id, "password", "disabled")
-            )
-            raise AuthenticationFailed()
-        if not ok:
+            raise locked_error(row.locked_until, now)
+        if not self.hasher.verify(row.password_hash, password):
             self._failed(row.id, now, "password", "wrong_password", AuthenticationFailed())
         if self.hasher.needs_rehash(row.password_hash):
             self._upgrade_hash(row, password)
@@ -335,7 +364,7 @@ class AuthService:
             if row is None or row.disabled or row.totp_secret is None:
                 return _Outcome("gone")
             if row.is_locked(now):
-                return _Outcome("locked")
+                return _Outcome("locked", until=row.locked_until)
             reason = "wrong_code"
             if totp.looks_like_totp(code):
                 verdict, step_no = totp.check(row.totp_secret, code, now, row.totp_last_step)
@@ -363,8 +392,8 @@ class AuthService:
                             details={"remaining": left},
                         )
                         return self._signed_in(conn, row, now, "recovery_code")
-            locked = record_failure(conn, self.audit, now, op_id, "code", reason)
-            return _Outcome("locked" if locked else "wrong")
+            until = record_failure(conn, self.audit, now, op_id, "code", reason)
+            return _Outcome("wrong" if until is None else "locked", until=until)
 
         outcome = self.vault.call_write(do)
         if outcome.kind == "ok":
@@ -379,7 +408,7 @@ class AuthService:
         with self._lock:
             self._steps.pop(step.token, None)
         if outcome.kind == "locked":
-            raise AccountLocked()
+            raise locked_error(outcome.until, now)
         raise AuthenticationFailed(SESSION_EXPIRED)
 
     def redeem_setup_code(self, username: str, setup_code: str, password: str) -> Enrollment:
@@ -389,14 +418,12 @@ class AuthService:
         use up the code."""
         now = self.clock.now()
         wrong = "Wrong username or setup code."
-        row = self.vault.call(lambda conn: store.by_username(conn, username[:MAX_INPUT]))
+        name = username[:MAX_INPUT]
+        row = self.vault.call(lambda conn: store.by_username(conn, name))
         if row is None or row.disabled or not row.setup_pending or row.demo:
-            self.vault.call_write(
-                lambda conn: self._failed_unknown(conn, row.id if row else None, "setup_code")
-            )
-            raise AuthenticationFailed(wrong)
+            self._name_failed(name, now, AuthenticationFailed(wrong))
         if row.is_locked(now):
-            raise AccountLocked()
+            raise locked_error(row.locked_until, now)
         op_id = row.id
 
         def code_ok(conn: Conn) -> bool:
@@ -501,7 +528,7 @@ class AuthService:
         if row is None or row.disabled or row.demo:
             raise PermissionDenied()
         if row.is_locked(now):
-            raise AccountLocked()
+            raise locked_error(row.locked_until, now)
         if row.password_hash is None or not self.hasher.verify(row.password_hash, old_password):
             wrong = AuthenticationFailed("Your current password is not right.")
             self._failed(row.id, now, "password_change", "wrong_password", wrong)
@@ -590,10 +617,21 @@ class AuthService:
     ) -> NoReturn:
         """Record a failed check towards the lockout, then raise: :class:`AccountLocked`
         if this failure locked the account, ``error`` otherwise."""
-        locked = self.vault.call_write(
+        until = self.vault.call_write(
             lambda conn: record_failure(conn, self.audit, now, op_id, step, reason)
         )
-        raise AccountLocked() if locked else error
+        raise error if until is None else locked_error(until, now)
+
+    def _name_failed(self, name: str, now: datetime, error: Exception | None = None) -> NoReturn:
+        """Note a failure at a name with no usable account (throttled like an account,
+        audited per window), then raise :class:`AccountLocked` if the name is locked,
+        ``error`` (default: wrong username or password) otherwise."""
+        until = self.vault.call_write(
+            lambda conn: throttle.name_failure(conn, self.audit, now, name, counts=True)
+        )
+        if until is not None:
+            raise locked_error(until, now)
+        raise error or AuthenticationFailed()
 
     def _check_policy(self, password: str, *, username: str, display_name: str, email: str) -> None:
         found = password_policy.problems(
@@ -605,22 +643,6 @@ class AuthService:
         )
         if found:
             raise PasswordRejected(password_policy.message(found))
-
-    def _failed_unknown(
-        self, conn: Conn, operator_id: int | None, stage: str, reason: str = "unknown_user"
-    ) -> None:
-        """Audit a failure that does not count towards a lockout.  A wrong username is
-        recorded without it: it may be a password typed into the wrong field."""
-        if operator_id is not None and reason == "unknown_user":
-            reason = "not_usable"
-        self.audit.append(
-            conn,
-            actor_id=operator_id,
-            action=Action.SIGN_IN_FAILED,
-            object_type="operator" if operator_id is not None else None,
-            object_id=operator_id,
-            details={"stage": stage, "reason": reason},
-        )
 
     def _upgrade_hash(self, row: OperatorRow, password: str) -> None:
         new_hash = self.hasher.hash(password)
@@ -643,8 +665,8 @@ class AuthService:
 
     def _signed_in(self, conn: Conn, row: OperatorRow, now: datetime, method: str) -> _Outcome:
         conn.execute(
-            "UPDATE operators SET failed_attempts = 0, locked_until = NULL, last_sign_in_at = ?"
-            " WHERE id = ?",
+            "UPDATE operators SET failed_attempts = 0, locked_until = NULL, lockouts = 0,"
+            " last_sign_in_at = ? WHERE id = ?",
             (ts(now), row.id),
         )
         self.audit.about_operator(

@@ -19,7 +19,7 @@ _COLUMNS = (
     "o.id, o.username, o.display_name, o.email, o.role, o.password_hash, "
     "o.password_changed_at, o.must_change_password, o.totp_secret, o.totp_last_step, "
     "o.disabled, o.failed_attempts, o.locked_until, o.created_at, o.last_sign_in_at, o.demo, "
-    "o.mfa_enrolled_at, "
+    "o.mfa_enrolled_at, o.lockouts, "
     "EXISTS (SELECT 1 FROM setup_codes s WHERE s.operator_id = o.id)"
 )
 
@@ -53,6 +53,7 @@ class OperatorRow:
     last_sign_in_at: datetime | None
     demo: bool
     mfa_enrolled_at: datetime | None  # first enrollment; an MFA reset keeps it
+    lockouts: int  # in a row since the last sign-in or unlock: each one lasts longer
     setup_pending: bool
     store_ids: frozenset[int]
 
@@ -117,7 +118,8 @@ def _from_row(conn: Conn, r: tuple[Any, ...]) -> OperatorRow:
         last_sign_in_at=parse_ts(r[14]),
         demo=bool(r[15]),
         mfa_enrolled_at=parse_ts(r[16]),
-        setup_pending=bool(r[17]),
+        lockouts=r[17],
+        setup_pending=bool(r[18]),
         store_ids=_stores(conn, r[0]),
     )
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
+from app.audit import AuditLog
+from app.auth import service as auth_service
+from app.auth import throttle
 from app.auth.hashing import fast_hashing_for_tests
 from app.auth.rbac import Role
-from app.auth.service import LOCKOUT, MAX_FAILURES
+from app.auth.service import LOCKOUT, LOCKOUTS, MAX_FAILURES, NAME_WINDOW, AuthService
 from app.clock import FakeClock
 from app.errors import (
     AccountLocked,
@@ -19,6 +24,7 @@ from app.errors import (
     PermissionDenied,
 )
 from app.vault import Vault
+from tests.support import AUDIT_TEST_KEY
 from tests.unit.app.test_auth_support import (
     ADMIN_PW,
     AGENT_PW,
@@ -330,3 +336,137 @@ def test_sign_out_is_audited(world: World) -> None:
     assert world.actions()[-1] == "signed_out"
     with pytest.raises(ValueError):
         world.auth.sign_out(session.actor, "because")
+
+
+# --- sign-in that tells an attacker nothing ---------------------------------------------
+
+WRONG = "Wrong-Password-99!"
+
+
+def fail_until_locked(world: World, username: str) -> AccountLocked:
+    for _ in range(MAX_FAILURES - 1):
+        with pytest.raises(AuthenticationFailed):
+            world.auth.check_password(username, WRONG)
+    with pytest.raises(AccountLocked) as info:
+        world.auth.check_password(username, WRONG)
+    return info.value
+
+
+def name_entries(world: World) -> list[dict[str, object]]:
+    return [json.loads(str(r[6])) for r in world.audit_rows() if r[3] == "sign_in_failures"]
+
+
+def test_the_dummy_hash_is_ready_before_the_first_attempt(vault: Vault, clock: FakeClock) -> None:
+    hasher = fast_hashing_for_tests()
+    AuthService(
+        vault=vault, clock=clock, audit=AuditLog(clock=clock, key=AUDIT_TEST_KEY), hasher=hasher
+    )
+    assert hasher.wait_ready(10)  # built by the service's warm-up, not by a first miss
+    assert hasher._dummy is not None and not hasher.needs_rehash(hasher._dummy)
+
+
+def test_an_unknown_username_locks_like_a_known_one(world: World) -> None:
+    world.create_admin()
+    known = fail_until_locked(world, "admin")
+    unknown = fail_until_locked(world, "nobody@example.com")
+    assert unknown.message == known.message
+    for name in ("admin", "nobody@example.com"):
+        with pytest.raises(AccountLocked) as again:
+            world.auth.check_password(name, ADMIN_PW)
+        assert again.value.message == known.message
+    world.clock.advance(LOCKOUT.total_seconds())
+    with pytest.raises(AuthenticationFailed):
+        world.auth.check_password("nobody@example.com", WRONG)
+
+
+def test_a_disabled_account_locks_like_an_unknown_one(world: World) -> None:
+    admin, _, _ = world.create_admin()
+    world.add_operator(admin.actor, "bora")
+    world.ops.disable(admin.actor, world.ops.list_operators(admin.actor)[1].id)
+    assert fail_until_locked(world, "bora").message == fail_until_locked(world, "cem").message
+
+
+def test_unknown_name_failures_are_one_audit_entry_per_window(world: World) -> None:
+    world.create_admin()
+    before = len(world.audit_rows())
+    for typed in ("Ayse.Kaya@Example.com", " ayse.kaya@example.com", "AYSE.KAYA@EXAMPLE.COM"):
+        with pytest.raises(AuthenticationFailed):
+            world.auth.check_password(typed, WRONG)
+    assert len(world.audit_rows()) == before  # counted in the table, not one entry each
+    world.clock.advance(NAME_WINDOW.total_seconds())
+    with pytest.raises(AuthenticationFailed):
+        world.auth.check_password("someone-else", WRONG)
+    [entry] = name_entries(world)
+    assert entry["count"] == 3
+    assert "ayse" not in json.dumps(entry).lower() and "@" not in json.dumps(entry)
+    # The same name gives the same token, another name another one (keyed, not reversible).
+    world.clock.advance(NAME_WINDOW.total_seconds())
+    with pytest.raises(AuthenticationFailed):
+        world.auth.check_password("ayse.kaya@example.com", WRONG)
+    entries = name_entries(world)
+    assert len(entries) == 2 and entries[0]["name"] != entries[1]["name"]
+    assert len(str(entries[0]["name"])) == 16
+
+
+def test_attempts_on_a_locked_account_do_not_grow_the_audit_log(world: World) -> None:
+    world.create_admin()
+    fail_until_locked(world, "admin")
+    fail_until_locked(world, "nobody")
+    size = len(world.audit_rows())
+    for _ in range(30):
+        for name in ("admin", "nobody"):
+            with pytest.raises(AccountLocked):
+                world.auth.check_password(name, WRONG)
+    assert len(world.audit_rows()) == size
+
+
+def test_the_name_table_is_bounded(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(throttle, "MAX_NAMES", 5)
+    for n in range(12):
+        with pytest.raises(AuthenticationFailed):
+            world.auth.check_password(f"guess{n}", WRONG)
+    rows, pending = world.vault.call(
+        lambda c: c.execute("SELECT count(*), sum(pending) FROM sign_in_names").fetchone()
+    )
+    assert rows == 5
+    # Evicted names' failures were written to the audit log first: none is lost.
+    assert sum(int(str(e["count"])) for e in name_entries(world)) + pending == 12
+
+
+def test_lockout_escalates_and_a_sign_in_resets_it(world: World) -> None:
+    _, secret, _ = world.create_admin()
+    seen = []
+    for _ in range(len(LOCKOUTS) + 1):
+        fail_until_locked(world, "admin")
+        until = world.vault.call(
+            lambda c: c.execute("SELECT locked_until FROM operators").fetchone()[0]
+        )
+        seen.append(auth_service.parse_ts(until) - world.clock.now())
+        world.clock.advance(seen[-1].total_seconds())
+    assert seen == [*LOCKOUTS, LOCKOUTS[-1]]
+    assert (timedelta(minutes=15), timedelta(hours=1), timedelta(hours=24)) == LOCKOUTS
+    world.sign_in("admin", ADMIN_PW, secret)
+    fail_until_locked(world, "admin")
+    with pytest.raises(AccountLocked):
+        world.clock.advance(LOCKOUTS[0].total_seconds() - 1)
+        world.auth.check_password("admin", ADMIN_PW)
+    world.clock.advance(1)
+    world.sign_in("admin", ADMIN_PW, secret)
+
+
+def test_unknown_names_escalate_the_same_way(world: World) -> None:
+    for expected in LOCKOUTS:
+        fail_until_locked(world, "nobody")
+        world.clock.advance(expected.total_seconds() - 1)
+        with pytest.raises(AccountLocked):
+            world.auth.check_password("nobody", WRONG)
+        world.clock.advance(1)
+
+
+def test_the_lockout_message_says_until_when(world: World) -> None:
+    world.create_admin()
+    error = fail_until_locked(world, "admin")
+    until = world.clock.now() + LOCKOUTS[0]
+    assert until.astimezone().strftime("%H:%M") in error.message
+    assert error.until == until
+    assert "administrator" in error.message

@@ -188,3 +188,24 @@ def test_a_failing_migration_leaves_the_version_and_schema_unchanged(
         assert conn.in_transaction is False
     finally:
         conn.close()
+
+
+def test_sign_in_throttle_keeps_operators_and_makes_a_random_name_key(
+    tmp_path: Path, key: bytes
+) -> None:
+    version = next(m.version for m in migrations.discover() if m.name.endswith("sign_in_throttle"))
+    keys = []
+    for n in range(2):
+        conn = open_connection(tmp_path / f"throttle-{n}.db", key)
+        try:
+            migrations.migrate(conn, target=version - 1)
+            _, sql, params = SAMPLES[2][0]
+            conn.execute(sql, params)
+            migrations.migrate(conn, target=version)
+            rows = conn.execute("SELECT username, lockouts FROM operators").fetchall()
+            assert rows == [("admin", 0)]
+            [(name_key,)] = conn.execute("SELECT key FROM sign_in_name_key").fetchall()
+            keys.append(bytes(name_key))
+        finally:
+            conn.close()
+    assert len(keys[0]) == 32 and keys[0] != keys[1]  # one random key per profile

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from app.auth.rbac import Role
@@ -144,3 +146,23 @@ def test_reset_password_needs_a_set_up_account(world: World) -> None:
     assert world.auth.check_password("bora", temporary).operator_id == setup.operator_id
     with pytest.raises(AuthenticationFailed):
         world.auth.check_password("admin", ADMIN_PW + "x")
+
+
+def test_unlock_resets_the_lockout_escalation(world: World) -> None:
+    admin, _, _ = world.create_admin()
+    world.add_operator(admin.actor, "bora")
+    bora_id = world.ops.list_operators(admin.actor)[1].id
+
+    def lock() -> timedelta:
+        for _ in range(10):
+            with pytest.raises((AuthenticationFailed, AccountLocked)):
+                world.auth.check_password("bora", "Wrong-Password-99!")
+        until = world.ops.get_operator(admin.actor, bora_id).locked_until
+        assert until is not None
+        return until - world.clock.now()
+
+    assert lock() == timedelta(minutes=15)
+    world.clock.advance(15 * 60)
+    assert lock() == timedelta(hours=1)  # the second lockout in a row lasts longer
+    world.ops.unlock(admin.actor, bora_id)
+    assert lock() == timedelta(minutes=15)

@@ -13,8 +13,13 @@ import pytest
 from PySide6.QtWidgets import QDialog, QWizard
 from pytestqt.qtbot import QtBot
 
+from app.audit import AuditLog
+from app.auth.hashing import fast_hashing_for_tests
 from app.auth.rbac import Role
+from app.auth.service import LOCKOUT, MAX_FAILURES, AuthService
 from app.errors import AccountLocked, AuthenticationFailed, CodeRejected
+from app.services import Core
+from tests.support import AUDIT_TEST_KEY
 from tests.unit.ui.auth_fakes import FakeAuth
 from ui import auth_flow, ops
 from ui.dialogs.change_password import ChangePasswordDialog
@@ -93,6 +98,32 @@ def test_wrong_user_and_wrong_password_look_the_same(
     qtbot.waitUntil(dialog.error_label.isVisible)
     assert dialog.error_label.text() == unknown == AuthenticationFailed.message
     assert dialog.pages.currentIndex() == SignInDialog.CREDENTIALS
+
+
+def test_lockout_message_says_until_when(qtbot: QtBot, core: Core) -> None:
+    """The real service's message (an unknown name locks like an account) reaches the
+    dialog whole, styled as a lockout, back at the username and password."""
+    clock = core.clock
+    auth = AuthService(
+        vault=core.vault,
+        clock=clock,
+        audit=AuditLog(clock=clock, key=AUDIT_TEST_KEY),
+        hasher=fast_hashing_for_tests(),
+    )
+    for _ in range(MAX_FAILURES - 1):
+        with pytest.raises(AuthenticationFailed):
+            auth.check_password("nobody", "Wrong-Password-99!")
+    dlg = SignInDialog(auth=auth)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    enter_password(qtbot, dlg, "nobody", "Wrong-Password-99!")
+    qtbot.waitUntil(dlg.error_label.isVisible)
+    until = (clock.now() + LOCKOUT).astimezone()
+    text = dlg.error_label.text()
+    assert f"until {until:%H:%M}" in text and "administrator" in text
+    assert dlg.error_label.property("locked") is True
+    assert dlg.error_label.wordWrap()
+    assert dlg.pages.currentIndex() == SignInDialog.CREDENTIALS
 
 
 def test_locked_account_message(qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog) -> None:
