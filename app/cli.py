@@ -62,19 +62,28 @@ def profile_from_args(args: argparse.Namespace) -> Profile:
 
 
 def prompt(ask: Callable[[str], str], text: str, what: str) -> str:
-    """``ask(text)``; end of input (stdin closed, Ctrl-D) becomes :class:`NoInput`
-    naming ``what`` was asked for."""
+    """``ask(text)``, naming ``what`` was asked for when the answer cannot be used: end of
+    input (stdin closed, Ctrl-D) becomes :class:`NoInput`; bytes that are not UTF-8
+    (Python hands them on as lone surrogates) become :class:`OperationCancelled`."""
     try:
         with warnings.catch_warnings():
             # getpass prints its own one-line note when it cannot hide the input.
             warnings.simplefilter("ignore", getpass.GetPassWarning)
-            return ask(text)
+            answer = ask(text)
     except EOFError:
         print(file=sys.stderr)  # the prompt left the cursor on its line
         raise NoInput(
             f"The input ended where the {what} was asked for. Run the command in a terminal "
             "and type it, or give it on standard input."
         ) from None
+    try:
+        answer.encode("utf-8")
+    except UnicodeEncodeError:
+        raise OperationCancelled(
+            f"The {what} that was entered is not valid text (UTF-8). Set your terminal to "
+            "UTF-8, or give the answers as UTF-8 text, and try again."
+        ) from None
+    return answer
 
 
 def ask_passphrase(new_profile: bool) -> str:

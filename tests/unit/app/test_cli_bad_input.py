@@ -93,3 +93,23 @@ def test_stdin_ends_at_the_password_prompt(passphrase_profile: Profile) -> None:
 def test_stdin_closed_when_a_new_profile_asks_for_a_passphrase(tmp_path: Path) -> None:
     proc = muttefik("--profile", str(tmp_path / "new"), "rekey")
     assert_clean_refusal(proc)
+
+
+def test_a_passphrase_that_is_not_utf8_is_refused(passphrase_profile: Profile) -> None:
+    proc = muttefik(
+        "--profile", str(passphrase_profile.root), "audit", "verify", stdin=b"\xff\xfe pass\n"
+    )
+    assert proc.returncode == 2
+    assert_clean_refusal(proc, "passphrase", "not valid text")
+
+
+def test_a_username_that_is_not_utf8_is_refused(passphrase_profile: Profile) -> None:
+    proc = muttefik(
+        "--profile",
+        str(passphrase_profile.root),
+        "users",
+        "list",
+        stdin=f"{PASSPHRASE}\n".encode() + b"adm\xffin\npassword\n",
+    )
+    assert proc.returncode == 2
+    assert_clean_refusal(proc, "username", "not valid text")
