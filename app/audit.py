@@ -433,6 +433,17 @@ def _forged(seq: int, why: str) -> Problem:
     )
 
 
+def _runs(seqs: list[int]) -> list[tuple[int, int]]:
+    """Sorted sequence numbers as (first, last) runs of consecutive numbers."""
+    runs: list[tuple[int, int]] = []
+    for seq in seqs:
+        if runs and runs[-1][1] == seq - 1:
+            runs[-1] = (runs[-1][0], seq)
+        else:
+            runs.append((seq, seq))
+    return runs
+
+
 def _json_or_none(text: str) -> dict[str, Any] | None:
     try:
         value = json.loads(text)
@@ -1033,18 +1044,12 @@ class AuditLog:
             )
         else:
             exported.setdefault(head.seq, head.mac)
+        gone: list[int] = []
         for seq, mac in sorted(exported.items()):
             row = conn.execute("SELECT hash FROM audit_log WHERE seq = ?", (seq,)).fetchone()
-            if row is None and seq <= purged_to:
-                continue
             if row is None:
-                problems.append(
-                    Problem(
-                        Outcome.EXPORT_MISMATCH,
-                        f"Audit entry {seq} is in the export but no longer in the data file.",
-                        seq,
-                    )
-                )
+                if seq > purged_to:
+                    gone.append(seq)
             elif row[0] != mac:
                 problems.append(
                     Problem(
@@ -1053,6 +1058,15 @@ class AuditLog:
                         seq,
                     )
                 )
+        for first, last in _runs(gone):
+            what = f"entry {first} is" if first == last else f"entries {first}–{last} are"
+            problems.append(
+                Problem(
+                    Outcome.EXPORT_MISMATCH,
+                    f"Audit {what} in the export but no longer in the data file.",
+                    first,
+                )
+            )
         if head is not None and head.seq <= purged_to:
             notes.append(
                 f"(Entries up to {purged_to} were removed by the retention purge since the "

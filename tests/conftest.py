@@ -21,6 +21,13 @@ from app.vault import Vault
 from tests.support import MemoryKeyring
 
 
+@pytest.fixture(autouse=True)
+def _private_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files the app keeps outside the profile (the audit anchor in passphrase mode) go
+    to the test's temp folder, never the real user state dir."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
 @pytest.fixture
 def profile(tmp_path: Path) -> Profile:
     """A profile folder as a first run leaves it before the database exists: its id file

@@ -452,3 +452,53 @@ def test_after_commit_runs_only_after_a_commit(vault: Vault) -> None:
     assert ran == ["first", "second"]
     with pytest.raises(RuntimeError):
         vault.call(lambda conn: vault.after_commit(lambda: None))  # not inside write
+
+
+def test_passphrase_mode_keeps_the_head_in_a_file_outside_the_profile(
+    profile: Profile, tmp_path: Path, clock: FakeClock
+) -> None:
+    from keyring.backends.fail import Keyring as FailKeyring
+
+    no_keychain = SecretStore(service=profile.keychain_service, backend=FailKeyring())
+    vault, _ = open_vault(profile, no_keychain, passphrase=lambda new: "Velvet-Orbit-73-Lantern!")
+    try:
+        key = audit_key(vault)
+        log = sealed_log(vault, no_keychain, clock)
+        assert isinstance(log.anchor, FileAnchor)
+        assert log.anchor.path.is_relative_to(tmp_path / "state")  # not in the profile
+        add(vault, log, 3)
+        assert log.anchor.load() is not None and log.anchor.load().seq == 3  # type: ignore[union-attr]
+    finally:
+        vault.close()
+    shutil.copy(profile.db_path, tmp_path / "old.db")
+    vault, _ = open_vault(profile, no_keychain, passphrase=lambda new: "Velvet-Orbit-73-Lantern!")
+    add(vault, sealed_log(vault, no_keychain, clock), 2)
+    vault.close()
+    shutil.copy(tmp_path / "old.db", profile.db_path)
+    vault, _ = open_vault(profile, no_keychain, passphrase=lambda new: "Velvet-Orbit-73-Lantern!")
+    try:
+        if vault.audit_key is None:  # before the vault had its own audit key
+            vault.audit_key = key
+            prepare_on_open(vault, no_keychain, clock=clock)
+        result = vault.call(sealed_log(vault, no_keychain, clock).verify)
+        assert result.outcomes == [Outcome.GAP, Outcome.RECORDED]
+        assert "an older copy of the files was put back" in result.summary()
+    finally:
+        vault.close()
+
+
+def test_verify_against_names_entries_gone_since_the_export(vault: Vault, log: AuditLog) -> None:
+    add(vault, log, 6)
+    out = io.StringIO(newline="")
+    vault.call(lambda c: log.export(c, AuditFilter(), "jsonl", out))
+
+    def delete(conn: Any) -> None:
+        conn.execute("DROP TRIGGER audit_log_no_delete")
+        conn.execute("DELETE FROM audit_log WHERE seq >= 4")
+
+    vault.call_write(delete)
+    result = vault.call(lambda c: log.verify_against(c, out.getvalue().splitlines()))
+    assert "Audit entries 4–6 are in the export but no longer in the data file." in (
+        result.summary()
+    )
+    assert Outcome.TRUNCATED in result.outcomes
