@@ -212,3 +212,17 @@ def test_keychain_mode_gives_the_vault_a_separate_audit_key(
     vault, _ = bootstrap.open_vault(profile, _store_for(profile, memory_keyring))
     vault.close()
     assert vault.audit_key == audit_key  # never replaced
+
+
+@pytest.mark.parametrize("content", [b"{not json", b'{"format": 9, "id": "x"}', b"[]"])
+def test_a_damaged_id_file_is_a_message_and_changes_nothing(
+    profile: Profile, memory_keyring: MemoryKeyring, content: bytes
+) -> None:
+    _fill(profile, memory_keyring)
+    profile.id_path.write_bytes(content)
+    keyring_before = dict(memory_keyring.store)
+    with pytest.raises(UserError) as info:
+        bootstrap.open_vault(profile, _store_for(profile, memory_keyring))
+    assert str(profile.id_path) in info.value.message
+    assert profile.id_path.read_bytes() == content
+    assert memory_keyring.store == keyring_before

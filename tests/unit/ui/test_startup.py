@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -282,3 +283,31 @@ def test_starting_a_new_empty_profile_is_explicit_and_keeps_the_old_key(
     new_key = memory_keyring.store[(profile.keychain_service, DB_KEY)]
     assert new_key != key.hex()
     assert profile.db_path.stat().st_size > 0
+
+
+def test_a_folder_holding_other_files_is_refused_untouched(
+    qtbot: QtBot, tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    """Issue 8: ``--profile ~/Documents`` was chmodded to 0700 and filled with a profile."""
+    root = tmp_path / "Documents"
+    root.mkdir(mode=0o755)
+    (root / "taxes.pdf").write_bytes(b"%PDF")
+    folder = Profile(root)
+    store = SecretStore.for_profile(folder, backend=memory_keyring, enforce_policy=False)
+    errors: list[BaseException] = []
+
+    def present(exc: BaseException) -> bool:
+        errors.append(exc)
+        return False
+
+    startup = _startup(folder, store, present)
+    with (
+        qtbot.waitSignal(startup.finished, timeout=20_000) as finished,
+        qtbot.assertNotEmitted(startup.window_shown),
+    ):
+        startup.start()
+    assert finished.args == [1]
+    assert len(errors) == 1 and "not a Müttefik Desk profile" in str(errors[0])
+    assert sorted(p.name for p in root.iterdir()) == ["taxes.pdf"]
+    assert stat.S_IMODE(root.stat().st_mode) == 0o755
+    assert memory_keyring.store == {}
