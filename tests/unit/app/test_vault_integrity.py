@@ -218,3 +218,52 @@ def test_check_summarises_damage_without_the_cascade(
     assert "1 damaged page" in first and f"first damaged page: {page}" in first
     assert "never used" not in out
     assert len(out.splitlines()) <= 8, out
+
+
+def test_when_the_wal_cannot_be_settled_the_check_says_so_instead_of_crying_damage(
+    profile: Profile, rekey_crashed: tuple[bytes, bytes]
+) -> None:
+    from app.vault.check import run_checks
+
+    _old, new = rekey_crashed
+    result = run_checks(profile, new, settle_wal=lambda: False)  # e.g. a read-only folder
+    assert result.ok, result.problems[:3]
+    assert result.notes and "newer copies in the change log" in result.notes[0]
+    assert _wal(profile).stat().st_size > 0  # nothing was written
+
+
+def test_the_wal_is_emptied_after_a_large_write_and_when_idle(
+    profile: Profile, store: SecretStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import app.vault.db as db
+
+    vault, _key = open_vault(profile, store)
+    try:
+        vault.call_write(lambda c: c.execute("CREATE TABLE t(n INTEGER PRIMARY KEY, b BLOB)"))
+        vault.checkpoint().result()
+        monkeypatch.setattr(db, "WAL_TRUNCATE_BYTES", 64 * 1024)
+        monkeypatch.setattr(db, "IDLE_CHECKPOINT_SECONDS", 3600.0)  # only the size rule
+        vault.call_write(lambda c: c.execute("INSERT INTO t(b) VALUES (randomblob(200000))"))
+        vault.call(lambda c: None)  # runs after the checkpoint queued behind the write
+        assert _wal(profile).stat().st_size == 0
+
+        monkeypatch.setattr(db, "WAL_TRUNCATE_BYTES", 1 << 40)
+        monkeypatch.setattr(db, "IDLE_CHECKPOINT_SECONDS", 0.05)
+        queued = threading.Event()
+        real_queue = db.Vault._queue_checkpoint
+
+        def queue(self: db.Vault) -> None:
+            real_queue(self)
+            queued.set()
+
+        monkeypatch.setattr(db.Vault, "_queue_checkpoint", queue)
+        vault.call_write(lambda c: c.execute("INSERT INTO t(b) VALUES (randomblob(100))"))
+        assert _wal(profile).stat().st_size > 0
+        assert queued.wait(timeout=10)
+        vault.call(lambda c: None)
+        assert _wal(profile).stat().st_size == 0
+    finally:
+        vault.close()
+    assert not _wal(profile).exists() or _wal(profile).stat().st_size == 0
