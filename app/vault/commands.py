@@ -42,10 +42,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         result = run_checks(profile, key)
     finally:
         lock.release()
-    print(result.summary())
-    for problem in result.problems[:20]:
-        print(f"  {problem}")
-    return 0 if result.ok else 1
+    print("\n".join(result.lines()))
+    return 0 if result.ok and not result.wal_losses else 1
 
 
 def cmd_profile_new(args: argparse.Namespace) -> int:

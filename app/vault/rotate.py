@@ -1,8 +1,10 @@
 """Key rotation, crash-safe, and audited.
 
-Keychain mode: new key → keychain as *pending* → ``PRAGMA rekey`` → pending becomes
-current.  Passphrase mode: new KDF params → pending file → rekey → pending replaces the
-old file.  :mod:`app.vault.keys` resolves a leftover pending key at the next start.
+Keychain mode: new key → keychain as *pending* → ``PRAGMA rekey`` → WAL checkpointed
+into the main file and the main file verified under the new key (:meth:`Vault.rekey`) →
+pending becomes current.  Passphrase mode: new KDF params → pending file → the same
+rekey → pending replaces the old file.  The old key is never dropped before the main file
+is verified; :mod:`app.vault.keys` finishes a leftover pending key at the next start.
 Blocks: call from a worker thread or the CLI.
 """
 
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.secrets import SecretStore
 from app.vault import passphrase as pp
-from app.vault.db import Vault
+from app.vault.db import Vault, reached
 from app.vault.keys import DB_KEY, DB_KEY_PENDING, KeyMode
 
 if TYPE_CHECKING:
@@ -26,9 +28,12 @@ def rotate_keychain_key(vault: Vault, secrets: SecretStore) -> None:
         raise ValueError("profile is in passphrase mode")
     new_key = os.urandom(32)
     secrets.set(DB_KEY_PENDING, new_key.hex())
-    vault.rekey(new_key).result()
+    reached("pending-stored")
+    vault.rekey(new_key).result()  # raises KeyChangeUnfinished: both keys stay
     secrets.set(DB_KEY, new_key.hex())
+    reached("current-stored")
     secrets.delete(DB_KEY_PENDING)
+    reached("done")
 
 
 def rotate_passphrase(vault: Vault, new_passphrase: str) -> None:
@@ -38,8 +43,10 @@ def rotate_passphrase(vault: Vault, new_passphrase: str) -> None:
     params, key = pp.new_params(new_passphrase, vault.audit_key or os.urandom(32))
     pending = pp.pending_path(vault.profile.kdf_path)
     pp.save(pending, params)
-    vault.rekey(key).result()
+    reached("pending-stored")
+    vault.rekey(key).result()  # raises KeyChangeUnfinished: both files stay
     os.replace(pending, vault.profile.kdf_path)
+    reached("done")
 
 
 def rotate(
