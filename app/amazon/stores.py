@@ -29,7 +29,7 @@ from app.amazon.client import (
     real_client_factory,
 )
 from app.amazon.models import Credentials, Region, Store, StoreDraft
-from app.audit import Action, AuditLog
+from app.audit import Action, AuditLog, make_audit_log
 from app.auth.models import Actor
 from app.auth.rbac import Permission, require, visible_store_ids
 from app.clock import Clock
@@ -231,7 +231,7 @@ class StoreService:
         self.secrets = secrets
         self.clock = clock
         self.events = events
-        self.audit = audit or AuditLog(clock=clock)
+        self.audit = audit or make_audit_log(vault, secrets, clock=clock, key=vault.audit_key)
         self.client_factory = client_factory or real_client_factory(timeout=20.0)
         self._lock = threading.Lock()
 

@@ -49,7 +49,7 @@ from app.amazon.mapping import parse_order
 from app.amazon.models import Order, SyncPhase, SyncProgress, SyncResult, SyncState
 from app.amazon.ratelimit import Backoff, RateLimits, Waiter, event_wait
 from app.amazon.stores import StoreService, load_store
-from app.audit import Action, AuditLog
+from app.audit import Action, AuditLog, make_audit_log
 from app.auth.models import Actor
 from app.auth.rbac import Permission, require
 from app.clock import Clock
@@ -179,7 +179,7 @@ class SyncService:
         self.clock = clock
         self.events = events
         self.client_factory = client_factory or real_client_factory()
-        self.audit = audit or AuditLog(clock=clock)
+        self.audit = audit or make_audit_log(vault, secrets, clock=clock, key=vault.audit_key)
         self.stores = stores or StoreService(
             vault=vault, secrets=secrets, clock=clock, events=events, audit=self.audit
         )
