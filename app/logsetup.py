@@ -13,10 +13,12 @@ each file a rotation starts is too (not left to the umask).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import logging.handlers
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from typing import Any
 from app.redact import RedactingFilter
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-#: Libraries whose own level is raised to WARNING (some set INFO on import).
+#: Library loggers set to LIBRARY_LEVEL explicitly, in case something set them lower.
 LIBRARY_LOGGERS = ("httpx", "httpcore", "sp_api", "keyring", "urllib3", "asyncio")
 LIBRARY_LEVEL = logging.WARNING
 
@@ -66,6 +68,19 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+def _make_private(log_dir: Path, name: str) -> None:
+    """Owner-only mode for the log file and its rotated copies (``name.1`` …), which
+    versions before PrivateRotatingFileHandler left as the umask made them."""
+    if os.name != "posix":
+        return
+    for path in log_dir.glob(f"{name}*"):
+        suffix = path.name.removeprefix(f"{name}.")
+        if path.name == name or (suffix != path.name and suffix.isdigit()):
+            with contextlib.suppress(OSError):
+                if stat.S_IMODE(path.stat().st_mode) != 0o600:
+                    os.chmod(path, 0o600)
+
+
 def setup_logging(log_dir: Path | None, *, level: int = logging.INFO, stderr: bool = True) -> None:
     app_logger = logging.getLogger("muttefik")
     root = logging.getLogger()
@@ -82,6 +97,7 @@ def setup_logging(log_dir: Path | None, *, level: int = logging.INFO, stderr: bo
     redactor = RedactingFilter()
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _make_private(log_dir, "muttefik.log")
         handler = PrivateRotatingFileHandler(
             log_dir / "muttefik.log", maxBytes=2_000_000, backupCount=5, encoding="utf-8"
         )

@@ -82,15 +82,22 @@ def test_a_new_log_file_is_0600_from_its_first_byte(
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
-def test_an_existing_world_readable_log_file_is_made_private(
+def test_existing_world_readable_log_files_are_made_private(
     tmp_path: Path, restore_logging: None
 ) -> None:
+    """Older versions left rotated files 0644; the next start makes them 0600."""
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
-    (log_dir / "muttefik.log").write_text("old line\n")
-    os.chmod(log_dir / "muttefik.log", 0o644)
+    names = ["muttefik.log", "muttefik.log.1", "muttefik.log.5"]
+    for name in names:
+        (log_dir / name).write_text("old line\n")
+        os.chmod(log_dir / name, 0o644)
+    (log_dir / "notes.txt").write_text("not ours\n")
+    os.chmod(log_dir / "notes.txt", 0o644)
     setup_logging(log_dir, stderr=False)
-    assert stat.S_IMODE((log_dir / "muttefik.log").stat().st_mode) == 0o600
+    for name in names:
+        assert stat.S_IMODE((log_dir / name).stat().st_mode) == 0o600, name
+    assert stat.S_IMODE((log_dir / "notes.txt").stat().st_mode) == 0o644
 
 
 @pytest.mark.parametrize("name", ["httpx", "httpcore", "sp_api.base.client", "keyring", "urllib3"])
