@@ -8,9 +8,11 @@ such module has ``register(subparsers)`` and sets ``func(args) -> int`` on its p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import importlib
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -115,8 +117,19 @@ def run(args: argparse.Namespace) -> int:
     except EOFError:  # a prompt without its own handling (see ``prompt``)
         print(f"\n{NoInput.title}: {NoInput.message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # stdout's reader went away (``muttefik … | head``)
+        _silence_stdout()
+        return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def main(argv: list[str] | None = None) -> int:

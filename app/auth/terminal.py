@@ -27,6 +27,15 @@ from app.services import Core, Services, build_services
 Ask = Callable[[str], str]
 
 
+def ask_line(text: str) -> str:
+    """``input(text)``, but with the prompt on stderr when stdout is not a terminal, so
+    ``muttefik audit export … > FILE`` keeps it out of the file (as getpass does)."""
+    if sys.stdout.isatty():
+        return input(text)
+    print(text, end="", file=sys.stderr, flush=True)
+    return input()
+
+
 def sign_in_on_terminal(
     auth: AuthService,
     permission: Permission | None = None,
@@ -46,7 +55,7 @@ def sign_in_on_terminal(
     else:
         from app.cli import prompt
 
-        ask = ask or input
+        ask = ask or ask_line
         ask_secret = ask_secret or getpass.getpass
         username = prompt(ask, "Username: ", "username").strip()
         step = auth.check_password(username, prompt(ask_secret, "Password: ", "password"))

@@ -9,14 +9,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from keyring.backends.fail import Keyring as FailKeyring
 
+from app.auth import totp
 from app.bootstrap import open_vault
+from app.clock import FakeClock
 from app.paths import Profile
 from app.secrets import SecretStore
+from tests.unit.app.test_auth_support import ADMIN_PW, make_world
 
 PASSPHRASE = "correct horse battery staple 9"
 ROOT = Path(__file__).resolve().parents[3]
@@ -32,18 +36,41 @@ def passphrase_profile(tmp_path: Path) -> Profile:
     return profile
 
 
-def muttefik(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    env = {
+@pytest.fixture
+def admin_profile(tmp_path: Path) -> tuple[Profile, str]:
+    """A closed passphrase-mode profile with an admin (MFA enrolled an hour ago); returns
+    the profile and the admin's TOTP secret."""
+    profile = Profile(tmp_path / "admin-profile")
+    secrets = SecretStore(service=profile.keychain_service, backend=FailKeyring())
+    vault, _ = open_vault(profile, secrets, passphrase=lambda _new: PASSPHRASE)
+    try:
+        world = make_world(vault, FakeClock(datetime.now(UTC) - timedelta(hours=1)))
+        _, secret, _ = world.create_admin()
+    finally:
+        vault.close()
+    return profile, secret
+
+
+def sign_in_answers(secret: str) -> bytes:
+    code = totp.code_at(secret, datetime.now(UTC))
+    return f"{PASSPHRASE}\nadmin\n{ADMIN_PW}\n{code}\n".encode()
+
+
+def muttefik_env() -> dict[str, str]:
+    return {
         **os.environ,
         "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
         "PYTHONPATH": str(ROOT),
     }
+
+
+def muttefik(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
         input=stdin if stdin is not None else None,
         stdin=subprocess.DEVNULL if stdin is None else None,
         capture_output=True,
-        env=env,
+        env=muttefik_env(),
         cwd=ROOT,
         start_new_session=True,  # no /dev/tty: getpass falls back to stdin
         timeout=60,
@@ -113,3 +140,47 @@ def test_a_username_that_is_not_utf8_is_refused(passphrase_profile: Profile) -> 
     )
     assert proc.returncode == 2
     assert_clean_refusal(proc, "username", "not valid text")
+
+
+def test_export_to_stdout_holds_the_export_and_not_the_prompts(
+    admin_profile: tuple[Profile, str],
+) -> None:
+    """``muttefik audit export … > file``: the username prompt goes to stderr."""
+    profile, secret = admin_profile
+    proc = muttefik(
+        "--profile",
+        str(profile.root),
+        "audit",
+        "export",
+        "--since",
+        "2020-01-01",
+        stdin=sign_in_answers(secret),
+    )
+    err = proc.stderr.decode()
+    assert proc.returncode == 0, err
+    out = proc.stdout.decode()
+    assert out.startswith("seq,") and "operator_created" in out, out[:200]
+    assert "Username" not in out and "Username: " in err
+
+
+EXPORT = ("audit", "export", "--since", "2020-01-01")
+
+
+def test_a_closed_stdout_ends_the_command_quietly(admin_profile: tuple[Profile, str]) -> None:
+    """``muttefik audit export … | head -0``: no BrokenPipeError traceback."""
+    profile, secret = admin_profile
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "--profile", str(profile.root), *EXPORT],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=muttefik_env(),
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader is gone before the command writes anything
+    _, err_bytes = proc.communicate(sign_in_answers(secret), timeout=60)
+    err = err_bytes.decode()
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert proc.returncode != 0
