@@ -304,12 +304,15 @@ def test_file_anchor_outside_the_profile(tmp_path: Path) -> None:
 # --- profiles made before the audit key ----------------------------------------------
 
 
-@pytest.fixture
-def legacy_vault(profile: Profile, secrets: SecretStore) -> Iterator[Vault]:
-    """A profile at schema v3 with four plain SHA-256 entries, as before this change."""
+@pytest.fixture(params=[2, 3])
+def legacy_vault(
+    profile: Profile, secrets: SecretStore, request: pytest.FixtureRequest
+) -> Iterator[Vault]:
+    """A profile at schema v2 or v3 with four plain SHA-256 entries, as before the audit
+    key; then upgraded to the latest schema."""
     mode, key = resolve_key(profile, secrets)
     vault = Vault.open(profile, key, mode, migrate=False)
-    vault.call(lambda c: migrations.migrate(c, target=3))
+    vault.call(lambda c: migrations.migrate(c, target=request.param))
 
     def old_entries(conn: Any) -> None:
         prev = "0" * 64
