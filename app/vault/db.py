@@ -31,7 +31,9 @@ Conn = Any  # sqlcipher3.Connection (untyped C extension)
 
 # The WAL is kept empty at rest: after a write that leaves it above this size, and after
 # this many seconds without writes, it is checkpointed into the main file and truncated.
-WAL_TRUNCATE_BYTES = 4 * 1024 * 1024
+# SQLite's own checkpoints (every 1000 pages, ~4 MiB) keep it below this while writes go
+# on, reusing the file; truncating it on every commit would make each commit grow it anew.
+WAL_TRUNCATE_BYTES = 16 * 1024 * 1024
 IDLE_CHECKPOINT_SECONDS = 2.0
 
 # Crash tests stop a child process at each named step of a key change (None: no-op).
