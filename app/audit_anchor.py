@@ -87,11 +87,11 @@ class KeychainAnchor:
         self._key = key
 
     def load(self) -> Head | None:
-        text = self._secrets.get(HEAD_ENTRY)
+        text = self._secrets.get_public(HEAD_ENTRY)
         return None if text is None else decode(self._key, text)
 
     def save(self, head: Head) -> None:
-        self._secrets.set(HEAD_ENTRY, encode(self._key, head))
+        self._secrets.set_public(HEAD_ENTRY, encode(self._key, head))
 
 
 def anchor_file(profile: Profile) -> Path:

@@ -194,6 +194,14 @@ class SecretStore:
         register_secret(value)
         self._call("set_password", name, value)
 
+    def get_public(self, name: str) -> str | None:
+        """An entry that is not a secret (the audit head, rewritten at every audit entry):
+        not added to the log filter, whose list would otherwise grow without bound."""
+        return self._call("get_password", name)  # type: ignore[no-any-return]
+
+    def set_public(self, name: str, value: str) -> None:
+        self._call("set_password", name, value)
+
     def delete(self, name: str) -> None:
         """Delete ``name``, and its path-named copy too (it would come back otherwise)."""
         service = self.service

@@ -505,3 +505,13 @@ def test_verify_against_names_entries_gone_since_the_export(vault: Vault, log: A
         result.summary()
     )
     assert Outcome.TRUNCATED in result.outcomes
+
+
+def test_the_head_is_not_registered_as_a_secret(vault: Vault, log: AuditLog) -> None:
+    from app import redact
+
+    before = len(redact._secrets)
+    add(vault, log, 3)
+    add(vault, log, 3)
+    assert log.anchor is not None and log.anchor.load() is not None
+    assert len(redact._secrets) == before  # the log filter's list does not grow per entry
