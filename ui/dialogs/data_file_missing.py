@@ -43,8 +43,8 @@ def _confirm(parent: QWidget | None) -> bool:
     box.setWindowTitle("Müttefik Desk — Start a new empty profile?")
     box.setInformativeText(
         "The new profile has no orders, messages, stores or operators. The missing data "
-        "file's key stays in your keychain, and profile.json in the folder keeps its id, "
-        "so that file can still be opened if it turns up."
+        "file's key stays in your keychain, and profile.json in the folder records which "
+        "entry it is, so that file can still be opened if it turns up."
     )
     cancel = box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
     start = box.addButton("Start new profile", QMessageBox.ButtonRole.AcceptRole)

@@ -200,3 +200,30 @@ def test_a_passphrase_change_keeps_the_audit_key(profile: Profile) -> None:
     assert vault.audit_key == audit_key
     params, key = pp.new_params(new, audit_key or b"")
     assert params.version == 2 and params.derive(new) == key
+
+
+def test_passphrase_profile_with_its_data_file_missing_keeps_the_kdf_file(
+    profile: Profile,
+) -> None:
+    from app.bootstrap import start_new_profile
+    from app.errors import DataFileMissing
+
+    vault, key = open_vault(profile, _no_keychain(profile), passphrase=lambda n: PASSPHRASE)
+    vault.close()
+    kdf = profile.kdf_path.read_bytes()
+    saved = profile.db_path.read_bytes()
+    profile.db_path.unlink()
+    with pytest.raises(DataFileMissing):
+        open_vault(profile, _no_keychain(profile), passphrase=lambda n: PASSPHRASE)
+    assert profile.kdf_path.read_bytes() == kdf
+    vault, new_key = start_new_profile(
+        profile, _no_keychain(profile), passphrase=lambda n: "a new long passphrase"
+    )
+    vault.close()
+    assert new_key != key
+    kept = [p for p in profile.root.iterdir() if p.name.startswith("vault.kdf.retired-")]
+    assert len(kept) == 1 and kept[0].read_bytes() == kdf
+    old = pp.load(kept[0])
+    assert old is not None
+    (profile.root / "old.db").write_bytes(saved)
+    assert can_open(profile.root / "old.db", old.derive(PASSPHRASE))
