@@ -230,6 +230,11 @@ def profile_path_problem(text: str) -> str | None:
     try:
         if path.exists() and not path.is_dir():
             return f"{path} is a file, not a folder. Give the path of a profile folder."
+        for parent in path.absolute().parents:  # the nearest one that exists
+            if parent.exists():
+                if not parent.is_dir():
+                    return f"{parent} is a file, so {path} cannot be a folder."
+                break
     except OSError as exc:
         return f"{path} cannot be used ({exc.strerror})."
     return None

@@ -252,7 +252,7 @@ def test_a_non_empty_folder_that_is_not_a_profile_is_refused_untouched(
     assert any_store.store == {}
 
 
-@pytest.mark.parametrize("kind", ["file", "empty"])
+@pytest.mark.parametrize("kind", ["file", "under_a_file", "empty"])
 def test_bad_profile_argument_gives_a_message_and_exit_2(
     tmp_path: Path,
     any_store: MemoryKeyring,
@@ -261,10 +261,10 @@ def test_bad_profile_argument_gives_a_message_and_exit_2(
     kind: str,
 ) -> None:
     monkeypatch.chdir(tmp_path)  # '' must not mean the current folder
-    if kind == "file":
+    if kind in ("file", "under_a_file"):
         target = tmp_path / "notes.txt"
         target.write_text("x")
-        value = str(target)
+        value = str(target) if kind == "file" else str(target / "profile")
     else:
         value = ""
     with pytest.raises(SystemExit) as info:
@@ -272,8 +272,8 @@ def test_bad_profile_argument_gives_a_message_and_exit_2(
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert "--profile" in err and "Traceback" not in err
-    assert ("is a file" in err) if kind == "file" else ("empty" in err)
-    assert sorted(p.name for p in tmp_path.iterdir()) == (["notes.txt"] if kind == "file" else [])
+    assert ("empty" in err) if kind == "empty" else ("is a file" in err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ([] if kind == "empty" else ["notes.txt"])
 
 
 def test_profile_new_creates_a_profile_and_refuses_to_replace_data(
