@@ -148,9 +148,9 @@ class WalLoss:
             f"Recent changes may be lost: on {self.when[:16].replace('T', ' ')} UTC the "
             f"database's change log was damaged, and {self.lost_commits} saved {changes} "
             "after the damage could not be applied. A copy of the log was kept (still "
-            f"encrypted) at {self.copy}. Run `muttefik audit verify` to see which "
-            "recorded actions are missing. Keep the copy for support; delete it and its "
-            "\".json\" note afterwards to clear this warning."
+            f"encrypted) at {self.copy}. Verify the audit log (muttefik audit verify) to "
+            "see which recorded actions are missing. Keep the copy for support; delete it "
+            'and its ".json" note afterwards to clear this warning.'
         )
 
 

@@ -62,3 +62,38 @@ def test_a_kept_wal_is_reported_once_after_the_window_shows(qtbot: Any, core: An
     qtbot.waitUntil(lambda: window.integrity_label.text() == "Data file OK", timeout=30000)
     assert _boxes("walLossBox") == []
     events.close()
+
+
+def test_after_an_interrupted_rekey_the_background_check_finds_the_data_intact(
+    qtbot: Any, profile: Any, memory_keyring: Any, clock: Any
+) -> None:
+    """A SIGKILL right after PRAGMA rekey committed: the GUI opens and finds no damage."""
+    import os
+
+    from app.bootstrap import open_vault
+    from app.secrets import SecretStore
+    from app.services import Core
+    from app.vault.keys import DB_KEY, DB_KEY_PENDING
+    from tests.unit.app.test_vault_integrity import _REKEY_AND_DIE, _child
+
+    store = SecretStore.for_profile(profile, backend=memory_keyring, enforce_policy=False)
+    vault, old = open_vault(profile, store)
+    vault.close()
+    new = os.urandom(32)
+    store.set(DB_KEY_PENDING, new.hex())
+    _child(_REKEY_AND_DIE, str(profile.db_path), old.hex(), new.hex())
+
+    vault, key = open_vault(profile, store)
+    assert key == new and store.get(DB_KEY) == new.hex() and store.get(DB_KEY_PENDING) is None
+    core = Core(profile=profile, vault=vault, secrets=store, clock=clock)
+    services = build_services(core)
+    events = QtEvents(core.events)
+    window = MainWindow(services, events, _admin_session(services))
+    qtbot.addWidget(window)
+    window.show()
+    start_integrity_check(window)
+    qtbot.waitUntil(lambda: window.integrity_label.text() != "Checking data file…", timeout=30000)
+    assert window.integrity_label.text() == "Data file OK"
+    assert _boxes("integrityFailedBox") == []
+    events.close()
+    core.close()
