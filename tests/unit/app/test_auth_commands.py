@@ -280,3 +280,61 @@ def test_an_unknown_store_name_is_not_echoed_unbounded(
     assert run(profile, "sync", "--store", "z" * 100_000 + "\u202e") == 2
     err = capsys.readouterr().err
     assert "no store" in err and len(err) < 500
+
+
+def _drop_trigger_and_last_rows(profile: Profile, secrets: SecretStore, rows: int) -> None:
+    """The attacker with the database key: no trigger, last rows gone."""
+    vault, _ = bootstrap.open_vault(profile, secrets)
+
+    def attack(conn: Any) -> None:
+        conn.execute("DROP TRIGGER audit_log_no_delete")
+        last = conn.execute("SELECT max(seq) FROM audit_log").fetchone()[0]
+        conn.execute("DELETE FROM audit_log WHERE seq > ?", (last - rows,))
+
+    vault.call_write(attack)
+    vault.close()
+
+
+def test_check_and_verify_report_a_truncated_log(
+    cli_profile: tuple[Profile, str],
+    secrets: SecretStore,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.vault import commands
+
+    monkeypatch.setattr(commands, "secret_store_for", lambda p: secrets)
+    profile, _ = cli_profile
+    _drop_trigger_and_last_rows(profile, secrets, 2)
+    assert run(profile, "check") == 1
+    assert "protection against changes is missing (audit_log_no_delete)" in (
+        capsys.readouterr().out
+    )
+    assert run(profile, "audit", "verify") == 1
+    err = capsys.readouterr().err
+    assert "Audit entries 3–4 are missing from the data file." in err
+    assert "records that the last entries (3–4) had been deleted" in err
+    assert run(profile, "check") == 0  # the open put the trigger back
+
+
+def test_audit_verify_against_an_export(
+    cli_profile: tuple[Profile, str],
+    secrets: SecretStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    profile, secret = cli_profile
+    answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
+    out = tmp_path / "audit.csv"
+    assert run(profile, "audit", "export", "--since", "2020-01-01", "--output", str(out)) == 0
+    capsys.readouterr()
+    head = int(out.read_text().splitlines()[-1].split(",")[0])  # the audit_head row
+    assert run(profile, "audit", "verify", "--against", str(out)) == 0
+    assert f"Nothing up to entry {head} (the export's head) changed." in capsys.readouterr().out
+    _drop_trigger_and_last_rows(profile, secrets, 3)  # the export's own entry and two more
+    assert run(profile, "audit", "verify", "--against", str(out)) == 1
+    gone = f"Audit entries {head - 1}–{head} are in the export but no longer in the data file."
+    assert gone in capsys.readouterr().err
+    assert run(profile, "audit", "verify", "--against", str(tmp_path / "nope.csv")) == 2
+    assert "Cannot read the export" in capsys.readouterr().err
