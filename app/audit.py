@@ -387,17 +387,20 @@ END""",
 
 
 def missing_triggers(conn: Conn) -> list[str]:
-    """Names of the append-only triggers absent from the file (works read-only)."""
+    """Names of the append-only triggers absent from the file, or present under their
+    name with other text (a look-alike that lets changes through).  Works read-only."""
     present = {
-        row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        row[0]: row[1]
+        for row in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
     }
-    return sorted(set(TRIGGERS) - present)
+    return sorted(name for name, sql in TRIGGERS.items() if present.get(name) != sql)
 
 
 def restore_triggers(conn: Conn) -> list[str]:
     """Recreate missing triggers (inside the caller's write transaction); their names."""
     missing = missing_triggers(conn)
     for name in missing:
+        conn.execute(f"DROP TRIGGER IF EXISTS {name}")
         conn.execute(TRIGGERS[name])
     return missing
 

@@ -515,3 +515,25 @@ def test_the_head_is_not_registered_as_a_secret(vault: Vault, log: AuditLog) -> 
     add(vault, log, 3)
     assert log.anchor is not None and log.anchor.load() is not None
     assert len(redact._secrets) == before  # the log filter's list does not grow per entry
+
+
+def test_a_look_alike_trigger_is_replaced(
+    vault: Vault, log: AuditLog, secrets: SecretStore, clock: FakeClock
+) -> None:
+    add(vault, log, 2)
+
+    def swap(conn: Any) -> None:
+        conn.execute("DROP TRIGGER audit_log_no_delete")
+        conn.execute(
+            "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log WHEN 0"
+            " BEGIN SELECT 1; END"
+        )
+        conn.execute("DELETE FROM audit_log WHERE seq = 2")
+
+    vault.call_write(swap)
+    assert Outcome.TRIGGERS_MISSING in vault.call(log.verify).outcomes
+    assert prepare_on_open(vault, secrets, key=audit_key(vault), clock=clock) == [
+        "audit_log_no_delete"
+    ]
+    with pytest.raises(Exception, match="kept at least"):
+        vault.call_write(lambda c: c.execute("DELETE FROM audit_log WHERE seq = 1"))
