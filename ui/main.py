@@ -146,6 +146,13 @@ class Startup(QObject):
                 raise
             vault.audit_key = audit_key
             keys.mark_created(self.profile)
+            try:
+                from app.audit import prepare_on_open
+
+                prepare_on_open(vault, self.secrets)  # audit triggers, anchor comparison
+            except BaseException:
+                vault.close()
+                raise
             if self._prefetched is not None:
                 self._prefetched.result()  # here, so the GUI thread never waits on imports
             return vault

@@ -40,10 +40,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         _mode, key = resolve_key(profile, secrets, passphrase=ask_passphrase, create=False)
         result = run_checks(profile, key)
+        from app.audit import protection_report
+
+        audit_problem = protection_report(profile.db_path, key)  # triggers, read-only
     finally:
         lock.release()
     print("\n".join(result.lines()))
-    return 0 if result.ok and not result.wal_losses else 1
+    if audit_problem is not None:
+        print(audit_problem)
+    return 0 if result.ok and not result.wal_losses and audit_problem is None else 1
 
 
 def cmd_profile_new(args: argparse.Namespace) -> int:
