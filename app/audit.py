@@ -1075,7 +1075,9 @@ class AuditLog:
                 f"(Entries up to {purged_to} were removed by the retention purge since the "
                 "export; the rest was compared.)"
             )
-        if head is not None and not problems:
+        if head is not None and not any(_before(p, head.seq) for p in problems):
+            # Findings after the export's head (a rollback, a truncation) do not touch
+            # what the export proves; the seller is told both.
             notes.insert(0, f"Nothing up to entry {head.seq} (the export's head) changed.")
         return VerifyResult(
             result.checked, tuple(problems), result.head_seq, result.anchored, tuple(notes)
@@ -1198,6 +1200,15 @@ class AuditService:
     def actions(self) -> list[ActionSpec]:
         """Every known action, for the audit view's filter."""
         return sorted(ACTIONS.values(), key=lambda s: s.label)
+
+
+def _before(problem: Problem, seq: int) -> bool:
+    """Whether ``problem`` casts doubt on entries up to ``seq``."""
+    if problem.outcome in (Outcome.EXPORT_MISMATCH, Outcome.NO_KEY, Outcome.PURGE_UNRECORDED):
+        return True
+    if problem.outcome in (Outcome.FORGED, Outcome.GAP):
+        return problem.seq is None or problem.seq <= seq
+    return False
 
 
 def read_export(lines: Iterable[str]) -> tuple[dict[int, str], Head | None]:

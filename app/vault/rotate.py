@@ -40,7 +40,12 @@ def rotate_passphrase(vault: Vault, new_passphrase: str) -> None:
     if vault.mode is not KeyMode.PASSPHRASE:
         raise ValueError("profile is in keychain mode")
     # The audit key stays the same, wrapped under the new passphrase.
-    params, key = pp.new_params(new_passphrase, vault.audit_key or os.urandom(32))
+    if vault.audit_key is None:
+        # A made-up key here would orphan every sealed entry; refuse instead.
+        from app.audit import AuditKeyMissing
+
+        raise AuditKeyMissing()
+    params, key = pp.new_params(new_passphrase, vault.audit_key)
     pending = pp.pending_path(vault.profile.kdf_path)
     pp.save(pending, params)
     reached("pending-stored")

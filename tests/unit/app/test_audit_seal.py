@@ -537,3 +537,32 @@ def test_a_look_alike_trigger_is_replaced(
     ]
     with pytest.raises(Exception, match="kept at least"):
         vault.call_write(lambda c: c.execute("DELETE FROM audit_log WHERE seq = 1"))
+
+
+def test_an_export_is_still_proven_when_later_entries_are_missing(
+    profile: Profile, vault: Vault, secrets: SecretStore, log: AuditLog, clock: FakeClock
+) -> None:
+    """A rollback past the export loses later entries; the export's part still holds,
+    and verify --against says so beside the rollback finding."""
+    key = audit_key(vault)
+    add(vault, log, 3)
+    out = io.StringIO(newline="")
+    vault.call(lambda c: log.export(c, AuditFilter(), "jsonl", out))
+    lines = out.getvalue().splitlines()
+    vault.close()
+    shutil.copy(profile.db_path, profile.root.parent / "old-vault.db")
+    vault = reopen_raw(profile, secrets, key)
+    add(vault, sealed_log(vault, secrets, clock), 3)
+    vault.close()
+    shutil.copy(profile.root.parent / "old-vault.db", profile.db_path)
+
+    vault = reopen_raw(profile, secrets, key)
+    try:
+        prepare_on_open(vault, secrets, key=key, clock=clock)
+        result = vault.call(lambda c: sealed_log(vault, secrets, clock).verify_against(c, lines))
+        assert not result.ok
+        assert Outcome.EXPORT_MISMATCH not in result.outcomes
+        assert "Nothing up to entry 3 (the export's head) changed" in result.summary()
+        assert "an older copy of the files was put back" in result.summary()
+    finally:
+        vault.close()
