@@ -1262,17 +1262,29 @@ def make_audit_log(
     return AuditLog(clock=clock, key=key, anchor=anchor, after_commit=vault.after_commit)
 
 
+@dataclass(frozen=True)
+class OpenReport:
+    """What :func:`prepare_on_open` found and recorded: triggers it had to restore, and
+    the kinds of mismatch with the anchor (``truncated``, ``rolled_back`` …)."""
+
+    restored: tuple[str, ...] = ()
+    findings: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.restored or self.findings)
+
+
 def prepare_on_open(
     vault: Vault,
     secrets: SecretStore,
     *,
     key: bytes | None = None,
     clock: Clock | None = None,
-) -> list[str]:
+) -> OpenReport:
     """Run at every open, after migrations: recreate missing append-only triggers and
     record (as sealed entries) that they were missing, and any mismatch between the file
     and the anchor outside it (deleted last entries, an older copy, a replaced file).
-    Returns the names of the restored triggers.
+    The report is true when this open found something (the GUI then tells the seller).
 
     ``key`` defaults to ``vault.audit_key``.  Thread: worker (blocks on the DB thread,
     which also reads the keychain).
@@ -1280,17 +1292,17 @@ def prepare_on_open(
     key = key if key is not None else getattr(vault, "audit_key", None)
     audit = make_audit_log(vault, secrets, clock=clock or SystemClock(), key=key)
 
-    def do(conn: Conn) -> list[str]:
+    def do(conn: Conn) -> OpenReport:
         restored = restore_triggers(conn)
         if restored:
             log.warning("audit log triggers were missing and were restored: %s", restored)
         if audit.key is None:
             log.warning("no audit key: the open could not be checked against the anchor")
-            return restored
+            return OpenReport(tuple(restored))
         kinds = audit.record_open(conn, restored=restored)
         if kinds:
             log.warning("audit log mismatch found at open: %s", kinds)
-        return restored
+        return OpenReport(tuple(restored), tuple(kinds))
 
     return vault.call_write(do)
 

@@ -89,6 +89,7 @@ class Startup(QObject):
         self._qt_events: Any = None
         self._profile_lock: ProfileLock | None = None
         self._prefetched: Future[None] | None = None
+        self._audit_report: Any = None  # app.audit.OpenReport of this open
 
     # stage: keychain ----------------------------------------------------------------
     def start(self, *, new_profile: bool = False) -> None:
@@ -149,7 +150,8 @@ class Startup(QObject):
             try:
                 from app.audit import prepare_on_open
 
-                prepare_on_open(vault, self.secrets)  # audit triggers, anchor comparison
+                # Audit triggers back, file compared with the anchor; told after the window.
+                self._audit_report = prepare_on_open(vault, self.secrets)
             except BaseException:
                 vault.close()
                 raise
@@ -229,6 +231,10 @@ class Startup(QObject):
 
             # After the first paint: the check reads every page but never delays the window.
             QTimer.singleShot(1500, lambda: _if_alive(window, start_integrity_check))
+        if self._audit_report:
+            from ui.startup_checks import show_audit_findings
+
+            show_audit_findings(window)
 
     # failures and shutdown ------------------------------------------------------------
     def _fail(self, exc: BaseException, *, quiet: bool = False) -> None:

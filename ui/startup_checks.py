@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from app.audit import VerifyResult
 from app.vault.check import CheckResult
 from ui.ops import Job, Op
 
@@ -70,6 +71,29 @@ def start_integrity_check(window: MainWindow, *, interactive: bool = False) -> N
     if interactive:
         op.with_progress("Checking every page of the data file…", cancellable=False)
     op.run()
+
+
+def show_audit_findings(window: MainWindow) -> None:
+    """Opening the profile found the audit log changed outside the app (and recorded
+    it): say what verify now finds, once, after the window is shown."""
+    audit = window.services.audit
+
+    def done(result: VerifyResult) -> None:
+        if result.ok:
+            return
+        _show(
+            window,
+            QMessageBox.Icon.Warning,
+            "The audit log was changed outside Müttefik Desk",
+            result.summary()
+            + "\n\nThis is now part of the audit log, and every later check shows it. If "
+            "nobody here restored a backup or moved the files on purpose, someone with "
+            "access to this computer may have changed the data file: keep a copy of the "
+            "profile folder and tell your administrator.",
+            "auditFindingsBox",
+        )
+
+    Op(window, lambda job: audit.verify()).on_success(done).run()
 
 
 def _show(

@@ -532,9 +532,8 @@ def test_a_look_alike_trigger_is_replaced(
 
     vault.call_write(swap)
     assert Outcome.TRIGGERS_MISSING in vault.call(log.verify).outcomes
-    assert prepare_on_open(vault, secrets, key=audit_key(vault), clock=clock) == [
-        "audit_log_no_delete"
-    ]
+    report = prepare_on_open(vault, secrets, key=audit_key(vault), clock=clock)
+    assert report.restored == ("audit_log_no_delete",)
     with pytest.raises(Exception, match="kept at least"):
         vault.call_write(lambda c: c.execute("DELETE FROM audit_log WHERE seq = 1"))
 

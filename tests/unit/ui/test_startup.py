@@ -311,3 +311,48 @@ def test_a_folder_holding_other_files_is_refused_untouched(
     assert sorted(p.name for p in root.iterdir()) == ["taxes.pdf"]
     assert stat.S_IMODE(root.stat().st_mode) == 0o755
     assert memory_keyring.store == {}
+
+
+def test_audit_entries_deleted_outside_the_app_are_told_after_the_window_shows(
+    qtbot: QtBot, profile: Profile, store: SecretStore
+) -> None:
+    """Someone with the database key drops the append-only trigger and deletes the last
+    audit entries; the next start records it and tells the seller once, not silently."""
+    from app.audit import Action, make_audit_log
+    from app.clock import SystemClock
+    from app.vault.connection import open_connection
+
+    vault, key = open_vault(profile, store)
+    audit = make_audit_log(vault, store, clock=SystemClock(), key=vault.audit_key)
+    for _ in range(3):
+        vault.call_write(
+            lambda c: audit.append(c, actor_id=None, action=Action.KEY_ROTATED, object_type="vault")
+        )
+    vault.close()
+    conn = open_connection(profile.db_path, key)
+    conn.execute("DROP TRIGGER audit_log_no_delete")
+    last = conn.execute("SELECT max(seq) FROM audit_log").fetchone()[0]
+    conn.execute("DELETE FROM audit_log WHERE seq = ?", (last,))
+    conn.close()
+
+    startup = _startup(profile, store, _never)
+    try:
+        with qtbot.waitSignal(startup.window_shown, timeout=20_000):
+            startup.start()
+
+        def box() -> QMessageBox | None:
+            found = [
+                w
+                for w in QApplication.topLevelWidgets()
+                if isinstance(w, QMessageBox) and w.objectName() == "auditFindingsBox"
+            ]
+            return found[0] if found and found[0].isVisible() else None
+
+        qtbot.waitUntil(lambda: box() is not None, timeout=20_000)
+        text = box().text()  # type: ignore[union-attr]
+        assert f"Audit entry {last} is missing" in text or f"entries {last}" in text
+        assert "protection against changes had been removed" in text
+        assert "tell your administrator" in text
+        box().close()  # type: ignore[union-attr]
+    finally:
+        _close(startup)
