@@ -190,6 +190,14 @@ class SecretStore:
             register_secret(value)
         return value  # type: ignore[no-any-return]
 
+    def get_in(self, service: str, name: str) -> str | None:
+        """``name`` under another service of the same keychain (a retired id of this
+        profile's folder), without copying it anywhere."""
+        value = self._call("get_password", name, service=service)
+        if value is not None:
+            register_secret(value)
+        return value  # type: ignore[no-any-return]
+
     def set(self, name: str, value: str) -> None:
         register_secret(value)
         self._call("set_password", name, value)

@@ -96,6 +96,10 @@ class Startup(QObject):
         """``new_profile``: the seller confirmed starting a new, empty profile where the
         data file is missing (the old key is kept; see keys.start_new_profile)."""
         log.info("startup: keychain (%s)", "demo" if self.profile.demo else "profile")
+        # Between stages no window may be open (a dialog closed, a worker running): the
+        # app must not quit then.  Every way out of startup emits ``finished``; closing
+        # the main window quits again once it is shown (_after_shown).
+        QApplication.setQuitOnLastWindowClosed(False)
 
         def plan(job: ops.Job) -> KeyPlan:
             self.profile.ensure()
@@ -225,6 +229,7 @@ class Startup(QObject):
         from ui.runtime import freeze_long_lived_objects
 
         freeze_long_lived_objects()
+        QApplication.setQuitOnLastWindowClosed(True)
         self.window_shown.emit(window)
         if self.integrity_check:
             from ui.startup_checks import start_integrity_check

@@ -222,7 +222,32 @@ def _resolve_keychain_key(profile: Profile, secrets: SecretStore) -> bytes:
                 # The rotation never committed: its pending key opens nothing.
                 secrets.delete(DB_KEY_PENDING)
             return key
+    earlier = _earlier_owner(profile, secrets)
+    if earlier is not None:
+        return earlier
     raise DatabaseKeyWrong()
+
+
+def _earlier_owner(profile: Profile, secrets: SecretStore) -> bytes | None:
+    """The data file was put back after the seller started a new profile in its folder:
+    if a retired id's key opens it, the folder takes that id back (the stopgap profile's
+    id goes into the history in turn, its keys kept) and that key is returned."""
+    identity = profile.identity()
+    if identity is None:
+        return None
+    for entry in reversed(identity.history):
+        ident, service = entry.get("id", ""), entry.get("service", "")
+        if not ident or not service or any(k.startswith("vault.kdf") for k in entry):
+            continue  # passphrase-mode entries keep their KDF file; not resolved here
+        key = _decode(secrets.get_in(service, DB_KEY))
+        if key is None or not can_open(profile.db_path, key):
+            continue
+        retired = {"id": identity.id, "service": identity.service, "retired": _stamp()}
+        history = (*(h for h in identity.history if h is not entry), retired)
+        profile.write_identity(replace(identity, id=ident, state="ready", history=history))
+        log.info("the data file belongs to this folder's earlier profile; switched back to it")
+        return key
+    return None
 
 
 def _decode(value: str | None) -> bytes | None:

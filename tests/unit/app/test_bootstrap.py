@@ -165,6 +165,32 @@ def test_starting_a_new_profile_over_a_missing_file_keeps_the_old_key(
     assert can_open_with(saved, key, profile)
 
 
+def test_the_old_data_file_put_back_after_a_new_profile_opens_again(
+    profile: Profile, memory_keyring: MemoryKeyring
+) -> None:
+    """The seller started a new empty profile while the disk was missing; the old file
+    comes back (copied over the new one): it opens with its own key, the folder takes its
+    old id back, and the stopgap profile's key is kept in turn."""
+    key = _fill(profile, memory_keyring)
+    old_ident = profile.ident
+    saved = profile.db_path.read_bytes()
+    profile.db_path.unlink()
+    vault, stopgap_key = bootstrap.start_new_profile(profile, _store_for(profile, memory_keyring))
+    vault.close()
+    stopgap_ident = profile.ident
+
+    profile.db_path.write_bytes(saved)
+    for side in ("-wal", "-shm"):
+        profile.db_path.with_name(profile.db_path.name + side).unlink(missing_ok=True)
+    assert _stores(profile, memory_keyring) == ["a"]
+    assert profile.ident == old_ident
+    service = f"muttefik-desk:profile:{stopgap_ident}"
+    assert memory_keyring.store[(service, DB_KEY)] == stopgap_key.hex()
+    assert memory_keyring.store[(f"muttefik-desk:profile:{old_ident}", DB_KEY)] == key.hex()
+    history = json.loads(profile.id_path.read_text())["history"]
+    assert [h["id"] for h in history] == [stopgap_ident]
+
+
 def can_open_with(data: bytes, key: bytes, profile: Profile) -> bool:
     from app.vault.connection import can_open
 

@@ -230,6 +230,8 @@ def _answer_missing_file_dialog(choice: str, seen: list[dict[str, object]]) -> N
                 QTimer.singleShot(20, step)
         elif name == "confirmNewProfileBox":
             buttons["Start new profile"].click()
+            # The box was the last window: the app must not quit on its closing.
+            seen.append({"quit_on_last_window": QApplication.quitOnLastWindowClosed()})
 
     QTimer.singleShot(0, step)
 
@@ -276,8 +278,11 @@ def test_starting_a_new_empty_profile_is_explicit_and_keeps_the_old_key(
             startup.start()
     finally:
         _close(startup)
-    assert [s["name"] for s in seen] == ["dataFileMissingBox", "confirmNewProfileBox"]
+    assert [s.get("name") for s in seen] == ["dataFileMissingBox", "confirmNewProfileBox", None]
     assert seen[1]["default"] == "Cancel"
+    # Under app.exec() closing the last dialog quit the app before the wizard came up.
+    assert seen[2] == {"quit_on_last_window": False}
+    assert QApplication.quitOnLastWindowClosed()  # once the window is up, closing it quits
     assert memory_keyring.store[(old_service, DB_KEY)] == key.hex()
     assert profile.keychain_service != old_service
     new_key = memory_keyring.store[(profile.keychain_service, DB_KEY)]
