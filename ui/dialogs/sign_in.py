@@ -40,6 +40,7 @@ LOCKED_STYLE = (
 
 def _link(text: str) -> QPushButton:
     button = QPushButton(text)
+    button.setAutoDefault(False)  # never the button Return presses
     button.setFlat(True)
     button.setCursor(Qt.CursorShape.PointingHandCursor)
     button.setStyleSheet("QPushButton { color: palette(link); text-decoration: underline;"
@@ -139,6 +140,10 @@ class SignInDialog(QDialog):
         self.submit_button = QPushButton("Next")
         self.submit_button.setObjectName("submitButton")
         self.submit_button.setDefault(True)
+        # While a check runs, Next is disabled and focus moves on; an auto-default button
+        # that gets it would become the default and take the Return that started the check.
+        for button in (self.back_button, self.cancel_button):
+            button.setAutoDefault(False)
         self.submit_button.clicked.connect(self._submit)
         buttons = QHBoxLayout()
         buttons.addWidget(self.back_button)

@@ -87,6 +87,32 @@ def test_password_then_code(qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog) 
     assert dialog.session is session
 
 
+def test_return_key_signs_in_and_never_opens_the_setup_code_page(
+    qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog
+) -> None:
+    """Seen under a real X server: Return in the password field disabled the Next
+    button while checking, focus moved on to the setup-code link, which became the
+    dialog's default button and took the same Return."""
+    from PySide6.QtCore import Qt
+
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow)
+    dialog.username.setFocus()
+    qtbot.keyClicks(dialog.username, "admin")
+    qtbot.keyClick(dialog.username, Qt.Key.Key_Tab)
+    assert dialog.password.hasFocus()
+    qtbot.keyClicks(dialog.password, PW)
+    qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.pages.currentIndex() == SignInDialog.CODE)
+    assert dialog.child_dialog is None, "Return opened another dialog"
+    secret = auth.accounts["admin"].secret
+    assert secret is not None
+    qtbot.keyClicks(dialog.code, pyotp.TOTP(secret).now())
+    with qtbot.waitSignal(dialog.signed_in):
+        qtbot.keyClick(dialog.code, Qt.Key.Key_Return)
+    assert dialog.child_dialog is None
+
+
 def test_wrong_user_and_wrong_password_look_the_same(
     qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog
 ) -> None:
