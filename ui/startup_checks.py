@@ -7,6 +7,7 @@ be lost, and where the copy is.
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -106,7 +107,9 @@ def _show(
     details: str = "",
 ) -> None:
     """Window-modal, without a nested event loop (see ui.errors._present)."""
-    box = QMessageBox(icon, title, text, parent=window)
+    # The heading goes inside the box: many desktops show no title on dialogs.
+    box = QMessageBox(icon, title, f"<b>{html.escape(title)}</b>", parent=window)
+    box.setInformativeText(text)
     box.setObjectName(name)
     if details:
         box.setDetailedText(details)

@@ -354,7 +354,7 @@ def test_audit_entries_deleted_outside_the_app_are_told_after_the_window_shows(
             return found[0] if found and found[0].isVisible() else None
 
         qtbot.waitUntil(lambda: box() is not None, timeout=20_000)
-        text = box().text()  # type: ignore[union-attr]
+        text = box().text() + box().informativeText()  # type: ignore[union-attr]
         assert f"Audit entry {last} is missing" in text or f"entries {last}" in text
         assert "protection against changes had been removed" in text
         assert "tell your administrator" in text

@@ -53,7 +53,7 @@ def test_a_kept_wal_is_reported_once_after_the_window_shows(qtbot: Any, core: An
     qtbot.waitUntil(lambda: window.integrity_label.text() == "Data file OK", timeout=30000)
     boxes = _boxes("walLossBox")
     assert len(boxes) == 1
-    text = boxes[0].text()
+    text = boxes[0].text() + boxes[0].informativeText()
     assert "Recent changes may be lost" in text and "3 saved changes" in text
     assert loss.copy in text and "audit verify" in text
     boxes[0].close()
