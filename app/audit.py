@@ -474,7 +474,8 @@ _ANOMALY_TEXT = {
     "truncated": "the last entries ({a}–{b}) had been deleted from the data file",
     "rolled_back": (
         "the data file was older than the record kept outside it (it ended at entry {a}, "
-        "entry {b} had been recorded): an older copy of the files was put back"
+        "entry {b} had been recorded): an older copy of the files was put back, or the "
+        "newest changes were lost in a crash"
     ),
     "replaced": (
         "entry {b} did not match the record kept outside the data file: the file was "
