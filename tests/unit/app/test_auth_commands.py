@@ -43,6 +43,15 @@ def answer_prompts(monkeypatch: pytest.MonkeyPatch, username: str, *secret_answe
     monkeypatch.setattr(getpass, "getpass", lambda prompt="": next(answers))
 
 
+def signed_in_as_admin(
+    cli_profile: tuple[Profile, str], monkeypatch: pytest.MonkeyPatch
+) -> Profile:
+    """The profile, with the prompts answering as the admin (password, then a current code)."""
+    profile, secret = cli_profile
+    answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
+    return profile
+
+
 def run(profile: Profile, *args: str) -> int:
     return main(["--profile", str(profile.root), *args])
 
@@ -107,8 +116,7 @@ def test_wrong_password_on_the_terminal_fails_cleanly(
 def test_audit_export_to_a_private_file(
     cli_profile: tuple[Profile, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    profile, secret = cli_profile
-    answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
+    profile = signed_in_as_admin(cli_profile, monkeypatch)
     out = tmp_path / "audit.jsonl"
     since = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
     code = run(
@@ -151,10 +159,13 @@ def test_end_of_input_at_a_sign_in_prompt_fails_cleanly(
     assert "Traceback" not in err
 
 
-def no_prompts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail the test if anything asks for input: the command must refuse before."""
+def refused_before_prompts(
+    cli_profile: tuple[Profile, str], monkeypatch: pytest.MonkeyPatch
+) -> Profile:
+    """The profile, with any prompt failing the test: the command must refuse before asking."""
     monkeypatch.setattr(builtins, "input", lambda prompt="": pytest.fail(f"asked {prompt}"))
     monkeypatch.setattr(getpass, "getpass", lambda prompt="": pytest.fail(f"asked {prompt}"))
+    return cli_profile[0]
 
 
 ADD = ("users", "add", "bora", "--name", "Bora K", "--email", "b@example.com")
@@ -167,8 +178,7 @@ def test_users_add_refuses_an_impossible_store_id_before_sign_in(
     monkeypatch: pytest.MonkeyPatch,
     store_id: str,
 ) -> None:
-    profile, _ = cli_profile
-    no_prompts(monkeypatch)
+    profile = refused_before_prompts(cli_profile, monkeypatch)
     with pytest.raises(SystemExit) as info:
         run(profile, *ADD, "--store", store_id)
     assert info.value.code == 2
@@ -181,8 +191,7 @@ def test_users_add_refuses_a_store_that_does_not_exist(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    profile, secret = cli_profile
-    answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
+    profile = signed_in_as_admin(cli_profile, monkeypatch)
     assert run(profile, *ADD, "--store", str(2**63 - 1)) == 2
     assert "no longer exists" in capsys.readouterr().err
 
@@ -194,8 +203,7 @@ def test_users_add_refuses_hidden_characters_in_the_email(
     monkeypatch: pytest.MonkeyPatch,
     email: str,
 ) -> None:
-    profile, secret = cli_profile
-    answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
+    profile = signed_in_as_admin(cli_profile, monkeypatch)
     code = run(profile, "users", "add", "bora", "--name", "Bora K", "--email", email)
     assert code == 2
     assert "valid email address" in capsys.readouterr().err
@@ -206,8 +214,7 @@ def test_an_unknown_username_is_not_echoed_unbounded(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    profile, secret = cli_profile
-    answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
+    profile = signed_in_as_admin(cli_profile, monkeypatch)
     assert run(profile, "users", "disable", "z" * 100_000) == 2
     err = capsys.readouterr().err
     assert "no operator" in err and len(err) < 500
@@ -237,8 +244,7 @@ def test_audit_export_to_a_bad_place_is_refused_before_sign_in(
     target: Path = where(tmp_path)
     if target == Path("/sys/audit.csv") and not Path("/sys").is_dir():
         pytest.skip("needs Linux /sys (a folder even root cannot write)")
-    profile, _ = cli_profile
-    no_prompts(monkeypatch)
+    profile = refused_before_prompts(cli_profile, monkeypatch)
     assert run(profile, "audit", "export", "--since", _since(), "--output", str(target)) == 2
     err = capsys.readouterr().err
     assert words in err and str(target) in err and "Traceback" not in err
@@ -251,8 +257,7 @@ def test_audit_export_with_an_impossible_date_is_a_usage_error(
     monkeypatch: pytest.MonkeyPatch,
     since: str,
 ) -> None:
-    profile, _ = cli_profile
-    no_prompts(monkeypatch)
+    profile = refused_before_prompts(cli_profile, monkeypatch)
     with pytest.raises(SystemExit) as info:
         run(profile, "audit", "export", "--since", since)
     assert info.value.code == 2
@@ -264,8 +269,7 @@ def test_audit_export_since_the_first_year_works(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    profile, secret = cli_profile
-    answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
+    profile = signed_in_as_admin(cli_profile, monkeypatch)
     assert run(profile, "audit", "export", "--since", "0001-01-01", "--format", "jsonl") == 0
     assert "operator_created" in capsys.readouterr().out
 
@@ -275,8 +279,7 @@ def test_an_unknown_store_name_is_not_echoed_unbounded(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    profile, secret = cli_profile
-    answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
+    profile = signed_in_as_admin(cli_profile, monkeypatch)
     assert run(profile, "sync", "--store", "z" * 100_000 + "\u202e") == 2
     err = capsys.readouterr().err
     assert "no store" in err and len(err) < 500
@@ -324,8 +327,7 @@ def test_audit_verify_against_an_export(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    profile, secret = cli_profile
-    answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
+    profile = signed_in_as_admin(cli_profile, monkeypatch)
     out = tmp_path / "audit.csv"
     assert run(profile, "audit", "export", "--since", "2020-01-01", "--output", str(out)) == 0
     capsys.readouterr()
