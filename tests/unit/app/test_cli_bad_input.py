@@ -93,28 +93,21 @@ def test_stdin_closed_at_the_passphrase_prompt(passphrase_profile: Profile) -> N
     assert_clean_refusal(proc, "No input", "passphrase")
 
 
-def test_stdin_ends_at_the_username_prompt(passphrase_profile: Profile) -> None:
-    proc = muttefik(
-        "--profile",
-        str(passphrase_profile.root),
-        "users",
-        "list",
-        stdin=f"{PASSPHRASE}\n".encode(),
-    )
+@pytest.mark.parametrize(
+    ("stdin", "expected"),
+    [
+        (f"{PASSPHRASE}\n".encode(), ("No input", "username")),
+        (f"{PASSPHRASE}\nadmin\n".encode(), ("No input", "password")),
+        (f"{PASSPHRASE}\n".encode() + b"adm\xffin\npassword\n", ("username", "not valid text")),
+    ],
+    ids=["stdin-ends-at-username", "stdin-ends-at-password", "username-not-utf8"],
+)
+def test_odd_sign_in_input_is_refused(
+    passphrase_profile: Profile, stdin: bytes, expected: tuple[str, ...]
+) -> None:
+    proc = muttefik("--profile", str(passphrase_profile.root), "users", "list", stdin=stdin)
     assert proc.returncode == 2
-    assert_clean_refusal(proc, "No input", "username")
-
-
-def test_stdin_ends_at_the_password_prompt(passphrase_profile: Profile) -> None:
-    proc = muttefik(
-        "--profile",
-        str(passphrase_profile.root),
-        "users",
-        "list",
-        stdin=f"{PASSPHRASE}\nadmin\n".encode(),
-    )
-    assert proc.returncode == 2
-    assert_clean_refusal(proc, "No input", "password")
+    assert_clean_refusal(proc, *expected)
 
 
 def test_stdin_closed_when_a_new_profile_asks_for_a_passphrase(tmp_path: Path) -> None:
@@ -128,18 +121,6 @@ def test_a_passphrase_that_is_not_utf8_is_refused(passphrase_profile: Profile) -
     )
     assert proc.returncode == 2
     assert_clean_refusal(proc, "passphrase", "not valid text")
-
-
-def test_a_username_that_is_not_utf8_is_refused(passphrase_profile: Profile) -> None:
-    proc = muttefik(
-        "--profile",
-        str(passphrase_profile.root),
-        "users",
-        "list",
-        stdin=f"{PASSPHRASE}\n".encode() + b"adm\xffin\npassword\n",
-    )
-    assert proc.returncode == 2
-    assert_clean_refusal(proc, "username", "not valid text")
 
 
 def test_export_to_stdout_holds_the_export_and_not_the_prompts(
