@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import keyring.errors
 import pytest
 from keyring.backend import KeyringBackend
+
+from app.audit import Action, AuditLog
+from app.vault import Vault
 
 REQUIRE_SERVICES = os.environ.get("MUTTEFIK_REQUIRE_SERVICES") == "1"
 
@@ -47,3 +51,20 @@ class MemoryKeyring(KeyringBackend):
 # The audit key for tests that build an AuditLog themselves (the app's comes from the
 # keychain or the passphrase; see app/audit.py).
 AUDIT_TEST_KEY = bytes(range(32))
+
+
+def append_entries(vault: Vault, log: AuditLog, n: int) -> None:
+    """Append ``n`` settings-changed entries through ``log`` in one write."""
+
+    def do(conn: Any) -> None:
+        for i in range(n):
+            log.append(
+                conn,
+                actor_id=1,
+                action=Action.SETTINGS_CHANGED,
+                object_type="setting",
+                object_id="sync.interval_minutes",
+                details={"key": "sync.interval_minutes", "old": i, "new": i + 1},
+            )
+
+    vault.call_write(do)

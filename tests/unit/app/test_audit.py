@@ -16,7 +16,7 @@ from app.auth.rbac import Role
 from app.clock import FakeClock
 from app.errors import AuthenticationFailed, CodeRejected
 from app.vault import Vault
-from tests.support import AUDIT_TEST_KEY
+from tests.support import AUDIT_TEST_KEY, append_entries
 from tests.unit.app.test_auth_support import ADMIN_PW, World, make_world
 
 
@@ -25,24 +25,9 @@ def world(vault: Vault, clock: FakeClock) -> World:
     return make_world(vault, clock)
 
 
-def append_many(vault: Vault, log: AuditLog, n: int) -> None:
-    def do(conn: Any) -> None:
-        for i in range(n):
-            log.append(
-                conn,
-                actor_id=1,
-                action=Action.SETTINGS_CHANGED,
-                object_type="setting",
-                object_id="sync.interval_minutes",
-                details={"key": "sync.interval_minutes", "old": i, "new": i + 1},
-            )
-
-    vault.call_write(do)
-
-
 def test_chain_verifies(vault: Vault, clock: FakeClock) -> None:
     log = AuditLog(clock=clock, key=AUDIT_TEST_KEY)
-    append_many(vault, log, 5)
+    append_entries(vault, log, 5)
     result = vault.call(log.verify)
     assert result.ok and result.checked == 5
     rows = vault.call(lambda c: c.execute("SELECT prev_hash, hash FROM audit_log").fetchall())
@@ -52,7 +37,7 @@ def test_chain_verifies(vault: Vault, clock: FakeClock) -> None:
 
 def test_tampered_row_is_named(vault: Vault, clock: FakeClock) -> None:
     log = AuditLog(clock=clock, key=AUDIT_TEST_KEY)
-    append_many(vault, log, 5)
+    append_entries(vault, log, 5)
 
     def tamper(conn: Any) -> None:
         conn.execute("DROP TRIGGER audit_log_no_update")
@@ -66,7 +51,7 @@ def test_tampered_row_is_named(vault: Vault, clock: FakeClock) -> None:
 
 def test_deleted_row_is_named(vault: Vault, clock: FakeClock) -> None:
     log = AuditLog(clock=clock, key=AUDIT_TEST_KEY)
-    append_many(vault, log, 5)
+    append_entries(vault, log, 5)
 
     def delete(conn: Any) -> None:
         conn.execute("DROP TRIGGER audit_log_no_delete")
@@ -79,7 +64,7 @@ def test_deleted_row_is_named(vault: Vault, clock: FakeClock) -> None:
 
 def test_triggers_refuse_update_and_delete(vault: Vault, clock: FakeClock) -> None:
     log = AuditLog(clock=clock, key=AUDIT_TEST_KEY)
-    append_many(vault, log, 2)
+    append_entries(vault, log, 2)
     for sql in ("UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"):
         with pytest.raises(Exception, match=r"append-only|kept at least"):
             vault.call_write(lambda c, sql=sql: c.execute(sql))
@@ -89,9 +74,9 @@ def test_triggers_refuse_update_and_delete(vault: Vault, clock: FakeClock) -> No
 def test_retention_purge_keeps_the_chain(vault: Vault) -> None:
     old_clock = FakeClock(datetime(2020, 1, 1, tzinfo=UTC))
     log = AuditLog(clock=old_clock, key=AUDIT_TEST_KEY)
-    append_many(vault, log, 3)
+    append_entries(vault, log, 3)
     old_clock.advance(400 * 86400)
-    append_many(vault, log, 2)  # 2021-02: younger than 12 months at the purge below
+    append_entries(vault, log, 2)  # 2021-02: younger than 12 months at the purge below
     old_clock.advance(200 * 86400)
     removed = vault.call_write(log.purge_expired)
     assert removed == 3
@@ -106,7 +91,7 @@ def test_retention_setting_is_never_below_twelve_months(vault: Vault) -> None:
         settings.AUDIT_RETENTION_MONTHS.validate(6)
     clock = FakeClock(datetime(2020, 1, 1, tzinfo=UTC))
     log = AuditLog(clock=clock, key=AUDIT_TEST_KEY)
-    append_many(vault, log, 2)
+    append_entries(vault, log, 2)
     vault.call_write(
         lambda c: settings.put(c, settings.AUDIT_RETENTION_MONTHS, 24, now=clock.now())
     )
@@ -117,7 +102,7 @@ def test_retention_setting_is_never_below_twelve_months(vault: Vault) -> None:
 
 def test_purge_gate_never_deletes_young_entries(vault: Vault, clock: FakeClock) -> None:
     log = AuditLog(clock=FakeClock(datetime.now(UTC) - timedelta(days=30)), key=AUDIT_TEST_KEY)
-    append_many(vault, log, 1)
+    append_entries(vault, log, 1)
 
     def sneaky(conn: Any) -> None:
         conn.execute("INSERT INTO audit_purge_gate(before) VALUES ('9999')")

@@ -39,7 +39,7 @@ from app.clock import FakeClock
 from app.paths import Profile
 from app.secrets import SecretStore
 from app.vault import Vault, migrations
-from tests.support import AUDIT_TEST_KEY, MemoryKeyring
+from tests.support import AUDIT_TEST_KEY, MemoryKeyring, append_entries
 
 
 def audit_key(vault: Vault) -> bytes:
@@ -50,21 +50,6 @@ def audit_key(vault: Vault) -> bytes:
 
 def sealed_log(vault: Vault, secrets: SecretStore, clock: FakeClock) -> AuditLog:
     return make_audit_log(vault, secrets, clock=clock, key=audit_key(vault))
-
-
-def add(vault: Vault, log: AuditLog, n: int) -> None:
-    def do(conn: Any) -> None:
-        for i in range(n):
-            log.append(
-                conn,
-                actor_id=1,
-                action=Action.SETTINGS_CHANGED,
-                object_type="setting",
-                object_id="sync.interval_minutes",
-                details={"key": "sync.interval_minutes", "old": i, "new": i + 1},
-            )
-
-    vault.call_write(do)
 
 
 def reopen_raw(profile: Profile, secrets: SecretStore, key: bytes) -> Vault:
@@ -81,7 +66,7 @@ def log(vault: Vault, secrets: SecretStore, clock: FakeClock) -> AuditLog:
 
 
 def test_entries_are_sealed_with_the_audit_key(vault: Vault, log: AuditLog) -> None:
-    add(vault, log, 3)
+    append_entries(vault, log, 3)
     result = vault.call(log.verify)
     assert result.ok and result.checked == 3 and result.anchored, result.summary()
     # The same entries checked under another key do not verify: the key is in the seal.
@@ -92,7 +77,7 @@ def test_entries_are_sealed_with_the_audit_key(vault: Vault, log: AuditLog) -> N
 def test_rewrite_with_the_db_key_and_a_recomputed_sha_chain_is_forged(
     vault: Vault, log: AuditLog
 ) -> None:
-    add(vault, log, 5)
+    append_entries(vault, log, 5)
 
     def rewrite(conn: Any) -> None:
         conn.execute("DROP TRIGGER audit_log_no_update")
@@ -128,7 +113,7 @@ def test_rewrite_with_the_db_key_and_a_recomputed_sha_chain_is_forged(
 
 
 def test_an_edited_entry_is_named(vault: Vault, log: AuditLog) -> None:
-    add(vault, log, 5)
+    append_entries(vault, log, 5)
 
     def edit(conn: Any) -> None:
         conn.execute("DROP TRIGGER audit_log_no_update")
@@ -146,7 +131,7 @@ def test_deleted_last_rows_are_truncation_and_stay_visible(
     profile: Profile, vault: Vault, secrets: SecretStore, log: AuditLog, clock: FakeClock
 ) -> None:
     key = audit_key(vault)
-    add(vault, log, 5)
+    append_entries(vault, log, 5)
 
     def delete(conn: Any) -> None:
         conn.execute("DROP TRIGGER audit_log_no_delete")
@@ -184,11 +169,11 @@ def test_an_older_copy_put_back_is_a_rollback(
     profile: Profile, vault: Vault, secrets: SecretStore, log: AuditLog, clock: FakeClock
 ) -> None:
     key = audit_key(vault)
-    add(vault, log, 3)
+    append_entries(vault, log, 3)
     vault.close()
     shutil.copy(profile.db_path, profile.root.parent / "old-vault.db")
     vault = reopen_raw(profile, secrets, key)
-    add(vault, sealed_log(vault, secrets, clock), 3)
+    append_entries(vault, sealed_log(vault, secrets, clock), 3)
     vault.close()
     shutil.copy(profile.root.parent / "old-vault.db", profile.db_path)  # no key needed
 
@@ -210,7 +195,7 @@ def test_an_older_copy_put_back_is_a_rollback(
 def test_dropped_triggers_come_back_at_open_and_are_reported(
     profile: Profile, vault: Vault, secrets: SecretStore, log: AuditLog, clock: FakeClock
 ) -> None:
-    add(vault, log, 1)
+    append_entries(vault, log, 1)
     vault.call_write(lambda c: c.execute("DROP TRIGGER audit_log_no_delete"))
     result = vault.call(log.verify)
     assert result.outcomes == [Outcome.TRIGGERS_MISSING]
@@ -250,7 +235,7 @@ def test_the_anchor_is_written_only_after_commit(
     vault: Vault, log: AuditLog, memory_keyring: MemoryKeyring
 ) -> None:
     assert log.anchor is not None
-    add(vault, log, 2)
+    append_entries(vault, log, 2)
     assert log.anchor.load() == Head(2, vault.call(lambda c: c.execute(
         "SELECT hash FROM audit_log WHERE seq = 2").fetchone()[0]))  # fmt: skip
 
@@ -268,7 +253,7 @@ def test_the_anchor_is_written_only_after_commit(
 def test_anchor_missing_altered_or_mismatched(
     vault: Vault, log: AuditLog, secrets: SecretStore, memory_keyring: MemoryKeyring
 ) -> None:
-    add(vault, log, 3)
+    append_entries(vault, log, 3)
     assert isinstance(log.anchor, KeychainAnchor)
     saved = secrets.get("audit-head")
     assert saved is not None
@@ -343,7 +328,7 @@ def test_a_legacy_chain_is_verified_then_sealed(
     log = sealed_log(vault, secrets, clock)
     assert vault.call(log.verify).ok  # not sealed yet: SHA-256 chain, no anchor yet
     prepare_on_open(vault, secrets, key=audit_key(vault), clock=clock)
-    add(vault, log, 1)
+    append_entries(vault, log, 1)
     rows = vault.call(
         lambda c: c.execute("SELECT seq, action, details FROM audit_log ORDER BY seq").fetchall()
     )
@@ -366,7 +351,7 @@ def test_a_broken_legacy_chain_is_not_laundered(
 
     vault.call_write(tamper)
     log = sealed_log(vault, secrets, clock)
-    add(vault, log, 1)  # the first sealed append seals the legacy chain first
+    append_entries(vault, log, 1)  # the first sealed append seals the legacy chain first
     result = vault.call(log.verify)
     assert result.outcomes == [Outcome.FORGED, Outcome.RECORDED]
     assert result.first_broken_seq == 2
@@ -374,7 +359,7 @@ def test_a_broken_legacy_chain_is_not_laundered(
 
 
 def test_a_sealed_log_cannot_be_passed_off_as_legacy(vault: Vault, log: AuditLog) -> None:
-    add(vault, log, 3)
+    append_entries(vault, log, 3)
 
     def downgrade(conn: Any) -> None:
         conn.execute("DROP TRIGGER audit_head_forward")
@@ -390,11 +375,11 @@ def test_a_sealed_log_cannot_be_passed_off_as_legacy(vault: Vault, log: AuditLog
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_verify_against_an_export(vault: Vault, log: AuditLog, fmt: Any) -> None:
-    add(vault, log, 4)
+    append_entries(vault, log, 4)
     out = io.StringIO(newline="")
     assert vault.call(lambda c: log.export(c, AuditFilter(), fmt, out)) == 4
     lines = out.getvalue().splitlines()
-    add(vault, log, 2)  # later entries are fine
+    append_entries(vault, log, 2)  # later entries are fine
     result = vault.call(lambda c: log.verify_against(c, lines))
     assert result.ok and "Nothing up to entry 4 (the export's head) changed" in result.summary()
 
@@ -413,9 +398,9 @@ def test_verify_against_an_export(vault: Vault, log: AuditLog, fmt: Any) -> None
 def test_purge_keeps_verification_and_cannot_be_faked(vault: Vault, secrets: SecretStore) -> None:
     clock = FakeClock(datetime(2020, 1, 1, tzinfo=UTC))
     log = sealed_log(vault, secrets, clock)
-    add(vault, log, 3)
+    append_entries(vault, log, 3)
     clock.advance(400 * 86400)
-    add(vault, log, 2)
+    append_entries(vault, log, 2)
     clock.advance(200 * 86400)
     assert vault.call_write(log.purge_expired) == 3
     result = vault.call(log.verify)
@@ -469,13 +454,13 @@ def test_passphrase_mode_keeps_the_head_in_a_file_outside_the_profile(
         log = sealed_log(vault, no_keychain, clock)
         assert isinstance(log.anchor, FileAnchor)
         assert log.anchor.path.is_relative_to(tmp_path / "state")  # not in the profile
-        add(vault, log, 3)
+        append_entries(vault, log, 3)
         assert log.anchor.load() is not None and log.anchor.load().seq == 3  # type: ignore[union-attr]
     finally:
         vault.close()
     shutil.copy(profile.db_path, tmp_path / "old.db")
     vault, _ = open_vault(profile, no_keychain, passphrase=lambda new: "Velvet-Orbit-73-Lantern!")
-    add(vault, sealed_log(vault, no_keychain, clock), 2)
+    append_entries(vault, sealed_log(vault, no_keychain, clock), 2)
     vault.close()
     shutil.copy(tmp_path / "old.db", profile.db_path)
     vault, _ = open_vault(profile, no_keychain, passphrase=lambda new: "Velvet-Orbit-73-Lantern!")
@@ -491,7 +476,7 @@ def test_passphrase_mode_keeps_the_head_in_a_file_outside_the_profile(
 
 
 def test_verify_against_names_entries_gone_since_the_export(vault: Vault, log: AuditLog) -> None:
-    add(vault, log, 6)
+    append_entries(vault, log, 6)
     out = io.StringIO(newline="")
     vault.call(lambda c: log.export(c, AuditFilter(), "jsonl", out))
 
@@ -511,8 +496,8 @@ def test_the_head_is_not_registered_as_a_secret(vault: Vault, log: AuditLog) -> 
     from app import redact
 
     before = len(redact._secrets)
-    add(vault, log, 3)
-    add(vault, log, 3)
+    append_entries(vault, log, 3)
+    append_entries(vault, log, 3)
     assert log.anchor is not None and log.anchor.load() is not None
     assert len(redact._secrets) == before  # the log filter's list does not grow per entry
 
@@ -520,7 +505,7 @@ def test_the_head_is_not_registered_as_a_secret(vault: Vault, log: AuditLog) -> 
 def test_a_look_alike_trigger_is_replaced(
     vault: Vault, log: AuditLog, secrets: SecretStore, clock: FakeClock
 ) -> None:
-    add(vault, log, 2)
+    append_entries(vault, log, 2)
 
     def swap(conn: Any) -> None:
         conn.execute("DROP TRIGGER audit_log_no_delete")
@@ -544,14 +529,14 @@ def test_an_export_is_still_proven_when_later_entries_are_missing(
     """A rollback past the export loses later entries; the export's part still holds,
     and verify --against says so beside the rollback finding."""
     key = audit_key(vault)
-    add(vault, log, 3)
+    append_entries(vault, log, 3)
     out = io.StringIO(newline="")
     vault.call(lambda c: log.export(c, AuditFilter(), "jsonl", out))
     lines = out.getvalue().splitlines()
     vault.close()
     shutil.copy(profile.db_path, profile.root.parent / "old-vault.db")
     vault = reopen_raw(profile, secrets, key)
-    add(vault, sealed_log(vault, secrets, clock), 3)
+    append_entries(vault, sealed_log(vault, secrets, clock), 3)
     vault.close()
     shutil.copy(profile.root.parent / "old-vault.db", profile.db_path)
 
