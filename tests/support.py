@@ -68,3 +68,13 @@ def append_entries(vault: Vault, log: AuditLog, n: int) -> None:
             )
 
     vault.call_write(do)
+
+
+def run_sql(vault: Vault, *statements: str) -> None:
+    """Run raw SQL in one write, as an attacker holding the database key could."""
+
+    def do(conn: Any) -> None:
+        for sql in statements:
+            conn.execute(sql)
+
+    vault.call_write(do)

@@ -16,7 +16,7 @@ from app.auth.rbac import Role
 from app.clock import FakeClock
 from app.errors import AuthenticationFailed, CodeRejected
 from app.vault import Vault
-from tests.support import AUDIT_TEST_KEY, append_entries
+from tests.support import AUDIT_TEST_KEY, append_entries, run_sql
 from tests.unit.app.test_auth_support import ADMIN_PW, World, make_world
 
 
@@ -39,11 +39,11 @@ def test_tampered_row_is_named(vault: Vault, clock: FakeClock) -> None:
     log = AuditLog(clock=clock, key=AUDIT_TEST_KEY)
     append_entries(vault, log, 5)
 
-    def tamper(conn: Any) -> None:
-        conn.execute("DROP TRIGGER audit_log_no_update")
-        conn.execute('UPDATE audit_log SET details = \'{"key":"x"}\' WHERE seq = 3')
-
-    vault.call_write(tamper)
+    run_sql(
+        vault,
+        "DROP TRIGGER audit_log_no_update",
+        'UPDATE audit_log SET details = \'{"key":"x"}\' WHERE seq = 3',
+    )
     result = vault.call(log.verify)
     assert not result.ok and result.first_broken_seq == 3
     assert "3" in result.summary()
@@ -53,11 +53,7 @@ def test_deleted_row_is_named(vault: Vault, clock: FakeClock) -> None:
     log = AuditLog(clock=clock, key=AUDIT_TEST_KEY)
     append_entries(vault, log, 5)
 
-    def delete(conn: Any) -> None:
-        conn.execute("DROP TRIGGER audit_log_no_delete")
-        conn.execute("DELETE FROM audit_log WHERE seq = 2")
-
-    vault.call_write(delete)
+    run_sql(vault, "DROP TRIGGER audit_log_no_delete", "DELETE FROM audit_log WHERE seq = 2")
     result = vault.call(log.verify)
     assert not result.ok and result.first_broken_seq == 2
 

@@ -39,7 +39,7 @@ from app.clock import FakeClock
 from app.paths import Profile
 from app.secrets import SecretStore
 from app.vault import Vault, migrations
-from tests.support import AUDIT_TEST_KEY, MemoryKeyring, append_entries
+from tests.support import AUDIT_TEST_KEY, MemoryKeyring, append_entries, run_sql
 
 
 def audit_key(vault: Vault) -> bytes:
@@ -115,11 +115,11 @@ def test_rewrite_with_the_db_key_and_a_recomputed_sha_chain_is_forged(
 def test_an_edited_entry_is_named(vault: Vault, log: AuditLog) -> None:
     append_entries(vault, log, 5)
 
-    def edit(conn: Any) -> None:
-        conn.execute("DROP TRIGGER audit_log_no_update")
-        conn.execute('UPDATE audit_log SET details = \'{"key":"x"}\' WHERE seq = 3')
-
-    vault.call_write(edit)
+    run_sql(
+        vault,
+        "DROP TRIGGER audit_log_no_update",
+        'UPDATE audit_log SET details = \'{"key":"x"}\' WHERE seq = 3',
+    )
     result = vault.call(log.verify)
     assert result.problems[0].outcome is Outcome.FORGED
     assert result.first_broken_seq == 3
@@ -133,11 +133,7 @@ def test_deleted_last_rows_are_truncation_and_stay_visible(
     key = audit_key(vault)
     append_entries(vault, log, 5)
 
-    def delete(conn: Any) -> None:
-        conn.execute("DROP TRIGGER audit_log_no_delete")
-        conn.execute("DELETE FROM audit_log WHERE seq >= 4")
-
-    vault.call_write(delete)
+    run_sql(vault, "DROP TRIGGER audit_log_no_delete", "DELETE FROM audit_log WHERE seq >= 4")
     result = vault.call(log.verify)
     assert result.outcomes[0] is Outcome.TRUNCATED
     assert "The last audit entries (4–5) were deleted" in result.summary()
@@ -344,12 +340,12 @@ def test_a_broken_legacy_chain_is_not_laundered(
 ) -> None:
     vault = legacy_vault
 
-    def tamper(conn: Any) -> None:
-        conn.execute("DROP TRIGGER audit_log_no_update")
-        conn.execute("UPDATE audit_log SET actor_id = 7 WHERE seq = 2")
-        conn.execute(TRIGGERS["audit_log_no_update"])
-
-    vault.call_write(tamper)
+    run_sql(
+        vault,
+        "DROP TRIGGER audit_log_no_update",
+        "UPDATE audit_log SET actor_id = 7 WHERE seq = 2",
+        TRIGGERS["audit_log_no_update"],
+    )
     log = sealed_log(vault, secrets, clock)
     append_entries(vault, log, 1)  # the first sealed append seals the legacy chain first
     result = vault.call(log.verify)
@@ -361,11 +357,7 @@ def test_a_broken_legacy_chain_is_not_laundered(
 def test_a_sealed_log_cannot_be_passed_off_as_legacy(vault: Vault, log: AuditLog) -> None:
     append_entries(vault, log, 3)
 
-    def downgrade(conn: Any) -> None:
-        conn.execute("DROP TRIGGER audit_head_forward")
-        conn.execute("UPDATE audit_head SET keyed_from = NULL")
-
-    vault.call_write(downgrade)
+    run_sql(vault, "DROP TRIGGER audit_head_forward", "UPDATE audit_head SET keyed_from = NULL")
     result = vault.call(log.verify)
     assert not result.ok  # entries are checked under the key whatever the head row says
 
@@ -480,11 +472,7 @@ def test_verify_against_names_entries_gone_since_the_export(vault: Vault, log: A
     out = io.StringIO(newline="")
     vault.call(lambda c: log.export(c, AuditFilter(), "jsonl", out))
 
-    def delete(conn: Any) -> None:
-        conn.execute("DROP TRIGGER audit_log_no_delete")
-        conn.execute("DELETE FROM audit_log WHERE seq >= 4")
-
-    vault.call_write(delete)
+    run_sql(vault, "DROP TRIGGER audit_log_no_delete", "DELETE FROM audit_log WHERE seq >= 4")
     result = vault.call(lambda c: log.verify_against(c, out.getvalue().splitlines()))
     assert "Audit entries 4–6 are in the export but no longer in the data file." in (
         result.summary()
