@@ -155,14 +155,19 @@ def _names(profile: Profile) -> list[str]:
         vault.close()
 
 
+def _new_shop(profile: Profile) -> tuple[bytes, bytes | None]:
+    """Make ``profile`` in the keychain with one store, EU, and close it; its two keys."""
+    vault, key = open_vault(profile, _store(profile))
+    vault.call_write(lambda c: c.execute("INSERT INTO stores(name, created_at) VALUES ('EU', 'x')"))
+    vault.close()
+    return key, vault.audit_key
+
+
 def test_a_moved_profile_folder_opens_with_its_key(
     use_secret_service: SecretServiceSession, tmp_path: Path
 ) -> None:
     profile = Profile(tmp_path / "shop")
-    vault, key = open_vault(profile, _store(profile))
-    vault.call_write(lambda c: c.execute("INSERT INTO stores(name, created_at) VALUES ('EU', 'x')"))
-    vault.close()
-    audit_key = vault.audit_key
+    key, audit_key = _new_shop(profile)
     moved = Profile(profile.root.rename(tmp_path / "renamed"))
     assert _names(moved) == ["EU"]
     assert _keychain_value(moved, DB_KEY) == key.hex()  # the same entry, named by the id
@@ -173,9 +178,7 @@ def test_a_missing_data_file_keeps_the_real_keychain_entry(
     use_secret_service: SecretServiceSession, tmp_path: Path
 ) -> None:
     profile = Profile(tmp_path / "shop")
-    vault, key = open_vault(profile, _store(profile))
-    vault.call_write(lambda c: c.execute("INSERT INTO stores(name, created_at) VALUES ('EU', 'x')"))
-    vault.close()
+    key, _ = _new_shop(profile)
     saved = profile.db_path.read_bytes()
     profile.db_path.unlink()
     with pytest.raises(DataFileMissing) as info:
@@ -191,9 +194,7 @@ def test_path_named_entries_of_an_older_version_are_adopted(
 ) -> None:
     """A profile made before profile.json: its key is under the folder's path."""
     profile = Profile(tmp_path / "old-shop")
-    vault, key = open_vault(profile, _store(profile))
-    vault.call_write(lambda c: c.execute("INSERT INTO stores(name, created_at) VALUES ('EU', 'x')"))
-    vault.close()
+    key, _ = _new_shop(profile)
     backend = SecretService.Keyring()
     backend.set_password(profile.legacy_service, DB_KEY, key.hex())
     backend.delete_password(profile.keychain_service, DB_KEY)
