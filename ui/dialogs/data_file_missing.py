@@ -7,49 +7,67 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.errors import DataFileMissing
 
+_Role = QMessageBox.ButtonRole
+
 
 def ask_start_new_profile(exc: DataFileMissing, parent: QWidget | None = None) -> bool:
     """Show where the file was expected; True only if the seller chose and confirmed
     "Start a new empty profile…".  Quit is the default."""
-    box = QMessageBox(QMessageBox.Icon.Critical, exc.title, f"<b>{exc.title}</b>", parent=parent)
-    box.setObjectName("dataFileMissingBox")
-    box.setWindowTitle(f"Müttefik Desk — {exc.title}")
-    box.setInformativeText(
+    chose_new = _ask(
+        parent,
+        QMessageBox.Icon.Critical,
+        exc.title,
+        f"<b>{exc.title}</b>",
+        "dataFileMissingBox",
         f"Müttefik Desk expected your data file at:\n{exc.path}\n\n"
         "It is not there, or it is empty. Nothing was changed, and the key that opens it "
         "is still kept in your keychain.\n\n"
         "If the file is on a disk that is not connected, or a restore or sync is still "
-        "copying it, quit, put the file back there and start Müttefik Desk again."
+        "copying it, quit, put the file back there and start Müttefik Desk again.",
+        safe=("Quit", _Role.RejectRole),
+        other=("Start a new empty profile…", _Role.DestructiveRole, "startNewProfileButton"),
     )
-    quit_button = box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
-    new_button = box.addButton("Start a new empty profile…", QMessageBox.ButtonRole.DestructiveRole)
-    new_button.setObjectName("startNewProfileButton")
-    box.setDefaultButton(quit_button)
-    box.setEscapeButton(quit_button)
-    box.exec()
-    if box.clickedButton() is not new_button:
-        return False
-    return _confirm(parent)
+    return chose_new and _confirm(parent)
 
 
 def _confirm(parent: QWidget | None) -> bool:
-    box = QMessageBox(
+    return _ask(
+        parent,
         QMessageBox.Icon.Warning,
         "Start a new empty profile?",
         "<b>Start a new, empty profile?</b>",
-        parent=parent,
-    )
-    box.setObjectName("confirmNewProfileBox")
-    box.setWindowTitle("Müttefik Desk — Start a new empty profile?")
-    box.setInformativeText(
+        "confirmNewProfileBox",
         "The new profile has no orders, messages, stores or operators. The missing data "
         "file's key stays in your keychain, and profile.json in the folder records which "
-        "entry it is, so that file can still be opened if it turns up."
+        "entry it is, so that file can still be opened if it turns up.",
+        safe=("Cancel", _Role.RejectRole),
+        other=("Start new profile", _Role.AcceptRole, "confirmStartNewProfileButton"),
     )
-    cancel = box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
-    start = box.addButton("Start new profile", QMessageBox.ButtonRole.AcceptRole)
-    start.setObjectName("confirmStartNewProfileButton")
-    box.setDefaultButton(cancel)
-    box.setEscapeButton(cancel)
+
+
+def _ask(
+    parent: QWidget | None,
+    icon: QMessageBox.Icon,
+    title: str,
+    heading: str,
+    name: str,
+    text: str,
+    *,
+    safe: tuple[str, QMessageBox.ButtonRole],
+    other: tuple[str, QMessageBox.ButtonRole, str],
+) -> bool:
+    """A box with two choices, the safe one the default and the Escape key; True only if
+    the seller clicked the other.  The heading goes inside the box: many desktops show no
+    title on dialogs."""
+    box = QMessageBox(icon, title, heading, parent=parent)
+    box.setObjectName(name)
+    box.setWindowTitle(f"Müttefik Desk — {title}")
+    box.setInformativeText(text)
+    safe_button = box.addButton(*safe)
+    label, role, button_name = other
+    other_button = box.addButton(label, role)
+    other_button.setObjectName(button_name)
+    box.setDefaultButton(safe_button)
+    box.setEscapeButton(safe_button)
     box.exec()
-    return box.clickedButton() is start
+    return box.clickedButton() is other_button
