@@ -90,16 +90,14 @@ def name_failure(
         if failures >= MAX_FAILURES:
             lockouts += 1
             locked_until = now + lockout_for(lockouts)
-            audit.append(
+            _audit_name(
                 conn,
-                actor_id=None,
-                action=Action.SIGN_IN_NAME_LOCKED,
-                details={
-                    "name": key[:TOKEN_CHARS],
-                    "failures": failures,
-                    "until": format_time(locked_until),
-                    "level": lockouts,
-                },
+                audit,
+                key,
+                Action.SIGN_IN_NAME_LOCKED,
+                failures=failures,
+                until=format_time(locked_until),
+                level=lockouts,
             )
             failures = 0
     conn.execute(
@@ -121,17 +119,20 @@ def name_failure(
 def _audit_window(conn: Conn, audit: AuditLog, key: str, count: int, since: str, last: str) -> None:
     since_at, last_at = parse_ts(since), parse_ts(last)
     assert since_at is not None and last_at is not None
-    audit.append(
+    _audit_name(
         conn,
-        actor_id=None,
-        action=Action.SIGN_IN_FAILURES,
-        details={
-            "name": key[:TOKEN_CHARS],
-            "count": count,
-            "since": format_time(since_at),
-            "last": format_time(last_at),
-        },
+        audit,
+        key,
+        Action.SIGN_IN_FAILURES,
+        count=count,
+        since=format_time(since_at),
+        last=format_time(last_at),
     )
+
+
+def _audit_name(conn: Conn, audit: AuditLog, key: str, action: str, **details: object) -> None:
+    """An entry about a sign-in name, by no one: the name only as a short token."""
+    audit.append(conn, actor_id=None, action=action, details={"name": key[:TOKEN_CHARS], **details})
 
 
 def _flush_finished(conn: Conn, audit: AuditLog, now: datetime, *, skip: str) -> None:
