@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import os
 import random
-import selectors
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,45 +17,12 @@ import pytest
 from app.paths import Profile
 from app.vault.check import run_checks
 from app.vault.connection import open_connection
+from tests.integration.children import reading_child
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("crash_child.py")
 KILLS = 25
-LINE_TIMEOUT = 30.0
-
-
-class LineReader:
-    """Reads whole lines from a pipe with select, so a stuck child fails the test."""
-
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
-        assert proc.stdout is not None
-        self.fd = proc.stdout.fileno()
-        self.buffer = b""
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(self.fd, selectors.EVENT_READ)
-
-    def readline(self) -> str | None:
-        while b"\n" not in self.buffer:
-            if not self.selector.select(timeout=LINE_TIMEOUT):
-                raise AssertionError(f"child wrote no line in {LINE_TIMEOUT} s")
-            chunk = os.read(self.fd, 65536)
-            if not chunk:
-                return None
-            self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return line.decode()
-
-    def rest(self) -> list[str]:
-        """Every complete line left in the pipe (after the child died)."""
-        lines = []
-        while (line := self.readline()) is not None:
-            lines.append(line)
-        return lines
-
-    def close(self) -> None:
-        self.selector.close()
 
 
 def _stored_rows(profile: Profile, key: bytes) -> tuple[list[int], int | None]:
@@ -77,17 +42,10 @@ def test_sigkill_at_random_moments_loses_no_committed_row(tmp_path: Path) -> Non
     profile.ensure()
     key = os.urandom(32)
     reported: set[int] = set()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
 
     for round_no in range(KILLS):
-        child = subprocess.Popen(
-            [sys.executable, str(CHILD), str(profile.db_path), key.hex(), str(rng.random())[2:]],
-            stdout=subprocess.PIPE,
-            env=env,
-            cwd=ROOT,
-        )
-        reader = LineReader(child)
-        try:
+        args = [sys.executable, str(CHILD), str(profile.db_path), key.hex(), str(rng.random())[2:]]
+        with reading_child(args, dict(os.environ)) as (child, reader):
             assert reader.readline() == "ready", f"round {round_no}: child did not start"
             kill_after = rng.randint(1, 60)
             for _ in range(kill_after):
@@ -98,13 +56,6 @@ def test_sigkill_at_random_moments_loses_no_committed_row(tmp_path: Path) -> Non
             assert child.wait(timeout=30) == -signal.SIGKILL
             # lines already in the pipe were printed after a COMMIT returned: they count
             reported.update(int(line) for line in reader.rest())
-        finally:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
-            reader.close()
-            assert child.stdout is not None
-            child.stdout.close()
 
         result = run_checks(profile, key)
         assert result.ok, f"round {round_no} (seed {seed}): {result.problems[:5]}"

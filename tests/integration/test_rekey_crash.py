@@ -29,9 +29,9 @@ from app.vault import passphrase as pp
 from app.vault.check import run_checks
 from app.vault.keys import DB_KEY, DB_KEY_PENDING
 from app.vault.wal import wal_path
+from tests.integration.children import reading_child
 from tests.integration.conftest import SecretServiceSession
 from tests.integration.rekey_child import NEW, OLD
-from tests.integration.test_crash_consistency import LineReader
 
 pytestmark = pytest.mark.integration
 
@@ -77,15 +77,9 @@ def _run_child(profile: Profile, mode: str, env: dict[str, str], stop: str | flo
     """Run the child to ``stop`` (a step name, or seconds after the rotation began) and
     SIGKILL it there.  Returns the steps it reported."""
     step = stop if isinstance(stop, str) else "never"
-    child = subprocess.Popen(
-        [sys.executable, str(CHILD), str(profile.root), mode, step],
-        stdout=subprocess.PIPE,
-        env=dict(env, PYTHONPATH=str(ROOT)),
-        cwd=ROOT,
-    )
-    reader = LineReader(child)
     lines: list[str] = []
-    try:
+    args = [sys.executable, str(CHILD), str(profile.root), mode, step]
+    with reading_child(args, env) as (child, reader):
         assert reader.readline() == "ready"
         if isinstance(stop, str):
             while (line := reader.readline()) not in ("stopped", None):
@@ -97,13 +91,6 @@ def _run_child(profile: Profile, mode: str, env: dict[str, str], stop: str | flo
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
         lines += reader.rest()
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        reader.close()
-        assert child.stdout is not None
-        child.stdout.close()
     return lines
 
 
