@@ -146,15 +146,24 @@ def test_path_named_entries_are_adopted_and_kept(
     assert _stores(moved, memory_keyring) == ["a"]
 
 
-def test_starting_a_new_profile_over_a_missing_file_keeps_the_old_key(
-    profile: Profile, memory_keyring: MemoryKeyring
-) -> None:
-    key = _fill(profile, memory_keyring)
+def _new_profile_over_a_lost_file(
+    profile: Profile, keyring: MemoryKeyring
+) -> tuple[bytes, str, bytes, bytes]:
+    """Fill the profile, lose its data file, start a new empty profile in its place.
+    Returns the old key, the old id, the old file's bytes and the new profile's key."""
+    key = _fill(profile, keyring)
     old_ident = profile.ident
     saved = profile.db_path.read_bytes()
     profile.db_path.unlink()
-    vault, new_key = bootstrap.start_new_profile(profile, _store_for(profile, memory_keyring))
+    vault, new_key = bootstrap.start_new_profile(profile, _store_for(profile, keyring))
     vault.close()
+    return key, old_ident, saved, new_key
+
+
+def test_starting_a_new_profile_over_a_missing_file_keeps_the_old_key(
+    profile: Profile, memory_keyring: MemoryKeyring
+) -> None:
+    key, old_ident, saved, new_key = _new_profile_over_a_lost_file(profile, memory_keyring)
     assert new_key != key
     assert profile.ident != old_ident
     assert _stores(profile, memory_keyring) == []
@@ -171,12 +180,7 @@ def test_the_old_data_file_put_back_after_a_new_profile_opens_again(
     """The seller started a new empty profile while the disk was missing; the old file
     comes back (copied over the new one): it opens with its own key, the folder takes its
     old id back, and the stopgap profile's key is kept in turn."""
-    key = _fill(profile, memory_keyring)
-    old_ident = profile.ident
-    saved = profile.db_path.read_bytes()
-    profile.db_path.unlink()
-    vault, stopgap_key = bootstrap.start_new_profile(profile, _store_for(profile, memory_keyring))
-    vault.close()
+    key, old_ident, saved, stopgap_key = _new_profile_over_a_lost_file(profile, memory_keyring)
     stopgap_ident = profile.ident
 
     profile.db_path.write_bytes(saved)
