@@ -36,18 +36,6 @@ def _restore_logging() -> Iterator[None]:
 
 
 @pytest.fixture
-def store(
-    profile: Profile, memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
-) -> SecretStore:
-    s = SecretStore(service=profile.keychain_service, backend=memory_keyring, enforce_policy=False)
-    import app.bootstrap
-
-    monkeypatch.setattr(commands, "secret_store_for", lambda p: s)
-    monkeypatch.setattr(app.bootstrap, "secret_store_for", lambda p: s)  # CLI services
-    return s
-
-
-@pytest.fixture
 def filled(profile: Profile, store: SecretStore) -> bytes:
     """A closed profile with enough rows to span a few dozen pages; returns its key."""
     vault, key = open_vault(profile, store)

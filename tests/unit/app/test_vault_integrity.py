@@ -46,18 +46,6 @@ def _child(script: str, *args: str) -> None:
     subprocess.run([sys.executable, "-c", script, *args], check=True, env=env, cwd=ROOT)
 
 
-@pytest.fixture
-def store(
-    profile: Profile, memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
-) -> SecretStore:
-    s = SecretStore(service=profile.keychain_service, backend=memory_keyring, enforce_policy=False)
-    import app.bootstrap
-
-    monkeypatch.setattr(commands, "secret_store_for", lambda p: s)
-    monkeypatch.setattr(app.bootstrap, "secret_store_for", lambda p: s)
-    return s
-
-
 def _fill(profile: Profile, store: SecretStore, rows: int = 300) -> bytes:
     vault, key = open_vault(profile, store)
 
