@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import keyring.errors
@@ -12,6 +15,7 @@ from keyring.backend import KeyringBackend
 from app.audit import Action, AuditLog
 from app.vault import Vault
 
+ROOT = Path(__file__).resolve().parents[1]
 REQUIRE_SERVICES = os.environ.get("MUTTEFIK_REQUIRE_SERVICES") == "1"
 
 
@@ -78,3 +82,23 @@ def run_sql(vault: Vault, *statements: str) -> None:
             conn.execute(sql)
 
     vault.call_write(do)
+
+
+# A process that rekeys and dies before any checkpoint (os._exit skips SQLite's cleanup
+# just as SIGKILL does): the new key is committed in the WAL, the main file is unchanged.
+REKEY_AND_DIE = """
+import os, sys
+from pathlib import Path
+from app.vault.connection import key_pragma, open_connection
+conn = open_connection(Path(sys.argv[1]), bytes.fromhex(sys.argv[2]))
+conn.execute("PRAGMA wal_autocheckpoint = 0")
+conn.execute(key_pragma(bytes.fromhex(sys.argv[3])).replace("PRAGMA key", "PRAGMA rekey", 1))
+conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+os._exit(0)
+"""
+
+
+def run_script(script: str, *args: str) -> None:
+    """Run ``script`` with ``python -c`` in the repository (on PYTHONPATH); it must succeed."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    subprocess.run([sys.executable, "-c", script, *args], check=True, env=env, cwd=ROOT)

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,28 +20,9 @@ from app.vault import passphrase as pp
 from app.vault.connection import can_open, open_connection
 from app.vault.keys import DB_KEY, DB_KEY_PENDING
 from app.vault.rotate import rotate_keychain_key
-from tests.support import MemoryKeyring
+from tests.support import REKEY_AND_DIE, MemoryKeyring, run_script
 
-ROOT = Path(__file__).resolve().parents[3]
 PAGE_SIZE = 4096
-
-# A process that rekeys and dies before any checkpoint (os._exit skips SQLite's cleanup
-# just as SIGKILL does): the new key is committed in the WAL, the main file is unchanged.
-_REKEY_AND_DIE = """
-import os, sys
-from pathlib import Path
-from app.vault.connection import key_pragma, open_connection
-conn = open_connection(Path(sys.argv[1]), bytes.fromhex(sys.argv[2]))
-conn.execute("PRAGMA wal_autocheckpoint = 0")
-conn.execute(key_pragma(bytes.fromhex(sys.argv[3])).replace("PRAGMA key", "PRAGMA rekey", 1))
-conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-os._exit(0)
-"""
-
-
-def _child(script: str, *args: str) -> None:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    subprocess.run([sys.executable, "-c", script, *args], check=True, env=env, cwd=ROOT)
 
 
 def _fill(profile: Profile, store: SecretStore, rows: int = 300) -> bytes:
@@ -80,7 +59,7 @@ def rekey_crashed(
     old = _fill(profile, store)
     new = os.urandom(32)
     store.set(DB_KEY_PENDING, new.hex())
-    _child(_REKEY_AND_DIE, str(profile.db_path), old.hex(), new.hex())
+    run_script(REKEY_AND_DIE, str(profile.db_path), old.hex(), new.hex())
     assert _wal(profile).stat().st_size > 0
     assert not can_open(profile.db_path, old)  # page 1 in the WAL is under the new key
     yield old, new
@@ -170,7 +149,7 @@ def test_passphrase_rotation_left_in_the_wal_checks_clean_and_keeps_the_old_para
     params = pp.KdfParams.new()
     pp.save(pp.pending_path(profile.kdf_path), params)
     new = params.derive("new passphrase 12")
-    _child(_REKEY_AND_DIE, str(profile.db_path), old.hex(), new.hex())
+    run_script(REKEY_AND_DIE, str(profile.db_path), old.hex(), new.hex())
     old_params = profile.kdf_path.read_bytes()
 
     monkeypatch.setattr(app.cli, "ask_passphrase", lambda new=False: "new passphrase 12")

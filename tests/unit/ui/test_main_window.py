@@ -4,26 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import pyotp
 from PySide6.QtWidgets import QApplication
 
 from app.services import build_services
+from tests.unit.ui.windows import admin_session
 from ui.dialogs.change_password import ChangePasswordDialog
 from ui.events import QtEvents
 from ui.main_window import MainWindow
 
 
-def _admin_session(services: Any) -> Any:
-    enrollment = services.auth.begin_first_admin(
-        "boss", "Boss Person", "boss@example.com", "Tr0ub4dor&3-horse-Battery"
-    )
-    code = pyotp.TOTP(enrollment.totp_secret).at(services.core.clock.now())
-    return services.auth.complete_enrollment(enrollment, code).session
-
-
 def test_operator_can_open_change_password_and_lock_hides_name(qtbot: Any, core: Any) -> None:
     services = build_services(core)
-    session = _admin_session(services)
+    session = admin_session(services)
     events = QtEvents(core.events)
     window = MainWindow(services, events, session)
     qtbot.addWidget(window)
@@ -45,7 +37,7 @@ def test_demo_session_has_no_password_change(qtbot: Any, core: Any) -> None:
     from dataclasses import replace
 
     services = build_services(core)
-    session = replace(_admin_session(services), demo=True)
+    session = replace(admin_session(services), demo=True)
     events = QtEvents(core.events)
     window = MainWindow(services, events, session)
     qtbot.addWidget(window)

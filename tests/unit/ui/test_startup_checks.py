@@ -10,11 +10,8 @@ from typing import Any
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.atomic import write_private
-from app.services import build_services
 from app.vault import wal
-from tests.unit.ui.test_main_window import _admin_session
-from ui.events import QtEvents
-from ui.main_window import MainWindow
+from tests.unit.ui.windows import shown_admin_window
 from ui.startup_checks import start_integrity_check
 
 
@@ -43,11 +40,7 @@ def _kept_loss(db_path: Path) -> wal.WalLoss:
 
 def test_a_kept_wal_is_reported_once_after_the_window_shows(qtbot: Any, core: Any) -> None:
     loss = _kept_loss(core.vault.profile.db_path)
-    services = build_services(core)
-    events = QtEvents(core.events)
-    window = MainWindow(services, events, _admin_session(services))
-    qtbot.addWidget(window)
-    window.show()
+    window, events = shown_admin_window(qtbot, core)
 
     start_integrity_check(window)
     qtbot.waitUntil(lambda: window.integrity_label.text() == "Data file OK", timeout=30000)
@@ -74,23 +67,19 @@ def test_after_an_interrupted_rekey_the_background_check_finds_the_data_intact(
     from app.secrets import SecretStore
     from app.services import Core
     from app.vault.keys import DB_KEY, DB_KEY_PENDING
-    from tests.unit.app.test_vault_integrity import _REKEY_AND_DIE, _child
+    from tests.support import REKEY_AND_DIE, run_script
 
     store = SecretStore.for_profile(profile, backend=memory_keyring, enforce_policy=False)
     vault, old = open_vault(profile, store)
     vault.close()
     new = os.urandom(32)
     store.set(DB_KEY_PENDING, new.hex())
-    _child(_REKEY_AND_DIE, str(profile.db_path), old.hex(), new.hex())
+    run_script(REKEY_AND_DIE, str(profile.db_path), old.hex(), new.hex())
 
     vault, key = open_vault(profile, store)
     assert key == new and store.get(DB_KEY) == new.hex() and store.get(DB_KEY_PENDING) is None
     core = Core(profile=profile, vault=vault, secrets=store, clock=clock)
-    services = build_services(core)
-    events = QtEvents(core.events)
-    window = MainWindow(services, events, _admin_session(services))
-    qtbot.addWidget(window)
-    window.show()
+    window, events = shown_admin_window(qtbot, core)
     start_integrity_check(window)
     qtbot.waitUntil(lambda: window.integrity_label.text() != "Checking data file…", timeout=30000)
     assert window.integrity_label.text() == "Data file OK"
