@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,9 +15,8 @@ from app.secrets import SecretStore
 from app.vault import wal
 from app.vault.connection import open_connection
 from app.vault.keys import DB_KEY
-from tests.support import MemoryKeyring
+from tests.support import MemoryKeyring, run_script
 
-ROOT = Path(__file__).resolve().parents[3]
 COMMITS = 12
 
 # Commits numbered rows (one page or more each) and dies with the WAL unchecked:
@@ -41,13 +38,7 @@ os._exit(0)
 
 
 def _write_and_die(db: Path, key: bytes, commits: int = COMMITS) -> bytes:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    subprocess.run(
-        [sys.executable, "-c", _WRITE_AND_DIE, str(db), key.hex(), str(commits)],
-        check=True,
-        env=env,
-        cwd=ROOT,
-    )
+    run_script(_WRITE_AND_DIE, str(db), key.hex(), str(commits))
     return wal.wal_path(db).read_bytes()
 
 
