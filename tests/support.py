@@ -72,6 +72,13 @@ def append_entries(vault: Vault, log: AuditLog, n: int) -> None:
             )
 
     vault.call_write(do)
+    settle(vault)
+
+
+def settle(vault: Vault) -> None:
+    """Wait for the after-commit work of earlier writes (the audit anchor): it runs as the
+    DB thread's next job, after the write's own future resolved."""
+    vault.call(lambda conn: None)
 
 
 def run_sql(vault: Vault, *statements: str) -> None:

@@ -90,6 +90,7 @@ class Startup(QObject):
         self._profile_lock: ProfileLock | None = None
         self._prefetched: Future[None] | None = None
         self._audit_report: Any = None  # app.audit.OpenReport of this open
+        self._audit_key_read: Future[tuple[str, str | None]] | None = None
 
     # stage: keychain ----------------------------------------------------------------
     def start(self, *, new_profile: bool = False) -> None:
@@ -116,13 +117,36 @@ class Startup(QObject):
 
         if self._prefetched is None:
             self._prefetched = ops.Op(None, _prefetch).run()
+        if self._audit_key_read is None and not new_profile:
+            # Read beside the database key, not after it (each read is a D-Bus round trip
+            # with a key exchange, ~25 ms).  Only read: creating it waits for the plan.
+            def read_key(job: ops.Job) -> tuple[str, str | None]:
+                # The service first: key resolution may switch the folder's id meanwhile.
+                return self.secrets.service, self.secrets.get(keys.AUDIT_KEY)
+
+            read = ops.Op(None, read_key).run()
+            read.add_done_callback(lambda f: f.exception())  # a failure is retried in _open
+            self._audit_key_read = read
         ops.Op(None, plan).on_success(self._have_plan).on_failure(self._fail).run()
+
+    def _keychain_audit_key(self) -> bytes | None:
+        """On a worker: the audit key read at start if it is there, else (a new profile,
+        a read that failed) the keychain's, created if absent."""
+        read, self._audit_key_read = self._audit_key_read, None
+        if read is not None and read.exception() is None:
+            service, value = read.result()
+            if service == self.secrets.service and value is not None and len(value) == 64:
+                try:
+                    return bytes.fromhex(value)
+                except ValueError:
+                    pass
+        return keys.keychain_audit_key(self.secrets)
 
     def _have_plan(self, plan: KeyPlan, error: str = "") -> None:
         if not plan.needs_passphrase:
             key = plan.key
             assert key is not None
-            self._open(lambda: (key, keys.keychain_audit_key(self.secrets)), plan)
+            self._open(lambda: (key, self._keychain_audit_key()), plan)
             return
         passphrase = self.ask_passphrase(plan.new_profile, error)
         if passphrase is None:

@@ -39,7 +39,7 @@ from app.clock import FakeClock
 from app.paths import Profile
 from app.secrets import SecretStore
 from app.vault import Vault, migrations
-from tests.support import AUDIT_TEST_KEY, MemoryKeyring, append_entries, run_sql
+from tests.support import AUDIT_TEST_KEY, MemoryKeyring, append_entries, run_sql, settle
 
 
 def audit_key(vault: Vault) -> bytes:
@@ -420,6 +420,7 @@ def test_after_commit_runs_only_after_a_commit(vault: Vault) -> None:
         vault.after_commit(lambda: ran.append("second"))
 
     vault.call_write(ok)
+    settle(vault)
     assert ran == ["first", "second"]
 
     def fails(conn: Any) -> None:
