@@ -44,7 +44,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from app import settings
-from app.audit_anchor import AnchorInvalid, AnchorStore, Head
+from app.audit_anchor import AnchorInvalid, AnchorStore, Head, record_later
 from app.auth.rbac import Permission, require
 from app.clock import Clock, SystemClock
 from app.errors import PermissionDenied, UserError
@@ -618,10 +618,7 @@ class AuditLog:
         def save() -> None:
             if self._latest is not head:
                 return  # a later entry of the same transaction saves the newer head
-            try:
-                anchor.save(head)
-            except Exception as exc:  # the entry is committed; verify reports the lag
-                log.warning("could not record the audit head outside the file: %s", exc)
+            record_later(anchor, head)  # off the DB thread: D-Bus is slow
 
         self._after_commit(save)
 

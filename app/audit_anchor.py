@@ -7,7 +7,11 @@ in a file outside the profile folder (the platform's user state dir, named by th
 profile's id).  Either way the value is MAC'd under the audit key, so a hand-edited record
 is refused rather than trusted.
 
-Everything here blocks (D-Bus, disk): call it on the DB thread or a worker.
+Everything here blocks (D-Bus, disk): call it on the DB thread or a worker.  Saving after
+a commit goes through :func:`record_later`: one background thread writes the newest head
+of each place, so the DB thread never waits on D-Bus (a keychain write takes 30-60 ms, and
+the window's first reads queue behind it).  A crash before that write leaves the record
+one step behind the file, which verify accepts, as it must after any crash.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -46,9 +52,70 @@ class AnchorInvalid(Exception):
 class AnchorStore(Protocol):
     where: str  # for messages: "the keychain" or the file's path
 
+    @property
+    def place(self) -> str: ...  # the one record this store writes (keychain entry, file)
+
     def load(self) -> Head | None: ...
 
     def save(self, head: Head) -> None: ...
+
+
+# How long a head waits before it is written, so that a burst of entries (a sign-in, the
+# first minutes of a sync) costs one keychain write, after the window is up, not one each.
+WRITE_DELAY = 1.0
+
+
+class _Writer:
+    """Writes heads on one background thread, the newest per place, in commit order."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[str, tuple[AnchorStore, Head]] = {}
+        self._executor: ThreadPoolExecutor | None = None
+        self._scheduled = False
+        self._now = threading.Event()  # set by flush: write without waiting
+
+    def submit(self, anchor: AnchorStore, head: Head) -> None:
+        with self._lock:
+            self._pending[anchor.place] = (anchor, head)  # heads arrive in commit order
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="muttefik-anchor")
+            if not self._scheduled:
+                self._scheduled = True
+                self._executor.submit(self._drain)
+
+    def _drain(self) -> None:
+        self._now.wait(WRITE_DELAY)
+        with self._lock:
+            self._now.clear()
+            self._scheduled = False
+            pending, self._pending = self._pending, {}
+        for anchor, head in pending.values():
+            try:
+                anchor.save(head)
+            except Exception as exc:  # the entry is committed; verify reports the lag
+                log.warning("could not record the audit head outside the file: %s", exc)
+
+    def flush(self) -> None:
+        """Write every head submitted so far, now, and wait for it."""
+        with self._lock:
+            executor = self._executor
+        if executor is not None:
+            self._now.set()
+            executor.submit(lambda: None).result()
+
+
+_writer = _Writer()
+
+
+def record_later(anchor: AnchorStore, head: Head) -> None:
+    """Record ``head`` in ``anchor`` on the writer thread (after a commit)."""
+    _writer.submit(anchor, head)
+
+
+def flush() -> None:
+    """Wait for heads not yet written: before reading a record, and in tests."""
+    _writer.flush()
 
 
 def _tag(key: bytes, head: Head) -> str:
@@ -86,7 +153,12 @@ class KeychainAnchor:
         self._secrets = secrets
         self._key = key
 
+    @property
+    def place(self) -> str:
+        return f"keychain:{self._secrets.service}"
+
     def load(self) -> Head | None:
+        flush()
         text = self._secrets.get_public(HEAD_ENTRY)
         return None if text is None else decode(self._key, text)
 
@@ -108,7 +180,12 @@ class FileAnchor:
         self.where = str(path)
         self._key = key
 
+    @property
+    def place(self) -> str:
+        return f"file:{self.path}"
+
     def load(self) -> Head | None:
+        flush()
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:

@@ -37,8 +37,11 @@ class Core:
     net: ThreadPoolExecutor = field(default_factory=_net_pool)
 
     def close(self) -> None:
+        from app import audit_anchor
+
         self.net.shutdown(wait=False, cancel_futures=True)
         self.vault.close()
+        audit_anchor.flush()  # heads still waiting to be recorded outside the file
 
 
 @dataclass

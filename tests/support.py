@@ -76,9 +76,11 @@ def append_entries(vault: Vault, log: AuditLog, n: int) -> None:
 
 
 def settle(vault: Vault) -> None:
-    """Wait for the after-commit work of earlier writes (the audit anchor): it runs as the
-    DB thread's next job, after the write's own future resolved."""
+    """Wait until the DB thread's queue and the audit anchor writer are idle."""
+    from app import audit_anchor
+
     vault.call(lambda conn: None)
+    audit_anchor.flush()
 
 
 def run_sql(vault: Vault, *statements: str) -> None:

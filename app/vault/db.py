@@ -138,10 +138,7 @@ class Vault:
                 conn.execute("COMMIT")
             finally:
                 self._after_commit = None  # on rollback or a failed COMMIT, pending is dropped
-            if pending:
-                # Next on the DB thread, but after the caller has its result: a callback
-                # may block on D-Bus (the audit anchor) and the caller need not wait.
-                self._executor.submit(self._run_after_commit, pending)
+            self._run_after_commit(pending)
             self._wal_housekeeping()
             return result
 
@@ -159,10 +156,9 @@ class Vault:
         """Run ``fn()`` on the DB thread once the current :meth:`write` has committed.
 
         Call from inside a :meth:`write` function; ``fn`` is dropped if the transaction
-        rolls back or its COMMIT fails.  Callbacks run in registration order, as the DB
-        thread's next job: after the write's future is resolved, before any job submitted
-        after it (so a later read sees their effect).  One that raises is logged and the
-        others still run.
+        rolls back or its COMMIT fails.  Callbacks run in registration order, before the
+        write's future resolves; keep them short (the DB thread waits), handing slow work
+        on (see app.audit_anchor).  One that raises is logged and the others still run.
         """
         if self._after_commit is None or threading.get_ident() != self._thread_id:
             raise RuntimeError("Vault.after_commit must run inside Vault.write")

@@ -206,11 +206,21 @@ def _answer_missing_file_dialog(choice: str, seen: list[dict[str, object]]) -> N
     """Once the missing-file dialog is up, record it and click ``choice`` ("quit" or
     "new"); for "new", confirm in the second box."""
 
+    wanted = ["dataFileMissingBox"] + (["confirmNewProfileBox"] if choice == "new" else [])
+
     def step() -> None:
-        box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox):
+        # Look for the box we wait for by name: another test's box may still be around
+        # (being deleted), and taking it for ours left this loop stopped for good.
+        boxes = [
+            w
+            for w in QApplication.topLevelWidgets()
+            if isinstance(w, QMessageBox) and w.isVisible() and w.objectName() == wanted[0]
+        ]
+        if not boxes:
             QTimer.singleShot(20, step)
             return
+        box = boxes[0]
+        wanted.pop(0)
         name = box.objectName()
         buttons = {b.text(): b for b in box.buttons()}
         seen.append(
