@@ -18,6 +18,7 @@ from app.cli import main
 from app.clock import FakeClock
 from app.paths import Profile
 from app.secrets import SecretStore
+from tests.support import service_missing
 from tests.unit.app.test_auth_support import ADMIN_PW, make_world
 
 
@@ -243,7 +244,7 @@ def test_audit_export_to_a_bad_place_is_refused_before_sign_in(
 ) -> None:
     target: Path = where(tmp_path)
     if target == Path("/sys/audit.csv") and not Path("/sys").is_dir():
-        pytest.skip("needs Linux /sys (a folder even root cannot write)")
+        service_missing("needs Linux /sys (a folder even root cannot write)")
     profile = refused_before_prompts(cli_profile, monkeypatch)
     assert run(profile, "audit", "export", "--since", _since(), "--output", str(target)) == 2
     err = capsys.readouterr().err

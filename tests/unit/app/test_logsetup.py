@@ -51,7 +51,6 @@ def _file_handler() -> logging.handlers.RotatingFileHandler:
     raise AssertionError("no file handler")
 
 
-@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 def test_log_files_stay_0600_after_a_real_rotation(
     tmp_path: Path, restore_logging: None, umask_022: None
 ) -> None:
@@ -71,7 +70,6 @@ def test_log_files_stay_0600_after_a_real_rotation(
     assert "synced page 199" in (log_dir / "muttefik.log").read_text()
 
 
-@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 def test_a_new_log_file_is_0600_from_its_first_byte(
     tmp_path: Path, restore_logging: None, umask_022: None
 ) -> None:
@@ -81,7 +79,6 @@ def test_a_new_log_file_is_0600_from_its_first_byte(
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 def test_existing_world_readable_log_files_are_made_private(
     tmp_path: Path, restore_logging: None
 ) -> None:
