@@ -260,16 +260,12 @@ def _decode(value: str | None) -> bytes | None:
     return key if len(key) == 32 else None
 
 
-def key_from_passphrase(profile: Profile, passphrase: str, *, new_profile: bool) -> bytes:
-    """Derive the key (Argon2id, ~0.3 s).  For a new profile, write the KDF file."""
-    return unlock_with_passphrase(profile, passphrase, new_profile=new_profile, audit=False)[0]
-
-
 def unlock_with_passphrase(
     profile: Profile, passphrase: str, *, new_profile: bool, audit: bool = True
 ) -> tuple[bytes, bytes | None]:
-    """The database key and the audit key (unwrapped from the KDF file, or created and
-    wrapped into it for a profile that has none yet; None when not ``audit``)."""
+    """The database key (Argon2id, ~0.3 s; a new profile's KDF file is written here) and
+    the audit key (unwrapped from the KDF file, or created and wrapped into it for a
+    profile that has none yet; None when not ``audit``)."""
     if new_profile:
         audit_key = os.urandom(32)
         params, key = pp.new_params(passphrase, audit_key)
