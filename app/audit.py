@@ -48,6 +48,7 @@ from app.audit_anchor import AnchorInvalid, AnchorStore, Head, record_later
 from app.auth.rbac import Permission, require
 from app.clock import Clock, SystemClock
 from app.errors import PermissionDenied, UserError
+from app.vault.migrations import v0002_auth_audit, v0004_audit_keyed
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -351,39 +352,15 @@ def chain_mac(key: bytes, prev_hash: str, canonical_entry: str) -> str:
     return hmac.new(key, data, hashlib.sha256).hexdigest()
 
 
-# The append-only triggers (as created by migrations v0002 and v0004), recreated at every
-# open if missing.  Keep these byte-for-byte equal to the migrations' text.
-TRIGGERS: dict[str, str] = {
-    "audit_log_no_update": """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
-BEGIN
-    SELECT RAISE(ABORT, 'audit log is append-only');
-END""",
-    "audit_log_no_delete": """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
-WHEN NOT EXISTS (SELECT 1 FROM audit_purge_gate g WHERE OLD.at < g.before)
-     OR OLD.at >= strftime('%Y-%m-%dT%H:%M:%S', 'now', '-12 months')
-BEGIN
-    SELECT RAISE(ABORT, 'audit entries are kept at least 12 months');
-END""",
-    "audit_anchor_forward": """CREATE TRIGGER audit_anchor_forward BEFORE UPDATE ON audit_anchor
-WHEN NEW.seq <= OLD.seq
-BEGIN
-    SELECT RAISE(ABORT, 'audit anchor only moves forward');
-END""",
-    "audit_anchor_no_delete": """CREATE TRIGGER audit_anchor_no_delete BEFORE DELETE ON audit_anchor
-BEGIN
-    SELECT RAISE(ABORT, 'audit anchor cannot be removed');
-END""",
-    "audit_head_forward": """CREATE TRIGGER audit_head_forward BEFORE UPDATE ON audit_head
-WHEN NEW.seq <= OLD.seq
-     OR (OLD.keyed_from IS NOT NULL AND NEW.keyed_from IS NOT OLD.keyed_from)
-BEGIN
-    SELECT RAISE(ABORT, 'audit head only moves forward');
-END""",
-    "audit_head_no_delete": """CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
-BEGIN
-    SELECT RAISE(ABORT, 'audit head cannot be removed');
-END""",
-}
+def _triggers_in(sql: str) -> dict[str, str]:
+    """Each ``CREATE TRIGGER`` statement of a migration by name, as SQLite stores it."""
+    found = re.finditer(r"^(CREATE TRIGGER (\w+)\b.*?^END)", sql, re.MULTILINE | re.DOTALL)
+    return {m.group(2): m.group(1) for m in found}
+
+
+# The append-only triggers, recreated at every open if missing: the migrations' own
+# text, so what is recreated is exactly what a fresh profile got.
+TRIGGERS: dict[str, str] = _triggers_in(v0002_auth_audit.SQL) | _triggers_in(v0004_audit_keyed.SQL)
 
 
 def missing_triggers(conn: Conn) -> list[str]:
