@@ -53,7 +53,7 @@ class Identity:
         return cls(
             id=os.urandom(16).hex(),
             state="new",
-            created=_now(),
+            created=utc_stamp(),
             legacy=legacy,
             history=history,
         )
@@ -78,7 +78,8 @@ def service_for_id(ident: str) -> str:
     return f"{APP_NAME}:profile:{ident}"
 
 
-def _now() -> str:
+def utc_stamp() -> str:
+    """Now, in UTC, to the second (the id file's ``created`` and ``retired`` stamps)."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -37,7 +37,7 @@ from app.errors import (
     PassphraseWrong,
     ProfileExists,
 )
-from app.paths import Identity, Profile
+from app.paths import Identity, Profile, utc_stamp
 from app.secrets import SecretStore
 from app.vault import passphrase as pp
 from app.vault.check import settle_and_verify
@@ -165,7 +165,7 @@ def start_new_profile(profile: Profile, secrets: SecretStore) -> None:
     if database_exists(profile):
         raise ProfileExists()
     identity = profile.identity()
-    stamp = _stamp()
+    stamp = utc_stamp()
     history = identity.history if identity is not None else ()
     old_service = identity.service if identity is not None else profile.legacy_service
     entry = {"id": identity.id if identity is not None else "", "service": old_service}
@@ -179,12 +179,6 @@ def start_new_profile(profile: Profile, secrets: SecretStore) -> None:
         history = (*history, entry)
         log.info("new empty profile started; the previous id and its key are kept")
     profile.write_identity(Identity.new(history=history))
-
-
-def _stamp() -> str:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def keychain_audit_key(secrets: SecretStore) -> bytes | None:
@@ -242,7 +236,7 @@ def _earlier_owner(profile: Profile, secrets: SecretStore) -> bytes | None:
         key = _decode(secrets.get_in(service, DB_KEY))
         if key is None or not can_open(profile.db_path, key):
             continue
-        retired = {"id": identity.id, "service": identity.service, "retired": _stamp()}
+        retired = {"id": identity.id, "service": identity.service, "retired": utc_stamp()}
         history = (*(h for h in identity.history if h is not entry), retired)
         profile.write_identity(replace(identity, id=ident, state="ready", history=history))
         log.info("the data file belongs to this folder's earlier profile; switched back to it")
