@@ -44,10 +44,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from app import settings
-from app.audit_anchor import AnchorInvalid, AnchorStore, Head, record_later
+from app.audit_anchor import AnchorInvalid, AnchorStore, Head, anchor_for, record_later
 from app.auth.rbac import Permission, require
 from app.clock import Clock, SystemClock
 from app.errors import PermissionDenied, UserError
+from app.vault.keys import KeyMode
 from app.vault.migrations import v0002_auth_audit, v0004_audit_keyed
 
 if TYPE_CHECKING:
@@ -1227,9 +1228,6 @@ def make_audit_log(
     vault: Vault, secrets: SecretStore, *, clock: Clock, key: bytes | None
 ) -> AuditLog:
     """The profile's audit log with its key and its anchor outside the file."""
-    from app.audit_anchor import anchor_for
-    from app.vault.keys import KeyMode
-
     anchor = None
     if key is not None:
         keychain = vault.mode is KeyMode.KEYCHAIN
@@ -1264,7 +1262,7 @@ def prepare_on_open(
     ``key`` defaults to ``vault.audit_key``.  Thread: worker (blocks on the DB thread,
     which also reads the keychain).
     """
-    key = key if key is not None else getattr(vault, "audit_key", None)
+    key = key if key is not None else vault.audit_key
     audit = make_audit_log(vault, secrets, clock=clock or SystemClock(), key=key)
 
     def do(conn: Conn) -> OpenReport:

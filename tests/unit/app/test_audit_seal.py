@@ -44,8 +44,7 @@ from tests.support import AUDIT_TEST_KEY, MemoryKeyring, append_entries, run_sql
 
 def audit_key(vault: Vault) -> bytes:
     """The profile's audit key once the vault provides one, else the tests' key."""
-    key: bytes | None = getattr(vault, "audit_key", None)
-    return key if key is not None else AUDIT_TEST_KEY
+    return vault.audit_key if vault.audit_key is not None else AUDIT_TEST_KEY
 
 
 def sealed_log(vault: Vault, secrets: SecretStore, clock: FakeClock) -> AuditLog:
