@@ -53,8 +53,8 @@ from app.auth.models import (
     Session,
 )
 from app.auth.operators import OperatorService
-from app.auth.store import OperatorRow, parse_ts, ts
-from app.auth.throttle import LOCKOUTS, MAX_FAILURES, NAME_WINDOW, lockout_for
+from app.auth.store import OperatorRow, ts
+from app.auth.throttle import LOCKOUTS, MAX_FAILURES, lockout_for
 from app.errors import (
     AccountLocked,
     AuthenticationFailed,
@@ -68,15 +68,7 @@ if TYPE_CHECKING:
     from app.clock import Clock
     from app.vault import Vault
 
-__all__ = [
-    "LOCKOUT",
-    "LOCKOUTS",
-    "MAX_FAILURES",
-    "NAME_WINDOW",
-    "AuthService",
-    "OperatorService",
-    "parse_ts",
-]
+__all__ = ["LOCKOUT", "LOCKOUTS", "MAX_FAILURES", "AuthService", "OperatorService"]
 
 Conn = Any
 
@@ -516,7 +508,9 @@ class AuthService:
 
     def password_rules(self) -> list[str]:
         """The policy as a list of plain-language rules, for display next to the field."""
-        return password_policy.rules(self._policy_context()["min_length"])
+        return password_policy.rules(
+            self.vault.call(lambda conn: settings.get(conn, settings.PASSWORD_MIN_LENGTH))
+        )
 
     def change_password(self, actor: Actor, old_password: str, new_password: str) -> None:
         """Change the actor's own password.  Raises :class:`AuthenticationFailed` for a

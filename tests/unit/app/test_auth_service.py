@@ -9,11 +9,12 @@ from datetime import timedelta
 import pytest
 
 from app.audit import AuditLog
-from app.auth import service as auth_service
 from app.auth import throttle
 from app.auth.hashing import fast_hashing_for_tests
 from app.auth.rbac import Role
-from app.auth.service import LOCKOUT, LOCKOUTS, MAX_FAILURES, NAME_WINDOW, AuthService
+from app.auth.service import LOCKOUT, LOCKOUTS, MAX_FAILURES, AuthService
+from app.auth.store import parse_ts
+from app.auth.throttle import NAME_WINDOW
 from app.clock import FakeClock
 from app.errors import (
     AccountLocked,
@@ -441,7 +442,7 @@ def test_lockout_escalates_and_a_sign_in_resets_it(world: World) -> None:
         until = world.vault.call(
             lambda c: c.execute("SELECT locked_until FROM operators").fetchone()[0]
         )
-        seen.append(auth_service.parse_ts(until) - world.clock.now())
+        seen.append(parse_ts(until) - world.clock.now())
         world.clock.advance(seen[-1].total_seconds())
     assert seen == [*LOCKOUTS, LOCKOUTS[-1]]
     assert (timedelta(minutes=15), timedelta(hours=1), timedelta(hours=24)) == LOCKOUTS
