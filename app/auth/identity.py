@@ -28,17 +28,21 @@ def check_display_name(display_name: str) -> str:
     name = " ".join(display_name.split())
     if not name or len(name) > MAX_DISPLAY_NAME:
         raise InvalidOperatorInput(f"Enter a display name (up to {MAX_DISPLAY_NAME} characters).")
-    if any(unicodedata.category(ch).startswith("C") for ch in name):
+    if _has_control(name):
         raise InvalidOperatorInput("The display name contains characters that cannot be shown.")
     return name
 
 
 def check_email(email: str) -> str:
     address = email.strip()
-    hidden = any(unicodedata.category(ch).startswith("C") for ch in address[: MAX_EMAIL + 1])
-    if len(address) > MAX_EMAIL or hidden or not EMAIL.match(address):
+    if len(address) > MAX_EMAIL or _has_control(address) or not EMAIL.match(address):
         raise InvalidOperatorInput("Enter a valid email address, such as name@example.com.")
     return address
+
+
+def _has_control(text: str) -> bool:
+    """Control, format, surrogate or unassigned characters: nothing a person can read."""
+    return any(unicodedata.category(ch).startswith("C") for ch in text)
 
 
 def check_identity(username: str, display_name: str, email: str) -> tuple[str, str, str]:
