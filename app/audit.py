@@ -401,9 +401,13 @@ _COLUMNS = (
 )
 
 
+def _entries(first: int, last: int) -> str:
+    """The subject of a sentence about entries first..last: "Audit entries 3–5 are"."""
+    return f"Audit entry {first} is" if first == last else f"Audit entries {first}–{last} are"
+
+
 def _gap(first: int, last: int) -> Problem:
-    what = f"entry {first} is" if first == last else f"entries {first}–{last} are"
-    return Problem(Outcome.GAP, f"Audit {what} missing from the data file.", first)
+    return Problem(Outcome.GAP, f"{_entries(first, last)} missing from the data file.", first)
 
 
 def _forged(seq: int, why: str) -> Problem:
@@ -1038,11 +1042,10 @@ class AuditLog:
                     )
                 )
         for first, last in _runs(gone):
-            what = f"entry {first} is" if first == last else f"entries {first}–{last} are"
             problems.append(
                 Problem(
                     Outcome.EXPORT_MISMATCH,
-                    f"Audit {what} in the export but no longer in the data file.",
+                    f"{_entries(first, last)} in the export but no longer in the data file.",
                     first,
                 )
             )
