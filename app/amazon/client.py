@@ -104,7 +104,8 @@ def is_loopback(host: str) -> bool:
 
 #: Longest endpoint URL accepted (Amazon's are under 60 characters).
 MAX_ENDPOINT_LENGTH = 500
-_URL_CHARS_RE = re.compile(r"[\x21-\x7e]*")
+#: Printable ASCII without spaces: endpoint URLs, and the store form's ids and secrets.
+PLAIN_ASCII_RE = re.compile(r"[\x21-\x7e]*")
 
 
 def check_endpoint(
@@ -123,7 +124,7 @@ def check_endpoint(
         raise StoreSettingsInvalid(
             f"{label} is too long: up to {MAX_ENDPOINT_LENGTH} characters.", field=field
         )
-    if not _URL_CHARS_RE.fullmatch(url):
+    if not PLAIN_ASCII_RE.fullmatch(url):
         raise StoreSettingsInvalid(
             f"{label} may hold only plain letters, digits and punctuation: no spaces, "
             "control or text-direction characters. Type the address again, or paste it "

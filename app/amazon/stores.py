@@ -21,6 +21,7 @@ from typing import Any
 
 from app.amazon import orders_repo
 from app.amazon.client import (
+    PLAIN_ASCII_RE,
     SEARCH_ORDERS,
     SYNC_INCLUDED_DATA,
     ClientFactory,
@@ -111,7 +112,6 @@ _ENDPOINT_LABELS = {
     "sp_api_endpoint": "The SP-API endpoint",
     "lwa_endpoint": "The LWA token URL",
 }
-_TOKEN_RE = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces
 # Characters that change how text around them is shown (or show nothing): controls,
 # lone surrogates, bidirectional-text controls and other invisible format characters.
 # Joiners (U+200C/D) and emoji tag characters stay allowed.
@@ -136,7 +136,7 @@ def _hidden_character(text: str) -> str | None:
 
 
 def _check_token(value: str, field: str, what: str, limit: int) -> None:
-    if len(value) > limit or not _TOKEN_RE.fullmatch(value):
+    if len(value) > limit or not PLAIN_ASCII_RE.fullmatch(value):
         raise StoreSettingsInvalid(
             f"The {what} may hold only plain letters, digits and punctuation, without "
             f"spaces, up to {limit} characters. Copy it again from Seller Central.",
@@ -179,7 +179,7 @@ def validate_draft(draft: StoreDraft) -> StoreDraft:
         )
     bad = [m for m in mkts if not _MARKETPLACE_RE.match(m)]
     if bad:
-        shown = f": {bad[0]}" if len(bad[0]) <= 20 and _TOKEN_RE.fullmatch(bad[0]) else "."
+        shown = f": {bad[0]}" if len(bad[0]) <= 20 and PLAIN_ASCII_RE.fullmatch(bad[0]) else "."
         raise StoreSettingsInvalid(f"Not an Amazon marketplace id{shown}", field="marketplace_ids")
     client_id = draft.lwa_client_id.strip()
     if client_id:
