@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from app import settings
-from app.audit import Action, AuditFilter, AuditLog, months_before, validate_details
+from app.audit import Action, AuditFilter, AuditLog, Outcome, months_before, validate_details
 from app.auth.rbac import Role
 from app.clock import FakeClock
 from app.errors import AuthenticationFailed, CodeRejected
@@ -47,6 +47,9 @@ def test_tampered_row_is_named(vault: Vault, clock: FakeClock) -> None:
     result = vault.call(log.verify)
     assert not result.ok and result.first_broken_seq == 3
     assert "3" in result.summary()
+    assert result.problems[0].outcome is Outcome.FORGED
+    assert "Audit entry 3 was changed or forged" in result.summary()
+    assert result.checked == 5  # the walk goes on past the forged entry
 
 
 def test_deleted_row_is_named(vault: Vault, clock: FakeClock) -> None:
