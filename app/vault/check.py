@@ -101,7 +101,7 @@ def settle(path: Path, key: bytes) -> bool:
     The connection is not verified by reading the schema (a damaged schema page must not
     stop the check that is to name it); the checkpoint copies pages without decrypting.
     """
-    if not wal.wal_path(path).exists() or wal.wal_path(path).stat().st_size == 0:
+    if wal.size(path) == 0:
         return True
     wal.preserve(path)  # before SQLite replays it: keep it if commits would be lost
     try:

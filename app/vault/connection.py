@@ -111,18 +111,11 @@ def checkpoint_truncate(conn: Any, path: Path, *, attempts: int = 3, wait_ms: in
     try:
         for _ in range(attempts):
             busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-            if not busy and _wal_size(path) == 0:
+            if not busy and wal.size(path) == 0:
                 return True
         return False
     finally:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-
-
-def _wal_size(path: Path) -> int:
-    try:
-        return wal.wal_path(path).stat().st_size
-    except FileNotFoundError:
-        return 0
 
 
 def can_open(path: Path, key: bytes) -> bool:

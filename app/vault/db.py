@@ -247,9 +247,8 @@ class Vault:
         resolved already, so no caller waits for it.
         """
         self._last_write = time.monotonic()
-        try:
-            size = wal.wal_path(self.profile.db_path).stat().st_size
-        except FileNotFoundError:
+        size = wal.size(self.profile.db_path)
+        if size == 0:
             return
         if size > WAL_TRUNCATE_BYTES:
             self._queue_checkpoint()

@@ -58,6 +58,14 @@ def wal_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + "-wal")
 
 
+def size(db_path: Path) -> int:
+    """Bytes in the WAL of ``db_path`` (0 when there is none): one ``stat``."""
+    try:
+        return wal_path(db_path).stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def _checksum(data: bytes, big_endian: bool, s0: int, s1: int) -> tuple[int, int]:
     words = struct.unpack((">" if big_endian else "<") + f"{len(data) // 4}I", data)
     for i in range(0, len(words), 2):
@@ -159,11 +167,10 @@ def preserve(db_path: Path) -> WalLoss | None:
 
     Cheap when the WAL is empty or absent (one ``stat``).  Blocks (reads the WAL).
     """
-    wal = wal_path(db_path)
+    if size(db_path) == 0:
+        return None
     try:
-        if wal.stat().st_size == 0:
-            return None
-        data = wal.read_bytes()
+        data = wal_path(db_path).read_bytes()
     except FileNotFoundError:
         return None
     result = scan_bytes(data)
@@ -218,4 +225,14 @@ def take_unreported(db_path: Path) -> list[WalLoss]:
     return fresh
 
 
-__all__ = ["WalLoss", "WalScan", "kept_losses", "preserve", "scan", "scan_bytes", "wal_path"]
+__all__ = [
+    "WalLoss",
+    "WalScan",
+    "kept_losses",
+    "preserve",
+    "scan",
+    "scan_bytes",
+    "size",
+    "take_unreported",
+    "wal_path",
+]
