@@ -124,10 +124,11 @@ def record_failure(
     conn.execute(
         "UPDATE operators SET failed_attempts = failed_attempts + 1 WHERE id = ?", (operator_id,)
     )
-    failures = int(
+    failures, lockouts = map(
+        int,
         conn.execute(
-            "SELECT failed_attempts FROM operators WHERE id = ?", (operator_id,)
-        ).fetchone()[0]
+            "SELECT failed_attempts, lockouts FROM operators WHERE id = ?", (operator_id,)
+        ).fetchone(),
     )
     audit.append(
         conn,
@@ -139,9 +140,7 @@ def record_failure(
     )
     if failures < MAX_FAILURES:
         return None
-    level = 1 + int(
-        conn.execute("SELECT lockouts FROM operators WHERE id = ?", (operator_id,)).fetchone()[0]
-    )
+    level = 1 + lockouts
     until = now + lockout_for(level)
     conn.execute(
         "UPDATE operators SET failed_attempts = 0, locked_until = ?, lockouts = ? WHERE id = ?",
