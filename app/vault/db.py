@@ -224,15 +224,14 @@ class Vault:
         key = self._key
         if key is None:
             raise RuntimeError("vault is not open")
-        path = self.profile.db_path
 
         def settle_wal() -> bool:
-            return self.run(lambda conn: checkpoint_truncate(conn, path)).result()
+            return self.checkpoint().result()
 
         result = run_checks(self.profile, key, settle_wal=settle_wal)
         if not result.ok:
             result = run_checks(self.profile, key, settle_wal=settle_wal)
-        result.wal_losses = wal.take_unreported(path)
+        result.wal_losses = wal.take_unreported(self.profile.db_path)
         return result
 
     def checkpoint(self) -> Future[bool]:
