@@ -374,6 +374,15 @@ def missing_triggers(conn: Conn) -> list[str]:
     return sorted(name for name, sql in TRIGGERS.items() if present.get(name) != sql)
 
 
+def _protection_missing(missing: list[str]) -> str:
+    """What verify and ``muttefik check`` say about missing triggers (no full stop)."""
+    return (
+        f"The audit log's protection against changes is missing ({', '.join(missing)}): "
+        "someone changed the data file with its key. It is put back when Müttefik Desk "
+        "next opens this profile"
+    )
+
+
 def restore_triggers(conn: Conn) -> list[str]:
     """Recreate missing triggers (inside the caller's write transaction); their names."""
     missing = missing_triggers(conn)
@@ -828,14 +837,7 @@ class AuditLog:
             notes += [p for p in found if isinstance(p, str)]
         missing = missing_triggers(conn)
         if missing:
-            problems.append(
-                Problem(
-                    Outcome.TRIGGERS_MISSING,
-                    "The audit log's protection against changes is missing "
-                    f"({', '.join(missing)}): someone changed the data file with its key. "
-                    "It is put back when Müttefik Desk next opens this profile.",
-                )
-            )
+            problems.append(Problem(Outcome.TRIGGERS_MISSING, _protection_missing(missing) + "."))
         return VerifyResult(w.checked, tuple(problems), w.last_seq, anchored, tuple(notes))
 
     def _check_purge(self, conn: Conn, w: _Walk) -> list[Problem]:
@@ -1299,8 +1301,4 @@ def protection_report(db_path: Path, key: bytes) -> str | None:
         conn.close()
     if not missing:
         return None
-    return (
-        "The audit log's protection against changes is missing "
-        f"({', '.join(missing)}): someone changed the data file with its key. It is put "
-        "back when Müttefik Desk next opens this profile; run 'muttefik audit verify'."
-    )
+    return _protection_missing(missing) + "; run 'muttefik audit verify'."
