@@ -37,6 +37,14 @@ def require_profile(profile: Profile) -> None:
         raise NotAProfile(profile.root)
 
 
+def _prepare_folder(profile: Profile, *, create: bool) -> None:
+    """Make the folder when this opening may create a profile; otherwise require one."""
+    if create:
+        profile.ensure()
+    else:
+        require_profile(profile)
+
+
 def open_vault(
     profile: Profile,
     secrets: SecretStore,
@@ -50,10 +58,7 @@ def open_vault(
     The key is returned for the background integrity check's read-only connection; the
     caller keeps it in memory only.
     """
-    if create:
-        profile.ensure()
-    else:
-        require_profile(profile)
+    _prepare_folder(profile, create=create)
     lock = ProfileLock(profile.lock_path)
     lock.acquire()  # before the key: resolving it may adopt or drop a pending key
     return _open_locked(profile, secrets, lock, passphrase=passphrase, create=create)
@@ -118,10 +123,7 @@ def resolve_key(
     Does not open the vault, so ``muttefik check`` can examine a file whose schema is
     damaged.
     """
-    if create:
-        profile.ensure()
-    else:
-        require_profile(profile)
+    _prepare_folder(profile, create=create)
     mode, key, _audit_key = _resolve(profile, secrets, passphrase, create=create, audit=False)
     return mode, key
 
