@@ -57,6 +57,7 @@ KEYBOARD_LINES = (
     "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik,9ol.0p;/",  # QWERTY columns, top to bottom
     "zaq1xsw2cde3vfr4bgt5nhy6mju7,ki8.lo9/;p0",  # QWERTY columns, bottom to top
 )  # fmt: skip
+_WALK_LINES = (*KEYBOARD_LINES, *(line[::-1] for line in KEYBOARD_LINES))  # either way
 _LEET = str.maketrans("0134578@$", "oieastbas")
 
 
@@ -113,13 +114,12 @@ def _mark(text: str, words: tuple[str, ...] | list[str], marked: list[bool]) -> 
 
 def _mark_walks(text: str, marked: list[bool]) -> bool:
     """Mark keyboard walks (``WALK_MIN`` or more neighbours on one line, either way)."""
-    lines = [*KEYBOARD_LINES, *(line[::-1] for line in KEYBOARD_LINES)]
     found = False
     i = 0
     while i <= len(text) - WALK_MIN:
         end = i + WALK_MIN
-        if any(text[i:end] in line for line in lines):
-            while end < len(text) and any(text[i : end + 1] in line for line in lines):
+        if any(text[i:end] in line for line in _WALK_LINES):
+            while end < len(text) and any(text[i : end + 1] in line for line in _WALK_LINES):
                 end += 1
             marked[i:end] = [True] * (end - i)
             found = True
@@ -139,9 +139,9 @@ def _pattern_problems(password: str, store_names: list[str]) -> list[Problem]:
         whole = re.sub(r"[\W_]+", "", folded)
         parts = [p for p in re.split(r"[\W_]+", folded) if len(p) >= STORE_PART_MIN]
         stores += [whole] * (len(whole) >= NAME_PART_MIN) + parts
-    if _mark(plain, APP_WORDS, [False] * len(plain)):
+    if any(word in plain for word in APP_WORDS):
         found.append(Problem("app_name", "Do not use the name Müttefik Desk in the password."))
-    if stores and _mark(plain, stores, [False] * len(plain)):
+    if any(store in plain for store in stores):
         found.append(Problem("store_name", "Do not use the name of a store in the password."))
     # The rest only when the password is nothing but predictable pieces.
     marked = [False] * len(password)
