@@ -78,6 +78,16 @@ def _never(exc: BaseException) -> bool:
     raise AssertionError(f"unexpected startup error: {exc!r}")
 
 
+def _start_and_see_it_end(qtbot: QtBot, startup: Startup) -> None:
+    """Start; startup must finish with exit code 1 and never show the main window."""
+    with (
+        qtbot.waitSignal(startup.finished, timeout=20_000) as finished,
+        qtbot.assertNotEmitted(startup.window_shown),
+    ):
+        startup.start()
+    assert finished.args == [1]
+
+
 def test_starts_to_the_main_window_on_a_temp_profile(
     qtbot: QtBot, profile: Profile, store: SecretStore, memory_keyring: MemoryKeyring
 ) -> None:
@@ -147,12 +157,7 @@ def test_key_problems_show_a_startup_error_and_exit(
         return show_startup_error(exc)
 
     startup = _startup(profile, store, present)
-    with (
-        qtbot.waitSignal(startup.finished, timeout=20_000) as finished,
-        qtbot.assertNotEmitted(startup.window_shown),
-    ):
-        startup.start()
-    assert finished.args == [1]
+    _start_and_see_it_end(qtbot, startup)
     assert len(seen) == 1
     shown = seen[0]
     assert isinstance(shown["exc"], expected)
@@ -257,12 +262,7 @@ def test_a_missing_data_file_shows_where_it_was_expected_and_keeps_the_key(
     seen: list[dict[str, object]] = []
     _answer_missing_file_dialog("quit", seen)
     startup = Startup(profile, secrets=store, present_error=_never, integrity_check=False)
-    with (
-        qtbot.waitSignal(startup.finished, timeout=20_000) as finished,
-        qtbot.assertNotEmitted(startup.window_shown),
-    ):
-        startup.start()
-    assert finished.args == [1]
+    _start_and_see_it_end(qtbot, startup)
     assert [s["name"] for s in seen] == ["dataFileMissingBox"]
     assert "Data file is missing" in str(seen[0]["text"])
     assert str(profile.db_path) in str(seen[0]["info"])
@@ -316,12 +316,7 @@ def test_a_folder_holding_other_files_is_refused_untouched(
         return False
 
     startup = _startup(folder, store, present)
-    with (
-        qtbot.waitSignal(startup.finished, timeout=20_000) as finished,
-        qtbot.assertNotEmitted(startup.window_shown),
-    ):
-        startup.start()
-    assert finished.args == [1]
+    _start_and_see_it_end(qtbot, startup)
     assert len(errors) == 1 and "not a Müttefik Desk profile" in str(errors[0])
     assert sorted(p.name for p in root.iterdir()) == ["taxes.pdf"]
     assert stat.S_IMODE(root.stat().st_mode) == 0o755
