@@ -284,10 +284,6 @@ class VerifyResult:
     def outcomes(self) -> list[Outcome]:
         return [p.outcome for p in self.problems]
 
-    @property
-    def reason(self) -> str | None:
-        return self.problems[0].message if self.problems else None
-
     def summary(self) -> str:
         if self.ok:
             text = f"Audit log intact: {self.checked} entries verified"
