@@ -124,10 +124,7 @@ def main_file_problems(path: Path, key: bytes) -> list[str]:
 
     Judges the main file alone: call it when the WAL is empty.
     """
-    try:
-        conn = open_connection(path, key, readonly=True)
-    except DatabaseCorrupted:
-        conn = _unverified_connection(path, key)
+    conn, _schema_error = _check_connection(path, key)
     try:
         return [str(row[0]) for row in conn.execute("PRAGMA cipher_integrity_check").fetchall()]
     finally:
@@ -167,14 +164,7 @@ def run_checks(
                 "now (is Müttefik Desk running, or is the folder read-only?). Those pages "
                 "were checked by reading them through the database, not page by page."
             )
-    schema_error: str | None = None
-    try:
-        conn = open_connection(path, key, readonly=True)
-    except DatabaseCorrupted as exc:
-        # The schema itself is damaged, so the verifying open fails; cipher_integrity_check
-        # needs no schema and still names the damaged pages.
-        schema_error = f"schema unreadable: {exc.detail}"
-        conn = _unverified_connection(path, key)
+    conn, schema_error = _check_connection(path, key)
     try:
         for row in conn.execute("PRAGMA cipher_integrity_check").fetchall():
             line = str(row[0])
@@ -201,6 +191,16 @@ def run_checks(
     finally:
         conn.close()
     return result
+
+
+def _check_connection(path: Path, key: bytes) -> tuple[Any, str | None]:
+    """A read-only connection for the page check, and why the schema is unreadable (None
+    when the verifying open worked).  A damaged schema fails the verifying open, but
+    cipher_integrity_check needs no schema and still names the damaged pages."""
+    try:
+        return open_connection(path, key, readonly=True), None
+    except DatabaseCorrupted as exc:
+        return _unverified_connection(path, key), f"schema unreadable: {exc.detail}"
 
 
 def _unverified_connection(path: Path, key: bytes) -> Any:
