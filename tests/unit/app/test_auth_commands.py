@@ -169,6 +169,14 @@ def refused_before_prompts(
     return cli_profile[0]
 
 
+def usage_error(capsys: pytest.CaptureFixture[str], profile: Profile, *argv: str) -> str:
+    """Run a command that argparse must refuse (exit code 2); return what it printed."""
+    with pytest.raises(SystemExit) as info:
+        run(profile, *argv)
+    assert info.value.code == 2
+    return capsys.readouterr().err
+
+
 ADD = ("users", "add", "bora", "--name", "Bora K", "--email", "b@example.com")
 
 
@@ -180,10 +188,7 @@ def test_users_add_refuses_an_impossible_store_id_before_sign_in(
     store_id: str,
 ) -> None:
     profile = refused_before_prompts(cli_profile, monkeypatch)
-    with pytest.raises(SystemExit) as info:
-        run(profile, *ADD, "--store", store_id)
-    assert info.value.code == 2
-    err = capsys.readouterr().err
+    err = usage_error(capsys, profile, *ADD, "--store", store_id)
     assert "store id" in err and "Traceback" not in err
 
 
@@ -259,10 +264,7 @@ def test_audit_export_with_an_impossible_date_is_a_usage_error(
     since: str,
 ) -> None:
     profile = refused_before_prompts(cli_profile, monkeypatch)
-    with pytest.raises(SystemExit) as info:
-        run(profile, "audit", "export", "--since", since)
-    assert info.value.code == 2
-    assert "2026-01-31" in capsys.readouterr().err
+    assert "2026-01-31" in usage_error(capsys, profile, "audit", "export", "--since", since)
 
 
 def test_audit_export_since_the_first_year_works(
