@@ -285,12 +285,12 @@ def unlock_with_passphrase(
                 pending_file.unlink()
             if not audit:
                 return key, None
-            return key, _passphrase_audit_key(profile, loaded, passphrase, kek, where)
+            return key, _passphrase_audit_key(loaded, passphrase, kek, where)
     raise PassphraseWrong()
 
 
 def _passphrase_audit_key(
-    profile: Profile, params: pp.KdfParams, passphrase: str, kek: bytes | None, where: Path
+    params: pp.KdfParams, passphrase: str, kek: bytes | None, where: Path
 ) -> bytes | None:
     if kek is None:
         kek = params.derive_keys(passphrase)[1]
