@@ -124,10 +124,8 @@ class SecretStore:
         service: str,
         backend: keyring.backend.KeyringBackend | None = None,
         enforce_policy: bool = True,
-        legacy: tuple[str, ...] = (),
     ) -> None:
         self._service = service
-        self._legacy = legacy
         self._profile: Profile | None = None
         self._backend = backend
         self._enforce = enforce_policy
@@ -155,11 +153,12 @@ class SecretStore:
 
     @property
     def legacy(self) -> tuple[str, ...]:
-        """Older service names of the same entries, searched on a miss."""
+        """Older service names of the same entries (a profile's path-named service, from
+        its id file), searched on a miss."""
         if self._profile is not None:
             identity = self._profile.identity()
             return identity.legacy if identity is not None else ()
-        return self._legacy
+        return ()
 
     @property
     def backend(self) -> keyring.backend.KeyringBackend:
