@@ -528,9 +528,7 @@ class AuditLog:
         oid = None if object_id is None else str(object_id)
         _check_token("object_id", oid)
         key = self._require_key()
-        head = conn.execute("SELECT seq, keyed_from FROM audit_head WHERE id = 1").fetchone()
-        if head is not None and head[1] is None:
-            self._seal_legacy(conn, key)
+        self._seal_legacy(conn, key)
         return self._insert(conn, key, actor_id, action, object_type, oid, checked)
 
     def _require_key(self) -> bytes:
@@ -610,11 +608,15 @@ class AuditLog:
         self._after_commit(save)
 
     def _seal_legacy(self, conn: Conn, key: bytes) -> None:
-        """Start the sealed chain after a profile's plain SHA-256 entries.
+        """Start the sealed chain after a profile's plain SHA-256 entries, unless it
+        started already (or the profile never had any: no head row).
 
         The older chain is verified first and the result is sealed into the first keyed
         entry: a chain that was already broken stays reported as broken, forever.
         """
+        head = conn.execute("SELECT keyed_from FROM audit_head WHERE id = 1").fetchone()
+        if head is None or head[0] is not None:
+            return
         walk = self._walk(conn, key=None)
         first = walk.problems[0] if walk.problems else None
         details: dict[str, Any] = {
@@ -639,9 +641,7 @@ class AuditLog:
                 details={"triggers": restored},
             )
         if finding is None:
-            row = conn.execute("SELECT keyed_from FROM audit_head WHERE id = 1").fetchone()
-            if row is not None and row[0] is None:
-                self._seal_legacy(conn, key)
+            self._seal_legacy(conn, key)
             return []
         kind, file_at, anchor_at = finding
         details = {"kind": kind, "file_seq": file_at, "anchor_seq": anchor_at}
