@@ -57,6 +57,7 @@ def print_progress(p: SyncProgress) -> None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from app.amazon.stores import MAX_NAME_LENGTH
     from app.auth.terminal import open_cli_services
 
     cancel = threading.Event()
@@ -64,7 +65,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         actor = _signed_in(services)
         store = services.stores.find_store(actor, args.store)
         if store is None:
-            shown = f" named {args.store!r}" if len(args.store) <= 80 else " with that name"
+            long = len(args.store) > MAX_NAME_LENGTH  # no store has such a name: not echoed
+            shown = " with that name" if long else f" named {args.store!r}"
             raise StoreSettingsInvalid(
                 f"There is no store{shown}. `muttefik stores list` lists them."
             )
