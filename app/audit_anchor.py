@@ -28,6 +28,7 @@ from typing import Protocol
 
 import platformdirs
 
+from app.atomic import write_private
 from app.paths import APP_NAME, Profile
 from app.secrets import SecretStore
 
@@ -195,8 +196,6 @@ class FileAnchor:
         return decode(self._key, text)
 
     def save(self, head: Head) -> None:
-        from app.atomic import write_private
-
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_private(self.path, encode(self._key, head).encode("utf-8"))
 
