@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from app.vault import passphrase as pp
 from app.vault.connection import can_open, open_connection
 from app.vault.keys import DB_KEY, DB_KEY_PENDING
 from app.vault.rotate import rotate_keychain_key
+from app.vault.wal import wal_path
 from tests.support import REKEY_AND_DIE, MemoryKeyring, run_script
 
 PAGE_SIZE = 4096
@@ -39,10 +39,6 @@ def _fill(profile: Profile, store: SecretStore, rows: int = 300) -> bytes:
     return key
 
 
-def _wal(profile: Profile) -> Path:
-    return profile.db_path.with_name(profile.db_path.name + "-wal")
-
-
 def _rows(profile: Profile, key: bytes) -> int:
     conn = open_connection(profile.db_path, key, readonly=True)
     try:
@@ -60,7 +56,7 @@ def rekey_crashed(
     new = os.urandom(32)
     store.set(DB_KEY_PENDING, new.hex())
     run_script(REKEY_AND_DIE, str(profile.db_path), old.hex(), new.hex())
-    assert _wal(profile).stat().st_size > 0
+    assert wal_path(profile.db_path).stat().st_size > 0
     assert not can_open(profile.db_path, old)  # page 1 in the WAL is under the new key
     yield old, new
 
@@ -196,7 +192,7 @@ def test_when_the_wal_cannot_be_settled_the_check_says_so_instead_of_crying_dama
     result = run_checks(profile, new, settle_wal=lambda: False)  # e.g. a read-only folder
     assert result.ok, result.problems[:3]
     assert result.notes and "newer copies in the change log" in result.notes[0]
-    assert _wal(profile).stat().st_size > 0  # nothing was written
+    assert wal_path(profile.db_path).stat().st_size > 0  # nothing was written
 
 
 def test_the_wal_is_emptied_after_a_large_write_and_when_idle(
@@ -214,7 +210,7 @@ def test_the_wal_is_emptied_after_a_large_write_and_when_idle(
         monkeypatch.setattr(db, "IDLE_CHECKPOINT_SECONDS", 3600.0)  # only the size rule
         vault.call_write(lambda c: c.execute("INSERT INTO t(b) VALUES (randomblob(200000))"))
         vault.call(lambda c: None)  # runs after the checkpoint queued behind the write
-        assert _wal(profile).stat().st_size == 0
+        assert wal_path(profile.db_path).stat().st_size == 0
 
         monkeypatch.setattr(db, "WAL_TRUNCATE_BYTES", 1 << 40)
         monkeypatch.setattr(db, "IDLE_CHECKPOINT_SECONDS", 0.05)
@@ -227,10 +223,10 @@ def test_the_wal_is_emptied_after_a_large_write_and_when_idle(
 
         monkeypatch.setattr(db.Vault, "_queue_checkpoint", queue)
         vault.call_write(lambda c: c.execute("INSERT INTO t(b) VALUES (randomblob(100))"))
-        assert _wal(profile).stat().st_size > 0
+        assert wal_path(profile.db_path).stat().st_size > 0
         assert queued.wait(timeout=10)
         vault.call(lambda c: None)
-        assert _wal(profile).stat().st_size == 0
+        assert wal_path(profile.db_path).stat().st_size == 0
     finally:
         vault.close()
-    assert not _wal(profile).exists() or _wal(profile).stat().st_size == 0
+    assert not wal_path(profile.db_path).exists() or wal_path(profile.db_path).stat().st_size == 0
