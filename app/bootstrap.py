@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from app.errors import NotAProfile
 from app.paths import Profile
@@ -26,9 +25,9 @@ log = logging.getLogger("muttefik.db")
 PassphraseProvider = Callable[[bool], str]
 
 
-def secret_store_for(profile: Profile, **kwargs: Any) -> SecretStore:
-    """The profile's secrets, named by its id (``kwargs``: backend, enforce_policy)."""
-    return SecretStore.for_profile(profile, **kwargs)
+def secret_store_for(profile: Profile) -> SecretStore:
+    """The profile's secrets in the OS keychain, named by its id."""
+    return SecretStore.for_profile(profile)
 
 
 def require_profile(profile: Profile) -> None:

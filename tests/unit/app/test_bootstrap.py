@@ -43,7 +43,7 @@ def test_pending_key_is_left_alone_while_another_process_holds_the_profile(
 
 
 def _store_for(profile: Profile, keyring: MemoryKeyring) -> SecretStore:
-    return bootstrap.secret_store_for(profile, backend=keyring, enforce_policy=False)
+    return SecretStore.for_profile(profile, backend=keyring, enforce_policy=False)
 
 
 def _fill(profile: Profile, keyring: MemoryKeyring) -> bytes:
