@@ -132,9 +132,7 @@ class Profile:
         """Read ``profile.json``; None if there is none.  Raises ProfileIdUnreadable."""
         try:
             raw = self.id_path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except NotADirectoryError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as exc:
             from app.errors import ProfileIdUnreadable
