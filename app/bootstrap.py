@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from app.errors import NotAProfile
 from app.paths import Profile
 from app.secrets import SecretStore
 from app.vault import KeyMode, Vault, keys
 from app.vault.lock import ProfileLock
+
+if TYPE_CHECKING:
+    from app.audit import OpenReport
 
 log = logging.getLogger("muttefik.db")
 
@@ -95,19 +99,37 @@ def _open_locked(
     except BaseException:
         lock.release()
         raise
+    vault, _report = open_with_keys(profile, secrets, lock, mode, key, audit_key, create=create)
+    return vault, key
+
+
+def open_with_keys(
+    profile: Profile,
+    secrets: SecretStore,
+    lock: ProfileLock | None,
+    mode: KeyMode,
+    key: bytes,
+    audit_key: bytes | None,
+    *,
+    create: bool,
+) -> tuple[Vault, OpenReport]:
+    """Open the vault with resolved keys (the CLI above, the GUI's start): the audit key
+    set, a first run marked complete, audit triggers restored and the file compared with
+    the anchor.  The report says what that comparison found.  ``lock``: held since before
+    the key was resolved (None: the vault takes it); released if the vault cannot open."""
+    from app.audit import prepare_on_open
+
     vault = Vault.open(profile, key, mode, lock=lock)
     vault.audit_key = audit_key
     if create:
         keys.mark_created(profile)
     try:
-        from app.audit import prepare_on_open
-
-        prepare_on_open(vault, secrets)  # audit triggers back, file compared with anchor
+        report = prepare_on_open(vault, secrets)
     except BaseException:
         vault.close()
         raise
     log.info("vault open (%s mode)", mode.value)
-    return vault, key
+    return vault, report
 
 
 def resolve_key(

@@ -135,11 +135,9 @@ class Startup(QObject):
         read, self._audit_key_read = self._audit_key_read, None
         if read is not None and read.exception() is None:
             service, value = read.result()
-            if service == self.secrets.service and value is not None and len(value) == 64:
-                try:
-                    return bytes.fromhex(value)
-                except ValueError:
-                    pass
+            key = keys.decode_key(value)
+            if service == self.secrets.service and key is not None:
+                return key
         return keys.keychain_audit_key(self.secrets)
 
     def _have_plan(self, plan: KeyPlan, error: str = "") -> None:
@@ -166,23 +164,14 @@ class Startup(QObject):
         log.info("startup: open vault")
 
         def work(job: ops.Job) -> Vault:
+            from app.bootstrap import open_with_keys
+
             key, audit_key = key_fn()
             lock, self._profile_lock = self._profile_lock, None
-            try:
-                vault = Vault.open(self.profile, key, plan.mode, lock=lock)
-            except BaseException:
-                self._profile_lock = None  # Vault.open released it
-                raise
-            vault.audit_key = audit_key
-            keys.mark_created(self.profile)
-            try:
-                from app.audit import prepare_on_open
-
-                # Audit triggers back, file compared with the anchor; told after the window.
-                self._audit_report = prepare_on_open(vault, self.secrets)
-            except BaseException:
-                vault.close()
-                raise
+            # What the audit comparison found is told after the window (_after_shown).
+            vault, self._audit_report = open_with_keys(
+                self.profile, self.secrets, lock, plan.mode, key, audit_key, create=True
+            )
             if self._prefetched is not None:
                 self._prefetched.result()  # here, so the GUI thread never waits on imports
             return vault

@@ -115,7 +115,7 @@ def _new_key(secrets: SecretStore) -> KeyPlan:
         return KeyPlan(KeyMode.PASSPHRASE, new_profile=True)
     stored = secrets.get(DB_KEY)
     if stored is not None:
-        key = _decode(stored)
+        key = decode_key(stored)
         if key is None:
             raise DatabaseKeyWrong(detail="existing db-key entry is not a 32-byte key")
         log.info("resuming an interrupted first run with its stored key")
@@ -190,15 +190,15 @@ def keychain_audit_key(secrets: SecretStore) -> bytes | None:
         secrets.set(AUDIT_KEY, key.hex())
         log.info("new audit key stored in the keychain")
         return key
-    key_or_none = _decode(stored)
+    key_or_none = decode_key(stored)
     if key_or_none is None:
         log.warning("the keychain's audit-key entry is not a 32-byte key; left as it is")
     return key_or_none
 
 
 def _resolve_keychain_key(profile: Profile, secrets: SecretStore) -> bytes:
-    current = _decode(secrets.get(DB_KEY))
-    pending = _decode(secrets.get(DB_KEY_PENDING))
+    current = decode_key(secrets.get(DB_KEY))
+    pending = decode_key(secrets.get(DB_KEY_PENDING))
     if current is None and pending is None:
         raise DatabaseKeyMissing()
     for name, key in ((DB_KEY, current), (DB_KEY_PENDING, pending)):
@@ -233,7 +233,7 @@ def _earlier_owner(profile: Profile, secrets: SecretStore) -> bytes | None:
         ident, service = entry.get("id", ""), entry.get("service", "")
         if not ident or not service or any(k.startswith("vault.kdf") for k in entry):
             continue  # passphrase-mode entries keep their KDF file; not resolved here
-        key = _decode(secrets.get_in(service, DB_KEY))
+        key = decode_key(secrets.get_in(service, DB_KEY))
         if key is None or not can_open(profile.db_path, key):
             continue
         retired = {"id": identity.id, "service": identity.service, "retired": utc_stamp()}
@@ -244,7 +244,7 @@ def _earlier_owner(profile: Profile, secrets: SecretStore) -> bytes | None:
     return None
 
 
-def _decode(value: str | None) -> bytes | None:
+def decode_key(value: str | None) -> bytes | None:
     if value is None:
         return None
     try:
