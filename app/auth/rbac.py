@@ -24,6 +24,12 @@ if TYPE_CHECKING:
 class Role(StrEnum):
     ADMIN = "admin"
     AGENT = "agent"
+    #: Only :data:`app.access.SYSTEM` has it; no operator row can (the table's CHECK).
+    SYSTEM = "system"
+
+
+#: The roles an operator account can have (never ``SYSTEM``).
+OPERATOR_ROLES = (Role.ADMIN, Role.AGENT)
 
 
 class Permission(StrEnum):
@@ -32,18 +38,26 @@ class Permission(StrEnum):
     MANAGE_CREDENTIALS = "manage_credentials"
     VIEW_AUDIT = "view_audit"
     EXPORT_AUDIT = "export_audit"
-    PURGE_SETTINGS = "purge_settings"
+    # Background work of the system principal (store-scoped: on every store).
+    SYNC_ORDERS = "sync_orders"
     # Store-scoped: need ``store_id``.
     VIEW_STORE = "view_store"
     CHANGE_STORE_DATA = "change_store_data"
 
 
-STORE_SCOPED = frozenset({Permission.VIEW_STORE, Permission.CHANGE_STORE_DATA})
+STORE_SCOPED = frozenset(
+    {Permission.VIEW_STORE, Permission.CHANGE_STORE_DATA, Permission.SYNC_ORDERS}
+)
 
-# What each role may do beyond store membership.  Admins have everything.
+#: What the system principal (scheduled and background work) may do, on every store.
+#: Later: polling mail, purging buyer data.
+SYSTEM_PERMISSIONS = frozenset({Permission.SYNC_ORDERS, Permission.VIEW_STORE})
+
+# What each role may do beyond store membership.  Admins have everything an operator can.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.AGENT: STORE_SCOPED,
+    Role.SYSTEM: SYSTEM_PERMISSIONS,
 }
 
 
@@ -56,7 +70,7 @@ def allowed(actor: Actor, permission: Permission, store_id: int | None = None) -
     if permission in STORE_SCOPED:
         if store_id is None:
             raise ValueError(f"{permission} needs a store_id")
-        return actor.role is Role.ADMIN or store_id in actor.store_ids
+        return actor.role in (Role.ADMIN, Role.SYSTEM) or store_id in actor.store_ids
     return True
 
 
