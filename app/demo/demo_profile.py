@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from app import settings
-from app.amazon.commands import CLI_ACTOR
 from app.amazon.models import Credentials, Region, Store, StoreDraft, SyncResult
 from app.auth.models import Actor
 from app.demo.fake_spapi import FakeSpApi
@@ -68,7 +67,7 @@ def start_demo(
     from app.services import build_services
 
     services = services or build_services(core)
-    actor = actor or CLI_ACTOR
+    actor = actor or services.auth.demo_session().actor  # the real demo operator
     server = FakeSpApi(orders=orders, seed=1, speed=speed).start()
     try:
         store = _ensure_store(core, services, actor, server)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import app.bootstrap
-import app.vault.commands as commands
+import app.cli.vault as commands
 from app.paths import Profile
 from app.secrets import SecretStore
 from tests.support import MemoryKeyring

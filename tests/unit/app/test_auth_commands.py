@@ -307,7 +307,7 @@ def test_check_and_verify_report_a_truncated_log(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from app.vault import commands
+    from app.cli import vault as commands
 
     monkeypatch.setattr(commands, "secret_store_for", lambda p: secrets)
     profile, _ = cli_profile

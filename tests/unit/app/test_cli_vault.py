@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-import app.vault.commands as commands
+import app.cli.vault as commands
 from app import __version__
 from app.bootstrap import open_vault
 from app.cli import main

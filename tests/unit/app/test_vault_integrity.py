@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-import app.vault.commands as commands
+import app.cli.vault as commands
 from app.bootstrap import open_vault, resolve_key
 from app.cli import main
 from app.errors import KeyChangeUnfinished
@@ -135,8 +135,6 @@ def test_passphrase_rotation_left_in_the_wal_checks_clean_and_keeps_the_old_para
 ) -> None:
     from keyring.backends.fail import Keyring as FailKeyring
 
-    import app.cli
-
     no_keychain = SecretStore(service=profile.keychain_service, backend=FailKeyring())
     monkeypatch.setattr(commands, "secret_store_for", lambda p: no_keychain)
     vault, old = open_vault(profile, no_keychain, passphrase=lambda new: "old passphrase 12")
@@ -148,7 +146,7 @@ def test_passphrase_rotation_left_in_the_wal_checks_clean_and_keeps_the_old_para
     run_script(REKEY_AND_DIE, str(profile.db_path), old.hex(), new.hex())
     old_params = profile.kdf_path.read_bytes()
 
-    monkeypatch.setattr(app.cli, "ask_passphrase", lambda new=False: "new passphrase 12")
+    monkeypatch.setattr(commands, "ask_passphrase", lambda new=False: "new passphrase 12")
     # A reader pins the WAL: the pending parameters must not replace the old ones yet.
     reader = open_connection(profile.db_path, new, readonly=True)
     reader.execute("BEGIN")

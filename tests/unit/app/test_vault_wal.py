@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import app.vault.commands as commands
+import app.cli.vault as commands
 from app.cli import main
 from app.paths import Profile
 from app.secrets import SecretStore

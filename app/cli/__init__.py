@@ -1,32 +1,29 @@
-"""Headless subcommands: ``muttefik check``, ``muttefik rekey`` and those of later areas.
+"""Headless subcommands: ``muttefik check``, ``muttefik sync``, ``muttefik users …``.
 
 No Qt here.  ``ui.main`` parses the same arguments and hands subcommands to :func:`run`.
-Areas register their subcommands by adding their module to ``COMMAND_MODULES``; each
-such module has ``register(subparsers)`` and sets ``func(args) -> int`` on its parsers.
+Each area's subcommands live in a module of this package with ``register(subparsers)``
+that sets ``func(args) -> int`` on its parsers; :data:`COMMAND_MODULES` lists them,
+imported statically (the bundle finds only what is imported by name in the code).
+The core never imports this package: dependencies point down, from here to the services.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
-import importlib
 import logging
 import os
 import sys
-import warnings
-from collections.abc import Callable
 from typing import Any
 
 from app import __version__
-from app.errors import NoInput, OperationCancelled, UserError
-from app.paths import Profile, resolve_profile
+from app.cli import audit, operators, orders, vault
+from app.cli.terminal import profile_from_args
+from app.errors import NoInput, UserError
 
-COMMAND_MODULES = [
-    "app.vault.commands",
-    "app.amazon.commands",
-    "app.auth.commands",
-]
+__all__ = ["build_parser", "main", "profile_from_args", "run"]
+
+COMMAND_MODULES = (vault, orders, audit, operators)
 
 log = logging.getLogger("muttefik.cli")
 
@@ -44,8 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for module in COMMAND_MODULES:
+        module.register(sub)
     return parser
 
 
@@ -57,48 +54,6 @@ def _profile_dir(text: str) -> str:
     if problem is not None:
         raise argparse.ArgumentTypeError(problem)
     return text
-
-
-def profile_from_args(args: argparse.Namespace) -> Profile:
-    return resolve_profile(args.profile, demo=args.demo)
-
-
-def prompt(ask: Callable[[str], str], text: str, what: str) -> str:
-    """``ask(text)``, naming ``what`` was asked for when the answer cannot be used: end of
-    input (stdin closed, Ctrl-D) becomes :class:`NoInput`; bytes that are not UTF-8
-    (Python hands them on as lone surrogates) become :class:`OperationCancelled`."""
-    try:
-        with warnings.catch_warnings():
-            # getpass prints its own one-line note when it cannot hide the input.
-            warnings.simplefilter("ignore", getpass.GetPassWarning)
-            answer = ask(text)
-    except EOFError:
-        print(file=sys.stderr)  # the prompt left the cursor on its line
-        raise NoInput(
-            f"The input ended where the {what} was asked for. Run the command in a terminal "
-            "and type it, or give it on standard input."
-        ) from None
-    try:
-        answer.encode("utf-8")
-    except UnicodeEncodeError:
-        raise OperationCancelled(
-            f"The {what} that was entered is not valid text (UTF-8). Set your terminal to "
-            "UTF-8, or give the answers as UTF-8 text, and try again."
-        ) from None
-    return answer
-
-
-def ask_passphrase(new_profile: bool) -> str:
-    """Terminal passphrase prompt (no echo; without a terminal, getpass reads stdin)."""
-    first = prompt(getpass.getpass, "Passphrase: ", "passphrase")
-    if new_profile:
-        from app.vault.passphrase import passphrase_problem
-
-        again = prompt(getpass.getpass, "Repeat passphrase: ", "passphrase")
-        problem = passphrase_problem(first, again)
-        if problem:
-            raise OperationCancelled(problem)
-    return first
 
 
 def run(args: argparse.Namespace) -> int:
@@ -114,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         if exc.detail:
             print(f"  ({exc.detail})", file=sys.stderr)
         return 2
-    except EOFError:  # a prompt without its own handling (see ``prompt``)
+    except EOFError:  # a prompt without its own handling (see ``terminal.prompt``)
         print(f"\n{NoInput.title}: {NoInput.message}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # stdout's reader went away (``muttefik … | head``)
@@ -139,7 +94,3 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging(None, level=getattr(logging, args.log_level))
     return run(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

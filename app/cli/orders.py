@@ -2,7 +2,7 @@
 
 Both sign an operator in on the terminal first (password and code; the demo profile
 signs its demo admin in), so the audit log names who synced and an agent sees only
-their stores.  ``CLI_ACTOR`` remains for the demo's own first sync only.
+their stores.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ from typing import Any
 
 from app.amazon.models import SyncProgress
 from app.auth.models import Actor
-from app.auth.rbac import Role
+from app.cli.terminal import open_cli_services, sign_in_on_terminal
 from app.errors import StoreSettingsInvalid
-
-CLI_ACTOR = Actor(id=0, username="cli", display_name="Command line", role=Role.ADMIN)
 
 
 def register(sub: Any) -> None:
@@ -32,8 +30,6 @@ def register(sub: Any) -> None:
 
 
 def _signed_in(services: Any) -> Actor:
-    from app.auth.terminal import sign_in_on_terminal
-
     return sign_in_on_terminal(services.auth).actor
 
 
@@ -58,7 +54,6 @@ def print_progress(p: SyncProgress) -> None:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from app.amazon.stores import MAX_NAME_LENGTH
-    from app.auth.terminal import open_cli_services
 
     cancel = threading.Event()
     with open_cli_services(args) as services:
@@ -85,8 +80,6 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_stores_list(args: argparse.Namespace) -> int:
-    from app.auth.terminal import open_cli_services
-
     with open_cli_services(args) as services:
         actor = _signed_in(services)
         stores = services.stores.list_stores(actor)

@@ -6,6 +6,12 @@ import argparse
 from typing import Any
 
 from app.bootstrap import require_profile, resolve_key, secret_store_for
+from app.cli.terminal import (
+    ask_passphrase,
+    open_cli_services,
+    profile_from_args,
+    sign_in_on_terminal,
+)
 from app.vault.check import run_checks
 from app.vault.lock import ProfileLock
 
@@ -28,8 +34,6 @@ def register(sub: Any) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from app.cli import ask_passphrase, profile_from_args
-
     profile = profile_from_args(args)
     require_profile(profile)  # before the lock file: check creates nothing
     secrets = secret_store_for(profile)
@@ -54,7 +58,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_profile_new(args: argparse.Namespace) -> int:
     """The only command that creates a profile (the GUI's first run is the other way)."""
     from app.bootstrap import start_new_profile
-    from app.cli import ask_passphrase, profile_from_args
 
     profile = profile_from_args(args)
     vault, _key = start_new_profile(profile, secret_store_for(profile), passphrase=ask_passphrase)
@@ -73,8 +76,6 @@ def cmd_profile_new(args: argparse.Namespace) -> int:
 
 def cmd_rekey(args: argparse.Namespace) -> int:
     from app.auth.rbac import Permission
-    from app.auth.terminal import open_cli_services, sign_in_on_terminal
-    from app.cli import ask_passphrase
     from app.vault.rotate import rotate
 
     with open_cli_services(args) as services:
