@@ -45,9 +45,8 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from app import settings
 from app.audit_anchor import AnchorInvalid, AnchorStore, Head, anchor_for, record_later
-from app.auth.rbac import Permission, require
 from app.clock import Clock, SystemClock
-from app.errors import PermissionDenied, UserError
+from app.errors import UserError
 from app.vault.keys import KeyMode
 from app.vault.migrations import v0002_auth_audit, v0004_audit_keyed
 
@@ -55,7 +54,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from app.auth.models import Actor
     from app.secrets import SecretStore
     from app.vault import Vault
 
@@ -929,21 +927,37 @@ class AuditLog:
             params.append(format_time(filt.until))
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
-    def query(
-        self, conn: Conn, filt: AuditFilter, *, offset: int = 0, limit: int = 200
-    ) -> list[AuditEntry]:
-        """A page of entries, newest first."""
+    def seqs(
+        self, conn: Conn, filt: AuditFilter, *, below: int | None = None, limit: int | None = None
+    ) -> list[int]:
+        """The sequence numbers of matching entries, newest first: all of them, or the
+        ``limit`` next ones below ``below`` (keyset paging; entries appended meanwhile
+        do not shift what comes next, as an OFFSET would)."""
         where, params = self._where(filt)
-        rows = conn.execute(
-            f"SELECT {_COLUMNS} FROM audit_log a LEFT JOIN operators o ON o.id = a.actor_id"
-            f"{where} ORDER BY a.seq DESC LIMIT ? OFFSET ?",
-            (*params, limit, offset),
-        ).fetchall()
-        return [_row_to_entry(r) for r in rows]
+        if below is not None:
+            where = where + (" AND " if where else " WHERE ") + "a.seq < ?"
+            params.append(below)
+        sql = f"SELECT a.seq FROM audit_log a{where} ORDER BY a.seq DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [int(r[0]) for r in conn.execute(sql, params)]
 
-    def count(self, conn: Conn, filt: AuditFilter) -> int:
-        where, params = self._where(filt)
-        return int(conn.execute(f"SELECT count(*) FROM audit_log a{where}", params).fetchone()[0])
+    def entries(self, conn: Conn, seqs: Iterable[int]) -> list[AuditEntry]:
+        """The entries with these sequence numbers (those that exist), newest first."""
+        wanted = list(seqs)
+        found: list[AuditEntry] = []
+        for start in range(0, len(wanted), 500):  # SQLite's bound-variable limit
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM audit_log a LEFT JOIN operators o ON o.id = a.actor_id"
+                f" WHERE a.seq IN ({marks})",
+                chunk,
+            ).fetchall()
+            found.extend(_row_to_entry(r) for r in rows)
+        found.sort(key=lambda e: e.seq, reverse=True)
+        return found
 
     def iter_entries(
         self, conn: Conn, filt: AuditFilter, *, page: int = 1000
@@ -1096,87 +1110,6 @@ class AuditLog:
             details={"count": removed, "before": cutoff, "last_seq": last[0], "last_hash": last[1]},
         )
         return removed
-
-
-def _require_current(conn: Conn, actor: Actor, permission: Permission) -> None:
-    """Check ``permission`` on the actor as stored now (a stale or forged role fails)."""
-    from app.auth.store import load_actor
-
-    current = load_actor(conn, actor.id)
-    if current is None:
-        raise PermissionDenied(detail=f"operator {actor.id} does not exist")
-    require(current, permission)
-
-
-class AuditService:
-    """The audit log for operators: view, export (admins), verify (anyone).
-
-    Thread: any worker thread; every method blocks.
-    """
-
-    def __init__(self, *, vault: Vault, audit: AuditLog) -> None:
-        self.vault = vault
-        self.audit = audit
-
-    def search(
-        self, actor: Actor, filt: AuditFilter, *, offset: int = 0, limit: int = 200
-    ) -> list[AuditEntry]:
-        """A page of entries, newest first (admins only)."""
-
-        def do(conn: Conn) -> list[AuditEntry]:
-            _require_current(conn, actor, Permission.VIEW_AUDIT)
-            return self.audit.query(conn, filt, offset=offset, limit=limit)
-
-        return self.vault.call(do)
-
-    def count(self, actor: Actor, filt: AuditFilter) -> int:
-
-        def do(conn: Conn) -> int:
-            _require_current(conn, actor, Permission.VIEW_AUDIT)
-            return self.audit.count(conn, filt)
-
-        return self.vault.call(do)
-
-    def export(
-        self, actor: Actor, filt: AuditFilter, fmt: Literal["csv", "jsonl"], out: TextIO
-    ) -> int:
-        """Write the matching entries to ``out`` (admins only); the export is audited.
-        ``out`` is written on the DB thread: pass a file, not a widget."""
-
-        def do(conn: Conn) -> int:
-            _require_current(conn, actor, Permission.EXPORT_AUDIT)
-            count = self.audit.export(conn, filt, fmt, out)
-            self.audit.append(
-                conn,
-                actor_id=actor.id,
-                action=Action.AUDIT_EXPORTED,
-                object_type="audit",
-                details={
-                    "format": fmt,
-                    "since": format_time(filt.since) if filt.since else None,
-                    "count": count,
-                },
-            )
-            return count
-
-        return self.vault.call_write(do)
-
-    def verify(self) -> VerifyResult:
-        """Walk the whole chain and compare its end with the record outside the file
-        (reveals nothing, so no permission needed)."""
-        return self.vault.call(self.audit.verify)
-
-    def verify_against(self, lines: Iterable[str]) -> VerifyResult:
-        """:meth:`AuditLog.verify_against` an export's lines (read by the caller)."""
-        return self.vault.call(lambda conn: self.audit.verify_against(conn, lines))
-
-    def purge_expired(self) -> int:
-        """Retention job: remove entries older than the retention setting (>= 12 months)."""
-        return self.vault.call_write(self.audit.purge_expired)
-
-    def actions(self) -> list[ActionSpec]:
-        """Every known action, for the audit view's filter."""
-        return sorted(ACTIONS.values(), key=lambda s: s.label)
 
 
 def _before(problem: Problem, seq: int) -> bool:

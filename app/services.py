@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from app.amazon.orders_service import OrdersService
 from app.amazon.stores import StoreService
 from app.amazon.sync import SyncService
-from app.audit import AuditService, make_audit_log
+from app.audit import make_audit_log
+from app.audit_service import AuditService
 from app.auth.service import AuthService, OperatorService
 from app.clock import Clock, SystemClock
 from app.events import EventBus

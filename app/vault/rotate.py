@@ -20,7 +20,7 @@ from app.vault.db import Vault, reached
 from app.vault.keys import DB_KEY, DB_KEY_PENDING, KeyMode
 
 if TYPE_CHECKING:
-    from app.audit import AuditService
+    from app.audit_service import AuditService
 
 
 def rotate_keychain_key(vault: Vault, secrets: SecretStore) -> None:

@@ -81,7 +81,7 @@ def test_retention_purge_keeps_the_chain(vault: Vault) -> None:
     assert removed == 3
     result = vault.call(log.verify)
     assert result.ok and result.checked == 3  # 2 kept + the purge's own entry
-    entries = vault.call(lambda c: log.query(c, AuditFilter()))
+    entries = vault.call(lambda c: log.entries(c, log.seqs(c, AuditFilter())))
     assert entries[0].action == "audit_purged" and entries[0].details["count"] == 3
 
 
@@ -142,10 +142,15 @@ def test_query_filters_and_export(world: World) -> None:
     since = world.clock.now()
     world.sign_in("admin", ADMIN_PW, secret)
     f = AuditFilter(action="sign_in_failed")
-    assert [e.action for e in world.audit.search(admin.actor, f)] == ["sign_in_failed"]
-    assert world.audit.count(admin.actor, AuditFilter(since=since)) == 1
-    assert world.audit.count(admin.actor, AuditFilter(actor_id=admin.actor.id)) == 6
-    assert world.audit.search(admin.actor, AuditFilter(), limit=2, offset=1)[0].seq == 5
+    read = world.audit.read
+    assert [e.action for e in read(admin.actor, lambda r: r.entries(r.seqs(f))).result()] == [
+        "sign_in_failed"
+    ]
+    assert len(read(admin.actor, lambda r: r.seqs(AuditFilter(since=since))).result()) == 1
+    assert (
+        len(read(admin.actor, lambda r: r.seqs(AuditFilter(actor_id=admin.actor.id))).result()) == 6
+    )
+    assert read(admin.actor, lambda r: r.seqs(AuditFilter(), below=6, limit=2)).result() == [5, 4]
     out = io.StringIO()
     assert world.audit.export(admin.actor, AuditFilter(), "csv", out) == 6
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))

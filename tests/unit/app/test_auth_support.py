@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from app.audit import AuditLog, AuditService, make_audit_log
+from app.audit import AuditLog, make_audit_log
+from app.audit_service import AuditService
 from app.auth import totp
 from app.auth.hashing import fast_hashing_for_tests
 from app.auth.models import Actor, Session

@@ -11,7 +11,8 @@ import pyotp
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.audit import Action, AuditFilter, AuditLog, AuditService
+from app.audit import Action, AuditFilter, AuditLog
+from app.audit_service import AuditService
 from app.auth.hashing import fast_hashing_for_tests
 from app.auth.operators import OperatorService
 from app.auth.service import AuthService
@@ -133,10 +134,10 @@ def test_first_admin_sign_in_and_new_operator(qtbot: QtBot, core: Core) -> None:
     assert str(blocker.args[0].actor.role) == "agent"
 
     # --- and the audit log saw all of it, without the secrets
-    entries = core.vault.call(lambda conn: log.query(conn, AuditFilter(), limit=100))
+    entries = core.vault.call(lambda conn: log.entries(conn, log.seqs(conn, AuditFilter())))
     actions = {e.action for e in entries}
     assert {Action.OPERATOR_CREATED, Action.MFA_ENROLLED, Action.SIGN_IN_OK,
             Action.SIGN_IN_FAILED, Action.SETUP_CODE_ISSUED} <= actions  # fmt: skip
     dump = repr(entries)
     assert secret not in dump and agent_secret not in dump and setup_code not in dump
-    assert audit.count(actor, AuditFilter()) == len(entries)
+    assert len(audit.read(actor, lambda r: r.seqs(AuditFilter())).result()) == len(entries)
