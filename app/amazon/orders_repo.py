@@ -10,7 +10,6 @@ index over order id, ASINs, SKUs and titles makes as-you-type search fast.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -384,12 +383,6 @@ def get_order(conn: Conn, actor: Actor, order_id: str) -> Order | None:
     )
 
 
-def order_exists(conn: Conn, order_id: str) -> bool:
-    return (
-        conn.execute("SELECT 1 FROM orders WHERE order_id = ?", (order_id,)).fetchone() is not None
-    )
-
-
 def count_orders(conn: Conn, actor: Actor, *, now: datetime | None = None) -> list[StoreCounts]:
     """Order counts per visible store (all, needs shipping, late).  DB thread."""
     visible = _visible_stores(conn, actor)
@@ -695,7 +688,3 @@ def delete_store_orders(conn: Conn, store_id: int) -> int:
         (store_id,),
     )
     return int(conn.execute("DELETE FROM orders WHERE store_id = ?", (store_id,)).rowcount)
-
-
-def dump_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
