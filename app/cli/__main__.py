@@ -4,4 +4,5 @@ import sys
 
 from app.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a test imports every module to look for Qt
+    sys.exit(main())
