@@ -44,11 +44,17 @@ def audit_actor_id(actor: Actor) -> int | None:
 
 
 def current(
-    conn: Conn, actor: Actor, permission: Permission | None = None, store_id: int | None = None
+    conn: Conn,
+    actor: Actor | None,
+    permission: Permission | None = None,
+    store_id: int | None = None,
 ) -> Actor:
     """The caller as stored now, checked for ``permission`` (on ``store_id`` for store
     permissions).  ``permission=None`` only checks that the caller is a signed-in,
-    enabled operator (or the system).  Raises :class:`PermissionDenied`."""
+    enabled operator (or the system).  Raises :class:`PermissionDenied`, also for no
+    ``Actor`` at all (``None``: no session)."""
+    if not isinstance(actor, Actor):  # no session: fail closed
+        raise PermissionDenied(detail="no signed-in operator")
     if actor is SYSTEM:
         if permission is not None and permission not in SYSTEM_PERMISSIONS:
             raise PermissionDenied(detail=f"the system principal lacks {permission}")
@@ -69,7 +75,7 @@ def current(
     return fresh
 
 
-def visible_stores(conn: Conn, actor: Actor) -> list[int]:
+def visible_stores(conn: Conn, actor: Actor | None) -> list[int]:
     """The ids of the stores the caller may see now (all for admins and the system)."""
     fresh = current(conn, actor)
     all_ids = [int(r[0]) for r in conn.execute("SELECT id FROM stores ORDER BY id")]

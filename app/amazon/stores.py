@@ -1,11 +1,15 @@
 """Stores (SP-API seller accounts): settings in the vault, secrets in the keychain.
 
 Admins manage stores (permission ``manage_credentials``); agents see only the stores
-they are members of.  The LWA client secret and refresh token go to the keychain as
-``store:<id>:lwa-client-secret`` / ``store:<id>:refresh-token``; never to the DB.
+they are members of.  Every method checks its caller with :func:`app.access.current`
+on the DB thread before it reads or changes anything.  The LWA client secret and
+refresh token go to the keychain as ``store:<id>:lwa-client-secret`` /
+``store:<id>:refresh-token``; never to the DB, and no public method returns them.
 
-Thread: every public method blocks on the DB thread and/or the network, so call it from
-a worker thread (``ui/ops.py``) or the CLI, never from the GUI thread.
+Thread: the reads (:meth:`StoreService.list_stores`, :meth:`StoreService.find_store`)
+return futures of the DB thread; every other method blocks on the DB thread, the
+keychain and/or the network, so call it from a worker thread (``ui/ops.py``) or the CLI,
+never from the GUI thread.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ import logging
 import re
 import threading
 import unicodedata
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from app import access
 from app.amazon import orders_repo
 from app.amazon.client import (
     PLAIN_ASCII_RE,
@@ -32,7 +38,7 @@ from app.amazon.client import (
 from app.amazon.models import Credentials, Region, Store, StoreDraft
 from app.audit import Action, AuditLog, make_audit_log
 from app.auth.models import Actor
-from app.auth.rbac import Permission, require, visible_store_ids
+from app.auth.rbac import Permission
 from app.clock import Clock
 from app.errors import (
     StoreCredentialsMissing,
@@ -40,7 +46,7 @@ from app.errors import (
     StoreSettingsInvalid,
     UserError,
 )
-from app.events import EventBus
+from app.notices import Notices, StoresChanged
 from app.secrets import SecretStore
 from app.vault import Vault
 
@@ -57,6 +63,17 @@ _STORE_COLUMNS = (
 def secret_name(store_id: int, which: str) -> str:
     """Keychain entry names: ``which`` is ``lwa-client-secret`` or ``refresh-token``."""
     return f"store:{store_id}:{which}"
+
+
+def read_credentials(secrets: SecretStore, store_id: int) -> Credentials:
+    """The store's secrets from the keychain, for a service that has checked its caller
+    (the sync: ``sync_orders`` on this store).  Raises :class:`StoreCredentialsMissing`.
+    Blocks on the keychain: worker thread."""
+    token = secrets.get(secret_name(store_id, "refresh-token"))
+    secret = secrets.get(secret_name(store_id, "lwa-client-secret"))
+    if not token or not secret:
+        raise StoreCredentialsMissing(detail=f"store {store_id}")
+    return Credentials(lwa_client_secret=secret, refresh_token=token)
 
 
 @dataclass(frozen=True)
@@ -223,54 +240,50 @@ class StoreService:
         vault: Vault,
         secrets: SecretStore,
         clock: Clock,
-        events: EventBus | None = None,
+        notices: Notices | None = None,
         audit: AuditLog | None = None,
         client_factory: ClientFactory | None = None,
     ) -> None:
         self.vault = vault
         self.secrets = secrets
         self.clock = clock
-        self.events = events
+        self.notices = notices
         self.audit = audit or make_audit_log(vault, secrets, clock=clock, key=vault.audit_key)
         self.client_factory = client_factory or real_client_factory(timeout=20.0)
         self._lock = threading.Lock()
 
     # --- reads -------------------------------------------------------------------------
 
-    def list_stores(self, actor: Actor) -> list[Store]:
-        stores = self.vault.call(load_stores)
-        allowed = set(visible_store_ids(actor, [s.id for s in stores]))
-        return [s for s in stores if s.id in allowed]
+    def list_stores(self, actor: Actor) -> Future[list[Store]]:
+        """The stores ``actor`` may see, by name."""
 
-    def get_store(self, actor: Actor, store_id: int) -> Store:
-        require(actor, Permission.VIEW_STORE, store_id=store_id)
-        store = self.vault.call(lambda conn: load_store(conn, store_id))
-        if store is None:
-            raise StoreSettingsInvalid("This store no longer exists.")
-        return store
+        def read(conn: Conn) -> list[Store]:
+            allowed = set(access.visible_stores(conn, actor))
+            return [s for s in load_stores(conn) if s.id in allowed]
 
-    def find_store(self, actor: Actor, name: str) -> Store | None:
+        return self.vault.run(read)
+
+    def find_store(self, actor: Actor, name: str) -> Future[Store | None]:
         """A visible store by name (case-insensitive), for the CLI."""
         wanted = name.strip().casefold()
-        for store in self.list_stores(actor):
-            if store.name.casefold() == wanted:
-                return store
-        return None
 
-    def has_credentials(self, store_id: int) -> bool:
+        def read(conn: Conn) -> Store | None:
+            allowed = set(access.visible_stores(conn, actor))
+            for store in load_stores(conn):
+                if store.id in allowed and store.name.casefold() == wanted:
+                    return store
+            return None
+
+        return self.vault.run(read)
+
+    def has_credentials(self, actor: Actor, store_id: int) -> bool:
+        """Whether both secrets of a store the caller may see are in the keychain.
+        Blocks on the keychain (it may wait for an unlock prompt): worker thread."""
+        self.vault.call(lambda conn: access.current(conn, actor, Permission.VIEW_STORE, store_id))
         return bool(
             self.secrets.get(secret_name(store_id, "refresh-token"))
             and self.secrets.get(secret_name(store_id, "lwa-client-secret"))
         )
-
-    def credentials(self, store_id: int) -> Credentials:
-        """The store's secrets from the keychain (for the sync).  No permission check:
-        callers are services that already checked the actor."""
-        token = self.secrets.get(secret_name(store_id, "refresh-token"))
-        secret = self.secrets.get(secret_name(store_id, "lwa-client-secret"))
-        if not token or not secret:
-            raise StoreCredentialsMissing(detail=f"store {store_id}")
-        return Credentials(lwa_client_secret=secret, refresh_token=token)
 
     # --- changes -----------------------------------------------------------------------
 
@@ -282,13 +295,13 @@ class StoreService:
         *,
         demo: bool = False,
     ) -> Store:
-        require(actor, Permission.MANAGE_CREDENTIALS)
         clean = validate_draft(draft)
         if credentials is not None:  # checked before anything is written
             credentials = validate_credentials(credentials)
         now = orders_repo.to_db_time(self.clock.now())
 
-        def insert(conn: Conn) -> int:
+        def insert(conn: Conn) -> Store:
+            admin = access.current(conn, actor, Permission.MANAGE_CREDENTIALS)
             taken = conn.execute(
                 "SELECT 1 FROM stores WHERE name = ? COLLATE NOCASE", (clean.name,)
             ).fetchone()
@@ -313,28 +326,28 @@ class StoreService:
             store_id = int(cur.lastrowid)
             self.audit.append(
                 conn,
-                actor_id=actor.id,
+                actor_id=admin.id,
                 action=Action.STORE_CREATED,
                 object_type="store",
                 object_id=store_id,
                 details={"region": str(clean.region)},
             )
-            return store_id
+            store = load_store(conn, store_id)
+            assert store is not None
+            return store
 
-        store_id = self.vault.call_write(insert)
+        store = self.vault.call_write(insert)
         if credentials is not None:
-            self._put_secrets(store_id, credentials)
-        store = self.vault.call(lambda conn: load_store(conn, store_id))
-        assert store is not None
-        self._publish("stores_changed", store_id=store_id)
+            self._put_secrets(store.id, credentials)
+        self._changed(store.id)
         return store
 
     def update_store(self, actor: Actor, store_id: int, draft: StoreDraft) -> Store:
-        require(actor, Permission.MANAGE_CREDENTIALS)
         clean = validate_draft(draft)
         now = orders_repo.to_db_time(self.clock.now())
 
         def update(conn: Conn) -> list[str]:
+            admin = access.current(conn, actor, Permission.MANAGE_CREDENTIALS)
             old = load_store(conn, store_id)
             if old is None:
                 raise StoreSettingsInvalid("This store no longer exists.")
@@ -383,7 +396,7 @@ class StoreService:
             )
             self.audit.append(
                 conn,
-                actor_id=actor.id,
+                actor_id=admin.id,
                 action=Action.STORE_CHANGED,
                 object_type="store",
                 object_id=store_id,
@@ -392,19 +405,21 @@ class StoreService:
             return fields
 
         if self.vault.call_write(update):
-            self._publish("stores_changed", store_id=store_id)
+            self._changed(store_id)
         store = self.vault.call(lambda conn: load_store(conn, store_id))
         assert store is not None
         return store
 
     def set_credentials(self, actor: Actor, store_id: int, credentials: Credentials) -> None:
-        require(actor, Permission.MANAGE_CREDENTIALS)
-        self._put_secrets(store_id, validate_credentials(credentials))
+        clean = validate_credentials(credentials)
+        self.vault.call(lambda conn: self._managed_store(conn, actor, store_id))
+        self._put_secrets(store_id, clean)
 
         def record(conn: Conn) -> None:
+            admin = self._managed_store(conn, actor, store_id)
             self.audit.append(
                 conn,
-                actor_id=actor.id,
+                actor_id=admin.id,
                 action=Action.STORE_CREDENTIALS_CHANGED,
                 object_type="store",
                 object_id=store_id,
@@ -412,18 +427,19 @@ class StoreService:
             )
 
         self.vault.call_write(record)
+        self._changed(store_id)
 
     def delete_store(self, actor: Actor, store_id: int) -> None:
         """Remove the store, its orders, sync state and keychain entries."""
-        require(actor, Permission.MANAGE_CREDENTIALS)
 
         def delete(conn: Conn) -> None:
+            admin = access.current(conn, actor, Permission.MANAGE_CREDENTIALS)
             orders_repo.delete_store_orders(conn, store_id)
             conn.execute("DELETE FROM sync_cursors WHERE store_id = ?", (store_id,))
             conn.execute("DELETE FROM stores WHERE id = ?", (store_id,))
             self.audit.append(
                 conn,
-                actor_id=actor.id,
+                actor_id=admin.id,
                 action=Action.STORE_DELETED,
                 object_type="store",
                 object_id=store_id,
@@ -432,7 +448,14 @@ class StoreService:
         self.vault.call_write(delete)
         for which in ("lwa-client-secret", "refresh-token"):
             self.secrets.delete(secret_name(store_id, which))
-        self._publish("stores_changed", store_id=store_id)
+        self._changed(store_id)
+
+    def _managed_store(self, conn: Conn, actor: Actor, store_id: int) -> Actor:
+        """DB thread: the caller, checked for ``manage_credentials``, and the store exists."""
+        admin = access.current(conn, actor, Permission.MANAGE_CREDENTIALS)
+        if load_store(conn, store_id) is None:
+            raise StoreSettingsInvalid("This store no longer exists.")
+        return admin
 
     def _put_secrets(self, store_id: int, credentials: Credentials) -> None:
         self.secrets.set(
@@ -447,13 +470,21 @@ class StoreService:
         actor: Actor,
         store: Store | StoreDraft,
         credentials: Credentials | None = None,
+        *,
+        stored_for: int | None = None,
     ) -> ConnectionReport:
         """Fetch a token and one page of orders; report the outcome in a seller's words.
 
         ``store`` may be an unsaved draft (the dialog tests before saving); then
-        ``credentials`` are required.  Network thread (blocks up to the timeout).
+        ``credentials`` are required, or ``stored_for``: the id of the store whose saved
+        secrets to use (editing a store without typing them again).  Network thread
+        (blocks up to the timeout).
         """
-        require(actor, Permission.MANAGE_CREDENTIALS)
+        saved = stored_for if stored_for is not None else getattr(store, "id", None)
+        if credentials is None and saved:
+            self.vault.call(lambda conn: self._managed_store(conn, actor, saved))
+        else:
+            self.vault.call(lambda conn: access.current(conn, actor, Permission.MANAGE_CREDENTIALS))
         try:
             if isinstance(store, StoreDraft):
                 clean = validate_draft(store)
@@ -470,8 +501,14 @@ class StoreService:
                 target = store
             if not target.lwa_client_id:
                 raise StoreSettingsInvalid("Enter the LWA client id of your app.")
-            creds = validate_credentials(credentials) if credentials else None
-            creds = creds or self.credentials(target.id)
+            if credentials is not None:
+                creds = validate_credentials(credentials)
+            elif saved:
+                creds = read_credentials(self.secrets, saved)
+            else:
+                raise StoreCredentialsMissing(
+                    "Enter the LWA client secret and the refresh token to test the connection."
+                )
             client = self.client_factory(target, creds)
             try:
                 since = orders_repo.to_db_time(self.clock.now().replace(microsecond=0))
@@ -498,9 +535,10 @@ class StoreService:
             orders_seen=len(page.orders),
         )
 
-    def _publish(self, event: str, **payload: Any) -> None:
-        if self.events is not None:
-            self.events.publish(event, **payload)
+    def _changed(self, store_id: int) -> None:
+        """Announce a committed change of the store (called after its write returned)."""
+        if self.notices is not None:
+            self.notices.publish(StoresChanged(frozenset({store_id})))
 
 
 def _days_before(iso: str, days: int) -> str:

@@ -13,10 +13,17 @@ so a crash or cancel loses nothing and repeats nothing; a failed page is retried
 network, unreadable reply: exponential back-off; 429: wait for the bucket), never
 skipped.  Upserts are idempotent and the newest ``lastUpdatedTime`` wins.
 
-Thread: ``sync_store`` and ``fetch_order_now`` block; run them on the network pool.
-Events (``core.events``, on the sync thread): ``sync_progress(progress=SyncProgress)``,
-``orders_synced(store_id=, order_ids=, new=)``, ``sync_finished(result=SyncResult)``,
-``sync_failed(store_id=, error=UserError)``.
+Permissions: ``sync_orders`` on the store (agents on their own stores, admins and the
+system principal :data:`app.access.SYSTEM` on every store), checked with
+:func:`app.access.current` on the DB thread before the run starts; the system's audit
+entries carry no operator id.
+
+Thread: ``sync_state`` returns a future of the DB thread; ``sync_store``,
+``fetch_order`` and ``fetch_order_now`` block: run them on a worker (network or long
+lane).
+Notices (``core.notices``): ``OrdersChanged`` after each stored page commits (DB
+thread); ``SyncStarted``, ``SyncProgressed``, ``SyncFinished`` and ``SyncFailed`` on
+the sync's thread.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from app import settings
+from app import access, settings
 from app.amazon import orders_repo
 from app.amazon.client import (
     GET_ORDER,
@@ -46,12 +53,12 @@ from app.amazon.client import (
     real_client_factory,
 )
 from app.amazon.mapping import parse_order
-from app.amazon.models import Order, SyncPhase, SyncProgress, SyncResult, SyncState
+from app.amazon.models import Order, Store, SyncPhase, SyncProgress, SyncResult, SyncState
 from app.amazon.ratelimit import Backoff, RateLimits, Waiter, event_wait
-from app.amazon.stores import StoreService, load_store
+from app.amazon.stores import StoreService, load_store, read_credentials
 from app.audit import Action, AuditLog, make_audit_log
 from app.auth.models import Actor
-from app.auth.rbac import Permission, require
+from app.auth.rbac import Permission
 from app.clock import Clock
 from app.errors import (
     AmazonBadResponse,
@@ -62,7 +69,14 @@ from app.errors import (
     SyncAlreadyRunning,
     UserError,
 )
-from app.events import EventBus
+from app.notices import (
+    Notices,
+    OrdersChanged,
+    SyncFailed,
+    SyncFinished,
+    SyncProgressed,
+    SyncStarted,
+)
 from app.secrets import SecretStore
 from app.vault import Vault
 
@@ -163,7 +177,7 @@ class SyncService:
         vault: Vault,
         secrets: SecretStore,
         clock: Clock,
-        events: EventBus,
+        notices: Notices,
         client_factory: ClientFactory | None = None,
         stores: StoreService | None = None,
         audit: AuditLog | None = None,
@@ -177,11 +191,11 @@ class SyncService:
     ) -> None:
         self.vault = vault
         self.clock = clock
-        self.events = events
+        self.notices = notices
         self.client_factory = client_factory or real_client_factory()
         self.audit = audit or make_audit_log(vault, secrets, clock=clock, key=vault.audit_key)
         self.stores = stores or StoreService(
-            vault=vault, secrets=secrets, clock=clock, events=events, audit=self.audit
+            vault=vault, secrets=secrets, clock=clock, notices=notices, audit=self.audit
         )
         self.limits = limits or RateLimits(clock)
         self.waiter = waiter
@@ -202,20 +216,24 @@ class SyncService:
 
     # --- public API ------------------------------------------------------------------
 
-    def sync_state(self, actor: Actor, store_id: int) -> SyncState:
-        """Where the store's sync stands (status bar).  Blocks on the DB thread."""
-        require(actor, Permission.VIEW_STORE, store_id=store_id)
-        c = self.vault.call(lambda conn: load_cursor(conn, store_id))
-        days = self.vault.call(lambda conn: settings.get(conn, settings.SYNC_BACKFILL_DAYS))
-        return SyncState(
-            store_id=store_id,
-            cursor=_t(c.cursor),
-            backfilled_to=_t(c.backfilled_to),
-            backfill_target=self.clock.now() - timedelta(days=days),
-            last_success=_t(c.last_success),
-            last_error=c.last_error,
-            running=self.is_running(store_id),
-        )
+    def sync_state(self, actor: Actor, store_id: int) -> Future[SyncState]:
+        """Where the store's sync stands (status bar)."""
+
+        def read(conn: Conn) -> SyncState:
+            access.current(conn, actor, Permission.VIEW_STORE, store_id)
+            c = load_cursor(conn, store_id)
+            days = settings.get(conn, settings.SYNC_BACKFILL_DAYS)
+            return SyncState(
+                store_id=store_id,
+                cursor=_t(c.cursor),
+                backfilled_to=_t(c.backfilled_to),
+                backfill_target=self.clock.now() - timedelta(days=days),
+                last_success=_t(c.last_success),
+                last_error=c.last_error,
+                running=self.is_running(store_id),
+            )
+
+        return self.vault.run(read)
 
     def sync_store(
         self,
@@ -230,11 +248,12 @@ class SyncService:
         pages or while waiting).  Raises the seller-facing error when a page still fails
         after retries; what was stored stays, and the next run continues there.
         """
-        require(actor, Permission.VIEW_STORE, store_id=store_id)
+        self.vault.call(lambda conn: access.current(conn, actor, Permission.SYNC_ORDERS, store_id))
         lock = self._lock_for(store_id)
         if not lock.acquire(blocking=False):
             raise SyncAlreadyRunning()
         try:
+            self.notices.publish(SyncStarted(store_id))
             return self._sync_locked(actor, store_id, cancel, progress)
         finally:
             lock.release()
@@ -247,8 +266,8 @@ class SyncService:
         a network problem is not reported as "no such order".
         """
         failure: UserError | None = None
-        for store in self.stores.list_stores(actor):
-            if not self.stores.has_credentials(store.id):
+        for store in self.stores.list_stores(actor).result():
+            if not self.stores.has_credentials(actor, store.id):
                 continue
             try:
                 order = self.fetch_order_now(actor, store.id, order_id)
@@ -265,11 +284,8 @@ class SyncService:
         """Fetch one order with getOrder (its own rate bucket: ahead of the backfill),
         store it and return it; ``None`` if Amazon does not know it (a stored copy is
         kept).  Network pool thread."""
-        require(actor, Permission.VIEW_STORE, store_id=store_id)
-        store = self.vault.call(lambda conn: load_store(conn, store_id))
-        if store is None:
-            raise StoreSettingsInvalid("This store no longer exists.")
-        client = self.client_factory(store, self.stores.credentials(store_id))
+        store = self.vault.call(lambda conn: self._store(conn, actor, store_id))
+        client = self.client_factory(store, read_credentials(self.stores.secrets, store_id))
         cancel = threading.Event()
         try:
             data = self._with_retries(
@@ -288,24 +304,33 @@ class SyncService:
         stats = self.vault.call_write(
             lambda conn: orders_repo.upsert_orders(conn, [order], now=now)
         )
-        if stats.written:
-            self.events.publish(
-                "orders_synced", store_id=store_id, order_ids=stats.ids, new=stats.new
-            )
+        if stats.written:  # committed: call_write returned
+            changed = OrdersChanged(frozenset({store_id}), tuple(stats.ids), stats.new)
+            self.notices.publish(changed)
         return self.vault.call(lambda conn: orders_repo.get_order(conn, actor, order_id))
 
     # --- one run -----------------------------------------------------------------------
 
+    @staticmethod
+    def _store(conn: Conn, actor: Actor, store_id: int) -> Store:
+        """DB thread: the store, once the caller is checked for ``sync_orders`` on it."""
+        access.current(conn, actor, Permission.SYNC_ORDERS, store_id)
+        store = load_store(conn, store_id)
+        if store is None:
+            raise StoreSettingsInvalid("This store no longer exists.")
+        return store
+
     def _sync_locked(
         self, actor: Actor, store_id: int, cancel: threading.Event, progress: ProgressFn | None
     ) -> SyncResult:
-        store = self.vault.call(lambda conn: load_store(conn, store_id))
-        if store is None:
-            raise StoreSettingsInvalid("This store no longer exists.")
-        creds = self.stores.credentials(store_id)
-        days = self.vault.call(lambda conn: settings.get(conn, settings.SYNC_BACKFILL_DAYS))
+        def prepare(conn: Conn) -> tuple[Store, int, Cursor]:
+            store = self._store(conn, actor, store_id)
+            days = settings.get(conn, settings.SYNC_BACKFILL_DAYS)
+            return store, days, load_cursor(conn, store_id)
+
+        store, days, cursor = self.vault.call(prepare)
+        creds = read_credentials(self.stores.secrets, store_id)
         started = self.clock.now()
-        cursor = self.vault.call(lambda conn: load_cursor(conn, store_id))
         kind = "incremental" if cursor.cursor else "initial"
         self._audit(actor, Action.SYNC_STARTED, store_id, {"kind": kind, "since": cursor.cursor})
         run = _Run(
@@ -453,6 +478,10 @@ class SyncService:
                 ) -> orders_repo.UpsertStats:
                     stats = orders_repo.upsert_orders(conn, orders, now=now)
                     save_cursor(conn, run.store_id, after, now)
+                    if stats.ids:
+                        ids = tuple(stats.ids)
+                        changed = OrdersChanged(frozenset({run.store_id}), ids, stats.new)
+                        self.notices.after_commit(self.vault, changed)
                     return stats
 
                 if pending is not None:
@@ -474,10 +503,6 @@ class SyncService:
         run.new += stats.new
         if run.phase is SyncPhase.BACKFILL:
             run.backfill_orders += page.fetched
-        if stats.ids:
-            self.events.publish(
-                "orders_synced", store_id=run.store_id, order_ids=stats.ids, new=stats.new
-            )
         self._report(run)
 
     def _with_retries(
@@ -564,13 +589,13 @@ class SyncService:
         )
         if run.progress is not None:
             run.progress(progress)
-        self.events.publish("sync_progress", progress=progress)
+        self.notices.publish(SyncProgressed(progress))
 
     def _audit(self, actor: Actor, action: str, store_id: int, details: dict[str, Any]) -> None:
         def write(conn: Conn) -> None:
             self.audit.append(
                 conn,
-                actor_id=actor.id,
+                actor_id=access.audit_actor_id(actor),
                 action=action,
                 object_type="store",
                 object_id=store_id,
@@ -609,7 +634,7 @@ class SyncService:
         log.info(
             "sync of store %d %s: %d pages, %d orders", run.store_id, status, run.pages, run.orders
         )
-        self.events.publish("sync_finished", result=result)
+        self.notices.publish(SyncFinished(result))
         return result
 
     def _fail(self, actor: Actor, run: _Run, kind: str, error: UserError) -> None:
@@ -625,4 +650,4 @@ class SyncService:
             )
         except Exception:
             log.exception("recording the failed sync failed")
-        self.events.publish("sync_failed", store_id=run.store_id, error=error)
+        self.notices.publish(SyncFailed(run.store_id, error))

@@ -1,23 +1,27 @@
 """Operator administration: admins add, disable, reset, unlock and assign operators.
 
-Every method re-reads the acting operator from the database and checks
-``Permission.MANAGE_OPERATORS`` inside the write transaction, so a stale session (demoted
-or disabled meanwhile) cannot act.  The last active admin cannot be disabled or demoted.
+Every method re-reads the acting operator with :func:`app.access.current` and checks
+``Permission.MANAGE_OPERATORS`` inside its own transaction, so a stale session (demoted
+or disabled meanwhile) or a forged ``Actor`` cannot act.  The last active admin cannot
+be disabled or demoted.
 """
 
 from __future__ import annotations
 
 import secrets
+from concurrent.futures import Future
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from app import access
 from app.audit import Action, format_time
 from app.auth import identity, password_policy, recovery, store
 from app.auth.hashing import PasswordHashing
 from app.auth.models import Actor, Operator, SetupCode, StoreRef
 from app.auth.rbac import Permission, Role, require
 from app.auth.store import OperatorRow, ts
-from app.errors import InvalidOperatorInput, LastAdmin, PermissionDenied
+from app.errors import InvalidOperatorInput, LastAdmin
+from app.notices import Notices, OperatorsChanged
 
 if TYPE_CHECKING:
     from app.audit import AuditLog
@@ -45,18 +49,11 @@ def temporary_password() -> str:
     return "-".join(groups)
 
 
-def fresh_actor(conn: Conn, actor: Actor) -> Actor:
-    """The actor as stored now (role, stores, disabled); unknown → PermissionDenied."""
-    current = store.load_actor(conn, actor.id)
-    if current is None:
-        raise PermissionDenied(detail=f"operator {actor.id} does not exist")
-    return current
-
-
 class OperatorService:
     """Operator administration (admins only; the last active admin is protected).
 
-    Thread: any worker thread; every method blocks.
+    Thread: the reads (``list_operators``, ``get_operator``, ``list_stores``) return
+    futures of the DB thread; the changes block: call them from a worker thread.
     """
 
     def __init__(
@@ -66,16 +63,16 @@ class OperatorService:
         clock: Clock,
         audit: AuditLog,
         hasher: PasswordHashing | None = None,
+        notices: Notices | None = None,
     ) -> None:
         self.vault = vault
         self.clock = clock
         self.audit = audit
         self.hasher = hasher or PasswordHashing()
+        self.notices = notices
 
     def _admin(self, conn: Conn, actor: Actor) -> Actor:
-        current = fresh_actor(conn, actor)
-        require(current, Permission.MANAGE_OPERATORS)
-        return current
+        return access.current(conn, actor, Permission.MANAGE_OPERATORS)
 
     def _target(self, conn: Conn, operator_id: int) -> OperatorRow:
         row = store.by_id(conn, operator_id)
@@ -85,6 +82,8 @@ class OperatorService:
 
     def _log(self, conn: Conn, actor: Actor, action: str, target: int, **details: Any) -> None:
         self.audit.about_operator(conn, action, target, actor_id=actor.id, details=details)
+        if self.notices is not None:  # every change of an operator is logged here
+            self.notices.after_commit(self.vault, OperatorsChanged(frozenset({target})))
 
     def _check_stores(self, conn: Conn, store_ids: frozenset[int]) -> None:
         if not store_ids:
@@ -101,38 +100,33 @@ class OperatorService:
 
     # --- reading --------------------------------------------------------------------
 
-    def list_operators(self, actor: Actor) -> list[Operator]:
+    def list_operators(self, actor: Actor) -> Future[list[Operator]]:
         def do(conn: Conn) -> list[Operator]:
             self._admin(conn, actor)
             return [r.to_operator() for r in store.all_rows(conn)]
 
-        return self.vault.call(do)
+        return self.vault.run(do)
 
-    def get_operator(self, actor: Actor, operator_id: int) -> Operator:
+    def get_operator(self, actor: Actor, operator_id: int) -> Future[Operator]:
         """Admins: anyone; agents: only themselves."""
 
         def do(conn: Conn) -> Operator:
-            current = fresh_actor(conn, actor)
-            if current.id != operator_id or current.disabled:
+            current = access.current(conn, actor)
+            if current.id != operator_id:
                 require(current, Permission.MANAGE_OPERATORS)
             return self._operator(conn, operator_id)
 
-        return self.vault.call(do)
+        return self.vault.run(do)
 
-    def list_stores(self, actor: Actor) -> list[StoreRef]:
+    def list_stores(self, actor: Actor) -> Future[list[StoreRef]]:
         """The stores ``actor`` may see (all for admins), for the store assignment UI."""
 
         def do(conn: Conn) -> list[StoreRef]:
-            current = fresh_actor(conn, actor)
+            visible = set(access.visible_stores(conn, actor))
             rows = conn.execute("SELECT id, name FROM stores ORDER BY name").fetchall()
-            refs = [StoreRef(int(r[0]), str(r[1])) for r in rows]
-            if current.disabled:
-                return []
-            if current.role is Role.ADMIN:
-                return refs
-            return [s for s in refs if s.id in current.store_ids]
+            return [StoreRef(int(r[0]), str(r[1])) for r in rows if int(r[0]) in visible]
 
-        return self.vault.call(do)
+        return self.vault.run(do)
 
     # --- creating ---------------------------------------------------------------------
 

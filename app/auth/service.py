@@ -37,11 +37,12 @@ from __future__ import annotations
 
 import secrets
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from app import settings
+from app import access, settings
 from app.audit import Action, format_time
 from app.auth import identity, password_policy, recovery, store, throttle, totp
 from app.auth.hashing import PasswordHashing
@@ -53,6 +54,7 @@ from app.auth.models import (
     Session,
 )
 from app.auth.operators import OperatorService
+from app.auth.rbac import Role
 from app.auth.store import OperatorRow, ts
 from app.auth.throttle import LOCKOUTS, MAX_FAILURES, lockout_for
 from app.errors import (
@@ -517,8 +519,8 @@ class AuthService:
         naming the rule (minimum age of 1 day unless an admin reset forced the change;
         not one of the last 10)."""
         now = self.clock.now()
-        row = self.vault.call(lambda conn: store.by_id(conn, actor.id))
-        if row is None or row.disabled or row.demo:
+        row = self.vault.call(lambda conn: self._own_row(conn, actor))
+        if row.demo:
             raise PermissionDenied()
         if row.is_locked(now):
             raise locked_error(row.locked_until, now)
@@ -545,6 +547,7 @@ class AuthService:
         reason = "forced" if row.must_change_password else "expired" if expired else "self"
 
         def do(conn: Conn) -> None:
+            self._own_row(conn, actor)  # still allowed after the slow hashing
             store.record_password(conn, row.id, new_hash, now, keep=password_policy.HISTORY)
             conn.execute("UPDATE operators SET must_change_password = 0 WHERE id = ?", (row.id,))
             self.audit.about_operator(
@@ -553,14 +556,18 @@ class AuthService:
 
         self.vault.call_write(do)
 
-    def recovery_codes_left(self, actor: Actor) -> int:
-        return self.vault.call(lambda conn: len(store.unused_recovery_codes(conn, actor.id)))
+    def recovery_codes_left(self, actor: Actor) -> Future[int]:
+        def read(conn: Conn) -> int:
+            own = access.current(conn, actor)
+            return len(store.unused_recovery_codes(conn, own.id))
+
+        return self.vault.run(read)
 
     def regenerate_recovery_codes(self, actor: Actor, password: str) -> list[str]:
         """Replace the actor's recovery codes (password confirms); shown once."""
         now = self.clock.now()
-        row = self.vault.call(lambda conn: store.by_id(conn, actor.id))
-        if row is None or row.disabled or row.totp_secret is None:
+        row = self.vault.call(lambda conn: self._own_row(conn, actor))
+        if row.totp_secret is None:
             raise PermissionDenied()
         if row.password_hash is None or not self.hasher.verify(row.password_hash, password):
             wrong = AuthenticationFailed("Your password is not right.")
@@ -569,6 +576,7 @@ class AuthService:
         hashes = [recovery.hash_code(c) for c in codes]
 
         def do(conn: Conn) -> None:
+            self._own_row(conn, actor)
             store.replace_recovery_codes(conn, row.id, hashes)
             self.audit.about_operator(
                 conn,
@@ -582,16 +590,37 @@ class AuthService:
         return codes
 
     def sign_out(self, actor: Actor, reason: str = "sign_out") -> None:
-        """Audit the end of a session; ``reason`` is ``sign_out`` or ``idle_lock``."""
+        """Audit the end of a session; ``reason`` is ``sign_out`` or ``idle_lock``.
+
+        The one method an operator disabled or changed since sign-in may still call: the
+        session ends either way, and the log should say so.  An operator that does not
+        exist (and the system principal, which has no session) is refused."""
         if reason not in ("sign_out", "idle_lock"):
             raise ValueError(f"unknown sign-out reason {reason!r}")
-        self.vault.call_write(
-            lambda conn: self.audit.about_operator(
-                conn, Action.SIGNED_OUT, actor.id, actor_id=actor.id, details={"reason": reason}
+
+        def do(conn: Conn) -> None:
+            if not isinstance(actor, Actor) or actor.role is Role.SYSTEM:
+                raise PermissionDenied(detail="no operator session to end")
+            own = store.by_id(conn, actor.id)
+            if own is None:
+                raise PermissionDenied(detail=f"operator {actor.id} does not exist")
+            self.audit.about_operator(
+                conn, Action.SIGNED_OUT, own.id, actor_id=own.id, details={"reason": reason}
             )
-        )
+
+        self.vault.call_write(do)
 
     # --- helpers ----------------------------------------------------------------------
+
+    @staticmethod
+    def _own_row(conn: Conn, actor: Actor) -> OperatorRow:
+        """DB thread: the caller's own row, once :func:`app.access.current` accepts them
+        (an operator that exists and is enabled; never the system principal)."""
+        own = access.current(conn, actor)
+        row = store.by_id(conn, own.id)
+        if row is None:  # the system principal has no row
+            raise PermissionDenied(detail="the system principal has no account")
+        return row
 
     def _policy_context(self) -> dict[str, Any]:
         """The stored inputs of the policy: minimum length and the store names."""

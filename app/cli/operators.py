@@ -59,7 +59,7 @@ def _signed_in_admin(services: Services) -> Actor:
 
 def _find(services: Services, actor: Actor, username: str) -> Operator:
     wanted = username.strip().lower()
-    for op in services.operators.list_operators(actor):
+    for op in services.operators.list_operators(actor).result():
         if op.username == wanted:
             return op
     shown = f" named {wanted!r}" if len(wanted) <= 32 else " with that username"
@@ -69,7 +69,7 @@ def _find(services: Services, actor: Actor, username: str) -> Operator:
 def cmd_users_list(args: argparse.Namespace) -> int:
     with open_cli_services(args) as services:
         actor = _signed_in_admin(services)
-        operators = services.operators.list_operators(actor)
+        operators = services.operators.list_operators(actor).result()
         now = services.core.clock.now()
     print(f"{'USERNAME':<20} {'ROLE':<6} {'STATE':<16} {'MFA':<4} STORES")
     for op in operators:

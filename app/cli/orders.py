@@ -1,6 +1,6 @@
-"""``muttefik sync --store NAME`` and ``muttefik stores list``: the same services, headless.
+"""``muttefik sync --store NAME``: the sync service, headless.
 
-Both sign an operator in on the terminal first (password and code; the demo profile
+It signs an operator in on the terminal first (password and code; the demo profile
 signs its demo admin in), so the audit log names who synced and an agent sees only
 their stores.
 """
@@ -22,11 +22,6 @@ def register(sub: Any) -> None:
     sync = sub.add_parser("sync", help="sync a store's orders from Amazon and print progress")
     sync.add_argument("--store", required=True, metavar="NAME", help="the store's name")
     sync.set_defaults(func=cmd_sync)
-    stores = sub.add_parser("stores", help="list the stores of this profile")
-    stores_sub = stores.add_subparsers(dest="stores_command", metavar="ACTION")
-    listing = stores_sub.add_parser("list", help="list stores and their sync state")
-    listing.set_defaults(func=cmd_stores_list)
-    stores.set_defaults(func=cmd_stores_list)
 
 
 def _signed_in(services: Any) -> Actor:
@@ -58,7 +53,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     with open_cli_services(args) as services:
         actor = _signed_in(services)
-        store = services.stores.find_store(actor, args.store)
+        store = services.stores.find_store(actor, args.store).result()
         if store is None:
             long = len(args.store) > MAX_NAME_LENGTH  # no store has such a name: not echoed
             shown = " with that name" if long else f" named {args.store!r}"
@@ -78,20 +73,3 @@ def cmd_sync(args: argparse.Namespace) -> int:
         )
         return 0
 
-
-def cmd_stores_list(args: argparse.Namespace) -> int:
-    with open_cli_services(args) as services:
-        actor = _signed_in(services)
-        stores = services.stores.list_stores(actor)
-        if not stores:
-            print("No stores yet.")
-        for store in stores:
-            state = services.sync.sync_state(actor, store.id)
-            last = f"{state.last_success:%Y-%m-%d %H:%M}" if state.last_success else "never"
-            error = f", last error: {state.last_error}" if state.last_error else ""
-            demo = " [demo]" if store.demo else ""
-            print(
-                f"{store.name}{demo}  region {store.region}  "
-                f"marketplaces {','.join(store.marketplace_ids)}  last sync {last}{error}"
-            )
-        return 0

@@ -95,7 +95,12 @@ class StoreServiceLike(Protocol):
     """The part of :class:`app.amazon.stores.StoreService` the dialog uses."""
 
     def test_connection(
-        self, actor: Actor, store: Store | StoreDraft, credentials: Credentials | None = None
+        self,
+        actor: Actor,
+        store: Store | StoreDraft,
+        credentials: Credentials | None = None,
+        *,
+        stored_for: int | None = None,
     ) -> Any: ...
 
     def create_store(
@@ -105,8 +110,6 @@ class StoreServiceLike(Protocol):
     def update_store(self, actor: Actor, store_id: int, draft: StoreDraft) -> Store: ...
 
     def set_credentials(self, actor: Actor, store_id: int, credentials: Credentials) -> None: ...
-
-    def credentials(self, store_id: int) -> Credentials: ...
 
 
 class StoreDialog(QDialog):
@@ -338,10 +341,9 @@ class StoreDialog(QDialog):
             return
 
         def work(_job: Job) -> Any:
-            use = creds
-            if use is None and existing is not None:
-                use = service.credentials(existing.id)
-            return service.test_connection(actor, draft, use)
+            # No secrets typed: the service tests with the store's saved ones.
+            saved = existing.id if creds is None and existing is not None else None
+            return service.test_connection(actor, draft, creds, stored_for=saved)
 
         self._set_busy(True, "Testing: asking Amazon for a token and one page of orders…")
         Op(self, work).on_success(self._tested).on_failure(self._failed).run()

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from app.amazon.models import Store
 from app.auth.models import Actor
 from ui.dialogs.store import MARKETPLACES, REGION_LABELS, StoreDialog
-from ui.ops import Job, Op
+from ui.ops import Op, when_done
 
 _STORE_ROLE = int(Qt.ItemDataRole.UserRole)
 _COUNTRY = {mid: label for entries in MARKETPLACES.values() for mid, label in entries}
@@ -74,13 +74,7 @@ class StoresDialog(QDialog):
         self.reload()
 
     def reload(self) -> None:
-        service, actor = self._service, self._actor
-
-        def work(job: Job) -> list[Store]:
-            stores: list[Store] = service.list_stores(actor)
-            return stores
-
-        Op(self, work).on_success(self._show).run()
+        when_done(self._service.list_stores(self._actor), self._show, parent=self)
 
     def _show(self, stores: list[Store]) -> None:
         self.list.clear()

@@ -34,7 +34,7 @@ from app.auth.models import Actor, Operator
 from app.auth.service import OperatorService
 from app.errors import UserError
 from ui.models.audit_model import AuditModel, Column
-from ui.ops import Op
+from ui.ops import Op, when_done
 
 ExportFormat = Literal["csv", "jsonl"]
 CSV_FILTER = "CSV (*.csv)"
@@ -209,9 +209,9 @@ class AuditView(QWidget):
 
     def _load_operators(self) -> None:
         operators, actor = self._operators, self._actor
-        Op(self, lambda job: operators.list_operators(actor)).on_success(
-            self._operators_loaded
-        ).on_failure(self._failed).run()
+        when_done(
+            operators.list_operators(actor), self._operators_loaded, self._failed, parent=self
+        )
 
     def _operators_loaded(self, ops: list[Operator]) -> None:
         current = self.operator.currentData()

@@ -289,7 +289,8 @@ class OperatorsView(QWidget):
         service, actor, clock = self._service, self._actor, self._clock
 
         def work(job: Any) -> tuple[list[Operator], list[StoreRef], datetime]:
-            return service.list_operators(actor), service.list_stores(actor), clock.now()
+            operators, stores = service.list_operators(actor), service.list_stores(actor)
+            return operators.result(), stores.result(), clock.now()
 
         self._run(work, self._loaded)
 

@@ -102,7 +102,7 @@ def test_second_first_admin_is_refused(world: World) -> None:
 def test_abandoned_wizard_is_replaced(world: World) -> None:
     world.auth.begin_first_admin("first", "Ayse Yilmaz", "ayse@example.com", ADMIN_PW)
     session, _, _ = world.create_admin("second")
-    names = [op.username for op in world.ops.list_operators(session.actor)]
+    names = [op.username for op in world.ops.list_operators(session.actor).result()]
     assert names == ["second"]
 
 
@@ -150,7 +150,7 @@ def test_wrong_user_and_wrong_password_look_the_same(vault: Vault, clock: FakeCl
 def test_disabled_account_gets_the_same_message(world: World) -> None:
     admin, _, _ = world.create_admin()
     world.add_operator(admin.actor, "bora")
-    agent = world.ops.list_operators(admin.actor)[1]
+    agent = world.ops.list_operators(admin.actor).result()[1]
     world.ops.disable(admin.actor, agent.id)
     with pytest.raises(AuthenticationFailed, match="Wrong username or password"):
         world.auth.check_password("bora", AGENT_PW)
@@ -228,7 +228,7 @@ def test_recovery_codes_are_single_use(world: World) -> None:
         world.auth.check_second_factor(step, codes[0])
     assert world.auth.check_second_factor(step, codes[1]).recovery_codes_left == 8
     assert world.actions().count("recovery_code_used") == 2
-    assert world.auth.recovery_codes_left(session.actor) == 8
+    assert world.auth.recovery_codes_left(session.actor).result() == 8
 
 
 def test_regenerated_recovery_codes_replace_the_old_ones(world: World) -> None:
@@ -256,7 +256,7 @@ def test_change_password_checks_the_old_one(world: World) -> None:
 def test_admin_reset_forces_a_change_that_ignores_min_age(world: World) -> None:
     admin, _, _ = world.create_admin()
     _, bora_secret = world.add_operator(admin.actor, "bora")
-    bora = world.ops.list_operators(admin.actor)[1]
+    bora = world.ops.list_operators(admin.actor).result()[1]
     temporary = world.ops.reset_password(admin.actor, bora.id)
     session = world.sign_in("bora", temporary, bora_secret)
     assert session.must_change_password
@@ -305,7 +305,7 @@ def test_setup_code_expires_after_a_week(world: World) -> None:
 def test_mfa_reset_means_enrolling_again_after_the_password(world: World) -> None:
     admin, _, _ = world.create_admin()
     world.add_operator(admin.actor, "bora")
-    bora = world.ops.list_operators(admin.actor)[1]
+    bora = world.ops.list_operators(admin.actor).result()[1]
     world.ops.reset_mfa(admin.actor, bora.id)
     step = world.auth.check_password("bora", AGENT_PW)
     assert step.needs_mfa_enrollment
@@ -383,7 +383,7 @@ def test_an_unknown_username_locks_like_a_known_one(world: World) -> None:
 def test_a_disabled_account_locks_like_an_unknown_one(world: World) -> None:
     admin, _, _ = world.create_admin()
     world.add_operator(admin.actor, "bora")
-    world.ops.disable(admin.actor, world.ops.list_operators(admin.actor)[1].id)
+    world.ops.disable(admin.actor, world.ops.list_operators(admin.actor).result()[1].id)
     assert fail_until_locked(world, "bora").message == fail_until_locked(world, "cem").message
 
 

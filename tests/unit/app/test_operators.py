@@ -36,9 +36,10 @@ def test_add_and_list(world: World) -> None:
         store_ids={store},
     )
     assert setup.username == "bora" and len(setup.code) == 19
-    bora = world.ops.get_operator(admin.actor, setup.operator_id)
+    bora = world.ops.get_operator(admin.actor, setup.operator_id).result()
     assert bora.setup_pending and not bora.mfa_enrolled and bora.store_ids == {store}
-    assert [op.username for op in world.ops.list_operators(admin.actor)] == ["admin", "bora"]
+    operators = world.ops.list_operators(admin.actor).result()
+    assert [op.username for op in operators] == ["admin", "bora"]
     with pytest.raises(InvalidOperatorInput, match="taken"):
         world.ops.add_operator(
             admin.actor, username="bora", display_name="B", email="b@example.com", role=Role.AGENT
@@ -71,13 +72,13 @@ def test_last_admin_cannot_be_disabled_or_demoted(world: World) -> None:
     world.ops.set_role(admin.actor, admin.actor.id, Role.AGENT)
     # The demoted admin's old session cannot act any more (roles are re-read).
     with pytest.raises(PermissionDenied):
-        world.ops.list_operators(admin.actor)
+        world.ops.list_operators(admin.actor).result()
 
 
 def test_disable_and_enable(world: World) -> None:
     admin, _, _ = world.create_admin()
     _, secret = world.add_operator(admin.actor, "bora")
-    bora_id = world.ops.list_operators(admin.actor)[1].id
+    bora_id = world.ops.list_operators(admin.actor).result()[1].id
     assert world.ops.disable(admin.actor, bora_id).disabled
     with pytest.raises(AuthenticationFailed):
         world.auth.check_password("bora", AGENT_PW)
@@ -89,11 +90,11 @@ def test_disable_and_enable(world: World) -> None:
 def test_unlock_lets_a_locked_operator_in_early(world: World) -> None:
     admin, _, _ = world.create_admin()
     _, secret = world.add_operator(admin.actor, "bora")
-    bora_id = world.ops.list_operators(admin.actor)[1].id
+    bora_id = world.ops.list_operators(admin.actor).result()[1].id
     for _ in range(10):
         with pytest.raises((AuthenticationFailed, AccountLocked)):
             world.auth.check_password("bora", "Wrong-Password-99!")
-    assert world.ops.get_operator(admin.actor, bora_id).is_locked(world.clock.now())
+    assert world.ops.get_operator(admin.actor, bora_id).result().is_locked(world.clock.now())
     world.ops.unlock(admin.actor, bora_id)
     assert world.sign_in("bora", AGENT_PW, secret).actor.id == bora_id
     assert "account_unlocked" in world.actions()
@@ -103,7 +104,7 @@ def test_assign_stores_and_role(world: World) -> None:
     admin, _, _ = world.create_admin()
     a, b = world.add_store("EU shop"), world.add_store("US shop")
     world.add_operator(admin.actor, "bora", stores=frozenset({a}))
-    bora_id = world.ops.list_operators(admin.actor)[1].id
+    bora_id = world.ops.list_operators(admin.actor).result()[1].id
     assert world.ops.assign_stores(admin.actor, bora_id, {b}).store_ids == {b}
     assert world.ops.set_role(admin.actor, bora_id, Role.ADMIN).role is Role.ADMIN
     rows = [r for r in world.audit_rows() if r[3] in ("stores_changed", "role_changed")]
@@ -113,7 +114,7 @@ def test_assign_stores_and_role(world: World) -> None:
 def test_update_operator_details(world: World) -> None:
     admin, _, _ = world.create_admin()
     world.add_operator(admin.actor, "bora")
-    bora_id = world.ops.list_operators(admin.actor)[1].id
+    bora_id = world.ops.list_operators(admin.actor).result()[1].id
     updated = world.ops.update_operator(
         admin.actor, bora_id, display_name="Bora K.", email="bk@example.com"
     )
@@ -125,11 +126,11 @@ def test_agent_sees_only_itself_and_its_stores(world: World) -> None:
     a = world.add_store("EU shop")
     world.add_store("US shop")
     bora, _ = world.add_operator(admin.actor, "bora", stores=frozenset({a}))
-    assert world.ops.get_operator(bora.actor, bora.actor.id).username == "bora"
+    assert world.ops.get_operator(bora.actor, bora.actor.id).result().username == "bora"
     with pytest.raises(PermissionDenied):
-        world.ops.get_operator(bora.actor, admin.actor.id)
-    assert [s.id for s in world.ops.list_stores(bora.actor)] == [a]
-    assert len(world.ops.list_stores(admin.actor)) == 2
+        world.ops.get_operator(bora.actor, admin.actor.id).result()
+    assert [s.id for s in world.ops.list_stores(bora.actor).result()] == [a]
+    assert len(world.ops.list_stores(admin.actor).result()) == 2
 
 
 def test_reset_password_needs_a_set_up_account(world: World) -> None:
@@ -151,13 +152,13 @@ def test_reset_password_needs_a_set_up_account(world: World) -> None:
 def test_unlock_resets_the_lockout_escalation(world: World) -> None:
     admin, _, _ = world.create_admin()
     world.add_operator(admin.actor, "bora")
-    bora_id = world.ops.list_operators(admin.actor)[1].id
+    bora_id = world.ops.list_operators(admin.actor).result()[1].id
 
     def lock() -> timedelta:
         for _ in range(10):
             with pytest.raises((AuthenticationFailed, AccountLocked)):
                 world.auth.check_password("bora", "Wrong-Password-99!")
-        until = world.ops.get_operator(admin.actor, bora_id).locked_until
+        until = world.ops.get_operator(admin.actor, bora_id).result().locked_until
         assert until is not None
         return until - world.clock.now()
 

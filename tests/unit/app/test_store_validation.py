@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 
 from app.amazon.models import Credentials, Region, StoreDraft
-from app.amazon.stores import StoreService, load_stores, secret_name
+from app.amazon.stores import StoreService, load_stores, read_credentials, secret_name
 from app.auth.models import Actor
 from app.auth.rbac import Role
 from app.errors import InsecureEndpoint, StoreSettingsInvalid, UserError
 from app.services import Core, build_services
 from app.vault import Vault
+from tests.helpers.operators import put_operator
 from tests.support import MemoryKeyring
 
 ADMIN = Actor(id=1, username="admin", display_name="Admin", role=Role.ADMIN)
@@ -26,6 +27,7 @@ CREDS = Credentials("amzn1.oa2-cs.v1.secret", "Atzr|token")
 
 @pytest.fixture
 def stores(core: Core) -> StoreService:
+    put_operator(core.vault, ADMIN)
     return build_services(core).stores  # wired as in the app (audit log and its key)
 
 
@@ -209,7 +211,7 @@ def test_set_credentials_refuses_odd_secrets_and_keeps_the_stored_ones(
     with pytest.raises(StoreSettingsInvalid) as info:
         stores.set_credentials(ADMIN, store.id, Credentials("new\x00secret", "Atzr|new"))
     assert info.value.field == "client_secret"
-    assert stores.credentials(store.id) == CREDS
+    assert read_credentials(stores.secrets, store.id) == CREDS
     assert memory_keyring.store  # untouched entries are still there
     assert secret_name(store.id, "refresh-token") in {k[1] for k in memory_keyring.store}
 

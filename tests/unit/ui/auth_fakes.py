@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import itertools
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import pyotp
 
@@ -38,6 +40,16 @@ from app.errors import (
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 ISSUER = "Müttefik Desk"
+
+
+T = TypeVar("T")
+
+
+def _done(value: T) -> Future[T]:
+    """A finished future: the services' reads return futures."""
+    future: Future[T] = Future()
+    future.set_result(value)
+    return future
 
 
 @dataclass
@@ -237,8 +249,8 @@ class FakeAuth(AuthService):
         account.password = new_password
         account.must_change = account.expired = False
 
-    def recovery_codes_left(self, actor: Actor) -> int:
-        return len(self._by_id(actor.id).recovery)
+    def recovery_codes_left(self, actor: Actor) -> Future[int]:
+        return _done(len(self._by_id(actor.id).recovery))
 
     def sign_out(self, actor: Actor, reason: str = "sign_out") -> None:
         assert reason in ("sign_out", "idle_lock")
@@ -263,13 +275,13 @@ class FakeOperators(OperatorService):
     def _active_admins(self) -> list[Account]:
         return [a for a in self.auth.accounts.values() if a.role is Role.ADMIN and not a.disabled]
 
-    def list_operators(self, actor: Actor) -> list[Operator]:
+    def list_operators(self, actor: Actor) -> Future[list[Operator]]:
         self._require_admin(actor)
-        return [a.operator() for a in self.auth.accounts.values()]
+        return _done([a.operator() for a in self.auth.accounts.values()])
 
-    def list_stores(self, actor: Actor) -> list[StoreRef]:
+    def list_stores(self, actor: Actor) -> Future[list[StoreRef]]:
         self._require_admin(actor)
-        return list(self.stores)
+        return _done(list(self.stores))
 
     def add_operator(
         self,

@@ -41,7 +41,11 @@ class FakeStores:
     creds_set: list[Credentials] = field(default_factory=list)
     stored: Credentials = field(default_factory=lambda: Credentials("stored-secret", "Atzr|old"))
 
-    def test_connection(self, actor: Any, store: Any, credentials: Any = None) -> ConnectionReport:
+    def test_connection(
+        self, actor: Any, store: Any, credentials: Any = None, *, stored_for: int | None = None
+    ) -> ConnectionReport:
+        if credentials is None and stored_for is not None:
+            credentials = self.stored  # the service reads the store's saved secrets
         self.tested.append((store, credentials))
         if self.error is not None:
             return ConnectionReport(False, self.error.title, self.error.message, error=self.error)
@@ -59,9 +63,6 @@ class FakeStores:
 
     def set_credentials(self, actor: Any, store_id: int, credentials: Credentials) -> None:
         self.creds_set.append(credentials)
-
-    def credentials(self, store_id: int) -> Credentials:
-        return self.stored
 
 
 def _fill(d: StoreDialog) -> None:

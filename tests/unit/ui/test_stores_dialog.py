@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMessageBox
 from app.amazon.models import Credentials, Region, StoreDraft
 from app.amazon.stores import StoreService
 from app.audit import AuditLog
+from tests.helpers.operators import put_operator
 from tests.support import AUDIT_TEST_KEY
 from tests.unit.ui.test_orders_model import ADMIN
 from ui.dialogs.store import StoreDialog
@@ -18,6 +19,7 @@ from ui.dialogs.stores import StoresDialog
 
 @pytest.fixture
 def stores(core: Any) -> StoreService:
+    put_operator(core.vault, ADMIN)
     service = StoreService(
         vault=core.vault,
         secrets=core.secrets,
@@ -57,12 +59,12 @@ def test_remove_after_confirmation_deletes_store_and_its_secrets(
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: dialog.list.count() == 2)
     doomed = dialog.selected()
-    assert doomed is not None and stores.has_credentials(doomed.id)
+    assert doomed is not None and stores.has_credentials(ADMIN, doomed.id)
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     dialog.remove()
     qtbot.waitUntil(lambda: dialog.list.count() == 1)
-    assert doomed.name not in [s.name for s in stores.list_stores(ADMIN)]
-    assert not stores.has_credentials(doomed.id)
+    assert doomed.name not in [s.name for s in stores.list_stores(ADMIN).result()]
+    assert not stores.has_credentials(ADMIN, doomed.id)
 
 
 def test_remove_cancelled_keeps_store(
@@ -73,4 +75,4 @@ def test_remove_cancelled_keeps_store(
     qtbot.waitUntil(lambda: dialog.list.count() == 2)
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
     dialog.remove()
-    assert len(stores.list_stores(ADMIN)) == 2
+    assert len(stores.list_stores(ADMIN).result()) == 2
