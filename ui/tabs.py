@@ -1,4 +1,4 @@
-"""The main window's tabs, in order.  Each area adds one line here.
+"""The main window's tabs, in order.  Each area adds a factory and one line here.
 
 A factory gets the :class:`~ui.main_window.MainWindow` (for ``services``, ``session``,
 ``qt_events``) and returns the tab's widget.  ``admin_only`` tabs are hidden from agents.
@@ -24,21 +24,38 @@ class TabSpec:
     admin_only: bool = False
 
 
-def _lazy(module: str, name: str) -> Callable[[MainWindow], QWidget]:
-    """Import the tab's module only when the tab is built (keeps startup light)."""
+# Each factory imports its view when the tab is built, not when this module loads (keeps
+# startup light), and imports it by name in the code, not from a string, so PyInstaller
+# finds the module and bundles it.
 
-    def build(window: MainWindow) -> QWidget:
-        import importlib
 
-        factory: Callable[[MainWindow], QWidget] = getattr(importlib.import_module(module), name)
-        return factory(window)
+def _orders(window: MainWindow) -> QWidget:
+    from ui.views import orders
 
-    return build
+    return orders.make_tab(window)
+
+
+def _home(window: MainWindow) -> QWidget:
+    from ui.views import home
+
+    return home.make_tab(window)
+
+
+def _operators(window: MainWindow) -> QWidget:
+    from ui.views import operators
+
+    return operators.make_tab(window)
+
+
+def _audit(window: MainWindow) -> QWidget:
+    from ui.views import audit
+
+    return audit.make_tab(window)
 
 
 TABS: list[TabSpec] = [
-    TabSpec("orders", "Orders", _lazy("ui.views.orders", "make_tab")),
-    TabSpec("home", "Overview", _lazy("ui.views.home", "make_tab")),
-    TabSpec("operators", "Operators", _lazy("ui.views.operators", "make_tab"), admin_only=True),
-    TabSpec("audit", "Audit log", _lazy("ui.views.audit", "make_tab"), admin_only=True),
+    TabSpec("orders", "Orders", _orders),
+    TabSpec("home", "Overview", _home),
+    TabSpec("operators", "Operators", _operators, admin_only=True),
+    TabSpec("audit", "Audit log", _audit, admin_only=True),
 ]
