@@ -26,13 +26,23 @@ from typing import Any, TypeVar
 from app import access
 from app.amazon import orders_repo
 from app.amazon.models import Order, OrderRow, Store
-from app.amazon.orders_repo import OrderQuery, StoreCounts
+from app.amazon.orders_repo import OrderQuery, SortColumn, StoreCounts, seller_central_url
 from app.amazon.stores import load_stores
 from app.amazon.sync import SyncService
 from app.auth.models import Actor
 from app.auth.rbac import Permission
 from app.jobs import JobHost, Lane
 from app.vault import Vault
+
+# The query and result types of the door, for the UI (which never imports the repository).
+__all__ = [
+    "OrderQuery",
+    "OrdersReader",
+    "OrdersService",
+    "SortColumn",
+    "StoreCounts",
+    "seller_central_url",
+]
 
 T = TypeVar("T")
 Conn = Any

@@ -35,9 +35,9 @@ def _admin(services):  # type: ignore[no-untyped-def]
 def test_admin_changes_setting_and_it_is_audited(core: Core) -> None:
     services = build_services(core)
     admin = _admin(services)
-    assert services.settings.get(S.IDLE_LOCK_MINUTES) == 15
+    assert services.settings.read(admin, S.IDLE_LOCK_MINUTES).result(5) == 15
     assert services.settings.set(admin, S.IDLE_LOCK_MINUTES, 5) == 5
-    assert services.settings.get(S.IDLE_LOCK_MINUTES) == 5
+    assert services.settings.read(admin, S.IDLE_LOCK_MINUTES).result(5) == 5
     entries = core.vault.call(
         lambda c: c.execute(
             "SELECT action, object_id FROM audit_log WHERE action = ?", (Action.SETTINGS_CHANGED,)
@@ -51,7 +51,7 @@ def test_out_of_range_rejected_and_nothing_stored(core: Core) -> None:
     admin = _admin(services)
     with pytest.raises(ValueError, match="at least 12"):
         services.settings.set(admin, S.AUDIT_RETENTION_MONTHS, 6)
-    assert services.settings.get(S.AUDIT_RETENTION_MONTHS) == 12
+    assert services.settings.read(admin, S.AUDIT_RETENTION_MONTHS).result(5) == 12
 
 
 def test_agent_cannot_change_settings(core: Core) -> None:
@@ -82,3 +82,53 @@ def test_rotation_changes_key_keeps_data_and_is_audited(core: Core) -> None:
     )
     assert rows == [(admin.id,)]
     assert services.audit.verify().ok
+
+
+def _agent_row(core: Core, op_id: int = 2, *, disabled: bool = False) -> None:
+    core.vault.call_write(
+        lambda c: c.execute(
+            "INSERT INTO operators(id, username, display_name, email, role, disabled, "
+            "created_at) VALUES (?, ?, 'A', 'a@example.com', 'agent', ?, '2026-01-01T00:00:00Z')",
+            (op_id, f"agent{op_id}", disabled),
+        )
+    )
+
+
+def test_forged_admin_cannot_change_settings(core: Core) -> None:
+    """An Actor claiming admin for an agent's id is refused: the role is re-read inside
+    the write's transaction, and nothing is stored or audited."""
+    services = build_services(core)
+    _admin(services)
+    _agent_row(core)
+    with pytest.raises(PermissionDenied):
+        services.settings.set(_actor("admin", 2), S.IDLE_LOCK_MINUTES, 5)
+    assert services.settings.read(_actor("agent", 2), S.IDLE_LOCK_MINUTES).result(5) == 15
+
+
+def test_disabled_or_unknown_operators_cannot_read_or_change(core: Core) -> None:
+    services = build_services(core)
+    admin = _admin(services)
+    core.vault.call_write(lambda c: c.execute("UPDATE operators SET disabled = 1"))
+    with pytest.raises(PermissionDenied):
+        services.settings.set(admin, S.IDLE_LOCK_MINUTES, 5)
+    for actor in (admin, _actor("admin", 99)):
+        with pytest.raises(PermissionDenied):
+            services.settings.read(actor, S.IDLE_LOCK_MINUTES).result(5)
+        with pytest.raises(PermissionDenied):
+            services.settings.all(actor).result(5)
+
+
+def test_a_change_is_announced_after_commit_only(core: Core) -> None:
+    from app.notices import SettingsChanged
+
+    services = build_services(core)
+    admin = _admin(services)
+    seen: list[SettingsChanged] = []
+    core.notices.subscribe(SettingsChanged, seen.append)
+    services.settings.set(admin, S.IDLE_LOCK_MINUTES, 5)
+    assert seen == [SettingsChanged(frozenset({S.IDLE_LOCK_MINUTES.key}))]
+    with pytest.raises(ValueError):
+        services.settings.set(admin, S.AUDIT_RETENTION_MONTHS, 6)
+    services.settings.set(admin, S.IDLE_LOCK_MINUTES, 5)  # unchanged: nothing to announce
+    assert len(seen) == 1
+    assert services.settings.all(admin).result(5)[S.IDLE_LOCK_MINUTES.key] == 5
