@@ -12,6 +12,7 @@ from app.amazon.client import clear_token_cache
 from app.amazon.models import Credentials, Region, StoreDraft
 from app.demo.fake_spapi import FakeSpApi
 from app.services import Core, build_services
+from tests.helpers.operators import put_operator
 from tests.unit.ui.test_orders_model import ADMIN
 from ui.views.orders import OrdersView
 
@@ -28,6 +29,7 @@ def test_complete_order_id_not_stored_is_fetched_on_request(
     qtbot: Any, core: Core, server: Any
 ) -> None:
     services = build_services(core)
+    put_operator(core.vault, ADMIN)
     services.stores.create_store(
         ADMIN,
         StoreDraft(
@@ -41,12 +43,7 @@ def test_complete_order_id_not_stored_is_fetched_on_request(
         Credentials(lwa_client_secret=server.client_secret, refresh_token=server.refresh_token),
     )
     wanted = server.order_ids()[7]
-    view = OrdersView(
-        vault=core.vault,
-        actor=ADMIN,
-        clock=core.clock,
-        fetch_now=lambda job, oid: services.sync.fetch_order(ADMIN, oid),
-    )
+    view = OrdersView(services=services, actor=ADMIN)
     qtbot.addWidget(view)
     view.resize(1100, 600)
     view.show()
@@ -67,9 +64,7 @@ def test_complete_order_id_not_stored_is_fetched_on_request(
 
 
 def test_lookup_is_offered_only_for_a_complete_order_id(qtbot: Any, core: Core) -> None:
-    view = OrdersView(
-        vault=core.vault, actor=ADMIN, clock=core.clock, fetch_now=lambda job, oid: None
-    )
+    view = OrdersView(services=build_services(core), actor=put_operator(core.vault, ADMIN))
     qtbot.addWidget(view)
     view.show()
     qtbot.waitUntil(lambda: view.model.searched_once, timeout=5000)

@@ -2,14 +2,13 @@
 
 Signals: ``order_loaded(str)`` (an order was shown), ``order_missing(str)`` (the order
 is not stored yet).
-Thread: GUI only.  The order is read through ``vault.run`` (DB thread); "Fetch it now"
-runs ``fetch_now`` on the network pool through :class:`ui.ops.Op`.
+Thread: GUI only.  The order is read through ``services.orders`` (DB thread); "Fetch it
+now" asks the same service, which fetches on the job host's network lane.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -29,13 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.amazon import orders_repo
 from app.amazon.models import Order
+from app.amazon.orders_service import seller_central_url
 from app.auth.models import Actor
-from ui.models.orders_model import DELIVERY_TEXT, STATUS_TEXT, Runner, local_time
-from ui.ops import Job, Op, when_done
+from ui.models.orders_model import DELIVERY_TEXT, STATUS_TEXT, local_time
+from ui.ops import when_done
 
-FetchNow = Callable[[Job, str], Any]
+if TYPE_CHECKING:
+    from app.services import Services
 
 _CHANNEL = {"AFN": "Fulfilled by Amazon (FBA)", "MFN": "Fulfilled by you (merchant)"}
 
@@ -61,16 +61,14 @@ class OrderDetailPanel(QWidget):
     def __init__(
         self,
         *,
-        vault: Runner,
+        services: Services,
         actor: Actor,
-        fetch_now: FetchNow | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("orderDetail")
-        self._vault = vault
+        self._orders = services.orders
         self._actor = actor
-        self._fetch_now = fetch_now
         self._order_id: str | None = None
         self._order: Order | None = None
         self._serial = 0
@@ -113,8 +111,7 @@ class OrderDetailPanel(QWidget):
         self._order_id = order_id
         if changed and self.stack.currentWidget() is not self.detail_page:
             self.stack.setCurrentWidget(self.loading_page)
-        actor = self._actor
-        future = self._vault.run(lambda conn: orders_repo.get_order(conn, actor, order_id))
+        future = self._orders.get_order(self._actor, order_id)
 
         def loaded(order: Order | None) -> None:
             if serial != self._serial:
@@ -239,7 +236,6 @@ class OrderDetailPanel(QWidget):
             f"Order {order_id} is not stored yet.\n\nThe sync fetches older orders in the "
             "background; you can fetch this one now."
         )
-        self.fetch_button.setVisible(self._fetch_now is not None)
         self.fetch_button.setEnabled(True)
         self.stack.setCurrentWidget(self.missing_page)
         self.order_missing.emit(order_id)
@@ -334,13 +330,12 @@ class OrderDetailPanel(QWidget):
 
     def _open_seller_central(self) -> None:
         if self._order is not None:
-            QDesktopServices.openUrl(QUrl(orders_repo.seller_central_url(self._order)))
+            QDesktopServices.openUrl(QUrl(seller_central_url(self._order)))
 
     def _fetch(self) -> None:
-        if self._fetch_now is None or self._order_id is None:
+        if self._order_id is None:
             return
         order_id = self._order_id
-        fetch = self._fetch_now
         self.fetch_button.setEnabled(False)
         self.missing_label.setText(f"Fetching order {order_id} from Amazon…")
 
@@ -351,9 +346,12 @@ class OrderDetailPanel(QWidget):
             self._show_missing(order_id)
             show_error(self, exc)
 
-        Op(self, lambda job: fetch(job, order_id)).on_success(
-            lambda _result: self.show_order(order_id)
-        ).on_failure(failed).run()
+        when_done(
+            self._orders.fetch_order(self._actor, order_id),
+            lambda _order: self.show_order(order_id),
+            failed,
+            parent=self,
+        )
 
 
 def _pkg_status(status: str | None) -> str:

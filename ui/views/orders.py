@@ -4,6 +4,9 @@ Searching as you type is debounced (250 ms); every filter change re-queries ids 
 thread.  ``orders_synced`` refreshes are throttled (at most one per ``REFRESH_MIN_MS``)
 and deferred while the tab is hidden; the selection survives refreshes (by order id).
 
+Everything it shows comes through ``services.orders`` (the orders door) as the signed-in
+operator, so the filter offers only the stores the database says that operator may see.
+
 Signals: ``connect_store_requested`` (the empty state's "Connect your Amazon store").
 Thread: GUI only.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -44,21 +47,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.amazon import orders_repo
-from app.amazon.models import OrderStatus, Store, SyncProgress
-from app.amazon.orders_repo import OrderQuery
+from app.amazon.models import Order, OrderStatus, Store, SyncProgress
+from app.amazon.orders_service import OrderQuery
 from app.auth.models import Actor
-from app.auth.rbac import visible_store_ids
-from app.clock import Clock, SystemClock
-from ui.models.orders_model import STATUS_TEXT, Column, OrdersModel, Runner
-from ui.ops import Op, when_done
-from ui.views.order_detail import FetchNow, OrderDetailPanel
+from app.clock import Clock
+from app.notices import (
+    OrdersChanged,
+    StoresChanged,
+    SyncFailed,
+    SyncFinished,
+    SyncProgressed,
+)
+from ui.models.orders_model import STATUS_TEXT, Column, OrdersModel
+from ui.ops import when_done
+from ui.views.order_detail import OrderDetailPanel
 
 # An Amazon order id, e.g. 113-4504367-4974212.
 ORDER_ID_RE = re.compile(r"\d{3}-\d{7}-\d{7}")
 NO_MATCH_TEXT = "Nothing matches these filters and search words."
 
 if TYPE_CHECKING:
+    from app.services import Services
     from ui.events import QtEvents
     from ui.main_window import MainWindow
 
@@ -137,21 +146,19 @@ class OrdersView(QWidget):
     def __init__(
         self,
         *,
-        vault: Runner,
+        services: Services,
         actor: Actor,
         clock: Clock | None = None,
         qt_events: QtEvents | None = None,
-        fetch_now: FetchNow | None = None,
         can_connect_store: bool | None = None,
-        search_ids: Callable[..., list[str]] | None = None,
         page_size: int = 50,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("ordersView")
-        self._vault = vault
+        self._orders = services.orders
         self._actor = actor
-        self._clock = clock or SystemClock()
+        self._clock = clock or services.core.clock
         self._can_connect = actor.is_admin if can_connect_store is None else can_connect_store
         self._stores: list[Store] = []
         self._stores_known = False
@@ -164,16 +171,15 @@ class OrdersView(QWidget):
         self.refresh_count = 0  # refreshes actually run (tests, diagnostics)
 
         self.model = OrdersModel(
-            vault=vault,
+            service=services.orders,
             actor=actor,
             clock=self._clock,
-            search_ids=search_ids,
             page_size=page_size,
             parent=self,
         )
         self._build_filter_bar()
         self._build_table()
-        self.detail = OrderDetailPanel(vault=vault, actor=actor, fetch_now=fetch_now)
+        self.detail = OrderDetailPanel(services=services, actor=actor)
 
         self.no_store = _EmptyState(
             "noStoreState",
@@ -206,7 +212,6 @@ class OrdersView(QWidget):
         no_match_layout.insertWidget(
             no_match_layout.count() - 1, self.lookup_button, 0, Qt.AlignmentFlag.AlignHCenter
         )
-        self._fetch_now = fetch_now
         self.first_sync = _EmptyState(
             "firstSyncState",
             "Fetching your orders for the first time",
@@ -249,11 +254,11 @@ class OrdersView(QWidget):
         self.model.search_failed.connect(self._search_failed)
 
         if qt_events is not None:
-            qt_events.on("orders_synced", self._orders_synced)
-            qt_events.on("sync_progress", self._sync_progress)
-            qt_events.on("sync_finished", lambda _p: self._sync_stopped())
-            qt_events.on("sync_failed", lambda _p: self._sync_stopped())
-            qt_events.on("stores_changed", lambda _p: self.reload_stores())
+            qt_events.on(OrdersChanged, self._orders_changed)
+            qt_events.on(SyncProgressed, lambda n: self._sync_progress(n.progress))
+            qt_events.on(SyncFinished, lambda _n: self._sync_stopped())
+            qt_events.on(SyncFailed, lambda _n: self._sync_stopped())
+            qt_events.on(StoresChanged, lambda _n: self.reload_stores())
 
         self.reload_stores()
         self.model.set_query(self.current_query())
@@ -468,17 +473,11 @@ class OrdersView(QWidget):
     # --- stores ---------------------------------------------------------------------
 
     def reload_stores(self) -> None:
-        """Read stores and marketplaces (DB thread) for the filter and empty states."""
-        actor = self._actor
-
-        def read(conn: Any) -> tuple[list[Store], list[tuple[str, str]]]:
-            from app.amazon.stores import load_stores
-
-            stores = load_stores(conn)
-            allowed = set(visible_store_ids(actor, [s.id for s in stores]))
-            return [s for s in stores if s.id in allowed], orders_repo.marketplaces(conn, actor)
-
-        when_done(self._vault.run(read), self._stores_loaded, parent=self)
+        """Read the operator's stores and their marketplaces (DB thread) for the filter
+        and the empty states."""
+        when_done(
+            self._orders.stores_and_marketplaces(self._actor), self._stores_loaded, parent=self
+        )
 
     def _stores_loaded(self, result: tuple[list[Store], list[tuple[str, str]]]) -> None:
         stores, markets = result
@@ -500,9 +499,8 @@ class OrdersView(QWidget):
 
     # --- refresh --------------------------------------------------------------------
 
-    def _orders_synced(self, payload: dict[str, Any]) -> None:
-        ids = payload.get("order_ids")
-        self.schedule_refresh(ids if isinstance(ids, list) else None)
+    def _orders_changed(self, notice: OrdersChanged) -> None:
+        self.schedule_refresh(list(notice.order_ids) or None)
 
     def schedule_refresh(self, changed: Iterable[str] | None = None) -> None:
         """Orders were synced: refresh soon (throttled), or on show if hidden.
@@ -572,14 +570,6 @@ class OrdersView(QWidget):
         rows = self.table.selectionModel().selectedRows()
         return [oid for oid in (self.model.order_id(i.row()) for i in rows) if oid]
 
-    def select_order(self, order_id: str) -> bool:
-        row = self.model.row_of(order_id)
-        if row is None:
-            return False
-        self.table.selectRow(row)
-        self.table.scrollTo(self.model.index(row, 0))
-        return True
-
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         oid = self.model.order_id(current.row()) if current.isValid() else None
         if oid is None:
@@ -602,20 +592,18 @@ class OrdersView(QWidget):
 
         show_error(self, exc)
 
-    def _sync_progress(self, payload: dict[str, Any]) -> None:
+    def _sync_progress(self, progress: SyncProgress) -> None:
         self._sync_running = True
-        progress = payload.get("progress")
-        if isinstance(progress, SyncProgress):
-            text = f"{progress.orders:,} orders so far"
-            if progress.eta_seconds:
-                text += f", about {_duration(progress.eta_seconds)} left"
-            self.first_sync.progress.setFormat(text)
-            self.first_sync.progress.setTextVisible(True)
-            self.first_sync.text.setText(
-                "Amazon sends 100 orders at a time and only a few pages a minute, so a large "
-                f"history takes a while. {text}. Newest orders come first; you can keep "
-                "working."
-            )
+        text = f"{progress.orders:,} orders so far"
+        if progress.eta_seconds:
+            text += f", about {_duration(progress.eta_seconds)} left"
+        self.first_sync.progress.setFormat(text)
+        self.first_sync.progress.setTextVisible(True)
+        self.first_sync.text.setText(
+            "Amazon sends 100 orders at a time and only a few pages a minute, so a large "
+            f"history takes a while. {text}. Newest orders come first; you can keep "
+            "working."
+        )
         if self.model.rowCount() == 0:
             self._update_page()
         self.schedule_refresh(())
@@ -631,13 +619,12 @@ class OrdersView(QWidget):
 
     def _lookup_order(self) -> None:
         order_id = self._wanted_order_id()
-        if order_id is None or self._fetch_now is None:
+        if order_id is None:
             return
-        fetch = self._fetch_now
         self.lookup_button.setEnabled(False)
         self.lookup_button.setText(f"Fetching order {order_id} from Amazon…")
 
-        def done(order: Any) -> None:
+        def done(order: Order | None) -> None:
             self.lookup_button.setEnabled(True)
             if order is None:
                 self.lookup_button.setText(f"Amazon does not know order {order_id}")
@@ -651,10 +638,10 @@ class OrdersView(QWidget):
             self._update_page()
             show_error(self, exc)
 
-        Op(self, lambda job: fetch(job, order_id)).on_success(done).on_failure(failed).run()
+        when_done(self._orders.fetch_order(self._actor, order_id), done, failed, parent=self)
 
     def _update_page(self) -> None:
-        wanted = self._wanted_order_id() if self._fetch_now is not None else None
+        wanted = self._wanted_order_id()
         self.lookup_button.setVisible(wanted is not None)
         if wanted is not None:
             self.lookup_button.setEnabled(True)
@@ -694,30 +681,15 @@ def _duration(seconds: float) -> str:
 
 
 def make_tab(window: MainWindow) -> QWidget:
-    """Factory for ``ui.tabs.TABS``: the Orders tab wired to the window's services."""
+    """Factory for ``ui.tabs.TABS``: the Orders tab of the signed-in operator."""
     services = window.services
-    core = services.core
     actor: Actor = window.session.actor
-    sync = getattr(services, "sync", None)
-    fetch_now: FetchNow | None = None
-    if sync is not None and hasattr(sync, "fetch_order"):
+    view = OrdersView(services=services, actor=actor, qt_events=window.qt_events)
 
-        def fetch_now(job: Any, order_id: str) -> Any:
-            return sync.fetch_order(actor, order_id)
-
-    view = OrdersView(
-        vault=core.vault,
-        actor=actor,
-        clock=core.clock,
-        qt_events=window.qt_events,
-        fetch_now=fetch_now,
-    )
-    stores = getattr(services, "stores", None)
-    if stores is not None:
+    def connect() -> None:
         from ui.dialogs.store import StoreDialog
 
-        def connect() -> None:
-            StoreDialog(store_service=stores, actor=actor, parent=window).open()
+        StoreDialog(store_service=services.stores, actor=actor, parent=window).open()
 
-        view.connect_store_requested.connect(connect)
+    view.connect_store_requested.connect(connect)
     return view

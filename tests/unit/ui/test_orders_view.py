@@ -11,11 +11,13 @@ from app.amazon.models import OrderStatus
 from app.auth.models import Actor
 from app.auth.rbac import Role as AuthRole
 from app.clock import FakeClock
-from app.events import EventBus
+from app.notices import Notices, OrdersChanged, SyncProgressed
+from app.services import Core, Services, build_services
 from app.vault import Vault
+from tests.helpers.operators import put_operator
 from tests.unit.ui.test_orders_model import ADMIN, NOW, make_order, seed
 from ui.events import QtEvents
-from ui.models.roles import Role
+from ui.models.roles import ItemRole
 from ui.views import orders as orders_view
 from ui.views.orders import OrdersView
 
@@ -27,8 +29,15 @@ def ops_bridge(qapp: Any) -> None:
     ops.install()
 
 
-def _view(qtbot: Any, vault: Vault, **kw: Any) -> OrdersView:
-    v = OrdersView(vault=vault, actor=kw.pop("actor", ADMIN), clock=FakeClock(NOW), **kw)
+@pytest.fixture
+def services(core: Core) -> Services:
+    return build_services(core)
+
+
+def _view(qtbot: Any, services: Services, **kw: Any) -> OrdersView:
+    """The view as ``actor`` (default ADMIN), that operator stored now."""
+    actor = put_operator(services.core.vault, kw.pop("actor", ADMIN))
+    v = OrdersView(services=services, actor=actor, clock=FakeClock(NOW), **kw)
     qtbot.addWidget(v)
     v.resize(1200, 600)
     v.show()
@@ -36,22 +45,26 @@ def _view(qtbot: Any, vault: Vault, **kw: Any) -> OrdersView:
     return v
 
 
-def test_no_store_state_offers_connect_to_admins_only(qtbot: Any, vault: Vault) -> None:
-    v = _view(qtbot, vault)
+def test_no_store_state_offers_connect_to_admins_only(
+    qtbot: Any, vault: Vault, services: Services
+) -> None:
+    v = _view(qtbot, services)
     assert v.stack.currentWidget() is v.no_store
     assert v.no_store.button.isVisibleTo(v)
     with qtbot.waitSignal(v.connect_store_requested, timeout=1000):
         v.no_store.button.click()
     agent = Actor(id=2, username="a", display_name="A", role=AuthRole.AGENT)
-    w = _view(qtbot, vault, actor=agent)
+    w = _view(qtbot, services, actor=agent)
     assert w.stack.currentWidget() is w.no_store
     assert not w.no_store.button.isVisibleTo(w)
     assert "administrator" in w.no_store.text.text()
 
 
-def test_populated_then_debounced_search_then_no_match(qtbot: Any, vault: Vault) -> None:
+def test_populated_then_debounced_search_then_no_match(
+    qtbot: Any, vault: Vault, services: Services
+) -> None:
     orders = seed(vault, 40)
-    v = _view(qtbot, vault)
+    v = _view(qtbot, services)
     assert v.stack.currentWidget() is v.table
     assert v.model.rowCount() == 40 and v.count_label.text() == "40 orders"
     with qtbot.assertNotEmitted(v.model.search_finished, wait=100):
@@ -67,9 +80,9 @@ def test_populated_then_debounced_search_then_no_match(qtbot: Any, vault: Vault)
     assert v.search.text() == "" and v.model.rowCount() == 40
 
 
-def test_filters_build_the_query(qtbot: Any, vault: Vault) -> None:
+def test_filters_build_the_query(qtbot: Any, vault: Vault, services: Services) -> None:
     orders = seed(vault, 60)
-    v = _view(qtbot, vault)
+    v = _view(qtbot, services)
     with qtbot.waitSignal(v.model.search_finished, timeout=3000):
         v.status_combo.setCurrentIndex(v.status_combo.findData(OrderStatus.CANCELLED))
     cancelled = {o.order_id for o in orders if o.status == OrderStatus.CANCELLED}
@@ -90,9 +103,9 @@ def test_filters_build_the_query(qtbot: Any, vault: Vault) -> None:
     assert v.model.query.marketplace_ids == frozenset({"A1PA6795UKMFR9"})
 
 
-def test_selecting_a_row_shows_details(qtbot: Any, vault: Vault) -> None:
+def test_selecting_a_row_shows_details(qtbot: Any, vault: Vault, services: Services) -> None:
     orders = seed(vault, 10)
-    v = _view(qtbot, vault)
+    v = _view(qtbot, services)
     with qtbot.waitSignal(v.detail.order_loaded, timeout=3000) as blocker:
         v.table.selectRow(2)
     assert blocker.args == [orders[2].order_id]
@@ -103,9 +116,11 @@ def test_selecting_a_row_shows_details(qtbot: Any, vault: Vault) -> None:
     assert v.detail.stack.currentWidget() is v.detail.detail_page
 
 
-def test_seller_central_link(qtbot: Any, vault: Vault, monkeypatch: Any) -> None:
+def test_seller_central_link(
+    qtbot: Any, vault: Vault, services: Services, monkeypatch: Any
+) -> None:
     orders = seed(vault, 3)
-    v = _view(qtbot, vault)
+    v = _view(qtbot, services)
     opened: list[str] = []
     monkeypatch.setattr(
         "ui.views.order_detail.QDesktopServices.openUrl", lambda url: opened.append(url.toString())
@@ -117,16 +132,19 @@ def test_seller_central_link(qtbot: Any, vault: Vault, monkeypatch: Any) -> None
     assert opened[0].startswith("https://sellercentral.amazon.com/orders-v3/order/")
 
 
-def test_order_not_stored_yet_fetches_now(qtbot: Any, vault: Vault) -> None:
+def test_order_not_stored_yet_fetches_now(
+    qtbot: Any, vault: Vault, services: Services, monkeypatch: Any
+) -> None:
     seed(vault, 1)
     missing = make_order(900)
     fetched: list[str] = []
 
-    def fetch_now(job: Any, order_id: str) -> None:
+    def fetch_order(actor: Any, order_id: str) -> None:  # Amazon answers: now it is stored
         fetched.append(order_id)
         vault.call_write(lambda conn: orders_repo.upsert_orders(conn, [missing], now=NOW))
 
-    v = _view(qtbot, vault, fetch_now=fetch_now)
+    monkeypatch.setattr(services.sync, "fetch_order", fetch_order)
+    v = _view(qtbot, services)
     with qtbot.waitSignal(v.detail.order_missing, timeout=3000):
         v.detail.show_order(missing.order_id)
     assert "not stored yet" in v.detail.missing_label.text()
@@ -136,26 +154,26 @@ def test_order_not_stored_yet_fetches_now(qtbot: Any, vault: Vault) -> None:
 
 
 def test_synced_refresh_is_throttled_and_keeps_selection(
-    qtbot: Any, vault: Vault, monkeypatch: Any
+    qtbot: Any, vault: Vault, services: Services, monkeypatch: Any
 ) -> None:
     monkeypatch.setattr(orders_view, "REFRESH_MIN_MS", 300)
     orders = seed(vault, 20)
-    bus = EventBus()
+    bus = Notices()
     events = QtEvents(bus)
-    v = _view(qtbot, vault, qt_events=events)
+    v = _view(qtbot, services, qt_events=events)
     v.table.selectRow(3)
     chosen = orders[3].order_id
     newest = make_order(-3)
     vault.call_write(lambda conn: orders_repo.upsert_orders(conn, [newest], now=NOW))
     with qtbot.waitSignal(v.model.search_finished, timeout=3000):
         for _ in range(5):  # a burst of pages: one refresh
-            bus.publish("orders_synced", store_id=1, order_ids=[], new=1)
+            bus.publish(OrdersChanged(frozenset({1}), (), new=1))
     assert v.refresh_count == 1
     assert v.model.order_id(0) == newest.order_id
     assert v.selected_order_ids() == [chosen]
     # Hidden: deferred until shown again.
     v.hide()
-    bus.publish("orders_synced", store_id=1, order_ids=[], new=0)
+    bus.publish(OrdersChanged(frozenset({1}), (), new=0))
     qtbot.wait(50)
     with qtbot.assertNotEmitted(v.model.search_finished, wait=400):
         pass
@@ -166,7 +184,7 @@ def test_synced_refresh_is_throttled_and_keeps_selection(
     events.close()
 
 
-def test_first_sync_state(qtbot: Any, vault: Vault) -> None:
+def test_first_sync_state(qtbot: Any, vault: Vault, services: Services) -> None:
     from app.amazon.models import SyncPhase, SyncProgress
 
     vault.call_write(
@@ -174,19 +192,19 @@ def test_first_sync_state(qtbot: Any, vault: Vault) -> None:
             "INSERT INTO stores(id, name, created_at) VALUES (1, 'S', '2026-01-01T00:00:00Z')"
         )
     )
-    bus = EventBus()
+    bus = Notices()
     events = QtEvents(bus)
-    v = _view(qtbot, vault, qt_events=events)
+    v = _view(qtbot, services, qt_events=events)
     assert v.stack.currentWidget() is v.no_orders
     progress = SyncProgress(1, SyncPhase.BACKFILL, pages=2, orders=200, eta_seconds=600)
     with qtbot.waitSignal(events.published, timeout=2000):
-        bus.publish("sync_progress", progress=progress)
+        bus.publish(SyncProgressed(progress))
     assert v.stack.currentWidget() is v.first_sync
     assert "200 orders so far" in v.first_sync.text.text()
     events.close()
 
 
-def test_painting_the_table_runs_no_python(qtbot: Any, vault: Vault) -> None:
+def test_painting_the_table_runs_no_python(qtbot: Any, vault: Vault, services: Services) -> None:
     """The cells live in C++ (ui.models.orders_model): a repaint must not call into
     Python, where each call could wait for the GIL while a sync thread runs."""
     import gc
@@ -195,12 +213,12 @@ def test_painting_the_table_runs_no_python(qtbot: Any, vault: Vault) -> None:
     from PySide6.QtGui import QStandardItem
 
     seed(vault, 60)
-    v = _view(qtbot, vault)
+    v = _view(qtbot, services)
     model = v.model
     shown = range(v.table.rowAt(0), v.table.rowAt(v.table.viewport().height() - 1) + 1)
     assert len(shown) > 10
     qtbot.waitUntil(
-        lambda: all(model.data(model.index(r, 0), Role.LOADED) for r in shown), timeout=5000
+        lambda: all(model.data(model.index(r, 0), ItemRole.LOADED) for r in shown), timeout=5000
     )
     calls: list[str] = []
 
@@ -219,3 +237,19 @@ def test_painting_the_table_runs_no_python(qtbot: Any, vault: Vault) -> None:
     # No Python object per cell is kept alive for the garbage collector to walk.
     gc.collect()
     assert not [o for o in gc.get_objects() if isinstance(o, QStandardItem) and o.model() is model]
+
+
+def test_store_filter_offers_only_the_agents_stores_as_stored_now(
+    qtbot: Any, vault: Vault, services: Services
+) -> None:
+    for sid, name in ((1, "One"), (2, "Two"), (3, "Three")):
+        seed(vault, 3, store_id=sid, store_name=name)
+    put_operator(vault, Actor(5, "ag", "Ag", AuthRole.AGENT, frozenset({1, 2})))
+    # The session's Actor claims store 3 too; the database says stores 1 and 2.
+    claimed = Actor(5, "ag", "Ag", AuthRole.AGENT, frozenset({1, 2, 3}))
+    v = OrdersView(services=services, actor=claimed, clock=FakeClock(NOW))
+    qtbot.addWidget(v)
+    v.show()
+    qtbot.waitUntil(lambda: v.model.searched_once and v._stores_known, timeout=5000)
+    stores = [v.store_combo.itemData(i) for i in range(v.store_combo.count())]
+    assert [s for s in stores if str(s).startswith("store:")] == ["store:1", "store:2"]
