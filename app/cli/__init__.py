@@ -1,4 +1,4 @@
-"""Headless subcommands: ``muttefik check``, ``muttefik sync``, ``muttefik users …``.
+"""Headless subcommands: ``muttefik check``, ``muttefik sync``, ``muttefik stores …``, …
 
 No Qt here.  ``ui.main`` parses the same arguments and hands subcommands to :func:`run`.
 Each area's subcommands live in a module of this package with ``register(subparsers)``
@@ -17,13 +17,13 @@ import sys
 from typing import Any
 
 from app import __version__
-from app.cli import audit, operators, orders, vault
+from app.cli import audit, operators, orders, stores, vault
 from app.cli.terminal import profile_from_args
 from app.errors import NoInput, UserError
 
 __all__ = ["build_parser", "main", "profile_from_args", "run"]
 
-COMMAND_MODULES = (vault, orders, audit, operators)
+COMMAND_MODULES = (vault, orders, stores, audit, operators)
 
 log = logging.getLogger("muttefik.cli")
 
