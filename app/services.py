@@ -1,46 +1,70 @@
 """The one place where the app's services are built with their real defaults.
 
-``Core`` holds infrastructure (vault, secrets, events, clock, network pool); services
-take what they need as keyword-only constructor arguments.  Each area adds its service
-to :class:`Services` and builds it in :func:`build_services`.
+``Core`` holds infrastructure (vault, secrets, clock, the job host and its change
+notices); services take what they need as keyword-only constructor arguments.  Each
+area adds its service to :class:`Services` and builds it in :func:`build_services`.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from app.amazon.orders_service import OrdersService
 from app.amazon.stores import StoreService
 from app.amazon.sync import SyncService
+from app.amazon.sync_job import SyncJob
 from app.audit import make_audit_log
 from app.audit_service import AuditService
 from app.auth.service import AuthService, OperatorService
 from app.clock import Clock, SystemClock
-from app.events import EventBus
+from app.jobs import JobHost
+from app.notices import Notices
 from app.paths import Profile
 from app.secrets import SecretStore
 from app.settings_service import SettingsService
 from app.vault import Vault
+from app.vault.check import CheckResult
+from app.vault.keys import KeyMode
 
 
-def _net_pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="muttefik-net")
-
-
-@dataclass
 class Core:
-    profile: Profile
-    vault: Vault
-    secrets: SecretStore
-    events: EventBus = field(default_factory=EventBus)
-    clock: Clock = field(default_factory=SystemClock)
-    net: ThreadPoolExecutor = field(default_factory=_net_pool)
+    """Infrastructure that lives as long as the open vault.
+
+    ``jobs``: the app's one :class:`~app.jobs.JobHost` (the GUI builds it at start, so
+    the work before the vault opens runs on the same lanes; otherwise one is built
+    here).  ``notices`` is the host's hub.  :meth:`close` stops the jobs, then closes
+    the vault, then records the audit heads still waiting.
+    """
+
+    def __init__(
+        self,
+        *,
+        profile: Profile,
+        vault: Vault,
+        secrets: SecretStore,
+        clock: Clock | None = None,
+        jobs: JobHost | None = None,
+    ) -> None:
+        self.profile = profile
+        self.vault = vault
+        self.secrets = secrets
+        self.clock: Clock = clock or SystemClock()
+        self.jobs = jobs or JobHost(clock=self.clock)
+        self.notices: Notices = self.jobs.notices
+
+    @property
+    def key_mode(self) -> KeyMode:
+        """Where the database key is kept (the window says it; the UI never holds the vault)."""
+        return self.vault.mode
+
+    def check_integrity(self) -> CheckResult:
+        """The full integrity check of the data file.  Blocks: run it on a worker."""
+        return self.vault.integrity_check()
 
     def close(self) -> None:
         from app import audit_anchor
 
-        self.net.shutdown(wait=False, cancel_futures=True)
+        self.jobs.shutdown()  # long jobs stop between pages, before the vault goes
         self.vault.close()
         audit_anchor.flush()  # heads still waiting to be recorded outside the file
 
@@ -55,23 +79,27 @@ class Services:
     sync: SyncService
     orders: OrdersService
     settings: SettingsService
+    #: The scheduled sync; started by the GUI (``sync_job.start()``), not by the CLI.
+    sync_job: SyncJob
 
 
 def build_services(core: Core) -> Services:
     # No audit key: AuditLog refuses to append (fail closed) rather than write unsealed.
-    audit_log = make_audit_log(core.vault, core.secrets, clock=core.clock, key=core.vault.audit_key)
+    audit_log = make_audit_log(
+        core.vault, core.secrets, clock=core.clock, key=core.vault.audit_key, notices=core.notices
+    )
     stores = StoreService(
         vault=core.vault,
         secrets=core.secrets,
         clock=core.clock,
-        events=core.events,
+        notices=core.notices,
         audit=audit_log,
     )
     sync = SyncService(
         vault=core.vault,
         secrets=core.secrets,
         clock=core.clock,
-        events=core.events,
+        notices=core.notices,
         stores=stores,
         audit=audit_log,
     )
@@ -81,9 +109,14 @@ def build_services(core: Core) -> Services:
         auth=AuthService(
             vault=core.vault, clock=core.clock, audit=audit_log, demo=core.profile.demo
         ),
-        operators=OperatorService(vault=core.vault, clock=core.clock, audit=audit_log),
+        operators=OperatorService(
+            vault=core.vault, clock=core.clock, audit=audit_log, notices=core.notices
+        ),
         stores=stores,
         sync=sync,
-        orders=OrdersService(vault=core.vault, sync=sync, net=core.net),
-        settings=SettingsService(vault=core.vault, clock=core.clock, audit=audit_log),
+        orders=OrdersService(vault=core.vault, sync=sync, jobs=core.jobs),
+        settings=SettingsService(
+            vault=core.vault, clock=core.clock, audit=audit_log, notices=core.notices
+        ),
+        sync_job=SyncJob(sync=sync, jobs=core.jobs),
     )

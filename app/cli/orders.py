@@ -53,7 +53,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     with open_cli_services(args) as services:
         actor = _signed_in(services)
-        store = services.stores.find_store(actor, args.store)
+        store = services.stores.find_store(actor, args.store).result()
         if store is None:
             long = len(args.store) > MAX_NAME_LENGTH  # no store has such a name: not echoed
             shown = " with that name" if long else f" named {args.store!r}"
@@ -72,4 +72,3 @@ def cmd_sync(args: argparse.Namespace) -> int:
             f"({result.new_orders} new); history {state}."
         )
         return 0
-
