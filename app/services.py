@@ -25,8 +25,6 @@ from app.settings_service import SettingsService
 from app.vault import Vault
 from app.vault.check import CheckResult
 from app.vault.keys import KeyMode
-from app.vault.check import CheckResult
-from app.vault.keys import KeyMode
 
 
 class Core:
@@ -53,15 +51,6 @@ class Core:
         self.clock: Clock = clock or SystemClock()
         self.jobs = jobs or JobHost(clock=self.clock)
         self.notices: Notices = self.jobs.notices
-
-    @property
-    def key_mode(self) -> KeyMode:
-        """Where the database key is kept (the window says it; the UI never holds the vault)."""
-        return self.vault.mode
-
-    def check_integrity(self) -> CheckResult:
-        """The full integrity check of the data file.  Blocks: run it on a worker."""
-        return self.vault.integrity_check()
 
     @property
     def key_mode(self) -> KeyMode:
