@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Build a one-folder bundle with PyInstaller (not part of `make test`).
+# Build the one-folder Linux bundle dist/muttefik with PyInstaller. Run through
+# `make package`, which first installs PyInstaller into .venv from requirements/dev-lock.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/python -m pip install -q "pyinstaller>=6.6"
-.venv/bin/pyinstaller --noconfirm packaging/muttefik.spec
-echo "Bundle: dist/muttefik/muttefik"
+[ -x .venv/bin/pyinstaller ] || {
+    echo "PyInstaller is not installed in .venv: run make package" >&2
+    exit 1
+}
+start=$(date +%s)
+.venv/bin/pyinstaller --noconfirm --log-level WARN \
+    --workpath build/pyinstaller --distpath dist packaging/muttefik.spec
+echo "Bundle: dist/muttefik/muttefik (built in $(($(date +%s) - start)) s)"
