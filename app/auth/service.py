@@ -558,8 +558,7 @@ class AuthService:
 
     def recovery_codes_left(self, actor: Actor) -> Future[int]:
         def read(conn: Conn) -> int:
-            own = access.current(conn, actor)
-            return len(store.unused_recovery_codes(conn, own.id))
+            return len(store.unused_recovery_codes(conn, self._own_row(conn, actor).id))
 
         return self.vault.run(read)
 

@@ -1,0 +1,436 @@
+"""Every public method of every service in ``app.services.Services``, for every kind of
+caller: allowed, or refused with ``PermissionDenied``.
+
+The callers (``KINDS``) are real operator rows in a real vault, plus the system
+principal and no session at all:
+
+``admin``        an enabled admin, on store B
+``agent_own``    an enabled agent, on its own store A
+``agent_other``  the same agent, on store B (not its store)
+``disabled``     an admin disabled since its ``Actor`` was made, on store A
+``stale``        an ``Actor`` saying admin for an operator demoted to agent of A, on B
+``forged``       an ``Actor`` claiming admin of A and B for an agent of A, on B
+``missing``      an ``Actor`` for an operator id that does not exist, on store A
+``system``       ``access.SYSTEM`` (background work, its narrow permissions), on B
+``none``         no ``Actor`` (``None``: no session), on store A
+
+A cell is *allowed* when the call returns (a Future's result included) or raises a
+seller-facing error other than ``PermissionDenied`` (wrong password, no such order):
+the permission check let it through.  Any other exception fails the test.
+
+Methods that take no caller are listed in ``NO_ACTOR`` with the reason.  A public
+method in neither table fails :func:`test_every_public_service_method_is_in_the_matrix`,
+so a new service method cannot skip the matrix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import io
+import itertools
+import threading
+import typing
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+import pytest
+
+from app import access, settings
+from app.amazon.client import OrderNotFound, Page
+from app.amazon.models import Credentials, Region, Store, StoreDraft
+from app.amazon.orders_repo import OrderQuery
+from app.amazon.stores import secret_name
+from app.audit import AuditFilter
+from app.auth.hashing import fast_hashing_for_tests
+from app.auth.models import Actor
+from app.auth.rbac import Role
+from app.errors import PermissionDenied, UserError
+from app.services import Core, Services, build_services
+from tests.helpers.operators import put_operator
+
+KINDS = (
+    "admin",
+    "agent_own",
+    "agent_other",
+    "disabled",
+    "stale",
+    "forged",
+    "missing",
+    "system",
+    "none",
+)
+ADMIN_ONLY = frozenset({"admin"})
+#: Enabled operators that exist (any role): methods that check only "signed in".
+OPERATORS = frozenset({"admin", "agent_own", "agent_other", "stale", "forged"})
+SIGNED_IN = OPERATORS | {"system"}
+#: ``view_store`` / ``sync_orders`` on the target store.
+ON_STORE = frozenset({"admin", "agent_own", "system"})
+
+CREDS = Credentials(lwa_client_secret="amzn1.oa2-cs.v1.secret", refresh_token="Atzr|token")
+_names = itertools.count(1)
+
+
+class _NoAmazon:
+    """The SP-API client of the matrix: no network, no orders."""
+
+    def search_orders(self, params: dict[str, Any]) -> Page:
+        return Page(orders=[], next_token=None, upper_bound=None, rate_limit=None)
+
+    def get_order(self, order_id: str, included: Any = None) -> Any:
+        raise OrderNotFound()
+
+    def close(self) -> None:
+        pass
+
+
+def _refusing_factory(store: Store, creds: Credentials) -> Any:
+    return _NoAmazon()
+
+
+@dataclasses.dataclass
+class World:
+    services: Services
+    core: Core
+    store_a: int
+    store_b: int
+    actors: dict[str, Actor | None]
+
+    def target(self, kind: str) -> int:
+        return (
+            self.store_a if kind in ("agent_own", "disabled", "missing", "none") else self.store_b
+        )
+
+    def scratch_store(self) -> int:
+        """A store of its own for a call that changes or removes it."""
+        name = f"Scratch {next(_names)}"
+
+        def write(conn: Any) -> int:
+            cur = conn.execute(
+                "INSERT INTO stores(name, region, marketplace_ids, lwa_client_id, demo, "
+                "created_at, updated_at) VALUES (?, 'EU', '[\"A1PA6795UKMFR9\"]', 'client', 0, "
+                "'2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+                (name,),
+            )
+            return int(cur.lastrowid)
+
+        return int(self.core.vault.call_write(write))
+
+    def scratch_operator(self) -> int:
+        """An agent without a password (setup pending), for a call that changes it."""
+        n = next(_names)
+        return put_operator(
+            self.core.vault,
+            Actor(id=100 + n, username=f"scratch{n}", display_name="S", role=Role.AGENT),
+        ).id
+
+
+def draft(name: str | None = None) -> StoreDraft:
+    return StoreDraft(
+        name=name or f"Shop {next(_names)}",
+        region=Region.EU,
+        marketplace_ids=("A1PA6795UKMFR9",),
+        lwa_client_id="amzn1.application-oa2-client.abc",
+    )
+
+
+@pytest.fixture
+def world(core: Core) -> World:
+    services = build_services(core)
+    services.auth.hasher = fast_hashing_for_tests()
+    services.operators.hasher = fast_hashing_for_tests()
+    services.stores.client_factory = _refusing_factory
+    services.sync.client_factory = _refusing_factory
+    vault = core.vault
+    a, b = (
+        vault.call_write(
+            lambda conn, n=n: int(
+                conn.execute(
+                    "INSERT INTO stores(name, region, marketplace_ids, lwa_client_id, demo, "
+                    "created_at, updated_at) VALUES (?, 'EU', '[\"A1PA6795UKMFR9\"]', 'client', "
+                    "0, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+                    (n,),
+                ).lastrowid
+            )
+        )
+        for n in ("Store A", "Store B")
+    )
+    for store_id in (a, b):
+        for which, value in (("lwa-client-secret", "secret"), ("refresh-token", "Atzr|t")):
+            core.secrets.set(secret_name(store_id, which), value)
+
+    def op(op_id: int, name: str, role: Role, stores: frozenset[int] = frozenset()) -> Actor:
+        return Actor(id=op_id, username=name, display_name=name, role=role, store_ids=stores)
+
+    admin = put_operator(vault, op(1, "ada", Role.ADMIN))
+    agent = put_operator(vault, op(2, "bora", Role.AGENT, frozenset({a})))
+    disabled = op(3, "cem", Role.ADMIN)
+    put_operator(vault, dataclasses.replace(disabled, disabled=True))
+    stale = op(4, "sam", Role.ADMIN)
+    put_operator(vault, op(4, "sam", Role.AGENT, frozenset({a})))
+    put_operator(vault, op(6, "fiona", Role.AGENT, frozenset({a})))
+    forged = op(6, "fiona", Role.ADMIN, frozenset({a, b}))
+    # Everyone has MFA, so the recovery-code calls reach their password check.
+    vault.call_write(
+        lambda conn: conn.execute("UPDATE operators SET totp_secret = 'JBSWY3DPEHPK3PXP'")
+    )
+    actors: dict[str, Actor | None] = {
+        "admin": admin,
+        "agent_own": agent,
+        "agent_other": agent,
+        "disabled": disabled,
+        "stale": stale,
+        "forged": forged,
+        "missing": op(999, "ghost", Role.ADMIN),
+        "system": access.SYSTEM,
+        "none": None,
+    }
+    return World(services, core, a, b, actors)
+
+
+Call = Callable[[World, Any, int], Any]
+
+#: "service.method" → (who may call it, how to call it with (world, actor, store_id)).
+MATRIX: dict[str, tuple[frozenset[str], Call]] = {
+    # --- stores -------------------------------------------------------------------------
+    "stores.list_stores": (SIGNED_IN, lambda w, a, s: w.services.stores.list_stores(a)),
+    "stores.find_store": (SIGNED_IN, lambda w, a, s: w.services.stores.find_store(a, "Store A")),
+    "stores.has_credentials": (ON_STORE, lambda w, a, s: w.services.stores.has_credentials(a, s)),
+    "stores.create_store": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.stores.create_store(a, draft(), CREDS),
+    ),
+    "stores.update_store": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.stores.update_store(a, w.scratch_store(), draft()),
+    ),
+    "stores.set_credentials": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.stores.set_credentials(a, w.scratch_store(), CREDS),
+    ),
+    "stores.delete_store": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.stores.delete_store(a, w.scratch_store()),
+    ),
+    "stores.test_connection": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.stores.test_connection(a, draft(), CREDS),
+    ),
+    # --- sync ---------------------------------------------------------------------------
+    "sync.sync_state": (ON_STORE, lambda w, a, s: w.services.sync.sync_state(a, s)),
+    "sync.sync_store": (ON_STORE, lambda w, a, s: w.services.sync.sync_store(a, s, _cancelled())),
+    "sync.fetch_order": (SIGNED_IN, lambda w, a, s: w.services.sync.fetch_order(a, "111-1")),
+    "sync.fetch_order_now": (
+        ON_STORE,
+        lambda w, a, s: w.services.sync.fetch_order_now(a, s, "111-1"),
+    ),
+    # --- orders -------------------------------------------------------------------------
+    "orders.read": (SIGNED_IN, lambda w, a, s: w.services.orders.read(a, lambda r: r.counts())),
+    "orders.search_ids": (
+        SIGNED_IN,
+        lambda w, a, s: w.services.orders.search_ids(a, OrderQuery()),
+    ),
+    "orders.get_order": (SIGNED_IN, lambda w, a, s: w.services.orders.get_order(a, "111-1")),
+    "orders.counts": (SIGNED_IN, lambda w, a, s: w.services.orders.counts(a)),
+    "orders.stores_and_marketplaces": (
+        SIGNED_IN,
+        lambda w, a, s: w.services.orders.stores_and_marketplaces(a),
+    ),
+    "orders.fetch_order": (SIGNED_IN, lambda w, a, s: w.services.orders.fetch_order(a, "111-1")),
+    "orders.open_order": (
+        ON_STORE,
+        lambda w, a, s: w.services.orders.open_order(a, s, "111-1"),
+    ),
+    # --- settings -----------------------------------------------------------------------
+    "settings.read": (
+        SIGNED_IN,
+        lambda w, a, s: w.services.settings.read(a, settings.SYNC_INTERVAL_MINUTES),
+    ),
+    "settings.all": (SIGNED_IN, lambda w, a, s: w.services.settings.all(a)),
+    "settings.set": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.settings.set(a, settings.SYNC_INTERVAL_MINUTES, 30),
+    ),
+    # --- audit --------------------------------------------------------------------------
+    "audit.read": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.audit.read(a, lambda r: r.seqs(AuditFilter(), limit=5)),
+    ),
+    "audit.export": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.audit.export(a, AuditFilter(), "csv", io.StringIO()),
+    ),
+    # --- operators ----------------------------------------------------------------------
+    "operators.list_operators": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.operators.list_operators(a),
+    ),
+    "operators.get_operator": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.operators.get_operator(a, w.scratch_operator()),
+    ),
+    "operators.list_stores": (SIGNED_IN, lambda w, a, s: w.services.operators.list_stores(a)),
+    "operators.add_operator": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.operators.add_operator(
+            a,
+            username=f"new{next(_names)}",
+            display_name="New",
+            email="new@example.com",
+            role=Role.AGENT,
+        ),
+    ),
+    "operators.new_setup_code": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.operators.new_setup_code(a, w.scratch_operator()),
+    ),
+    "operators.update_operator": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.operators.update_operator(
+            a, w.scratch_operator(), display_name="Renamed", email="r@example.com"
+        ),
+    ),
+    "operators.disable": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.operators.disable(a, w.scratch_operator()),
+    ),
+    "operators.enable": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.operators.enable(a, w.scratch_operator()),
+    ),
+    "operators.reset_password": (
+        ADMIN_ONLY,  # the scratch operator has no password yet: refused as input
+        lambda w, a, s: w.services.operators.reset_password(a, w.scratch_operator()),
+    ),
+    "operators.reset_mfa": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.operators.reset_mfa(a, w.scratch_operator()),
+    ),
+    "operators.unlock": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.operators.unlock(a, w.scratch_operator()),
+    ),
+    "operators.assign_stores": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.operators.assign_stores(a, w.scratch_operator(), {s}),
+    ),
+    "operators.set_role": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.operators.set_role(a, w.scratch_operator(), Role.ADMIN),
+    ),
+    # --- auth: the caller's own account -------------------------------------------------
+    "auth.change_password": (  # no password stored: refused as a wrong password
+        OPERATORS,
+        lambda w, a, s: w.services.auth.change_password(a, "old", "Velvet-Orbit-73-Lantern!"),
+    ),
+    "auth.recovery_codes_left": (OPERATORS, lambda w, a, s: w.services.auth.recovery_codes_left(a)),
+    "auth.regenerate_recovery_codes": (
+        OPERATORS,
+        lambda w, a, s: w.services.auth.regenerate_recovery_codes(a, "wrong"),
+    ),
+    # Ends the caller's own session: also for an operator disabled meanwhile.
+    "auth.sign_out": (OPERATORS | {"disabled"}, lambda w, a, s: w.services.auth.sign_out(a)),
+}
+
+#: Public methods without a caller, and why that is right.
+NO_ACTOR: dict[str, str] = {
+    "auth.needs_first_admin": "sign-in step: is there an enrolled operator yet",
+    "auth.begin_first_admin": "first-run wizard: refuses once an operator is enrolled",
+    "auth.complete_enrollment": "sign-in step: needs the enrollment token of a checked password",
+    "auth.check_password": "sign-in step: the credentials are the check",
+    "auth.begin_enrollment": "sign-in step: needs the token of a checked password",
+    "auth.check_second_factor": "sign-in step: needs the token of a checked password",
+    "auth.redeem_setup_code": "sign-in step: the one-time setup code is the check",
+    "auth.demo_session": "signs in the demo operator; refuses outside the demo profile",
+    "auth.password_problems": "policy feedback on typed text; reads no account",
+    "auth.password_rules": "the policy in words; reads no account",
+    "sync.is_running": "whether a sync holds a store's lock in memory; reads no data",
+    "audit.verify": "integrity of the whole chain; reveals no entry",
+    "audit.verify_against": "checks an export the caller already holds against the chain",
+    "audit.actions": "the static list of action names, for the filter",
+    "sync_job.start": "the scheduled sync acts as the system principal; the app starts it",
+    "sync_job.run_now": "asks the scheduled sync (system principal) to run at once",
+    "sync_job.cancel_current": "stops the scheduled sync's current run",
+    "sync_job.wait_idle": "waits for the scheduled sync's current run to end",
+    "sync_job.status": "last run, error and progress of the scheduled sync",
+}
+
+
+def _cancelled() -> threading.Event:
+    """A cancel already set: the sync checks its caller, then stops before the network."""
+    event = threading.Event()
+    event.set()
+    return event
+
+
+def _service_classes() -> dict[str, type]:
+    hints = typing.get_type_hints(Services)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Services) if f.name != "core"}
+
+
+def _public_methods() -> set[str]:
+    found = set()
+    for service, cls in _service_classes().items():
+        for name, member in inspect.getmembers(cls):
+            if name.startswith("_") or not callable(member):
+                continue
+            found.add(f"{service}.{name}")
+    return found
+
+
+def test_every_public_service_method_is_in_the_matrix() -> None:
+    public = _public_methods()
+    listed = set(MATRIX) | set(NO_ACTOR)
+    assert not set(MATRIX) & set(NO_ACTOR)
+    assert public - listed == set(), "add these methods to MATRIX (or NO_ACTOR, with a reason)"
+    assert listed - public == set(), "these are no longer public service methods"
+
+
+def _outcome(call: Call, w: World, actor: Any, store_id: int) -> str:
+    try:
+        result = call(w, actor, store_id)
+        if isinstance(result, Future):
+            result.result(timeout=30)
+    except PermissionDenied:
+        return "denied"
+    except UserError:
+        return "allowed"  # past the permission check, refused for another reason
+    return "allowed"
+
+
+@pytest.mark.parametrize("method", sorted(MATRIX))
+def test_permission_matrix(world: World, method: str) -> None:
+    allowed, call = MATRIX[method]
+    got = {kind: _outcome(call, world, world.actors[kind], world.target(kind)) for kind in KINDS}
+    want = {kind: "allowed" if kind in allowed else "denied" for kind in KINDS}
+    assert got == want
+
+
+def test_a_forged_admin_creates_no_store_and_writes_nothing(world: World) -> None:
+    forged = world.actors["forged"]
+    before = world.services.stores.list_stores(world.actors["admin"]).result()
+    with pytest.raises(PermissionDenied):
+        world.services.stores.create_store(forged, draft("Forged shop"), CREDS)
+    assert world.services.stores.list_stores(world.actors["admin"]).result() == before
+    assert world.services.stores.find_store(world.actors["admin"], "Forged shop").result() is None
+
+
+@pytest.mark.parametrize("kind", ["stale", "forged"])
+def test_list_reads_follow_the_stored_operator_not_the_actor(world: World, kind: str) -> None:
+    actor = world.actors[kind]
+    assert [s.id for s in world.services.stores.list_stores(actor).result()] == [world.store_a]
+    assert [s.id for s in world.services.operators.list_stores(actor).result()] == [world.store_a]
+    assert world.services.stores.find_store(actor, "Store B").result() is None
+
+
+def test_the_system_syncs_every_store_and_its_audit_entries_name_no_operator(
+    world: World,
+) -> None:
+    result = world.services.sync.sync_store(access.SYSTEM, world.store_b, _cancelled())
+    assert result.cancelled
+    entries = world.services.audit.read(
+        world.actors["admin"], lambda r: r.entries(r.seqs(AuditFilter(), limit=2))
+    ).result()
+    assert [e.action for e in entries] == ["sync_finished", "sync_started"]
+    assert all(e.actor_id is None for e in entries)
