@@ -1,29 +1,33 @@
-"""Lazy table model of the audit log (newest first).
+"""The audit log table (newest first): a :class:`~ui.models.table_engine.LazyTableModel`
+keyed by sequence number, read through ``AuditService.read``.
 
-A filter change asks the DB thread for the count only; rows are fetched a page at a time
-when the view first asks for them, cached by page, and announced with ``dataChanged``
-for exactly that page's rows.  Stale answers (from before a newer filter) are dropped.
+A filter is a search for the matching entries' seqs; the shown entries are read by seq,
+never by OFFSET, so entries appended while the view is open (an ``AuditAppended``
+notice, then :meth:`AuditModel.refresh`) are inserted on top and shift nothing the
+seller is looking at.  Entries written by the system (no operator) show as "system".
+
+Thread: GUI only.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from enum import IntEnum
-from typing import Any
+from typing import Any, TypeVar
 
-import shiboken6
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QObject
 
-from app.audit import AuditEntry, AuditFilter, AuditService
+from app.audit import AuditEntry, AuditFilter
+from app.audit_service import AuditReader, AuditService
 from app.auth.models import Actor
-from ui.models.base import HeaderedTableModel
-from ui.ops import Op
+from ui.models.table_engine import DISPLAY, TOOLTIP, Built, LazyTableModel, RowReader, row_cells
 
-# Custom roles (Qt.UserRole + 30…; the orders roles use +1…, operators +20).
-AUDIT_SEQ_ROLE = int(Qt.ItemDataRole.UserRole) + 30
-AUDIT_LOADED_ROLE = int(Qt.ItemDataRole.UserRole) + 31
+T = TypeVar("T")
 
-_Index = QModelIndex | QPersistentModelIndex
+SYSTEM_TEXT = "system"
+PURGED_TEXT = "(removed by the retention purge)"
 
 
 class Column(IntEnum):
@@ -56,147 +60,102 @@ def _details_text(details: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
-class AuditModel(HeaderedTableModel):
-    """Signals: ``count_loaded(int)`` after a filter's count arrived; ``page_loaded(int)``
-    (page number) after rows arrived.  Thread: GUI; queries run on the DB thread."""
+def operator_text(entry: AuditEntry) -> str:
+    """Who acted: the operator's username, "system" for background work (no operator)."""
+    if entry.actor_id is None:
+        return SYSTEM_TEXT
+    return entry.actor_username or f"#{entry.actor_id}"
 
-    HEADERS = tuple(HEADERS[c] for c in Column)
 
-    count_loaded = Signal(int)
-    page_loaded = Signal(int)
-    load_failed = Signal(object)
+def build_row(entry: AuditEntry) -> Built[int]:
+    """Every cell of one entry (DB thread)."""
+    cells = row_cells(entry.seq, len(Column))
+    texts = {
+        Column.SEQ: str(entry.seq),
+        Column.TIME: entry.at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+        Column.OPERATOR: operator_text(entry),
+        Column.ACTION: entry.label,
+        Column.OBJECT: (
+            "" if entry.object_type is None
+            else f"{entry.object_type} {entry.object_id or ''}".strip()
+        ),
+        Column.DETAILS: _details_text(entry.details),
+    }  # fmt: skip
+    for column, text in texts.items():
+        cells[column][DISPLAY] = text
+    cells[Column.SEQ][TOOLTIP] = f"hash {entry.hash[:16]}…"
+    if entry.details:
+        cells[Column.DETAILS][TOOLTIP] = json.dumps(entry.details, sort_keys=True, indent=1)
+    return Built(entry.seq, True, cells)
 
-    def __init__(
-        self, *, service: AuditService, actor: Actor, page_size: int = 200, parent: Any = None
-    ) -> None:
-        super().__init__(parent)
+
+def build_missing(seq: int) -> Built[int]:
+    cells = row_cells(seq, len(Column), loaded=False)
+    cells[Column.SEQ][DISPLAY] = str(seq)
+    cells[Column.ACTION][DISPLAY] = PURGED_TEXT
+    return Built(seq, False, cells)
+
+
+class _Reader:
+    """The engine's reader over an :class:`AuditReader` (DB thread)."""
+
+    def __init__(self, audit: AuditReader) -> None:
+        self._audit = audit
+
+    def keys(self, query: AuditFilter) -> list[int]:
+        return self._audit.seqs(query)
+
+    def rows(self, keys: Sequence[int]) -> list[Built[int]]:
+        found = {e.seq: e for e in self._audit.entries(keys)}
+        return [build_row(found[k]) if k in found else build_missing(k) for k in keys]
+
+
+class AuditSource:
+    """The audit table's :class:`~ui.models.table_engine.RowSource`."""
+
+    def __init__(self, service: AuditService, actor: Actor) -> None:
         self._service = service
         self._actor = actor
-        self._page_size = page_size
-        self._filter = AuditFilter()
-        self._count = 0
-        self._pages: dict[int, list[AuditEntry]] = {}
-        self._pending: set[int] = set()
-        self._generation = 0
 
-    # --- loading ----------------------------------------------------------------------
+    def read(self, fn: Callable[[RowReader[AuditFilter, int]], T]) -> Future[T]:
+        return self._service.read(self._actor, lambda audit: fn(_Reader(audit)))
+
+
+class AuditModel(LazyTableModel):
+    """Audit entries by :class:`AuditFilter`; keys are sequence numbers."""
+
+    WHAT = "audit entries"
+
+    def __init__(
+        self,
+        *,
+        service: AuditService,
+        actor: Actor,
+        page_size: int = 200,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(
+            source=AuditSource(service, actor),
+            headers=[HEADERS[c] for c in Column],
+            query=AuditFilter(),
+            page_size=page_size,
+            parent=parent,
+        )
 
     @property
     def filter(self) -> AuditFilter:
-        return self._filter
+        filt: AuditFilter = self._query
+        return filt
 
     def set_filter(self, filt: AuditFilter) -> None:
-        """Count the matching entries, then show that many (rows load lazily)."""
-        self._filter = filt
-        self._generation += 1
-        generation = self._generation
-        service, actor = self._service, self._actor
-        Op(None, lambda job: service.count(actor, filt)).on_success(
-            lambda n: self._count_arrived(generation, n)
-        ).on_failure(self.load_failed.emit).run()
+        """Search the entries matching ``filt``; the table updates when done."""
+        self.set_query(filt)
 
-    def refresh(self) -> None:
-        self.set_filter(self._filter)
+    def append_arrived(self) -> None:
+        """New entries were committed: add the matching ones on top (entries never
+        change, so no loaded row reloads)."""
+        self.refresh(changed=())
 
-    def _count_arrived(self, generation: int, count: int) -> None:
-        if not shiboken6.isValid(self) or generation != self._generation:
-            return
-        self.beginResetModel()
-        self._count = count
-        self._pages.clear()
-        self._pending.clear()
-        self.endResetModel()
-        self.count_loaded.emit(count)
-
-    def _request_page(self, page: int) -> None:
-        if page in self._pending or page in self._pages:
-            return
-        self._pending.add(page)
-        generation = self._generation
-        service, actor, filt = self._service, self._actor, self._filter
-        offset, limit = page * self._page_size, self._page_size
-        Op(None, lambda job: service.search(actor, filt, offset=offset, limit=limit)).on_success(
-            lambda rows: self._page_arrived(generation, page, rows)
-        ).on_failure(self._page_failed(generation, page)).run()
-
-    def _page_failed(self, generation: int, page: int) -> Any:
-        def failed(exc: BaseException) -> None:
-            if shiboken6.isValid(self) and generation == self._generation:
-                self._pending.discard(page)
-                self.load_failed.emit(exc)
-
-        return failed
-
-    def _page_arrived(self, generation: int, page: int, rows: list[AuditEntry]) -> None:
-        if not shiboken6.isValid(self) or generation != self._generation:
-            return
-        self._pending.discard(page)
-        self._pages[page] = rows
-        first = page * self._page_size
-        last = min(first + self._page_size, self._count) - 1
-        if last >= first:
-            self.dataChanged.emit(
-                self.index(first, 0),
-                self.index(last, len(Column) - 1),
-                [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole,
-                 AUDIT_SEQ_ROLE, AUDIT_LOADED_ROLE],
-            )  # fmt: skip
-        self.page_loaded.emit(page)
-
-    def entry_at(self, row: int) -> AuditEntry | None:
-        """The entry if its page is loaded (else ``None`` and the page is requested)."""
-        if not (0 <= row < self._count):
-            return None
-        page, offset = divmod(row, self._page_size)
-        rows = self._pages.get(page)
-        if rows is None:
-            self._request_page(page)
-            return None
-        return rows[offset] if offset < len(rows) else None
-
-    # --- QAbstractTableModel ----------------------------------------------------------
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self._count
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < self._count):
-            return None
-        if not (0 <= index.column() < len(Column)):
-            return None
-        if role not in (
-            Qt.ItemDataRole.DisplayRole,
-            Qt.ItemDataRole.ToolTipRole,
-            AUDIT_SEQ_ROLE,
-            AUDIT_LOADED_ROLE,
-        ):
-            return None
-        entry = self.entry_at(index.row())
-        if role == AUDIT_LOADED_ROLE:
-            return entry is not None
-        if entry is None:
-            return "…" if role == Qt.ItemDataRole.DisplayRole else None
-        if role == AUDIT_SEQ_ROLE:
-            return entry.seq
-        column = Column(index.column())
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == Column.DETAILS and entry.details:
-                return json.dumps(entry.details, sort_keys=True, indent=1)
-            if column == Column.SEQ:
-                return f"hash {entry.hash[:16]}…"
-            return None
-        if column == Column.SEQ:
-            return str(entry.seq)
-        if column == Column.TIME:
-            return entry.at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        if column == Column.OPERATOR:
-            if entry.actor_username:
-                return entry.actor_username
-            return "—" if entry.actor_id is None else f"#{entry.actor_id}"
-        if column == Column.ACTION:
-            return entry.label
-        if column == Column.OBJECT:
-            if entry.object_type is None:
-                return ""
-            return f"{entry.object_type} {entry.object_id or ''}".strip()
-        return _details_text(entry.details)
+    def seq_at(self, row: int) -> int | None:
+        seq: int | None = self.key_at(row)
+        return seq

@@ -1,4 +1,7 @@
-"""Custom item-data roles, all in one place so views and delegates agree on them."""
+"""Custom item-data roles, all in one place so models, views and delegates agree on them.
+
+Named ``ItemRole`` so that it is never mistaken for :class:`app.auth.rbac.Role`.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +12,12 @@ from PySide6.QtCore import Qt
 _BASE = int(Qt.ItemDataRole.UserRole)
 
 
-class Role(IntEnum):
+class ItemRole(IntEnum):
     """Roles beyond Qt's own.  Values start at ``Qt.UserRole + 1``."""
 
-    #: The order id of the row (``str``), available even before the row is loaded.
-    ORDER_ID = _BASE + 1
+    #: The row's key (an order id, an operator id, an audit entry's seq), in every cell
+    #: of a loaded row; ``LazyTableModel.key_at(row)`` has it before the row loads.
+    KEY = _BASE + 1
     #: ``True`` once the row's data has arrived from the DB thread.
     LOADED = _BASE + 2
     #: The raw order status code (``"UNSHIPPED"``, ``"SHIPPED"``…), for delegates.

@@ -1,9 +1,11 @@
 """Audit tab (admins): the sealed log, filtered by operator, action and date,
 exportable as CSV or JSON Lines to a file the admin chooses, and verifiable.
 
-Rows load lazily through :class:`~ui.models.audit_model.AuditModel`; the export runs on
-the DB thread through ``AuditService.export`` (which audits the export itself); Verify
-runs ``AuditService.verify`` on a worker and shows what it found, in plain words.
+Rows load lazily through :class:`~ui.models.audit_model.AuditModel` (the table engine,
+by sequence number); entries appended while the tab is open (``AuditAppended``) go on
+top.  The export runs on the DB thread through ``AuditService.export`` (which audits the
+export itself); Verify runs ``AuditService.verify`` on a worker and shows what it found,
+in plain words.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from PySide6.QtCore import QDate, Signal
+from PySide6.QtCore import QDate, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -29,11 +31,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.audit import AuditFilter, AuditService, VerifyResult
+from app.audit import AuditFilter, VerifyResult
+from app.audit_service import AuditService
 from app.auth.models import Actor, Operator
 from app.auth.service import OperatorService
 from app.errors import UserError
+from app.notices import AuditAppended
+from ui.events import QtEvents
 from ui.models.audit_model import AuditModel, Column
+from ui.models.table_engine import follow_view
 from ui.ops import Op, when_done
 
 ExportFormat = Literal["csv", "jsonl"]
@@ -84,6 +90,7 @@ class AuditView(QWidget):
         operators: OperatorService,
         actor: Actor,
         page_size: int = 200,
+        qt_events: QtEvents | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -94,8 +101,15 @@ class AuditView(QWidget):
         self.setObjectName("auditView")
 
         self.model = AuditModel(service=service, actor=actor, page_size=page_size, parent=self)
-        self.model.count_loaded.connect(self._count_loaded)
-        self.model.load_failed.connect(self._failed)
+        self.model.search_finished.connect(self._count_loaded)
+        self.model.search_failed.connect(self._failed)
+        # Entries appended meanwhile: one refresh per event-loop turn, however many.
+        self._appended = QTimer(self)
+        self._appended.setSingleShot(True)
+        self._appended.setInterval(0)
+        self._appended.timeout.connect(self.model.append_arrived)
+        if qt_events is not None:
+            qt_events.on(AuditAppended, lambda _n: self._appended.start())
 
         self.operator = QComboBox()
         self.operator.setObjectName("auditOperator")
@@ -140,7 +154,7 @@ class AuditView(QWidget):
         )
         self.verify_button.clicked.connect(self.verify)
         refresh = QPushButton("Refresh")
-        refresh.clicked.connect(self.model.refresh)
+        refresh.clicked.connect(self.model.append_arrived)
 
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Operator:"))
@@ -160,6 +174,7 @@ class AuditView(QWidget):
         self.table = QTableView()
         self.table.setObjectName("auditTable")
         self.table.setModel(self.model)
+        follow_view(self.table, self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
@@ -244,7 +259,7 @@ class AuditView(QWidget):
             self.export_button.setEnabled(True)
             self.status.setText(f"Exported {count} entries to {path}.")
             self.exported.emit(count, path)
-            self.model.refresh()  # the export itself is now in the log
+            self.model.append_arrived()  # the export itself is now in the log
 
         def failed(exc: BaseException) -> None:
             self.export_button.setEnabled(True)
@@ -280,4 +295,5 @@ def make_tab(window: Any) -> QWidget:
         service=window.services.audit,
         operators=window.services.operators,
         actor=window.session.actor,
+        qt_events=window.qt_events,
     )

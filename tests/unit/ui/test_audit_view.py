@@ -1,5 +1,6 @@
-"""The audit tab over the real audit log in a real vault: lazy pages through the DB
-thread, filters by operator/action/date, export to CSV and JSONL (itself audited)."""
+"""The audit tab over the real audit log in a real vault: rows by seq through the DB
+thread (entries appended while open go on top), filters by operator/action/date, export
+to CSV and JSONL (itself audited)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from PySide6.QtCore import QDate
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from app.audit import Action, AuditFilter, AuditLog, AuditService, Outcome
+from app.audit import Action, AuditFilter, AuditLog, Outcome
+from app.audit_service import AuditService
 from app.auth.rbac import Role
 from app.clock import FakeClock
 from app.errors import PermissionDenied
@@ -23,7 +25,8 @@ from app.vault import Vault
 from tests.support import AUDIT_TEST_KEY
 from tests.unit.ui.auth_fakes import FakeAuth, FakeOperators
 from ui import ops
-from ui.models.audit_model import AUDIT_LOADED_ROLE, AUDIT_SEQ_ROLE, AuditModel, Column
+from ui.models.audit_model import AuditModel, Column
+from ui.models.roles import ItemRole
 from ui.views.audit import AuditView
 
 PW = "Admin-password-2026!"
@@ -90,25 +93,30 @@ def view(qtbot: QtBot, service: AuditService, auth: FakeAuth) -> AuditView:
     return v
 
 
-def test_model_lazy_pages_and_modeltester(
+def _loaded(model: AuditModel, row: int) -> bool:
+    return model.data(model.index(row, 0), ItemRole.LOADED) is True
+
+
+def test_model_loads_shown_entries_by_seq_and_modeltester(
     qtbot: QtBot, qtmodeltester: ModelTester, service: AuditService, auth: FakeAuth
 ) -> None:
     model = AuditModel(service=service, actor=auth.accounts["admin"].actor(), page_size=5)
-    with qtbot.waitSignal(model.count_loaded) as blocker:
+    with qtbot.waitSignal(model.search_finished) as blocker:
         model.set_filter(AuditFilter())
     assert blocker.args == [23]
+    assert [model.seq_at(r) for r in (0, 12, 22)] == [23, 11, 1]  # newest first
     index = model.index(12, Column.ACTION)
-    assert model.data(index, AUDIT_LOADED_ROLE) is False
-    assert model.data(index) == "…"  # placeholder while its page loads
-    with qtbot.waitSignal(model.page_loaded) as page:
-        pass
-    assert page.args == [2]  # only the page of row 12 was fetched
-    assert model.data(index, AUDIT_LOADED_ROLE) is True
-    assert model.data(model.index(0, Column.SEQ), AUDIT_LOADED_ROLE) is False
-    assert model.data(index, AUDIT_SEQ_ROLE) == 23 - 12  # newest first
+    assert not _loaded(model, 12) and model.data(index) is None
+    qtbot.waitUntil(lambda: _loaded(model, 5))  # the search's row, then a page below
+    loaded: list[tuple[int, int]] = []
+    model.rows_loaded.connect(lambda first, last: loaded.append((first, last)))
+    model.want_rows(12, 13)
+    qtbot.waitUntil(lambda: _loaded(model, 12))
+    assert loaded[0] == (12, 13)  # the shown rows first, by seq
+    assert model.data(index) == "Signed in" and model.data(index, ItemRole.KEY) == 11
     qtmodeltester.check(model)  # type: ignore[no-untyped-call]
-    qtbot.waitUntil(lambda: all(model.data(model.index(r, 0), AUDIT_LOADED_ROLE)
-                                for r in range(model.rowCount())))  # fmt: skip
+    model.want_rows(0, 22)
+    qtbot.waitUntil(lambda: all(_loaded(model, r) for r in range(model.rowCount())))
     assert model.data(model.index(0, Column.OPERATOR)) == "bora"
     assert model.data(model.index(0, Column.ACTION)) == "Sign-in failed"
     assert model.data(model.index(0, Column.OBJECT)) == "operator 2"
@@ -116,30 +124,80 @@ def test_model_lazy_pages_and_modeltester(
     qtmodeltester.check(model)  # type: ignore[no-untyped-call]
 
 
+def test_entries_appended_while_open_go_on_top(
+    qtbot: QtBot, service: AuditService, auth: FakeAuth, vault: Vault
+) -> None:
+    """Paging by seq: new entries are inserted above, the rows shown keep their entries
+    (an OFFSET page read after the append would have shifted by the new entries)."""
+    model = AuditModel(service=service, actor=auth.accounts["admin"].actor(), page_size=5)
+    with qtbot.waitSignal(model.search_finished):
+        model.set_filter(AuditFilter())
+    model.want_rows(10, 14)
+    qtbot.waitUntil(lambda: all(_loaded(model, r) for r in range(10, 15)))
+    before = [model.data(model.index(r, Column.SEQ)) for r in range(10, 15)]
+    inserted: list[tuple[int, int]] = []
+    loaded: list[tuple[int, int]] = []
+    model.rowsInserted.connect(lambda _p, first, last: inserted.append((first, last)))
+    model.rows_loaded.connect(lambda first, last: loaded.append((first, last)))
+
+    def two_more(conn: Any) -> None:  # one by the system (no operator), one by admin
+        service.audit.append(conn, actor_id=None, action=Action.SIGN_IN_OK)
+        service.audit.append(conn, actor_id=1, action=Action.SIGN_IN_OK)
+
+    vault.call_write(two_more)
+    with (
+        qtbot.assertNotEmitted(model.modelReset, wait=0),
+        qtbot.waitSignal(model.search_finished) as blocker,
+    ):
+        model.append_arrived()
+    assert blocker.args == [25] and inserted == [(0, 1)]
+    assert [model.seq_at(r) for r in (0, 1, 2)] == [25, 24, 23]
+    # The entries shown before moved down with their rows; none was read again.
+    assert [model.data(model.index(r, Column.SEQ)) for r in range(12, 17)] == before
+    assert not any(first <= r <= last for first, last in loaded for r in range(12, 17))
+    model.want_rows(0, 1)
+    qtbot.waitUntil(lambda: _loaded(model, 0) and _loaded(model, 1))
+    assert model.data(model.index(0, Column.OPERATOR)) == "admin"
+    assert model.data(model.index(1, Column.OPERATOR)) == "system"
+
+
+def test_keyset_pages_are_not_shifted_by_appends(
+    service: AuditService, auth: FakeAuth, vault: Vault
+) -> None:
+    admin = auth.accounts["admin"].actor()
+    first = service.read(admin, lambda r: r.seqs(AuditFilter(), limit=5)).result()
+    assert first == [23, 22, 21, 20, 19]
+    vault.call_write(lambda conn: service.audit.append(conn, actor_id=1, action=Action.SIGN_IN_OK))
+    after = service.read(admin, lambda r: r.seqs(AuditFilter(), below=first[-1], limit=5))
+    assert after.result() == [18, 17, 16, 15, 14]
+    entries = service.read(admin, lambda r: r.entries([24, 3, 999])).result()
+    assert [e.seq for e in entries] == [24, 3]  # newest first; unknown seqs left out
+
+
 def test_filters(qtbot: QtBot, view: AuditView, auth: FakeAuth) -> None:
     bora = view.operator.findData(auth.accounts["bora"].id)
-    with qtbot.waitSignal(view.model.count_loaded) as blocker:
+    with qtbot.waitSignal(view.model.search_finished) as blocker:
         view.operator.setCurrentIndex(bora)
     assert blocker.args == [3]
     assert view.status.text() == "3 entries"
 
-    with qtbot.waitSignal(view.model.count_loaded) as blocker:
+    with qtbot.waitSignal(view.model.search_finished) as blocker:
         view.operator.setCurrentIndex(0)
     assert blocker.args == [23]
     ok = view.action.findData(Action.SIGN_IN_OK)
-    with qtbot.waitSignal(view.model.count_loaded) as blocker:
+    with qtbot.waitSignal(view.model.search_finished) as blocker:
         view.action.setCurrentIndex(ok)
     assert blocker.args == [20]
 
     # The fake clock ends at 2026-11-01; entries are one a day before that.
-    with qtbot.waitSignal(view.model.count_loaded):
+    with qtbot.waitSignal(view.model.search_finished):
         view.date_from.setDate(QDate(2026, 10, 25))
-    with qtbot.waitSignal(view.model.count_loaded) as blocker:
+    with qtbot.waitSignal(view.model.search_finished) as blocker:
         view.use_from.setChecked(True)
     since = view.current_filter().since
     assert since is not None
     assert 5 <= blocker.args[0] <= 9  # about a week, whatever the local time zone
-    with qtbot.waitSignal(view.model.count_loaded) as blocker:
+    with qtbot.waitSignal(view.model.search_finished) as blocker:
         view.date_to.setDate(QDate(2026, 10, 20))
         view.use_to.setChecked(True)
     assert blocker.args == [0]
@@ -152,7 +210,7 @@ def test_export(qtbot: QtBot, view: AuditView, auth: FakeAuth, tmp_path: Path, f
     target = tmp_path / f"audit.{fmt}"
     view.choose_path = lambda parent: (str(target), fmt)  # type: ignore[assignment,return-value]
     bora = view.operator.findData(auth.accounts["bora"].id)
-    with qtbot.waitSignal(view.model.count_loaded):
+    with qtbot.waitSignal(view.model.search_finished):
         view.operator.setCurrentIndex(bora)
     with qtbot.waitSignal(view.exported, timeout=5000) as blocker:
         view.export_button.click()
@@ -170,16 +228,17 @@ def test_export(qtbot: QtBot, view: AuditView, auth: FakeAuth, tmp_path: Path, f
     assert [r["actor_username"] for r in rows] == ["bora"] * 3
     assert (target.stat().st_mode & 0o777) == 0o600
     # The export is itself in the log (by the admin).
-    with qtbot.waitSignal(view.model.count_loaded) as count:
+    with qtbot.waitSignal(view.model.search_finished) as count:
         view.operator.setCurrentIndex(view.operator.findData(auth.accounts["admin"].id))
     assert count.args == [21]
 
 
+@pytest.mark.expect_log("muttefik.ui", "WARNING", "search failed: PermissionDenied")
 def test_agents_are_refused_by_the_service(
     qtbot: QtBot, service: AuditService, auth: FakeAuth
 ) -> None:
     model = AuditModel(service=service, actor=auth.accounts["bora"].actor())
-    with qtbot.waitSignal(model.load_failed) as blocker:
+    with qtbot.waitSignal(model.search_failed) as blocker:
         model.set_filter(AuditFilter())
     assert isinstance(blocker.args[0], PermissionDenied)
     assert model.rowCount() == 0

@@ -20,12 +20,14 @@ from app.amazon.models import (
     Package,
 )
 from app.amazon.orders_repo import OrderQuery, SortColumn
+from app.amazon.orders_service import OrdersService
 from app.auth.models import Actor
 from app.auth.rbac import Role as AuthRole
 from app.clock import FakeClock
 from app.vault import Vault
+from tests.helpers.operators import put_operator
 from ui.models.orders_model import REMOVED_TEXT, Column, OrdersModel
-from ui.models.roles import Role
+from ui.models.roles import ItemRole
 
 ADMIN = Actor(id=1, username="admin", display_name="Admin", role=AuthRole.ADMIN)
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -133,10 +135,16 @@ def ops_bridge(qapp: Any) -> None:
     ops.install()
 
 
+def make_model(vault: Vault, actor: Actor = ADMIN, **kw: Any) -> OrdersModel:
+    """A model reading through the real OrdersService, as ``actor`` (now stored)."""
+    put_operator(vault, actor)
+    service = OrdersService(vault=vault, sync=None, jobs=None)  # type: ignore[arg-type]
+    return OrdersModel(service=service, actor=actor, clock=FakeClock(NOW), **kw)
+
+
 @pytest.fixture
 def model(qtbot: Any, vault: Vault) -> OrdersModel:
-    m = OrdersModel(vault=vault, actor=ADMIN, clock=FakeClock(NOW), page_size=50)
-    return m
+    return make_model(vault, page_size=50)
 
 
 def _search(qtbot: Any, model: OrdersModel, query: OrderQuery | None = None) -> int:
@@ -149,7 +157,7 @@ def _search(qtbot: Any, model: OrdersModel, query: OrderQuery | None = None) -> 
 
 
 def _loaded(model: OrdersModel, row: int) -> bool:
-    return model.data(model.index(row, 0), Role.LOADED) is True
+    return model.data(model.index(row, 0), ItemRole.LOADED) is True
 
 
 def _load_all(qtbot: Any, model: OrdersModel) -> None:
@@ -167,11 +175,11 @@ def test_search_returns_newest_first_and_rows_load_when_shown(
     # never show empty.
     assert _loaded(model, 0) and not _loaded(model, 1)
     assert model.data(model.index(0, Column.ORDER_ID)) == orders[0].order_id
-    assert model.data(model.index(0, Column.STATUS), Role.ORDER_ID) == orders[0].order_id
+    assert model.data(model.index(0, Column.STATUS), ItemRole.KEY) == orders[0].order_id
     # A page below them is read next; rows further down stay empty until shown.
     qtbot.waitUntil(lambda: all(_loaded(model, r) for r in range(51)), timeout=5000)
     assert model.data(model.index(120, Column.STATUS)) is None
-    assert model.data(model.index(120, Column.STATUS), Role.LOADED) is None
+    assert model.data(model.index(120, Column.STATUS), ItemRole.LOADED) is None
     # Showing rows 120..125 reads exactly those first, then a page below (clipped at the
     # end) and a page above; each read is announced once, with explicit roles.
     changes: list[tuple[int, int, int, int, list[int]]] = []
@@ -204,7 +212,7 @@ def test_display_values(qtbot: Any, vault: Vault, model: OrdersModel) -> None:
     assert o.total is not None
     assert model.data(model.index(row, Column.TOTAL)) == f"{o.total.amount:.2f} {o.total.currency}"
     assert model.data(model.index(row, Column.MARKETPLACE)) == o.marketplace_name
-    assert model.data(model.index(row, Column.STATUS), Role.STATUS) == str(o.status)
+    assert model.data(model.index(row, Column.STATUS), ItemRole.STATUS) == str(o.status)
     assert o.items[0].title is not None
     assert o.items[0].title[:10] in model.data(model.index(row, Column.ITEMS))
 
@@ -218,7 +226,7 @@ def test_late_to_ship_is_flagged(qtbot: Any, vault: Vault, model: OrdersModel) -
     assert model.rowCount() == len(late)
     for r in range(model.rowCount()):
         assert model.data(model.index(r, Column.DELIVERY)) == "Late to ship"
-        assert model.data(model.index(r, Column.SHIP_BY), Role.LATE) is True
+        assert model.data(model.index(r, Column.SHIP_BY), ItemRole.LATE) is True
         assert model.data(model.index(r, Column.SHIP_BY), Qt.ItemDataRole.ForegroundRole)
 
 
@@ -281,7 +289,7 @@ def test_refresh_with_new_orders_on_top_inserts_rows_and_reloads_only_changed(
     model.want_rows(0, 31)
     qtbot.waitUntil(lambda: all(_loaded(model, r) for r in range(32)), timeout=5000)
     assert loaded == [(0, 1)]  # the 30 unchanged rows were not reloaded
-    assert model.data(model.index(2, Column.ORDER_ID), Role.LOADED) is True
+    assert model.data(model.index(2, Column.ORDER_ID), ItemRole.LOADED) is True
 
 
 def test_stale_search_answers_are_dropped(qtbot: Any, vault: Vault, model: OrdersModel) -> None:
@@ -318,7 +326,7 @@ def test_changed_order_reloads_only_its_row(qtbot: Any, vault: Vault, model: Ord
 
 def test_removed_order_shows_removed(qtbot: Any, vault: Vault) -> None:
     orders = seed(vault, 60)
-    model = OrdersModel(vault=vault, actor=ADMIN, clock=FakeClock(NOW), page_size=20)
+    model = make_model(vault, page_size=20)
     _search(qtbot, model, OrderQuery())  # reads row 0, then rows 1..20 ahead
     qtbot.waitUntil(lambda: _loaded(model, 20), timeout=5000)
     gone = orders[55]
@@ -331,12 +339,12 @@ def test_removed_order_shows_removed(qtbot: Any, vault: Vault) -> None:
         lambda: model.data(model.index(55, Column.STATUS)) == REMOVED_TEXT, timeout=5000
     )
     assert model.data(model.index(55, Column.ORDER_ID)) == gone.order_id
-    assert model.data(model.index(55, Column.STATUS), Role.LOADED) is False
+    assert model.data(model.index(55, Column.STATUS), ItemRole.LOADED) is False
 
 
 def test_rows_far_from_the_view_are_emptied_beyond_the_limit(qtbot: Any, vault: Vault) -> None:
     seed(vault, 300)
-    model = OrdersModel(vault=vault, actor=ADMIN, clock=FakeClock(NOW), page_size=20, max_loaded=80)
+    model = make_model(vault, page_size=20, max_loaded=80)
     _search(qtbot, model, OrderQuery())
     for first in range(0, 300, 20):  # the seller scrolls to the bottom
         model.want_rows(first, first + 9)
@@ -364,7 +372,7 @@ def test_agent_sees_only_member_stores(qtbot: Any, vault: Vault) -> None:
         role=AuthRole.AGENT,
         store_ids=frozenset({2}),
     )
-    m = OrdersModel(vault=vault, actor=agent, clock=FakeClock(NOW))
+    m = make_model(vault, agent)
     assert _search(qtbot, m, OrderQuery()) == 1
     assert m.order_id(0) == other.order_id
 
