@@ -47,6 +47,7 @@ from app import settings
 from app.audit_anchor import AnchorInvalid, AnchorStore, Head, anchor_for, record_later
 from app.clock import Clock, SystemClock
 from app.errors import UserError
+from app.notices import AuditAppended, Notices
 from app.vault.keys import KeyMode
 from app.vault.migrations import v0002_auth_audit, v0004_audit_keyed
 
@@ -489,6 +490,7 @@ class AuditLog:
     ``key``: the audit key; without it nothing is appended (:class:`AuditKeyMissing`)
     and nothing verified.  ``anchor`` and ``after_commit`` (``Vault.after_commit``):
     where the head is recorded outside the file after each committed append.
+    ``notices``: where :class:`~app.notices.AuditAppended` is published after each commit.
     """
 
     def __init__(
@@ -498,12 +500,15 @@ class AuditLog:
         key: bytes | None = None,
         anchor: AnchorStore | None = None,
         after_commit: Callable[[Callable[[], None]], None] | None = None,
+        notices: Notices | None = None,
     ) -> None:
         self.clock = clock
         self.key = key
         self.anchor = anchor
         self._after_commit = after_commit
+        self.notices = notices
         self._latest: Head | None = None  # the newest appended head (DB thread)
+        self._last_seq = 0  # the newest appended seq, announced once per commit (DB thread)
 
     # --- writing ------------------------------------------------------------------------
 
@@ -590,7 +595,20 @@ class AuditLog:
             (seq, mac, seq),
         )
         self._anchor_after_commit(Head(seq, mac))
+        self._announce_after_commit(seq)
         return seq
+
+    def _announce_after_commit(self, seq: int) -> None:
+        notices = self.notices
+        if notices is None or self._after_commit is None:
+            return
+        self._last_seq = seq
+
+        def announce() -> None:
+            if self._last_seq == seq:  # once per transaction, with its last entry
+                notices.publish(AuditAppended(last_seq=seq))
+
+        self._after_commit(announce)
 
     def _anchor_after_commit(self, head: Head) -> None:
         if self.anchor is None or self._after_commit is None:
@@ -1159,14 +1177,21 @@ class ExportUnreadable(UserError):
 
 
 def make_audit_log(
-    vault: Vault, secrets: SecretStore, *, clock: Clock, key: bytes | None
+    vault: Vault,
+    secrets: SecretStore,
+    *,
+    clock: Clock,
+    key: bytes | None,
+    notices: Notices | None = None,
 ) -> AuditLog:
     """The profile's audit log with its key and its anchor outside the file."""
     anchor = None
     if key is not None:
         keychain = vault.mode is KeyMode.KEYCHAIN
         anchor = anchor_for(vault.profile, secrets, keychain=keychain, key=key)
-    return AuditLog(clock=clock, key=key, anchor=anchor, after_commit=vault.after_commit)
+    return AuditLog(
+        clock=clock, key=key, anchor=anchor, after_commit=vault.after_commit, notices=notices
+    )
 
 
 @dataclass(frozen=True)

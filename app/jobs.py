@@ -129,6 +129,11 @@ class JobHost:
         self._periodic: list[PeriodicJob] = []
         self._closed = False
 
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`shutdown` ran: nothing can be submitted any more."""
+        return self._closed
+
     def pool(self, lane: Lane) -> ThreadPoolExecutor:
         return self._pools[lane]
 
@@ -213,6 +218,8 @@ class PeriodicJob:
         self._status = JobStatus(name=name)
         self._host: JobHost | None = None
         self._loop_done: Future[None] | None = None
+        self._idle = threading.Event()  # set while no round runs
+        self._idle.set()
         if run_at_start:
             self._wake.set()
 
@@ -235,6 +242,10 @@ class PeriodicJob:
         if self._loop_done is not None and timeout > 0:
             with contextlib.suppress(Exception):
                 self._loop_done.result(timeout)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no round runs (e.g. after :meth:`cancel_current`); False on timeout."""
+        return self._idle.wait(timeout)
 
     def status(self) -> JobStatus:
         with self._lock:
@@ -282,6 +293,7 @@ class PeriodicJob:
         job = Job(report)
         with self._lock:
             self._current = job
+            self._idle.clear()
         self._set(running=True, last_started=self._now(), progress=None, next_run=None)
         error: str | None = None
         try:
@@ -298,3 +310,4 @@ class PeriodicJob:
             with self._lock:
                 self._current = None
         self._set(running=False, last_finished=self._now(), last_error=error, progress=None)
+        self._idle.set()

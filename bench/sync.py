@@ -38,7 +38,7 @@ from app.bootstrap import open_vault
 from app.clock import SystemClock
 from app.demo.fake_spapi import FakeSpApi
 from app.demo.fake_spapi_catalog import MARKETPLACES
-from app.events import EventBus
+from app.notices import Notices
 from app.paths import Profile
 from app.secrets import SecretStore
 from tests.support import MemoryKeyring
@@ -57,8 +57,8 @@ def _setup(srv: Any) -> tuple[Any, SyncService, int]:
     clock = SystemClock()
     now = clock.now()
     vault.call_write(lambda c: settings.put(c, settings.SYNC_BACKFILL_DAYS, 130, now=now))
-    events = EventBus()
-    stores = StoreService(vault=vault, secrets=secrets, clock=clock, events=events)
+    notices = Notices()
+    stores = StoreService(vault=vault, secrets=secrets, clock=clock, notices=notices)
     store = stores.create_store(
         ADMIN,
         StoreDraft(
@@ -71,7 +71,7 @@ def _setup(srv: Any) -> tuple[Any, SyncService, int]:
         ),
         Credentials(srv.client_secret, srv.refresh_token),
     )
-    sync = SyncService(vault=vault, secrets=secrets, clock=clock, events=events, stores=stores)
+    sync = SyncService(vault=vault, secrets=secrets, clock=clock, notices=notices, stores=stores)
     return vault, sync, store.id
 
 

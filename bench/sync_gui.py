@@ -143,20 +143,21 @@ def bench_sync(
             ),
             Credentials(server.client_secret, server.refresh_token),
         )
-        events = QtEvents(core.events)
+        events = QtEvents(core.notices)
         view = OrdersView(vault=vault, actor=actor, clock=core.clock, qt_events=events)
         view.resize(1400, 800)
         view.show()
         _pump_until(app, lambda: view.model.searched_once, 10)
-        # As the app does at session start (ui/runtime.py): the client library and its
-        # TLS context are prepared on a worker before the first sync, and then the
-        # long-lived objects are left out of later garbage collections.
-        from app.amazon.client import warm_up
-
-        core.net.submit(warm_up).result()
+        # As the app does: once the window is shown, what is alive is left out of later
+        # garbage collections (ui/main.py, once); then the session prepares the client
+        # library and its TLS context on the network lane (ui/runtime.py).
         from ui.runtime import freeze_long_lived_objects
 
         freeze_long_lived_objects()
+        from app.amazon.client import warm_up
+        from app.jobs import Lane
+
+        core.jobs.call(Lane.NET, warm_up).result()
 
         meter = GapMeter()
         meter.start()
@@ -165,7 +166,9 @@ def bench_sync(
 
         cancel = threading.Event()
         started = time.monotonic()
-        future = core.net.submit(services.sync.sync_store, actor, store.id, cancel)
+        future = core.jobs.call(
+            Lane.LONG, lambda: services.sync.sync_store(actor, store.id, cancel)
+        )
         meter.start()
         _pump_until(app, future.done, 600)
         sync_gap = meter.stop()

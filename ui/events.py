@@ -1,62 +1,57 @@
-"""Re-emits app/ events (published on any thread) as Qt signals on the GUI thread."""
+"""Re-emits every change notice (published on any thread) on the GUI thread.
+
+    qt_events.on(OrdersChanged, self._orders_changed)  # slot(notice), GUI thread
+
+Nothing to register: every :class:`~app.notices.Notice` the core publishes is forwarded,
+and a view picks the classes it refreshes from.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal
 
-from app.events import EventBus
+from app.notices import Notice, Notices
 
-# Events the GUI listens to; app/ may publish others.
-FORWARDED = (
-    "orders_synced",
-    "stores_changed",
-    "sync_started",
-    "sync_progress",
-    "sync_failed",
-    "sync_finished",
-    "integrity_checked",
-    "purge_finished",
-    "message_received",
-)
+N = TypeVar("N", bound=Notice)
 
 
 class QtEvents(QObject):
-    """Signals: ``published(name, payload)`` for every forwarded event.
+    """Signals: ``published(notice)`` for every notice, on the GUI thread.
 
-    Thread: lives on the GUI thread; the signal is emitted from publishing threads and
-    delivered queued.
+    Thread: lives on the GUI thread; notices arrive from publishing threads, queued.
     """
 
-    published = Signal(str, object)
+    published = Signal(object)
     # Crosses threads (queued); ``published`` is re-emitted from it on the GUI thread
     # only while open, so nothing reaches views after shutdown closed the vault.
-    _arrived = Signal(str, object)
+    _arrived = Signal(object)
 
-    def __init__(self, bus: EventBus, names: tuple[str, ...] = FORWARDED) -> None:
+    def __init__(self, notices: Notices) -> None:
         super().__init__()
         self._closed = False
         self._arrived.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
-        self._unsubscribe = [bus.subscribe(name, self._forwarder(name)) for name in names]
+        self._unsubscribe = notices.subscribe(Notice, self._forward)
 
-    def _forwarder(self, name: str) -> Callable[..., None]:
-        def forward(**payload: Any) -> None:
-            if not self._closed:
-                self._arrived.emit(name, payload)
-
-        return forward
-
-    def _deliver(self, name: str, payload: object) -> None:
+    def _forward(self, notice: Notice) -> None:
         if not self._closed:
-            self.published.emit(name, payload)
+            self._arrived.emit(notice)
 
-    def on(self, name: str, slot: Callable[[dict[str, Any]], None]) -> None:
-        """Connect ``slot(payload)`` to one event name."""
-        self.published.connect(lambda n, p: slot(p) if n == name else None)
+    def _deliver(self, notice: Notice) -> None:
+        if not self._closed:
+            self.published.emit(notice)
+
+    def on(self, kind: type[N], slot: Callable[[N], None]) -> None:
+        """Call ``slot(notice)`` for each notice of class ``kind`` (or a subclass)."""
+
+        def deliver(notice: Notice) -> None:
+            if isinstance(notice, kind):
+                slot(notice)
+
+        self.published.connect(deliver)
 
     def close(self) -> None:
         self._closed = True
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
+        self._unsubscribe()

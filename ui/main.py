@@ -187,12 +187,12 @@ class Startup(QObject):
     def _vault_open(self, vault: Vault) -> None:
         from app.services import Core, build_services
 
-        core = Core(profile=self.profile, vault=vault, secrets=self.secrets)
-        ops.install(core.net)
+        # The job host that ran the stages so far becomes the open vault's (Core.close).
+        core = Core(profile=self.profile, vault=vault, secrets=self.secrets, jobs=ops.host())
         self.services = build_services(core)
         from ui.events import QtEvents
 
-        self._qt_events = QtEvents(core.events)
+        self._qt_events = QtEvents(core.notices)
         log.info("startup: sign-in")
         self.authenticate(self.services, self._signed_in, self._sign_in_cancelled)
 

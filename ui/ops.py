@@ -1,13 +1,19 @@
 """Background work for the GUI (after Anki's ``aqt/operations``).
 
-The GUI starts work with :class:`Op`; the work function runs on a worker pool and gets
-a :class:`Job` (cancel event + progress reporter), never widgets.  Results, failures and
-progress come back on the GUI thread through one QObject with a queued signal.
+The GUI starts work with :class:`Op`; the work function runs on a lane of the app's
+:class:`~app.jobs.JobHost` (``Lane.QUERY`` unless told otherwise) and gets a
+:class:`~app.jobs.Job` (cancel event + progress reporter), never widgets.  Results,
+failures and progress come back on the GUI thread through one QObject with a queued
+signal.
 
-    Op(parent, lambda job: services.sync.sync_store(...)) \\
-        .on_success(show).on_failure(show_error).with_progress("Syncing orders…").run()
+    Op(parent, lambda job: services.operators.add(...)) \\
+        .on_success(show).on_failure(show_error).with_progress("Adding…").run()
+    Op(parent, lambda job: services.sync.sync_store(...), lane=Lane.LONG).run()
 
-For DB reads use :func:`when_done` on the Future that ``vault.run`` returns.
+For service reads use :func:`when_done` on the Future the service returns.
+
+Startup calls :func:`install` with the app's host; until then (tests) a host is made on
+first use.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
 import shiboken6
@@ -23,6 +29,9 @@ from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from app.errors import OperationCancelled
+from app.jobs import Job, JobHost, Lane
+
+__all__ = ["Job", "Lane", "Op", "host", "install", "on_gui", "when_done"]
 
 log = logging.getLogger("muttefik.ui")
 
@@ -57,15 +66,16 @@ def _exc_info() -> tuple[Any, Any, Any]:
 
 _bridge: _Bridge | None = None
 _bridge_lock = threading.Lock()
-_default_pool: Executor | None = None
+_host: JobHost | None = None
 
 
-def install(pool: Executor | None = None) -> None:
-    """Create the bridge (startup calls this on the GUI thread once the app exists)."""
-    global _default_pool
+def install(jobs: JobHost | None = None) -> None:
+    """Create the bridge (startup calls this on the GUI thread once the app exists) and
+    make ``jobs`` the host that :class:`Op` submits to."""
+    global _host
     _ensure_bridge()
-    if pool is not None:
-        _default_pool = pool
+    if jobs is not None:
+        _host = jobs
 
 
 def _ensure_bridge() -> _Bridge:
@@ -88,11 +98,14 @@ def _ensure_bridge() -> _Bridge:
         return _bridge
 
 
-def default_pool() -> Executor:
-    global _default_pool
-    if _default_pool is None:
-        _default_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="muttefik-net")
-    return _default_pool
+def host() -> JobHost:
+    """The installed job host.  One is made on first use if none was installed, or if
+    the installed one was shut down (``Core.close``: tests start the app many times)."""
+    global _host
+    with _bridge_lock:
+        if _host is None or _host.closed:
+            _host = JobHost()
+        return _host
 
 
 def on_gui(fn: Callable[[], None]) -> None:
@@ -138,27 +151,6 @@ def when_done(
     return future
 
 
-class Job:
-    """Handed to the work function: check ``cancelled`` between batches, report progress."""
-
-    def __init__(self, on_progress: Callable[[int, int, str], None] | None = None) -> None:
-        self.cancel = threading.Event()
-        self._on_progress = on_progress
-
-    @property
-    def cancelled(self) -> bool:
-        return self.cancel.is_set()
-
-    def check(self) -> None:
-        if self.cancel.is_set():
-            raise OperationCancelled()
-
-    def progress(self, done: int, total: int = 0, text: str = "") -> None:
-        """Thread: worker.  Throttling is the receiver's job."""
-        if self._on_progress is not None:
-            self._on_progress(done, total, text)
-
-
 class Op(Generic[T]):
     """Builder for one background operation started from the GUI."""
 
@@ -167,11 +159,13 @@ class Op(Generic[T]):
         parent: QWidget | None,
         fn: Callable[[Job], T],
         *,
-        pool: Executor | None = None,
+        lane: Lane = Lane.QUERY,
     ) -> None:
+        """``lane``: ``Lane.QUERY`` for what an operator waits for (DB writes, password
+        hashing), ``Lane.NET`` for one network call, ``Lane.LONG`` for a sync."""
         self._parent = parent
         self._fn = fn
-        self._pool = pool
+        self._lane = lane
         self._success: Callable[[T], None] | None = None
         self._failure: Callable[[BaseException], None] | None = None
         self._progress_label: str | None = None
@@ -217,7 +211,7 @@ class Op(Generic[T]):
         self.job = job
         if dialog is not None:
             dialog.canceled.connect(job.cancel.set)
-        future = (self._pool or default_pool()).submit(self._fn, job)
+        future = host().submit(self._lane, self._fn, job)
 
         def finish_success(result: T) -> None:
             _close(dialog)

@@ -1,9 +1,11 @@
-"""What runs while an operator is signed in: the sync scheduler, the demo, the status bar.
+"""What runs once an operator signed in: the scheduled sync, the demo, the status bar.
 
-Created by ``ui.main`` after sign-in; :meth:`SessionRuntime.switch` when another operator
-signs in after an idle lock (the scheduler then acts as the new operator, so an agent's
-syncs stay within their stores); :meth:`close` at exit.  Thread: GUI; everything that
-blocks goes through ``ui.ops``.
+Created by ``ui.main`` after the first sign-in, once per app run; :meth:`close` at exit.
+The scheduled sync (``services.sync_job``) acts as the system, so it starts here once
+and runs on through idle locks; :meth:`SessionRuntime.switch` (another operator signed
+in after a lock) only refreshes what the status bar shows.  "Sync now" and Retry run as
+the signed-in operator, within their stores.  Thread: GUI; everything that blocks goes
+through ``ui.ops``.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject
 
 from app.amazon.models import SyncResult
-from app.amazon.scheduler import SyncScheduler
 from app.errors import SyncAlreadyRunning
-from ui.ops import Job, Op
+from app.notices import SyncFinished
+from ui.ops import Job, Lane, Op
 from ui.sync_status import SyncStatusWidget
 
 if TYPE_CHECKING:
@@ -31,13 +33,18 @@ def freeze_long_lived_objects() -> None:
     """Leave the objects alive now out of every future garbage collection.
 
     A full (generation 2) collection walks every object the collector tracks and holds
-    the GIL throughout.  With PySide6, httpx and the SP-API client loaded that is several
-    hundred thousand objects, nearly all modules, classes and widgets that live as long
-    as the process; a full collection that a sync thread happened to trigger stalled the
+    the GIL throughout.  With PySide6 and the service layer loaded that is hundreds of
+    thousands of objects, nearly all modules, classes and widgets that live as long as
+    the process; a full collection that a sync thread happened to trigger stalled the
     GUI for 80-110 ms (bench/sync_gui.py).  ``gc.freeze`` moves them to the permanent
-    generation, in O(1); later collections walk only what was created since.  Called once
-    the window is up and again once the Amazon client is loaded.
+    generation, in O(1); later collections walk only what was created since.
+
+    Called once, at the end of startup (the window is shown), before any background
+    work starts: a later freeze would also pin whatever a running job holds at that
+    moment, for good.  The ``gc.collect()`` first frees startup's garbage, so it is not
+    frozen with them.
     """
+    gc.collect()
     gc.freeze()
 
 
@@ -46,7 +53,7 @@ class SessionRuntime(QObject):
         super().__init__(window)
         self.window = window
         self.services = window.services
-        self.scheduler: SyncScheduler | None = None
+        self.sync_job = self.services.sync_job
         self.demo: Any = None
         self._closed = False
         core = self.services.core
@@ -57,44 +64,31 @@ class SessionRuntime(QObject):
             qt_events=window.qt_events,
         )
         window.add_status_widget(self.sync_status, permanent=False)
-        window.qt_events.on("sync_finished", lambda _p: self._refresh_last_success())
+        window.qt_events.on(SyncFinished, lambda _n: self._refresh_last_success())
 
     @property
     def actor(self) -> Any:
         return getattr(self.window.session, "actor", None)
 
     def start(self) -> None:
-        """Begin background work for the signed-in operator."""
+        """Begin background work (once per app run, after the first sign-in)."""
         if self.actor is None:
             return
         from app.amazon.client import warm_up
 
-        Op(self.window, lambda job: warm_up()).on_success(
-            lambda _r: freeze_long_lived_objects()
-        ).on_failure(
+        Op(self.window, lambda job: warm_up(), lane=Lane.NET).on_failure(
             lambda exc: log.warning("preparing the Amazon client failed: %s", type(exc).__name__)
         ).run()
-        if self.services.core.profile.demo:
+        demo = self.services.core.profile.demo
+        # The demo syncs its store once the fake Amazon runs; later rounds keep the schedule.
+        self.sync_job.start(run_now=not demo)
+        if demo:
             self._start_demo()
-        else:
-            self._start_scheduler(run_at_start=True)
         self._refresh_last_success()
 
     def switch(self) -> None:
         """Another (or the same) operator signed in after a lock."""
-        if self.scheduler is not None:
-            self.scheduler.stop(timeout=0)
-            self.scheduler = None
-        self._start_scheduler(run_at_start=False)
         self._refresh_last_success()
-
-    def _start_scheduler(self, *, run_at_start: bool) -> None:
-        if self._closed or self.actor is None:
-            return
-        self.scheduler = SyncScheduler(
-            sync=self.services.sync, actor=self.actor, run_at_start=run_at_start
-        )
-        self.scheduler.start()
 
     def _start_demo(self) -> None:
         from app.demo.demo_profile import start_demo
@@ -109,8 +103,6 @@ class SessionRuntime(QObject):
                 handle.close(timeout=1)
                 return
             self.demo = handle
-            # The demo's first sync runs already; later ones follow the schedule.
-            self._start_scheduler(run_at_start=False)
 
         def failed(exc: BaseException) -> None:
             if self._closed:
@@ -122,16 +114,16 @@ class SessionRuntime(QObject):
         Op(self.window, work).on_success(started).on_failure(failed).run()
 
     def _run_sync(self, job: Job, store_id: int | None) -> list[SyncResult]:
-        """ "Sync now" / Retry from the status bar.  Network pool thread."""
+        """ "Sync now" / Retry from the status bar, as the operator.  Long lane."""
         actor = self.actor
-        stores = self.services.stores.list_stores(actor)
+        stores = self.services.stores.list_stores(actor).result()
         results = []
         for store in stores:
             if job.cancelled:
                 break
             if store_id is not None and store.id != store_id:
                 continue
-            if not self.services.stores.has_credentials(store.id):
+            if not self.services.stores.has_credentials(actor, store.id):
                 continue
             try:
                 results.append(self.services.sync.sync_store(actor, store.id, job.cancel))
@@ -140,10 +132,7 @@ class SessionRuntime(QObject):
         return results
 
     def _cancel_running(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.cancel_current()
-        if self.demo is not None:
-            self.demo.cancel.set()
+        self.sync_job.cancel_current()
 
     def _refresh_last_success(self) -> None:
         actor = self.actor
@@ -153,8 +142,8 @@ class SessionRuntime(QObject):
 
         def work(job: Job) -> datetime | None:
             times = [
-                services.sync.sync_state(actor, s.id).last_success
-                for s in services.stores.list_stores(actor)
+                services.sync.sync_state(actor, s.id).result().last_success
+                for s in services.stores.list_stores(actor).result()
             ]
             known = [t for t in times if t is not None]
             return max(known) if known else None
@@ -168,13 +157,11 @@ class SessionRuntime(QObject):
         ).run()
 
     def close(self) -> None:
-        """Stop background work (exit).  Waits briefly for the sync to stop between pages."""
+        """Stop the demo (exit); the scheduled sync stops with the job host (``Core.close``).
+        Waits briefly for the demo's sync to stop between pages."""
         if self._closed:
             return
         self._closed = True
-        if self.scheduler is not None:
-            self.scheduler.stop(timeout=5)
-            self.scheduler = None
         if self.demo is not None:
             self.demo.close(timeout=5)
             self.demo = None

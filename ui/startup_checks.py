@@ -23,14 +23,12 @@ if TYPE_CHECKING:
 
 def start_integrity_check(window: MainWindow, *, interactive: bool = False) -> None:
     vault = window.services.core.vault
-    events = window.services.core.events
     window.integrity_label.setText("Checking data file…")
 
     def work(job: Job) -> CheckResult:
         return vault.integrity_check()
 
     def done(result: CheckResult) -> None:
-        events.publish("integrity_checked", ok=result.ok, page=result.first_bad_page)
         if result.wal_losses:
             _show(
                 window,

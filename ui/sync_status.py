@@ -1,10 +1,11 @@
 """Sync status in the status bar: last sync, running progress with ETA and Cancel,
 errors with Retry.
 
-Listens to ``sync_progress`` / ``sync_finished`` / ``sync_failed`` (through
-:class:`ui.events.QtEvents`).  "Sync now" and "Retry" run ``run_sync(job, store_id)`` on
-the network pool through :class:`ui.ops.Op`; Cancel sets that job's cancel event.  A sync
-started elsewhere (the scheduler) can be cancelled only if ``cancel_running`` is given.
+Listens to ``SyncProgressed`` / ``SyncFinished`` / ``SyncFailed`` and the scheduled
+sync's ``JobChanged`` (through :class:`ui.events.QtEvents`).  "Sync now" and "Retry" run
+``run_sync(job, store_id)`` on the long lane through :class:`ui.ops.Op`; Cancel sets that
+job's cancel event.  A sync started elsewhere (the schedule) can be cancelled only if
+``cancel_running`` is given.
 
 Thread: GUI only.
 """
@@ -19,9 +20,12 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from app.amazon.models import SyncPhase, SyncProgress, SyncResult
+from app.amazon.sync_job import NAME as SYNC_JOB
 from app.clock import Clock, SystemClock
 from app.errors import UserError
-from ui.ops import Job, Op
+from app.jobs import JobChanged, JobStatus
+from app.notices import SyncFailed, SyncFinished, SyncProgressed
+from ui.ops import Job, Lane, Op
 
 if TYPE_CHECKING:
     from ui.events import QtEvents
@@ -69,6 +73,7 @@ class SyncStatusWidget(QWidget):
         self._cancel_running = cancel_running
         self._clock = clock or SystemClock()
         self._last_success: datetime | None = None
+        self._next_run: datetime | None = None
         self._failed_store: int | None = None
         self._job: Job | None = None
         self.running = False
@@ -110,9 +115,10 @@ class SyncStatusWidget(QWidget):
         self._tick.start()
 
         if qt_events is not None:
-            qt_events.on("sync_progress", lambda p: self.show_progress(p["progress"]))
-            qt_events.on("sync_finished", lambda p: self.show_finished(p["result"]))
-            qt_events.on("sync_failed", lambda p: self.show_failed(p.get("store_id"), p["error"]))
+            qt_events.on(SyncProgressed, lambda n: self.show_progress(n.progress))
+            qt_events.on(SyncFinished, lambda n: self.show_finished(n.result))
+            qt_events.on(SyncFailed, lambda n: self.show_failed(n.store_id, n.error))
+            qt_events.on(JobChanged, lambda n: self.show_job(n.status))
 
     # --- state changes (GUI thread) -------------------------------------------------
 
@@ -169,13 +175,24 @@ class SyncStatusWidget(QWidget):
         self.retry_button.setVisible(self._run_sync is not None)
         self.sync_button.setVisible(False)
 
+    def show_job(self, status: JobStatus) -> None:
+        """The scheduled sync's state: when it runs next, and the end of a round that
+        published no result (no store to sync, or cancelled between stores)."""
+        if status.name != SYNC_JOB:
+            return
+        self._next_run = status.next_run
+        if not status.running and self.running and self._job is None:
+            self.running = False
+            self._stop_running()
+        self._idle_text()
+
     # --- actions --------------------------------------------------------------------
 
     def start_sync(self, store_id: int | None) -> None:
         if self._run_sync is None or self._job is not None:
             return
         run = self._run_sync
-        op: Op[Any] = Op(self, lambda job: run(job, store_id))
+        op: Op[Any] = Op(self, lambda job: run(job, store_id), lane=Lane.LONG)
         op.on_success(lambda _r: self._job_done()).on_failure(self._job_failed)
         op.run()
         self._job = op.job
@@ -222,4 +239,7 @@ class SyncStatusWidget(QWidget):
             self.label.setText("Orders not synced yet")
         else:
             self.label.setText(f"Orders synced {_ago(self._last_success, self._clock.now())}")
-        self.label.setToolTip("")
+        next_run = self._next_run
+        self.label.setToolTip(
+            "" if next_run is None else f"Next sync at {next_run.astimezone():%H:%M}"
+        )

@@ -2,9 +2,10 @@
 
 ``start_demo(core)`` starts the fake SP-API on 127.0.0.1, creates (or, after a restart,
 re-points) the demo store, stores the fake's credentials in the demo profile's keychain
-namespace and starts a sync on the network pool, so a newcomer sees orders within
-seconds.  The fake's refresh token is random per run ("Atzr|demo-…"), so it can never
-equal a real store's token (python-amazon-sp-api caches access tokens by it).
+namespace and asks the scheduled sync (``services.sync_job``, started by the GUI) to
+sync it at once, so a newcomer sees orders within seconds.  The fake's refresh token is
+random per run ("Atzr|demo-…"), so it can never equal a real store's token
+(python-amazon-sp-api caches access tokens by it).
 
 Only for the demo profile (``--demo``): it refuses to touch a real profile.
 """
@@ -12,18 +13,17 @@ Only for the demo profile (``--demo``): it refuses to touch a real profile.
 from __future__ import annotations
 
 import logging
-import threading
-from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from app import settings
-from app.amazon.models import Credentials, Region, Store, StoreDraft, SyncResult
+from app.amazon.models import Credentials, Region, Store, StoreDraft
 from app.auth.models import Actor
 from app.demo.fake_spapi import FakeSpApi
 from app.demo.fake_spapi_catalog import MARKETPLACES
 
 if TYPE_CHECKING:
+    from app.amazon.sync_job import SyncJob
     from app.services import Core, Services
 
 log = logging.getLogger("muttefik.demo")
@@ -40,16 +40,13 @@ DEMO_SPEED = 2000.0
 class DemoHandle:
     server: FakeSpApi
     store: Store
-    sync: Future[SyncResult]
-    cancel: threading.Event = field(default_factory=threading.Event)
+    sync_job: SyncJob
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the running sync (between pages) and the fake server."""
-        self.cancel.set()
-        try:
-            self.sync.result(timeout=timeout)
-        except Exception as exc:  # the sync's own error was published already
-            log.debug("demo sync ended with %s", type(exc).__name__)
+        """Stop the running sync (between pages), then the fake server it talks to."""
+        self.sync_job.cancel_current()
+        if not self.sync_job.wait_idle(timeout):
+            log.debug("the demo's sync did not stop within %.0f s", timeout)
         self.server.close()
 
 
@@ -71,13 +68,12 @@ def start_demo(
     server = FakeSpApi(orders=orders, seed=1, speed=speed).start()
     try:
         store = _ensure_store(core, services, actor, server)
-        cancel = threading.Event()
-        future = core.net.submit(services.sync.sync_store, actor, store.id, cancel, None)
     except BaseException:
         server.close()
         raise
+    services.sync_job.run_now(store.id)
     log.info("demo started: %d orders at %s", orders, server.base_url)
-    return DemoHandle(server=server, store=store, sync=future, cancel=cancel)
+    return DemoHandle(server=server, store=store, sync_job=services.sync_job)
 
 
 def _ensure_store(core: Core, services: Services, actor: Actor, server: FakeSpApi) -> Store:
@@ -94,7 +90,7 @@ def _ensure_store(core: Core, services: Services, actor: Actor, server: FakeSpAp
         lwa_endpoint=server.lwa_url,
     )
     creds = Credentials(lwa_client_secret=server.client_secret, refresh_token=server.refresh_token)
-    existing = next((s for s in services.stores.list_stores(actor) if s.demo), None)
+    existing = next((s for s in services.stores.list_stores(actor).result() if s.demo), None)
     if existing is None:
         return services.stores.create_store(actor, draft, creds, demo=True)
     # The fake listens on a new port each run: re-point the store, new credentials.

@@ -28,9 +28,10 @@ from app.errors import (
     AmazonServerError,
     DiskFull,
 )
-from app.events import EventBus
+from app.notices import Notice, Notices, OrdersChanged, SyncFailed
 from app.secrets import SecretStore
 from app.vault import Vault
+from tests.helpers.operators import put_operator
 
 ADMIN = Actor(id=1, username="admin", display_name="Admin", role=Role.ADMIN)
 ALL_MARKETPLACES = tuple(m.marketplace_id for m in MARKETPLACES)
@@ -40,23 +41,22 @@ class Env:
     def __init__(self, vault: Vault, secrets: SecretStore, srv: FakeSpApi, timeout: float = 5.0):
         self.vault, self.srv = vault, srv
         self.clock = SystemClock()
-        self.events = EventBus()
-        self.seen: list[tuple[str, dict[str, Any]]] = []
-        for name in ("sync_failed", "orders_synced", "sync_finished"):
-            self.events.subscribe(name, lambda _n=name, **kw: self.seen.append((_n, kw)))
+        self.notices = Notices()
+        self.seen: list[Notice] = []
+        self.notices.subscribe(Notice, self.seen.append)
         factory = real_client_factory(timeout=timeout)
         self.stores = StoreService(
             vault=vault,
             secrets=secrets,
             clock=self.clock,
-            events=self.events,
+            notices=self.notices,
             client_factory=factory,
         )
         self.sync = SyncService(
             vault=vault,
             secrets=secrets,
             clock=self.clock,
-            events=self.events,
+            notices=self.notices,
             client_factory=factory,
             stores=self.stores,
             limits=RateLimits(self.clock),
@@ -64,6 +64,7 @@ class Env:
         )
         now = self.clock.now()
         vault.call_write(lambda c: settings.put(c, settings.SYNC_BACKFILL_DAYS, 130, now=now))
+        put_operator(vault, ADMIN)
         self.store = self.stores.create_store(
             ADMIN,
             StoreDraft(
@@ -110,7 +111,8 @@ def test_full_sync_stores_every_order_without_pii_groups(env: Env) -> None:
     included = set().union(*(r.included_data for r in env.srv.requests))
     assert included == {"FULFILLMENT", "PACKAGES", "PROCEEDS"}
     assert env.srv.throttled_count() == 0
-    assert any(name == "orders_synced" for name, _ in env.seen)
+    changed = [n for n in env.seen if isinstance(n, OrdersChanged)]
+    assert {i for n in changed for i in n.order_ids} == set(env.srv.order_ids())
 
 
 def test_throttling_waits_and_continues(vault: Vault, secrets: SecretStore) -> None:
@@ -167,7 +169,7 @@ def test_persistent_server_error_fails_keeps_data_and_resumes(env: Env) -> None:
     kept = env.stored()
     # The two pages stored before the failure stay.
     assert len(kept) == max(p.orders for p in pages) > 0
-    assert any(name == "sync_failed" for name, _ in env.seen)
+    assert any(isinstance(n, SyncFailed) for n in env.seen)
     cursor = env.vault.call(lambda c: load_cursor(c, env.store.id))
     assert cursor.last_error == AmazonServerError.title
     assert cursor.window_kind is not None  # the unfinished walk is remembered
@@ -232,7 +234,7 @@ def test_restart_continues_from_cursor_and_newest_state_wins(env: Env) -> None:
         is OrderStatus.UNSHIPPED
     )
     # Two changes after the last sync (at its upper bound: Amazon times have seconds).
-    bound = env.sync.sync_state(ADMIN, env.store.id).cursor
+    bound = env.sync.sync_state(ADMIN, env.store.id).result().cursor
     env.srv.update_order(oid, fulfillment_status="SHIPPED", last_updated=bound)
     env.srv.update_order(oid, fulfillment_status="CANCELLED", last_updated=bound)
     new_ids = env.srv.add_orders(3)
@@ -261,7 +263,7 @@ def test_revoked_refresh_token_is_reported(env: Env) -> None:
     with pytest.raises(AmazonGrantInvalid):
         env.run()
     assert len(env.stored()) == len(env.srv.order_ids())
-    state = env.sync.sync_state(ADMIN, env.store.id)
+    state = env.sync.sync_state(ADMIN, env.store.id).result()
     assert state.last_error == AmazonGrantInvalid.title
 
 

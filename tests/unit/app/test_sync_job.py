@@ -1,45 +1,94 @@
-"""SyncScheduler: cancel_current stops the running sync but not the schedule."""
+"""SyncJob: which stores a round syncs, as whom; cancel stops the round, not the schedule.
+
+The sync itself is a stand-in here; tests/integration/test_sync_job.py runs the real one.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
 from types import SimpleNamespace
 from typing import Any
 
-from app.amazon.scheduler import SyncScheduler
+import pytest
+
+from app import access
+from app.amazon.sync_job import SyncJob
+from app.jobs import JobHost
+
+WAIT = 5.0
+
+
+def _done(value: Any) -> Future[Any]:
+    future: Future[Any] = Future()
+    future.set_result(value)
+    return future
 
 
 class _FakeSync:
-    """Stands in for SyncService: each sync blocks until cancelled."""
+    """Stands in for SyncService: stores 1-3 (3 has no credentials); a sync blocks
+    until released or cancelled."""
 
     def __init__(self) -> None:
         self.started = threading.Semaphore(0)
+        self.release = threading.Event()
+        self.calls: list[tuple[Any, int]] = []
         self.cancelled: list[int] = []
-        self.runs = 0
-        store = SimpleNamespace(id=1)
+        stores = [SimpleNamespace(id=i, name=f"Store {i}") for i in (1, 2, 3)]
         self.stores = SimpleNamespace(
-            list_stores=lambda actor: [store], has_credentials=lambda store_id: True
+            list_stores=lambda actor: _done(stores),
+            has_credentials=lambda actor, store_id: store_id != 3,
         )
-        self.vault = SimpleNamespace(call=lambda fn: 10)
+        self.vault = SimpleNamespace(call=lambda fn: 60)  # sync.interval_minutes
 
     def sync_store(self, actor: Any, store_id: int, cancel: threading.Event) -> None:
-        self.runs += 1
+        self.calls.append((actor, store_id))
         self.started.release()
-        cancel.wait(10)
-        if cancel.is_set():
-            self.cancelled.append(self.runs)
+        if cancel.wait(WAIT if not self.release.is_set() else 0):
+            self.cancelled.append(store_id)
 
 
-def test_cancel_current_then_sync_now_runs_again() -> None:
+@pytest.fixture
+def host() -> Iterator[JobHost]:
+    h = JobHost()
+    yield h
+    h.shutdown()
+
+
+def test_a_round_syncs_every_store_with_credentials_as_the_system(host: JobHost) -> None:
     sync = _FakeSync()
-    scheduler = SyncScheduler(sync=sync, actor=object(), run_at_start=True)  # type: ignore[arg-type]
-    scheduler.start()
-    try:
-        assert sync.started.acquire(timeout=5)
-        scheduler.cancel_current()
-        scheduler.sync_now()
-        assert sync.started.acquire(timeout=5), "schedule must survive a cancelled run"
-        assert sync.cancelled == [1]
-    finally:
-        scheduler.stop(timeout=5)
-    assert sync.cancelled == [1, 2]
+    sync.release.set()
+    job = SyncJob(sync=sync, jobs=host)  # type: ignore[arg-type]
+    job.start(run_now=True)
+    assert sync.started.acquire(timeout=WAIT) and sync.started.acquire(timeout=WAIT)
+    assert job.wait_idle(WAIT)
+    assert sync.calls == [(access.SYSTEM, 1), (access.SYSTEM, 2)]
+    assert all(actor is access.SYSTEM for actor, _ in sync.calls)
+
+
+def test_run_now_for_one_store_while_idle_syncs_only_that_store(host: JobHost) -> None:
+    sync = _FakeSync()
+    sync.release.set()
+    job = SyncJob(sync=sync, jobs=host)  # type: ignore[arg-type]
+    job.start(run_now=False)
+    job.run_now(2)
+    assert sync.started.acquire(timeout=WAIT)
+    assert job.wait_idle(WAIT)
+    assert sync.calls == [(access.SYSTEM, 2)]
+
+
+def test_cancel_current_then_run_now_runs_again(host: JobHost) -> None:
+    sync = _FakeSync()
+    job = SyncJob(sync=sync, jobs=host)  # type: ignore[arg-type]
+    job.start(run_now=True)
+    assert sync.started.acquire(timeout=WAIT)
+    job.cancel_current()
+    assert job.wait_idle(WAIT)
+    assert sync.calls == [(access.SYSTEM, 1)]  # the cancelled round stopped before store 2
+    assert sync.cancelled == [1]
+    job.run_now()
+    assert sync.started.acquire(timeout=WAIT), "the schedule must survive a cancelled round"
+    job.cancel_current()
+    assert job.wait_idle(WAIT)
+    assert sync.cancelled == [1, 1]

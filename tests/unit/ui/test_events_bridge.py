@@ -1,33 +1,57 @@
-"""ui.events.QtEvents: app events reach the GUI thread, and nothing after close()."""
+"""ui.events.QtEvents: every notice reaches the GUI thread, and nothing after close()."""
 
 from __future__ import annotations
 
 import threading
 
-from app.events import EventBus
+from PySide6.QtCore import QThread
+from PySide6.QtWidgets import QApplication
+
+from app.jobs import JobChanged, JobStatus
+from app.notices import Notice, Notices, OrdersChanged, StoresChanged
 from ui.events import QtEvents
 
 
-def test_event_from_worker_thread_arrives_on_gui(qtbot) -> None:
-    bus = EventBus()
-    bridge = QtEvents(bus)
-    got: list[dict] = []
-    bridge.on("orders_synced", got.append)
-    thread = threading.Thread(target=lambda: bus.publish("orders_synced", store_id=3))
+def test_notice_from_worker_thread_arrives_on_gui(qtbot) -> None:
+    notices = Notices()
+    bridge = QtEvents(notices)
+    got: list[tuple[OrdersChanged, bool]] = []
+    gui = QApplication.instance().thread()
+    bridge.on(OrdersChanged, lambda n: got.append((n, QThread.currentThread() is gui)))
+    notice = OrdersChanged(frozenset({3}), ("A-1",), new=1)
+    thread = threading.Thread(target=lambda: notices.publish(notice))
     with qtbot.waitSignal(bridge.published, timeout=2000):
         thread.start()
     thread.join()
-    assert got == [{"store_id": 3}]
+    assert got == [(notice, True)]
+    bridge.close()
 
 
-def test_queued_event_is_dropped_after_close(qtbot) -> None:
-    """An event already queued when shutdown closes the bridge must not reach views."""
-    bus = EventBus()
-    bridge = QtEvents(bus)
-    got: list[dict] = []
-    bridge.on("stores_changed", got.append)
+def test_every_notice_is_forwarded_and_slots_get_only_their_class(qtbot) -> None:
+    """No list of forwarded names: a notice class the bridge never heard of arrives too."""
+    notices = Notices()
+    bridge = QtEvents(notices)
+    stores: list[Notice] = []
+    everything: list[Notice] = []
+    bridge.on(StoresChanged, stores.append)
+    bridge.on(Notice, everything.append)
+    job = JobChanged(JobStatus(name="Order sync"))
+    notices.publish(job)
+    notices.publish(StoresChanged(frozenset({1})))
+    qtbot.waitUntil(lambda: len(everything) == 2, timeout=2000)
+    assert stores == [StoresChanged(frozenset({1}))]
+    assert everything == [job, StoresChanged(frozenset({1}))]
+    bridge.close()
+
+
+def test_queued_notice_is_dropped_after_close(qtbot) -> None:
+    """A notice already queued when shutdown closes the bridge must not reach views."""
+    notices = Notices()
+    bridge = QtEvents(notices)
+    got: list[Notice] = []
+    bridge.on(StoresChanged, got.append)
     with qtbot.assertNotEmitted(bridge.published, wait=100):
-        bus.publish("stores_changed", store_id=1)  # queued, not yet delivered
+        notices.publish(StoresChanged(frozenset({1})))  # queued, not yet delivered
         bridge.close()
-        bus.publish("stores_changed", store_id=2)  # after close: not even queued
+        notices.publish(StoresChanged(frozenset({2})))  # after close: not even queued
     assert got == []

@@ -186,7 +186,7 @@ def test_real_main_window_follows_the_new_operators_role(qtbot: QtBot, core: Cor
     agent_secret = agent_enrollment.totp_secret
     real_auth.complete_enrollment(agent_enrollment, pyotp.TOTP(agent_secret).at(clock.now()))
 
-    qt_events = QtEvents(core.events)
+    qt_events = QtEvents(core.notices)
     window = MainWindow(services, qt_events, admin)
     qtbot.addWidget(window)
     window.show()

@@ -16,7 +16,7 @@ from ui.main_window import MainWindow
 def test_operator_can_open_change_password_and_lock_hides_name(qtbot: Any, core: Any) -> None:
     services = build_services(core)
     session = admin_session(services)
-    events = QtEvents(core.events)
+    events = QtEvents(core.notices)
     window = MainWindow(services, events, session)
     qtbot.addWidget(window)
     assert window._password_action.isVisible()
@@ -38,7 +38,7 @@ def test_demo_session_has_no_password_change(qtbot: Any, core: Any) -> None:
 
     services = build_services(core)
     session = replace(admin_session(services), demo=True)
-    events = QtEvents(core.events)
+    events = QtEvents(core.notices)
     window = MainWindow(services, events, session)
     qtbot.addWidget(window)
     assert not window._password_action.isVisible()

@@ -1,9 +1,11 @@
-"""ui.ops: results reach the GUI thread; cancel and failures behave."""
+"""ui.ops: work runs on the job host's lanes; results reach the GUI thread; cancel and
+failures behave."""
 
 from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
@@ -11,21 +13,32 @@ from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 
 from app.errors import OperationCancelled
+from app.jobs import JobHost, Lane
 from ui import ops
 
 
 @pytest.fixture
-def pool():
+def pool() -> Iterator[ThreadPoolExecutor]:
     executor = ThreadPoolExecutor(max_workers=2)
     yield executor
     executor.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture(autouse=True)
+def jobs(monkeypatch: pytest.MonkeyPatch) -> Iterator[JobHost]:
+    """The host Op submits to, as startup installs the app's."""
+    host = JobHost()
+    monkeypatch.setattr(ops, "_host", None)
+    ops.install(host)
+    yield host
+    host.shutdown()
 
 
 def _on_gui_thread() -> bool:
     return QThread.currentThread() is QApplication.instance().thread()
 
 
-def test_success_runs_on_gui_thread(qtbot, pool) -> None:
+def test_success_runs_on_gui_thread(qtbot) -> None:
     worker_thread: list[int] = []
     seen: list[tuple[int, bool]] = []
 
@@ -33,24 +46,48 @@ def test_success_runs_on_gui_thread(qtbot, pool) -> None:
         worker_thread.append(threading.get_ident())
         return 42
 
-    ops.Op(None, work, pool=pool).on_success(lambda r: seen.append((r, _on_gui_thread()))).run()
+    ops.Op(None, work).on_success(lambda r: seen.append((r, _on_gui_thread()))).run()
     qtbot.waitUntil(lambda: bool(seen))
     assert seen == [(42, True)]
     assert worker_thread[0] != threading.get_ident()
 
 
-def test_failure_goes_to_failure_callback(qtbot, pool) -> None:
+@pytest.mark.parametrize("lane", list(Lane))
+def test_op_runs_on_the_lane_it_names(qtbot, lane: Lane) -> None:
+    """Queries by default (sign-in's Argon2 among them): never the network lane."""
+    names: list[str] = []
+
+    def work(job: ops.Job) -> None:
+        names.append(threading.current_thread().name)
+
+    op = ops.Op(None, work) if lane is Lane.QUERY else ops.Op(None, work, lane=lane)
+    op.run().result(5)
+    assert names[0].startswith(f"muttefik-{lane}")
+
+
+def test_a_shut_down_host_is_replaced_on_next_use(jobs: JobHost) -> None:
+    """Core.close shuts the installed host down; a later start (tests) gets a new one."""
+    assert ops.host() is jobs
+    jobs.shutdown()
+    fresh = ops.host()
+    try:
+        assert fresh is not jobs and not fresh.closed
+    finally:
+        fresh.shutdown()
+
+
+def test_failure_goes_to_failure_callback(qtbot) -> None:
     errors: list[BaseException] = []
 
     def work(job: ops.Job) -> None:
         raise ValueError("boom")
 
-    ops.Op(None, work, pool=pool).on_failure(errors.append).run()
+    ops.Op(None, work).on_failure(errors.append).run()
     qtbot.waitUntil(lambda: bool(errors))
     assert isinstance(errors[0], ValueError)
 
 
-def test_cancel_sets_event_and_suppresses_failure(qtbot, pool) -> None:
+def test_cancel_sets_event_and_suppresses_failure(qtbot) -> None:
     started = threading.Event()
     failures: list[BaseException] = []
 
@@ -59,7 +96,7 @@ def test_cancel_sets_event_and_suppresses_failure(qtbot, pool) -> None:
         job.cancel.wait(5)
         job.check()
 
-    op = ops.Op(None, work, pool=pool).on_failure(failures.append)
+    op = ops.Op(None, work).on_failure(failures.append)
     future = op.run()
     assert started.wait(5)
     assert op.job is not None

@@ -15,6 +15,7 @@ from pytestqt.qtbot import QtBot
 
 from app.bootstrap import open_vault
 from app.errors import DatabaseKeyMissing, DatabaseKeyWrong, KeychainLocked
+from app.jobs import JobHost, Lane
 from app.paths import Profile
 from app.secrets import SecretStore
 from app.vault import KeyMode, Vault
@@ -30,8 +31,9 @@ SHOTS = Path(os.environ.get("MUTTEFIK_SCREENSHOTS", "/tmp/muttefik-shots"))
 @pytest.fixture(autouse=True)
 def _ops(qapp: QApplication, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     ops.install()
-    # Startup installs the vault's network pool as the default; each test starts afresh.
-    monkeypatch.setattr(ops, "_default_pool", None)
+    # Startup hands the job host to the vault's Core, which shuts it down at exit; each
+    # test starts with its own.
+    monkeypatch.setattr(ops, "_host", JobHost())
     yield
 
 
@@ -65,12 +67,12 @@ def _close(startup: Startup) -> None:
     """Close the window and shut down as the app does, then let this start's background
     work finish and deliver its callbacks here, so any late error fails this test and
     not the next one."""
-    pool = ops._default_pool  # Startup installed the core's network pool as the default
+    jobs = ops.host()  # the host Startup gave the core
     if startup.window is not None:
         startup.window.close()
     startup._shutdown()
-    if pool is not None:
-        pool.shutdown(wait=True)
+    jobs.shutdown()
+    jobs.pool(Lane.QUERY).shutdown(wait=True)  # shutdown() does not wait for queries
     QApplication.processEvents()
 
 

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from app.amazon.models import SyncPhase, SyncProgress, SyncResult
+from app.amazon.sync_job import NAME as SYNC_JOB
 from app.clock import FakeClock
 from app.errors import AmazonGrantInvalid
-from app.events import EventBus
+from app.jobs import JobChanged, JobStatus
+from app.notices import Notices, SyncFinished, SyncProgressed
 from ui.events import QtEvents
 from ui.ops import Job
 from ui.sync_status import SyncStatusWidget
@@ -31,18 +33,18 @@ def _result(cancelled: bool = False) -> SyncResult:
 
 
 def test_progress_from_events_shows_eta(qtbot: Any) -> None:
-    bus = EventBus()
+    bus = Notices()
     events = QtEvents(bus)
     clock = FakeClock(NOW)
     w = SyncStatusWidget(clock=clock, qt_events=events, cancel_running=lambda: None)
     qtbot.addWidget(w)
     progress = SyncProgress(1, SyncPhase.BACKFILL, pages=4, orders=400, eta_seconds=3 * 3600)
     with qtbot.waitSignal(events.published, timeout=2000):
-        bus.publish("sync_progress", progress=progress)
+        bus.publish(SyncProgressed(progress))
     assert "400" in w.label.text() and "about 3 h 00 min left" in w.label.text()
     assert w.cancel_button.isVisibleTo(w) and w.bar.isVisibleTo(w)
     with qtbot.waitSignal(events.published, timeout=2000):
-        bus.publish("sync_finished", result=_result())
+        bus.publish(SyncFinished(_result()))
     assert w.label.text() == "Orders synced just now"
     clock.advance(300)
     w._tick.timeout.emit()
@@ -98,3 +100,27 @@ def test_cancelled_result_says_it_continues(qtbot: Any) -> None:
     qtbot.addWidget(w)
     w.show_finished(_result(cancelled=True))
     assert "continues" in w.label.text()
+
+
+def test_scheduled_round_shows_next_run_and_ends_a_running_display(qtbot: Any) -> None:
+    """A round that published no result (no store to sync) still ends "Syncing…"; the
+    next scheduled run is in the tooltip; other periodic jobs are not the sync's."""
+    bus = Notices()
+    events = QtEvents(bus)
+    w = SyncStatusWidget(clock=FakeClock(NOW), qt_events=events, cancel_running=lambda: None)
+    qtbot.addWidget(w)
+    progress = SyncProgress(1, SyncPhase.BACKFILL, pages=1, orders=100)
+    with qtbot.waitSignal(events.published, timeout=2000):
+        bus.publish(SyncProgressed(progress))
+    assert w.running
+    with qtbot.waitSignal(events.published, timeout=2000):
+        bus.publish(JobChanged(JobStatus(name="Mail polling", running=False)))
+    assert w.running and w.bar.isVisibleTo(w)
+    next_run = NOW + timedelta(minutes=10)
+    done = JobStatus(name=SYNC_JOB, running=False, last_finished=NOW, next_run=next_run)
+    with qtbot.waitSignal(events.published, timeout=2000):
+        bus.publish(JobChanged(done))
+    assert not w.running and not w.bar.isVisibleTo(w)
+    assert w.label.text() == "Orders not synced yet"
+    assert w.label.toolTip() == f"Next sync at {next_run.astimezone():%H:%M}"
+    events.close()

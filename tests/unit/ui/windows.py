@@ -23,7 +23,7 @@ def admin_session(services: Any) -> Any:
 def shown_admin_window(qtbot: Any, core: Any) -> tuple[MainWindow, QtEvents]:
     """The main window of a freshly signed-in admin, shown; close the events when done."""
     services = build_services(core)
-    events = QtEvents(core.events)
+    events = QtEvents(core.notices)
     window = MainWindow(services, events, admin_session(services))
     qtbot.addWidget(window)
     window.show()
