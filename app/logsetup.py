@@ -4,11 +4,13 @@ Areas: ``muttefik.db``, ``.secrets``, ``.sync``, ``.amazon``, ``.auth``, ``.audi
 ``.mail``, ``.ai``, ``.purge``, ``.ui``, ``.qt``.  Every handler carries the
 :class:`~app.redact.RedactingFilter`, so no secret or buyer PII reaches a log line.
 
-The same handlers sit on the root logger, so the libraries' records (httpx, httpcore,
-sp_api, keyring, urllib3, …) pass the same filter instead of Python's unfiltered
-last-resort handler.  Libraries log at WARNING and above only, whatever ``level``:
-below that they write requests, headers and bodies.  Log files are created 0600 and
-each file a rotation starts is too (not left to the umask).
+The handlers sit on the root logger only: the app's records propagate to them, and the
+libraries' records (httpx, httpcore, sp_api, keyring, urllib3, …) pass the same filter
+instead of Python's unfiltered last-resort handler.  Handlers that others added (a
+test's caplog) stay and keep seeing the app's records.  Libraries log at WARNING and
+above only, whatever ``level``: below that they write requests, headers and bodies.
+Log files are created 0600 and each file a rotation starts is too (not left to the
+umask).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 LIBRARY_LOGGERS = ("httpx", "httpcore", "sp_api", "keyring", "urllib3", "asyncio")
 LIBRARY_LEVEL = logging.WARNING
 
-# The handlers the last setup_logging call installed (on "muttefik" and on the root).
+# The handlers the last setup_logging call installed (on the root).
 _installed: list[logging.Handler] = []
 
 
@@ -82,18 +84,16 @@ def _make_private(log_dir: Path, name: str) -> None:
 
 
 def setup_logging(log_dir: Path | None, *, level: int = logging.INFO, stderr: bool = True) -> None:
+    """Log the app's records from ``level`` up to ``log_dir/muttefik.log`` (if given)
+    and its warnings to stderr (if ``stderr``); replaces what the last call installed."""
     app_logger = logging.getLogger("muttefik")
     root = logging.getLogger()
     app_logger.setLevel(level)
-    app_logger.propagate = False
+    app_logger.propagate = True
     for handler in _installed:
-        app_logger.removeHandler(handler)
         root.removeHandler(handler)
         handler.close()
     _installed.clear()
-    for handler in list(app_logger.handlers):  # installed by an older setup path
-        app_logger.removeHandler(handler)
-        handler.close()
     redactor = RedactingFilter()
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -111,7 +111,6 @@ def setup_logging(log_dir: Path | None, *, level: int = logging.INFO, stderr: bo
         console.addFilter(redactor)
         _installed.append(console)
     for handler in _installed:
-        app_logger.addHandler(handler)
         root.addHandler(handler)
     root.setLevel(LIBRARY_LEVEL)
     for name in LIBRARY_LOGGERS:

@@ -56,12 +56,28 @@ def _profile_dir(text: str) -> str:
     return text
 
 
+def setup_cli_logging(level: int) -> None:
+    """The GUI's rotating, redacted log file, and nothing on the terminal: there the
+    command's own lines (progress, results, seller messages) are not interleaved with
+    log records.  Without a usable log folder, warnings go to stderr instead."""
+    from app.logsetup import setup_logging
+    from app.paths import log_dir
+
+    try:
+        setup_logging(log_dir(), level=level, stderr=False)
+    except OSError:
+        setup_logging(None, level=level)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run a parsed subcommand; seller-facing errors become a message and exit code 2."""
+    """Run a parsed subcommand, logging to the log file; seller-facing errors become a
+    message and exit code 2."""
     func: Any = getattr(args, "func", None)
     if func is None:
         build_parser().print_help()
         return 2
+    setup_cli_logging(getattr(logging, args.log_level))
+    log.info("command %s", args.command)
     try:
         return int(func(args))
     except UserError as exc:
@@ -88,9 +104,4 @@ def _silence_stdout() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from app.logsetup import setup_logging
-
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    setup_logging(None, level=getattr(logging, args.log_level))
-    return run(args)
+    return run(build_parser().parse_args(argv))

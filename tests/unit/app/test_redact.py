@@ -34,10 +34,12 @@ def log_file(tmp_path: Path) -> Iterator[Path]:
 
 
 def _flush() -> None:
-    for handler in logging.getLogger("muttefik").handlers:
+    for handler in logging.getLogger().handlers:
         handler.flush()
 
 
+@pytest.mark.expect_log("muttefik.mail", "WARNING", "buyer phone")
+@pytest.mark.expect_log("muttefik.mail", "ERROR", "sync failed")
 def test_log_file_never_holds_pii_or_secrets(log_file: Path) -> None:
     register_secret(SECRET)
     log = logging.getLogger("muttefik.mail")
@@ -68,6 +70,7 @@ def test_log_file_is_private(log_file: Path) -> None:
     assert stat.S_IMODE(log_file.parent.stat().st_mode) == 0o700
 
 
+@pytest.mark.expect_log("muttefik.sync", "WARNING", "buyer")
 def test_stderr_handler_is_redacted_too(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     root = logging.getLogger("muttefik")
     saved = (list(root.handlers), root.level, root.propagate)
