@@ -1,4 +1,5 @@
-"""Fixtures shared by every test: a temp profile, an in-memory keychain, an open vault."""
+"""Fixtures shared by every test: a temp profile, an in-memory keychain, an open vault,
+and the log guard (an undeclared WARNING or ERROR from the app fails the test)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,41 @@ from pathlib import Path
 import pytest
 
 from app.clock import FakeClock
+from app.events import EventBus
 from app.paths import Identity, Profile
 from app.secrets import SecretStore
 from app.services import Core
 from app.vault import Vault
+from tests.helpers.logs import LogGuard, expectation, guarding, logging_restored
 from tests.support import MemoryKeyring
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "expect_log(logger, level, pattern=''): the test logs this record on purpose "
+        "(see tests/helpers/logs.py)",
+    )
+
+
+@pytest.fixture(autouse=True)
+def expected_logs(request: pytest.FixtureRequest) -> Iterator[LogGuard]:
+    """Fails the test if the app (``muttefik.*``) logged a WARNING or ERROR it did not
+    declare, from any thread, during the test or its fixtures' teardown.
+
+    Declare one with ``@pytest.mark.expect_log("muttefik.sync", "ERROR", "pattern")``
+    or by taking this fixture and calling ``expected_logs.expect(logger, level,
+    pattern)``; ``expected_logs.records`` holds what was logged.  The logging setup is
+    put back after each test, so a CLI run's ``setup_logging`` does not leak into the
+    next one.
+    """
+    guard = LogGuard()
+    for marker in request.node.iter_markers("expect_log"):
+        guard.add(expectation(*marker.args, **marker.kwargs))
+    with logging_restored("", "muttefik"), guarding(guard):
+        yield guard
+    if guard.unexpected():
+        pytest.fail(guard.report(), pytrace=False)
 
 
 @pytest.fixture(autouse=True)
@@ -63,6 +94,6 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def core(profile: Profile, vault: Vault, secrets: SecretStore, clock: FakeClock) -> Iterator[Core]:
-    c = Core(profile=profile, vault=vault, secrets=secrets, clock=clock)
+    c = Core(profile=profile, vault=vault, secrets=secrets, events=EventBus(), clock=clock)
     yield c
-    c.jobs.shutdown()  # the vault fixture closes the vault
+    c.net.shutdown(wait=True, cancel_futures=True)

@@ -111,6 +111,8 @@ def test_rewrite_with_the_db_key_and_a_recomputed_sha_chain_is_forged(
     assert result.first_broken_seq == 5 and "Audit entry 5 does not match" in result.summary()
 
 
+@pytest.mark.expect_log("muttefik.audit", "WARNING", "triggers were missing")
+@pytest.mark.expect_log("muttefik.audit", "WARNING", r"mismatch found at open: \['truncated'\]")
 def test_deleted_last_rows_are_truncation_and_stay_visible(
     profile: Profile, vault: Vault, secrets: SecretStore, log: AuditLog, clock: FakeClock
 ) -> None:
@@ -145,6 +147,7 @@ def test_deleted_last_rows_are_truncation_and_stay_visible(
         vault.close()
 
 
+@pytest.mark.expect_log("muttefik.audit", "WARNING", r"mismatch found at open: \['rolled_back'\]")
 def test_an_older_copy_put_back_is_a_rollback(
     profile: Profile, vault: Vault, secrets: SecretStore, log: AuditLog, clock: FakeClock
 ) -> None:
@@ -172,6 +175,7 @@ def test_an_older_copy_put_back_is_a_rollback(
         vault.close()
 
 
+@pytest.mark.expect_log("muttefik.audit", "WARNING", "triggers were missing")
 def test_dropped_triggers_come_back_at_open_and_are_reported(
     profile: Profile, vault: Vault, secrets: SecretStore, log: AuditLog, clock: FakeClock
 ) -> None:
@@ -395,6 +399,7 @@ def test_purge_keeps_verification_and_cannot_be_faked(vault: Vault, secrets: Sec
     assert "up to 5 were removed from the data file without a recorded" in result.summary()
 
 
+@pytest.mark.expect_log("muttefik.db", "ERROR", "after-commit callback failed")
 def test_after_commit_runs_only_after_a_commit(vault: Vault) -> None:
     ran: list[str] = []
 
@@ -419,6 +424,8 @@ def test_after_commit_runs_only_after_a_commit(vault: Vault) -> None:
         vault.call(lambda conn: vault.after_commit(lambda: None))  # not inside write
 
 
+@pytest.mark.expect_log("muttefik.db", "WARNING", "no usable keychain")
+@pytest.mark.expect_log("muttefik.audit", "WARNING", r"mismatch found at open: \['rolled_back'\]")
 def test_passphrase_mode_keeps_the_head_in_a_file_outside_the_profile(
     profile: Profile, tmp_path: Path, clock: FakeClock
 ) -> None:
@@ -475,6 +482,8 @@ def test_the_head_is_not_registered_as_a_secret(vault: Vault, log: AuditLog) -> 
     assert len(redact._secrets) == before  # the log filter's list does not grow per entry
 
 
+@pytest.mark.expect_log("muttefik.audit", "WARNING", "triggers were missing")
+@pytest.mark.expect_log("muttefik.audit", "WARNING", r"mismatch found at open: \['truncated'\]")
 def test_a_look_alike_trigger_is_replaced(
     vault: Vault, log: AuditLog, secrets: SecretStore, clock: FakeClock
 ) -> None:
@@ -496,6 +505,7 @@ def test_a_look_alike_trigger_is_replaced(
         vault.call_write(lambda c: c.execute("DELETE FROM audit_log WHERE seq = 1"))
 
 
+@pytest.mark.expect_log("muttefik.audit", "WARNING", r"mismatch found at open: \['rolled_back'\]")
 def test_an_export_is_still_proven_when_later_entries_are_missing(
     profile: Profile, vault: Vault, secrets: SecretStore, log: AuditLog, clock: FakeClock
 ) -> None:

@@ -66,6 +66,7 @@ def test_audit_verify_ok_needs_no_sign_in(
     assert "intact: 4 entries" in capsys.readouterr().out
 
 
+@pytest.mark.expect_log("muttefik.audit", "WARNING", "triggers were missing")
 def test_audit_verify_names_the_tampered_entry(
     cli_profile: tuple[Profile, str], secrets: SecretStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -301,6 +302,8 @@ def _drop_trigger_and_last_rows(profile: Profile, secrets: SecretStore, rows: in
     vault.close()
 
 
+@pytest.mark.expect_log("muttefik.audit", "WARNING", "triggers were missing")
+@pytest.mark.expect_log("muttefik.audit", "WARNING", r"mismatch found at open: \['truncated'\]")
 def test_check_and_verify_report_a_truncated_log(
     cli_profile: tuple[Profile, str],
     secrets: SecretStore,
@@ -323,6 +326,8 @@ def test_check_and_verify_report_a_truncated_log(
     assert run(profile, "check") == 0  # the open put the trigger back
 
 
+@pytest.mark.expect_log("muttefik.audit", "WARNING", "triggers were missing")
+@pytest.mark.expect_log("muttefik.audit", "WARNING", r"mismatch found at open: \['truncated'\]")
 def test_audit_verify_against_an_export(
     cli_profile: tuple[Profile, str],
     secrets: SecretStore,

@@ -87,6 +87,7 @@ def assert_clean_refusal(proc: subprocess.CompletedProcess[bytes], *expected: st
     return err
 
 
+@pytest.mark.expect_log("muttefik.db", "WARNING", "no usable keychain")
 def test_stdin_closed_at_the_passphrase_prompt(passphrase_profile: Profile) -> None:
     proc = muttefik("--profile", str(passphrase_profile.root), "audit", "verify")
     assert proc.returncode == 2
@@ -102,6 +103,7 @@ def test_stdin_closed_at_the_passphrase_prompt(passphrase_profile: Profile) -> N
     ],
     ids=["stdin-ends-at-username", "stdin-ends-at-password", "username-not-utf8"],
 )
+@pytest.mark.expect_log("muttefik.db", "WARNING", "no usable keychain")
 def test_odd_sign_in_input_is_refused(
     passphrase_profile: Profile, stdin: bytes, expected: tuple[str, ...]
 ) -> None:
@@ -115,6 +117,7 @@ def test_stdin_closed_when_a_new_profile_asks_for_a_passphrase(tmp_path: Path) -
     assert_clean_refusal(proc)
 
 
+@pytest.mark.expect_log("muttefik.db", "WARNING", "no usable keychain")
 def test_a_passphrase_that_is_not_utf8_is_refused(passphrase_profile: Profile) -> None:
     proc = muttefik(
         "--profile", str(passphrase_profile.root), "audit", "verify", stdin=b"\xff\xfe pass\n"
@@ -123,6 +126,7 @@ def test_a_passphrase_that_is_not_utf8_is_refused(passphrase_profile: Profile) -
     assert_clean_refusal(proc, "passphrase", "not valid text")
 
 
+@pytest.mark.expect_log("muttefik.db", "WARNING", "no usable keychain")
 def test_export_to_stdout_holds_the_export_and_not_the_prompts(
     admin_profile: tuple[Profile, str],
 ) -> None:
@@ -147,6 +151,7 @@ def test_export_to_stdout_holds_the_export_and_not_the_prompts(
 EXPORT = ("audit", "export", "--since", "2020-01-01")
 
 
+@pytest.mark.expect_log("muttefik.db", "WARNING", "no usable keychain")
 def test_a_closed_stdout_ends_the_command_quietly(admin_profile: tuple[Profile, str]) -> None:
     """``muttefik audit export … | head -0``: no BrokenPipeError traceback."""
     profile, secret = admin_profile

@@ -65,12 +65,14 @@ def test_unknown_kdf_is_refused() -> None:
         params.derive(PASSPHRASE)
 
 
+@pytest.mark.expect_log("muttefik.db", "WARNING", "no usable keychain")
 def test_no_keychain_on_first_run_offers_passphrase_mode(profile: Profile) -> None:
     got = plan(profile, _no_keychain(profile))
     assert got.mode is KeyMode.PASSPHRASE
     assert got.needs_passphrase and got.new_profile
 
 
+@pytest.mark.expect_log("muttefik.db", "WARNING", "no usable keychain")
 def test_passphrase_mode_first_run_and_restart(profile: Profile) -> None:
     asked: list[bool] = []
 
@@ -102,6 +104,7 @@ def test_passphrase_mode_first_run_and_restart(profile: Profile) -> None:
         vault.close()
 
 
+@pytest.mark.expect_log("muttefik.db", "WARNING", "no usable keychain")
 def test_wrong_passphrase_is_passphrase_wrong_and_changes_nothing(profile: Profile) -> None:
     vault, key = open_vault(profile, _no_keychain(profile), passphrase=lambda new: PASSPHRASE)
     vault.close()
@@ -114,6 +117,7 @@ def test_wrong_passphrase_is_passphrase_wrong_and_changes_nothing(profile: Profi
     assert can_open(profile.db_path, key)
 
 
+@pytest.mark.expect_log("muttefik.db", "WARNING", "no usable keychain")
 def test_passphrase_profile_without_a_provider_asks_for_one(profile: Profile) -> None:
     vault, _ = open_vault(profile, _no_keychain(profile), passphrase=lambda new: PASSPHRASE)
     vault.close()
@@ -121,6 +125,7 @@ def test_passphrase_profile_without_a_provider_asks_for_one(profile: Profile) ->
         open_vault(profile, _no_keychain(profile))
 
 
+@pytest.mark.expect_log("muttefik.db", "WARNING", "no usable keychain")
 def test_passphrase_profile_stays_in_passphrase_mode_when_a_keychain_appears(
     profile: Profile, secrets: SecretStore
 ) -> None:
@@ -147,6 +152,7 @@ def test_passphrase_rules(first: str, second: str, ok: bool) -> None:
 # --- the audit key in passphrase mode -------------------------------------------------------
 
 
+@pytest.mark.expect_log("muttefik.db", "WARNING", "no usable keychain")
 def test_the_audit_key_is_wrapped_in_the_kdf_file_under_the_passphrase(profile: Profile) -> None:
     vault, key = open_vault(profile, _no_keychain(profile), passphrase=lambda new: PASSPHRASE)
     vault.close()
@@ -164,6 +170,7 @@ def test_the_audit_key_is_wrapped_in_the_kdf_file_under_the_passphrase(profile: 
     assert pp.unwrap_audit_key(params, bytes(32)) is None
 
 
+@pytest.mark.expect_log("muttefik.db", "WARNING", "no usable keychain")
 def test_a_version_1_profile_still_opens_and_gains_an_audit_key(
     profile: Profile, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -185,6 +192,7 @@ def test_a_version_1_profile_still_opens_and_gains_an_audit_key(
     assert vault.audit_key == audit_key
 
 
+@pytest.mark.expect_log("muttefik.db", "WARNING", "no usable keychain")
 def test_a_passphrase_change_keeps_the_audit_key(profile: Profile) -> None:
     from app.vault.rotate import rotate_passphrase
 
@@ -202,6 +210,7 @@ def test_a_passphrase_change_keeps_the_audit_key(profile: Profile) -> None:
     assert params.version == 2 and params.derive(new) == key
 
 
+@pytest.mark.expect_log("muttefik.db", "WARNING", "no usable keychain")
 def test_passphrase_profile_with_its_data_file_missing_keeps_the_kdf_file(
     profile: Profile,
 ) -> None:

@@ -183,6 +183,7 @@ class ExplodingKeyring(MemoryKeyring):
         (RuntimeError("Collection is locked"), KeychainLocked),
     ],
 )
+@pytest.mark.expect_log("muttefik.secrets", "WARNING", "keychain call get_password failed")
 def test_backend_errors_become_user_errors(exc: Exception, expected: type[Exception]) -> None:
     store = SecretStore(service="s", backend=ExplodingKeyring(exc), enforce_policy=False)
     with pytest.raises(expected):

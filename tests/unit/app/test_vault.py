@@ -298,6 +298,7 @@ def _tmpfs(where: Path, size: str) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(where)], check=False)
 
 
+@pytest.mark.expect_log("muttefik.db", "ERROR", "closing the database failed")
 def test_disk_full_is_disk_full_and_the_vault_stays_usable(
     tmp_path: Path, memory_keyring: MemoryKeyring
 ) -> None:

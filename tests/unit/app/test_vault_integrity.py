@@ -82,6 +82,8 @@ def test_check_after_a_rekey_left_in_the_wal_finds_the_data_intact(
     assert _rows(profile, new) == 300
 
 
+@pytest.mark.expect_log("muttefik.db", "WARNING", "WAL could not be checkpointed")
+@pytest.mark.expect_log("muttefik.db", "WARNING", "interrupted key rotation")
 def test_the_old_key_stays_until_the_main_file_is_verified_under_the_new_one(
     profile: Profile, rekey_crashed: tuple[bytes, bytes], memory_keyring: MemoryKeyring
 ) -> None:
@@ -130,6 +132,9 @@ def test_rotation_keeps_the_old_key_when_the_main_file_cannot_be_verified(
     assert (profile.keychain_service, DB_KEY_PENDING) not in memory_keyring.store
 
 
+@pytest.mark.expect_log("muttefik.db", "WARNING", "no usable keychain")
+@pytest.mark.expect_log("muttefik.db", "WARNING", "WAL could not be checkpointed")
+@pytest.mark.expect_log("muttefik.db", "WARNING", "interrupted passphrase change")
 def test_passphrase_rotation_left_in_the_wal_checks_clean_and_keeps_the_old_params(
     profile: Profile, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

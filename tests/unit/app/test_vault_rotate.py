@@ -82,6 +82,7 @@ def test_rotation_changes_the_key_and_keeps_the_data(
     ("crash", "expect_new_key"),
     [(1, False), ("rekey", False), (2, True), (3, True)],
 )
+@pytest.mark.expect_log("muttefik.secrets", "WARNING", "call (set|delete)_password failed: Crash")
 def test_crash_during_keychain_rotation_is_resolved_at_next_start(
     profile: Profile,
     monkeypatch: pytest.MonkeyPatch,
@@ -140,6 +141,7 @@ def _reopen(profile: Profile, passphrase: str) -> tuple[Vault, bytes]:
 
 
 @pytest.mark.parametrize("crash", ["before_rekey", "before_replace", "none"])
+@pytest.mark.expect_log("muttefik.db", "WARNING", "no usable keychain")
 def test_crash_during_passphrase_change_is_resolved_at_next_start(
     profile: Profile, monkeypatch: pytest.MonkeyPatch, crash: str
 ) -> None:

@@ -130,6 +130,7 @@ def store(
     return s
 
 
+@pytest.mark.expect_log("muttefik.db", "ERROR", "write-ahead log damaged")
 def test_check_reports_commits_a_damaged_wal_would_drop_and_keeps_a_copy(
     profile: Profile, store: SecretStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -164,6 +165,7 @@ def test_check_reports_commits_a_damaged_wal_would_drop_and_keeps_a_copy(
     assert len(wal.kept_losses(profile.db_path)) == 1
 
 
+@pytest.mark.expect_log("muttefik.db", "ERROR", "write-ahead log damaged")
 def test_the_background_check_reports_a_loss_once(profile: Profile, store: SecretStore) -> None:
     from app.bootstrap import open_vault
 
