@@ -9,7 +9,6 @@ above the table.  Secrets shown once (setup codes, temporary passwords) appear i
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt, Signal
@@ -40,7 +39,7 @@ from app.clock import Clock
 from app.errors import UserError
 from ui.dialogs.mfa import mono_font
 from ui.models.operators_model import OperatorsModel
-from ui.ops import Op
+from ui.ops import Op, when_done
 
 T = TypeVar("T")
 
@@ -233,7 +232,11 @@ class OperatorsView(QWidget):
         self.open_dialog: QDialog | None = None  # the dialog an action opened (tests)
         self.setObjectName("operatorsView")
 
-        self.model = OperatorsModel(self)
+        self.model = OperatorsModel(service=service, actor=actor, clock=clock, parent=self)
+        self._keep_selected: int | None = None  # the operator selected across a reset
+        self.model.modelAboutToBeReset.connect(self._save_selection)
+        self.model.search_finished.connect(self._loaded)
+        self.model.search_failed.connect(self._failed)
         self.table = QTableView()
         self.table.setObjectName("operatorsTable")
         self.table.setModel(self.model)
@@ -286,21 +289,23 @@ class OperatorsView(QWidget):
     # --- loading ----------------------------------------------------------------------
 
     def reload(self) -> None:
-        service, actor, clock = self._service, self._actor, self._clock
+        """Read the stores (for the dialogs), then every operator row again."""
+        self.message.hide()
+        stores = self._service.list_stores(self._actor)
+        when_done(stores, self._stores_loaded, self._failed, parent=self)
+        self.model.refresh()
 
-        def work(job: Any) -> tuple[list[Operator], list[StoreRef], datetime]:
-            operators, stores = service.list_operators(actor), service.list_stores(actor)
-            return operators.result(), stores.result(), clock.now()
-
-        self._run(work, self._loaded)
-
-    def _loaded(self, result: tuple[list[Operator], list[StoreRef], datetime]) -> None:
-        operators, stores, now = result
-        selected = self.selected()
+    def _stores_loaded(self, stores: list[StoreRef]) -> None:
         self._stores = stores
-        self.model.set_operators(operators, store_names={s.id: s.name for s in stores}, now=now)
-        if selected is not None:
-            self.select(selected.id)
+
+    def _save_selection(self) -> None:
+        op = self.selected()
+        self._keep_selected = op.id if op is not None else None
+
+    def _loaded(self, _count: int) -> None:
+        if self._keep_selected is not None and not self.table.selectionModel().hasSelection():
+            self.select(self._keep_selected)
+        self._keep_selected = None
         self._update_actions()
         self.loaded.emit()
 
@@ -355,10 +360,13 @@ class OperatorsView(QWidget):
 
     def _changed(self, done: str) -> Callable[[Operator], None]:
         def apply(op: Operator) -> None:
-            self.model.update_operator(op)
-            self._update_actions()
-            self.show_message(done.format(name=op.username))
-            self.operator_changed.emit(op)
+            def shown(_answer: object) -> None:
+                self._update_actions()
+                self.show_message(done.format(name=op.username))
+                self.operator_changed.emit(op)
+
+            # Only its row reloads; the answer is placed before ``shown`` runs.
+            when_done(self.model.refresh(changed=[op.id]), shown, self._failed, parent=self)
 
         return apply
 

@@ -16,7 +16,8 @@ from app.clock import FakeClock
 from app.errors import LastAdmin
 from tests.unit.ui.auth_fakes import NOW, FakeAuth, FakeOperators
 from ui import ops
-from ui.models.operators_model import OPERATOR_ID_ROLE, Column, OperatorsModel
+from ui.models.operators_model import Column, OperatorsModel
+from ui.models.roles import ItemRole
 from ui.views.operators import (
     AddOperatorDialog,
     AssignStoresDialog,
@@ -69,18 +70,27 @@ def select(view: OperatorsView, auth: FakeAuth, username: str) -> None:
     assert selected is not None and selected.username == username
 
 
-def test_model_passes_modeltester(qtmodeltester: ModelTester, auth: FakeAuth) -> None:
-    model = OperatorsModel()
-    ops_list = [a.operator() for a in auth.accounts.values()]
-    model.set_operators(ops_list, store_names={1: "EU main"}, now=NOW)
+def test_model_passes_modeltester(qtbot: QtBot, qtmodeltester: ModelTester, auth: FakeAuth) -> None:
+    service = FakeOperators(auth)
+    model = OperatorsModel(
+        service=service, actor=auth.accounts["admin"].actor(), clock=FakeClock(NOW)
+    )
+    with qtbot.waitSignal(model.search_finished):
+        model.refresh()
     qtmodeltester.check(model)  # type: ignore[no-untyped-call]
-    assert model.rowCount() == 2
+    assert model.rowCount() == 2  # every row built with the search (a small table)
+    assert all(model.index(r, 0).data(ItemRole.LOADED) for r in range(2))
     changed = auth.accounts["bora"]
     changed.disabled = True
-    model.update_operator(changed.operator())
+    resets: list[int] = []
+    model.modelReset.connect(lambda: resets.append(1))
+    with qtbot.waitSignal(model.rows_loaded) as loaded:
+        model.refresh(changed=[changed.id])
+    assert loaded.args == [1, 1] and not resets  # only bora's row, no reset
     qtmodeltester.check(model)  # type: ignore[no-untyped-call]
     assert model.index(1, Column.DISABLED).data() == "Disabled"
-    assert model.index(1, 0).data(OPERATOR_ID_ROLE) == changed.id
+    assert model.index(1, 0).data(ItemRole.KEY) == changed.id
+    assert model.operator_at(1) == changed.operator()
 
 
 def test_list_shows_every_column(view: OperatorsView) -> None:
