@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
@@ -20,6 +20,9 @@ from app.auth.models import Session
 from app.auth.service import AuthService
 from ui.dialogs.sign_in import SignInDialog
 from ui.ops import Op, when_done
+
+if TYPE_CHECKING:
+    from app.settings_service import SettingsService
 
 log = logging.getLogger("muttefik.ui")
 
@@ -64,11 +67,6 @@ class IdleWatcher(QObject):
     def interval_ms(self) -> int:
         return self._timer.interval()
 
-    def set_interval_ms(self, interval_ms: int) -> None:
-        self._timer.setInterval(interval_ms)
-        if self._running:
-            self._timer.start()
-
     def start(self) -> None:
         self._running = True
         self._timer.start()
@@ -81,9 +79,6 @@ class IdleWatcher(QObject):
     @property
     def running(self) -> bool:
         return self._running
-
-    def remaining_ms(self) -> int:
-        return self._timer.remainingTime()
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if self._running and event.type() in INPUT_EVENTS:
@@ -207,16 +202,18 @@ def _close_other_dialogs() -> None:
 def install_idle_lock(
     window: QWidget,
     auth: AuthService,
-    vault: Any,
+    settings_service: SettingsService,
     *,
     on_installed: Callable[[IdleLock], None] | None = None,
 ) -> bool:
-    """Read IDLE_LOCK_MINUTES on the DB thread, then attach an :class:`IdleLock`
-    (kept as ``window.idle_lock``).  Returns False for the demo profile, which never
-    locks (it has no real sign-in).  Thread: GUI.
+    """Read IDLE_LOCK_MINUTES (as the signed-in operator, through the settings service),
+    then attach an :class:`IdleLock` (kept as ``window.idle_lock``); if the read fails the
+    lock still comes, after the default time.  Returns False for the demo profile, which
+    never locks (it has no real sign-in), and without a session (nothing to lock).
+    Thread: GUI.
     """
     session = getattr(window, "session", None)
-    if session is not None and getattr(session, "demo", False):
+    if session is None or getattr(session, "demo", False):
         return False
 
     def attach(minutes: int) -> None:
@@ -226,9 +223,14 @@ def install_idle_lock(
         if on_installed is not None:
             on_installed(lock)
 
+    def failed(exc: BaseException) -> None:
+        log.warning("reading the idle-lock time failed (%s): default used", type(exc).__name__)
+        attach(settings.IDLE_LOCK_MINUTES.default)
+
     when_done(
-        vault.run(lambda conn: settings.get(conn, settings.IDLE_LOCK_MINUTES)),
+        settings_service.read(session.actor, settings.IDLE_LOCK_MINUTES),
         attach,
+        failed,
         parent=window,
     )
     return True

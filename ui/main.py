@@ -22,17 +22,18 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, QtMsgType, Signal, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
-from app.errors import DataFileMissing, OperationCancelled, PassphraseWrong
+from app.errors import DataFileMissing, OperationCancelled, PassphraseWrong, PermissionDenied
 from app.paths import Profile
 from app.secrets import SecretStore
-from app.vault import KeyPlan, Vault, keys
+from app.vault import keys
+from app.vault.keys import KeyPlan
 from app.vault.lock import ProfileLock
 from ui import ops
 from ui.dialogs.data_file_missing import ask_start_new_profile
 from ui.dialogs.startup_error import show_startup_error
 
 if TYPE_CHECKING:
-    from app.services import Services
+    from app.services import Core, Services
 
 log = logging.getLogger("muttefik.ui")
 
@@ -163,8 +164,9 @@ class Startup(QObject):
         """``key_fn`` (run on a worker): the database key and the audit key."""
         log.info("startup: open vault")
 
-        def work(job: ops.Job) -> Vault:
+        def work(job: ops.Job) -> Core:
             from app.bootstrap import open_with_keys
+            from app.services import Core
 
             key, audit_key = key_fn()
             lock, self._profile_lock = self._profile_lock, None
@@ -174,7 +176,8 @@ class Startup(QObject):
             )
             if self._prefetched is not None:
                 self._prefetched.result()  # here, so the GUI thread never waits on imports
-            return vault
+            # The job host that ran the stages so far becomes the open vault's (Core.close).
+            return Core(profile=self.profile, vault=vault, secrets=self.secrets, jobs=ops.host())
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, PassphraseWrong):
@@ -184,17 +187,18 @@ class Startup(QObject):
 
         ops.Op(None, work).on_success(self._vault_open).on_failure(failed).run()
 
-    def _vault_open(self, vault: Vault) -> None:
-        from app.services import Core, build_services
+    def _vault_open(self, core: Core) -> None:
+        from app.services import build_services
 
-        # The job host that ran the stages so far becomes the open vault's (Core.close).
-        core = Core(profile=self.profile, vault=vault, secrets=self.secrets, jobs=ops.host())
         self.services = build_services(core)
         from ui.events import QtEvents
 
         self._qt_events = QtEvents(core.notices)
         log.info("startup: sign-in")
-        self.authenticate(self.services, self._signed_in, self._sign_in_cancelled)
+        try:
+            self.authenticate(self.services, self._signed_in, self._sign_in_cancelled)
+        except Exception as exc:  # e.g. the sign-in flow failed to import: no session, no window
+            self._fail(exc)
 
     def _sign_in_cancelled(self) -> None:
         log.info("startup: sign-in cancelled")
@@ -206,6 +210,9 @@ class Startup(QObject):
         from ui.main_window import MainWindow
 
         assert self.services is not None
+        if session is None:  # fail closed: no operator, no window
+            self._fail(PermissionDenied(detail="the sign-in stage returned no session"))
+            return
         log.info("startup: main window")
         window = MainWindow(self.services, self._qt_events, session)
         self.window = window
@@ -213,8 +220,7 @@ class Startup(QObject):
         window.show()
         window.raise_()
         self._after_shown(window)
-        if session is not None:
-            self._start_session(window)
+        self._start_session(window)
 
     def _start_session(self, window: Any) -> None:
         """Background work and the idle lock for the signed-in operator."""
@@ -229,7 +235,7 @@ class Startup(QObject):
             lock.unlocked.connect(lambda _session: self.runtime and self.runtime.switch())
 
         install_idle_lock(
-            window, self.services.auth, self.services.core.vault, on_installed=lock_installed
+            window, self.services.auth, self.services.settings, on_installed=lock_installed
         )
 
     def _after_shown(self, window: Any) -> None:
@@ -300,12 +306,11 @@ def _if_alive(window: Any, fn: Callable[[Any], None]) -> None:
 def default_authenticate(
     services: Services, signed_in: Callable[[Any], None], cancelled: Callable[[], None]
 ) -> None:
-    """Sign-in stage.  Replaced by the operator sign-in flow (ui.auth_flow) when present."""
-    try:
-        from ui import auth_flow
-    except ImportError:
-        signed_in(None)
-        return
+    """Sign-in stage: the operator sign-in flow (:mod:`ui.auth_flow`).  If it cannot be
+    imported the error propagates and startup stops with an error dialog: there is no
+    way in without a session."""
+    from ui import auth_flow
+
     auth_flow.authenticate(services, signed_in, cancelled)
 
 

@@ -1,7 +1,10 @@
 """The main window: tabs, menu, status bar, demo banner and the lock screen.
 
+Fail closed: without a signed-in operator (``session`` None) it shows no tabs and offers
+no account or admin action.
+
 Signals: ``lock_requested`` (the seller chose Lock), ``closing``.
-Thread: GUI only.  It never touches the vault directly; tabs use ``ui.ops``.
+Thread: GUI only.  It never touches the vault; tabs read through the services.
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ class MainWindow(QMainWindow):
 
         self._build_menu()
         self._build_status_bar()
-        self._stores_action.setVisible(self.is_admin and session is not None)
+        self._stores_action.setVisible(self.is_admin)
         self._password_action.setVisible(_can_change_password(session))
         if profile.demo:
             self.show_banner(
@@ -90,11 +93,9 @@ class MainWindow(QMainWindow):
 
     @property
     def is_admin(self) -> bool:
-        actor = getattr(self.session, "actor", None)
-        role = getattr(actor, "role", None)
-        if role is None:
-            return self.session is None  # before sign-in exists (tests, bare start)
-        return str(getattr(role, "value", role)) == "admin"
+        """True only for a signed-in admin (no session: False)."""
+        role = getattr(getattr(self.session, "actor", None), "role", None)
+        return role is not None and str(getattr(role, "value", role)) == "admin"
 
     def build_tabs(self, specs: list[TabSpec] | None = None) -> None:
         """(Re)build the tabs for the current session's role.
@@ -113,8 +114,9 @@ class MainWindow(QMainWindow):
         self._tab_widgets.clear()
         self._tab_specs = {}
         self._tab_holders = {}
+        signed_in = getattr(self.session, "actor", None) is not None
         for spec in specs if specs is not None else TABS:
-            if spec.admin_only and not self.is_admin:
+            if not signed_in or (spec.admin_only and not self.is_admin):
                 continue
             holder = QWidget()
             holder.setProperty("tabKey", spec.key)
@@ -221,11 +223,11 @@ class MainWindow(QMainWindow):
         profile_label = QLabel(f"Profile: {core.profile.name}")
         profile_label.setObjectName("profileLabel")
         profile_label.setToolTip(str(core.profile.root))
-        key_label = QLabel(f"Key: {core.vault.mode.label}")
+        key_label = QLabel(f"Key: {core.key_mode.label}")
         key_label.setObjectName("keyModeLabel")
         key_label.setToolTip(
             "The database key is kept in your system keychain."
-            if core.vault.mode.value == "keychain"
+            if core.key_mode.value == "keychain"
             else "The database key is derived from your passphrase, asked at every start."
         )
         self._operator_label = QLabel(_operator_text(self.session))

@@ -18,7 +18,7 @@ def make_tab(window: MainWindow) -> QWidget:
     layout = QVBoxLayout(tab)
     layout.setContentsMargins(32, 32, 32, 32)
     title = QLabel("<h2>Welcome to Müttefik Desk</h2>")
-    mode = core.vault.mode.label
+    mode = core.key_mode.label
     body = QLabel(
         "<p>Your data is stored in an encrypted database on this computer.</p>"
         f"<p><b>Profile folder:</b> {_esc(str(core.profile.root))}<br>"

@@ -216,22 +216,27 @@ def test_install_reads_the_setting(
     qtbot: QtBot, core: Core, auth: FakeAuth, window: Window
 ) -> None:
     from app import settings
+    from app.services import build_services
+    from tests.helpers.operators import put_operator
     from ui.idle_lock import install_idle_lock
 
     core.vault.call_write(
         lambda conn: settings.put(conn, settings.IDLE_LOCK_MINUTES, 7, now=core.clock.now())
     )
+    assert window.session is not None
+    put_operator(core.vault, window.session.actor)  # the settings service re-reads it
     installed: list[IdleLock] = []
-    install_idle_lock(window, auth, core.vault, on_installed=installed.append)
+    install_idle_lock(window, auth, build_services(core).settings, on_installed=installed.append)
     qtbot.waitUntil(lambda: len(installed) == 1)
     assert installed[0].watcher.interval_ms == 7 * 60_000
     assert installed[0].watcher.running
 
 
 def test_demo_session_never_locks(qtbot: QtBot, core: Core, auth: FakeAuth) -> None:
+    from app.services import build_services
     from ui.idle_lock import install_idle_lock
 
     demo = Window(Session(actor=auth.accounts["admin"].actor(), signed_in_at=NOW, demo=True))
     qtbot.addWidget(demo)
-    assert install_idle_lock(demo, auth, core.vault) is False
+    assert install_idle_lock(demo, auth, build_services(core).settings) is False
     assert not hasattr(demo, "idle_lock")

@@ -43,3 +43,19 @@ def test_demo_session_has_no_password_change(qtbot: Any, core: Any) -> None:
     qtbot.addWidget(window)
     assert not window._password_action.isVisible()
     events.close()
+
+
+def test_no_session_means_no_tabs_and_no_admin_actions(qtbot: Any, core: Any) -> None:
+    """Fail closed: a window without a signed-in operator shows nothing and offers no
+    admin action (it used to treat a missing session as an admin)."""
+    services = build_services(core)
+    events = QtEvents(core.notices)
+    window = MainWindow(services, events, None)
+    qtbot.addWidget(window)
+    assert not window.is_admin
+    assert window.tabs.count() == 0
+    assert not window._stores_action.isVisible()
+    assert not window._password_action.isVisible()
+    window.manage_stores()
+    assert window.tab("operators") is None and window.tab("orders") is None
+    events.close()

@@ -368,3 +368,30 @@ def test_audit_entries_deleted_outside_the_app_are_told_after_the_window_shows(
         box().close()  # type: ignore[union-attr]
     finally:
         _close(startup)
+
+
+@pytest.mark.expect_log("muttefik.ui", "ERROR", "startup failed: (ModuleNotFoundError|ImportError)")
+def test_a_sign_in_flow_that_cannot_be_imported_stops_startup_with_an_error(
+    qtbot: QtBot, profile: Profile, store: SecretStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fail closed: without the sign-in flow there is no session, so no main window (it
+    used to open one with no operator signed in)."""
+    import sys
+
+    import ui
+
+    monkeypatch.delattr(ui, "auth_flow", raising=False)
+    monkeypatch.setitem(sys.modules, "ui.auth_flow", None)  # import raises ImportError
+    shown: list[BaseException] = []
+
+    def present(exc: BaseException) -> bool:
+        shown.append(exc)
+        return False  # the seller closed the error dialog
+
+    startup = _startup(profile, store, present)
+    try:
+        _start_and_see_it_end(qtbot, startup)
+    finally:
+        _close(startup)
+    assert [type(e) for e in shown] == [ModuleNotFoundError]
+    assert startup.window is None
