@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from app.clock import FakeClock
-from app.events import EventBus
 from app.paths import Identity, Profile
 from app.secrets import SecretStore
 from app.services import Core
@@ -94,6 +93,6 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def core(profile: Profile, vault: Vault, secrets: SecretStore, clock: FakeClock) -> Iterator[Core]:
-    c = Core(profile=profile, vault=vault, secrets=secrets, events=EventBus(), clock=clock)
+    c = Core(profile=profile, vault=vault, secrets=secrets, clock=clock)
     yield c
-    c.net.shutdown(wait=True, cancel_futures=True)
+    c.jobs.shutdown()  # the vault fixture closes the vault
