@@ -22,11 +22,11 @@ if TYPE_CHECKING:
 
 
 def start_integrity_check(window: MainWindow, *, interactive: bool = False) -> None:
-    vault = window.services.core.vault
+    core = window.services.core
     window.integrity_label.setText("Checking data file…")
 
     def work(job: Job) -> CheckResult:
-        return vault.integrity_check()
+        return core.check_integrity()
 
     def done(result: CheckResult) -> None:
         if result.wal_losses:
