@@ -445,6 +445,8 @@ class LazyTableModel(QStandardItemModel):
             self._loaded.move_to_end(b.key)
             if b.record is not None:
                 self._records[b.key] = b.record
+            else:  # a row that reloaded as deleted keeps no earlier record
+                self._records.pop(b.key, None)
             if self._stale.get(b.key, loaded_at) <= loaded_at:
                 self._stale.pop(b.key, None)
             rows.append(row)
