@@ -209,6 +209,7 @@ def test_real_main_window_follows_the_new_operators_role(qtbot: QtBot, core: Cor
     assert not window.locked
     assert window.session is not None and window.session.actor.username == "bora"
     assert window.tab("operators") is None and window.tab("audit") is None
+    lock.watcher.close()  # else it locks the closed window after the vault is gone
     qt_events.close()
 
 

@@ -120,6 +120,7 @@ def test_starts_to_the_main_window_on_a_temp_profile(
 
 
 @pytest.mark.parametrize("case", ["wrong_key", "missing_key"])
+@pytest.mark.expect_log("muttefik.ui", "ERROR", "startup failed: DatabaseKey(Wrong|Missing)")
 def test_key_problems_show_a_startup_error_and_exit(
     qtbot: QtBot,
     profile: Profile,
@@ -173,6 +174,8 @@ def test_key_problems_show_a_startup_error_and_exit(
     assert startup.window is None
 
 
+@pytest.mark.expect_log("muttefik.ui", "WARNING", "KeychainLocked")
+@pytest.mark.expect_log("muttefik.ui", "ERROR", "startup failed: KeychainLocked")
 def test_locked_keychain_offers_retry_and_starts_after_unlock(
     qtbot: QtBot, profile: Profile, store: SecretStore, memory_keyring: MemoryKeyring
 ) -> None:
@@ -253,6 +256,7 @@ def _answer_missing_file_dialog(choice: str, seen: list[dict[str, object]]) -> N
     QTimer.singleShot(0, step)
 
 
+@pytest.mark.expect_log("muttefik.ui", "ERROR", "startup failed: DataFileMissing")
 def test_a_missing_data_file_shows_where_it_was_expected_and_keeps_the_key(
     qtbot: QtBot, profile: Profile, store: SecretStore, memory_keyring: MemoryKeyring
 ) -> None:
@@ -276,6 +280,7 @@ def test_a_missing_data_file_shows_where_it_was_expected_and_keeps_the_key(
     assert startup.window is None
 
 
+@pytest.mark.expect_log("muttefik.ui", "ERROR", "startup failed: DataFileMissing")
 def test_starting_a_new_empty_profile_is_explicit_and_keeps_the_old_key(
     qtbot: QtBot, profile: Profile, store: SecretStore, memory_keyring: MemoryKeyring
 ) -> None:
@@ -302,6 +307,7 @@ def test_starting_a_new_empty_profile_is_explicit_and_keeps_the_old_key(
     assert profile.db_path.stat().st_size > 0
 
 
+@pytest.mark.expect_log("muttefik.ui", "ERROR", "startup failed: NotAProfile")
 def test_a_folder_holding_other_files_is_refused_untouched(
     qtbot: QtBot, tmp_path: Path, memory_keyring: MemoryKeyring
 ) -> None:
@@ -325,6 +331,8 @@ def test_a_folder_holding_other_files_is_refused_untouched(
     assert memory_keyring.store == {}
 
 
+@pytest.mark.expect_log("muttefik.audit", "WARNING", "triggers were missing")
+@pytest.mark.expect_log("muttefik.audit", "WARNING", r"mismatch found at open: \['truncated'\]")
 def test_audit_entries_deleted_outside_the_app_are_told_after_the_window_shows(
     qtbot: QtBot, profile: Profile, store: SecretStore
 ) -> None:
