@@ -18,6 +18,7 @@ from app.audit_service import AuditService
 from app.auth.service import AuthService, OperatorService
 from app.clock import Clock, SystemClock
 from app.jobs import JobHost
+from app.key_service import KeyService
 from app.notices import Notices
 from app.paths import Profile
 from app.secrets import SecretStore
@@ -79,6 +80,7 @@ class Services:
     sync: SyncService
     orders: OrdersService
     settings: SettingsService
+    keys: KeyService
     #: The scheduled sync; started by the GUI (``sync_job.start()``), not by the CLI.
     sync_job: SyncJob
 
@@ -103,12 +105,11 @@ def build_services(core: Core) -> Services:
         stores=stores,
         audit=audit_log,
     )
+    auth = AuthService(vault=core.vault, clock=core.clock, audit=audit_log, demo=core.profile.demo)
     return Services(
         core=core,
         audit=AuditService(vault=core.vault, audit=audit_log),
-        auth=AuthService(
-            vault=core.vault, clock=core.clock, audit=audit_log, demo=core.profile.demo
-        ),
+        auth=auth,
         operators=OperatorService(
             vault=core.vault, clock=core.clock, audit=audit_log, notices=core.notices
         ),
@@ -118,5 +119,6 @@ def build_services(core: Core) -> Services:
         settings=SettingsService(
             vault=core.vault, clock=core.clock, audit=audit_log, notices=core.notices
         ),
+        keys=KeyService(vault=core.vault, secrets=core.secrets, audit=audit_log, auth=auth),
         sync_job=SyncJob(sync=sync, jobs=core.jobs),
     )

@@ -76,18 +76,11 @@ def cmd_profile_new(args: argparse.Namespace) -> int:
 
 def cmd_rekey(args: argparse.Namespace) -> int:
     from app.auth.rbac import Permission
-    from app.vault.rotate import rotate
 
     with open_cli_services(args) as services:
         actor = None
-        if not services.auth.needs_first_admin():
+        if not services.auth.needs_first_admin():  # before: nobody can sign in yet
             actor = sign_in_on_terminal(services.auth, Permission.MANAGE_CREDENTIALS).actor
-        rotate(
-            services.core.vault,
-            services.core.secrets,
-            actor_id=None if actor is None else actor.id,
-            audit=services.audit,
-            new_passphrase=lambda: ask_passphrase(True),
-        )
+        services.keys.rotate(actor, new_passphrase=lambda: ask_passphrase(True))
     print("The database was re-encrypted with a new key.")
     return 0

@@ -1,4 +1,5 @@
-"""Key rotation, crash-safe, and audited.
+"""Key rotation, crash-safe.  Who may rotate, and the audit entry, are
+:class:`app.key_service.KeyService`'s.
 
 Keychain mode: new key → keychain as *pending* → ``PRAGMA rekey`` → WAL checkpointed
 into the main file and the main file verified under the new key (:meth:`Vault.rekey`) →
@@ -12,15 +13,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from app.secrets import SecretStore
 from app.vault import passphrase as pp
 from app.vault.db import Vault, reached
 from app.vault.keys import DB_KEY, DB_KEY_PENDING, KeyMode
-
-if TYPE_CHECKING:
-    from app.audit_service import AuditService
 
 
 def rotate_keychain_key(vault: Vault, secrets: SecretStore) -> None:
@@ -54,30 +51,9 @@ def rotate_passphrase(vault: Vault, new_passphrase: str) -> None:
     reached("done")
 
 
-def rotate(
-    vault: Vault,
-    secrets: SecretStore,
-    *,
-    actor_id: int | None,
-    audit: AuditService,
-    new_passphrase: Callable[[], str],
-) -> None:
-    """Rotate in the profile's mode and record who did it."""
+def rotate(vault: Vault, secrets: SecretStore, *, new_passphrase: Callable[[], str]) -> None:
+    """Rotate in the profile's mode (passphrase mode asks ``new_passphrase()``)."""
     if vault.mode is KeyMode.KEYCHAIN:
         rotate_keychain_key(vault, secrets)
     else:
         rotate_passphrase(vault, new_passphrase())
-    from app.audit import Action
-
-    log = audit.audit
-
-    def record(conn: Any) -> None:
-        log.append(
-            conn,
-            actor_id=actor_id,
-            action=Action.KEY_ROTATED,
-            object_type="vault",
-            details={"mode": vault.mode.value},
-        )
-
-    vault.call_write(record)

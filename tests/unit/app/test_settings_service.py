@@ -1,4 +1,4 @@
-"""Settings changes: admins only, validated, audited; key rotation audited."""
+"""Settings changes: admins only, validated, audited."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from app import settings as S
 from app.audit import Action
 from app.errors import PermissionDenied
 from app.services import Core, build_services
-from app.vault import keys
-from app.vault.rotate import rotate
 
 
 def _actor(role: str, actor_id: int = 1):  # type: ignore[no-untyped-def]
@@ -58,30 +56,6 @@ def test_agent_cannot_change_settings(core: Core) -> None:
     services = build_services(core)
     with pytest.raises(PermissionDenied):
         services.settings.set(_actor("agent", 99), S.IDLE_LOCK_MINUTES, 5)
-
-
-def test_rotation_changes_key_keeps_data_and_is_audited(core: Core) -> None:
-    services = build_services(core)
-    admin = _admin(services)
-    old = core.secrets.get(keys.DB_KEY)
-    rotate(
-        core.vault,
-        core.secrets,
-        actor_id=admin.id,
-        audit=services.audit,
-        new_passphrase=lambda: "unused",
-    )
-    new = core.secrets.get(keys.DB_KEY)
-    assert new and new != old
-    assert core.secrets.get(keys.DB_KEY_PENDING) is None
-    assert keys.plan(core.profile, core.secrets).key == bytes.fromhex(new)
-    rows = core.vault.call(
-        lambda c: c.execute(
-            "SELECT actor_id FROM audit_log WHERE action = ?", (Action.KEY_ROTATED,)
-        ).fetchall()
-    )
-    assert rows == [(admin.id,)]
-    assert services.audit.verify().ok
 
 
 def _agent_row(core: Core, op_id: int = 2, *, disabled: bool = False) -> None:
