@@ -1,7 +1,7 @@
 """The Orders tab: filter bar, lazy orders table, detail panel and empty states.
 
 Searching as you type is debounced (250 ms); every filter change re-queries ids on the DB
-thread.  ``orders_synced`` refreshes are throttled (at most one per ``REFRESH_MIN_MS``)
+thread.  ``OrdersChanged`` refreshes are throttled (at most one per ``REFRESH_MIN_MS``)
 and deferred while the tab is hidden; the selection survives refreshes (by order id).
 
 Everything it shows comes through ``services.orders`` (the orders door) as the signed-in
