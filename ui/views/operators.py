@@ -366,7 +366,8 @@ class OperatorsView(QWidget):
                 self.operator_changed.emit(op)
 
             # Only its row reloads; the answer is placed before ``shown`` runs.
-            when_done(self.model.refresh(changed=[op.id]), shown, self._failed, parent=self)
+            # (A failure reaches _failed once, through search_failed.)
+            when_done(self.model.refresh(changed=[op.id]), shown, lambda _e: None, parent=self)
 
         return apply
 
