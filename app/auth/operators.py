@@ -18,7 +18,7 @@ from app.audit import Action, format_time
 from app.auth import identity, password_policy, recovery, store
 from app.auth.hashing import PasswordHashing
 from app.auth.models import Actor, Operator, SetupCode, StoreRef
-from app.auth.rbac import Permission, Role, require
+from app.auth.rbac import Permission, Role
 from app.auth.store import OperatorRow, ts
 from app.errors import InvalidOperatorInput, LastAdmin
 from app.notices import Notices, OperatorsChanged
@@ -111,9 +111,8 @@ class OperatorService:
         """Admins: anyone; agents: only themselves."""
 
         def do(conn: Conn) -> Operator:
-            current = access.current(conn, actor)
-            if current.id != operator_id:
-                require(current, Permission.MANAGE_OPERATORS)
+            if access.current(conn, actor).id != operator_id:
+                access.current(conn, actor, Permission.MANAGE_OPERATORS)
             return self._operator(conn, operator_id)
 
         return self.vault.run(do)

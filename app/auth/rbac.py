@@ -1,13 +1,14 @@
-"""Roles and permissions, checked in app/ services (never only in the UI).
+"""Roles and permissions: what each role may do.
 
-Every service method that reads or changes store data, operators, settings or
-credentials takes the acting operator (:class:`~app.auth.models.Actor`) and calls
-:func:`require` first::
+Services do not call :func:`require` on the ``Actor`` they were given: they call
+:func:`app.access.current` inside their DB transaction, which re-reads the operator and
+then applies these tables to what it read (never only in the UI)::
 
-    require(actor, Permission.VIEW_STORE, store_id=order.store_id)
+    actor = access.current(conn, actor, Permission.VIEW_STORE, store_id=order.store_id)
 
-``admin`` may do everything on every store; ``agent`` may only view and change the data
-of the stores it is a member of.
+``admin`` may do everything on every store; ``agent`` may only view, change and sync the
+data of the stores it is a member of; the system principal (:data:`app.access.SYSTEM`)
+only :data:`SYSTEM_PERMISSIONS`.
 """
 
 from __future__ import annotations

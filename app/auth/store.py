@@ -1,7 +1,8 @@
 """Operator rows: reading and the small writes shared by the auth and operator services.
 
 Every function takes ``conn`` and runs on the DB thread (writes inside the caller's
-transaction).  Later areas use :func:`load_actor` to refresh an actor's role and stores.
+transaction).  :func:`load_actor` is what :func:`app.access.current` re-reads a caller
+with; services call that, not this.
 """
 
 from __future__ import annotations

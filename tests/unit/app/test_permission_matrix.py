@@ -38,9 +38,9 @@ from typing import Any
 import pytest
 
 from app import access, settings
-from app.amazon.client import OrderNotFound, Page
 from app.amazon.models import Credentials, Region, Store, StoreDraft
 from app.amazon.orders_repo import OrderQuery
+from app.amazon.spapi.orders import OrderNotFound, Page
 from app.amazon.stores import secret_name
 from app.audit import AuditFilter
 from app.auth.hashing import fast_hashing_for_tests
@@ -171,9 +171,12 @@ def world(core: Core) -> World:
     put_operator(vault, op(4, "sam", Role.AGENT, frozenset({a})))
     put_operator(vault, op(6, "fiona", Role.AGENT, frozenset({a})))
     forged = op(6, "fiona", Role.ADMIN, frozenset({a, b}))
-    # Everyone has MFA, so the recovery-code calls reach their password check.
+    # Everyone enrolled MFA: the recovery-code calls reach their password check, and the
+    # profile has its first admin (a key rotation by no one is refused).
     vault.call_write(
-        lambda conn: conn.execute("UPDATE operators SET totp_secret = 'JBSWY3DPEHPK3PXP'")
+        lambda conn: conn.execute(
+            "UPDATE operators SET totp_secret = 'JBSWY3DPEHPK3PXP', mfa_enrolled_at = created_at"
+        )
     )
     actors: dict[str, Actor | None] = {
         "admin": admin,
@@ -261,6 +264,8 @@ MATRIX: dict[str, tuple[frozenset[str], Call]] = {
         ADMIN_ONLY,
         lambda w, a, s: w.services.audit.export(a, AuditFilter(), "csv", io.StringIO()),
     ),
+    # --- database key -------------------------------------------------------------------
+    "keys.rotate": (ADMIN_ONLY, lambda w, a, s: w.services.keys.rotate(a, lambda: "unused")),
     # --- operators ----------------------------------------------------------------------
     "operators.list_operators": (
         ADMIN_ONLY,
