@@ -15,6 +15,7 @@ import traceback
 from types import TracebackType
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.errors import UserError
@@ -62,21 +63,30 @@ def report_exception(
     )
     box.setDetailedText(text)
     box.setObjectName("crashBox")
+    box.setStandardButtons(QMessageBox.StandardButton.Close)
+    copy = box.addButton("Copy details", QMessageBox.ButtonRole.ActionRole)
+    copy.setObjectName("copyDetails")
+    copy.clicked.disconnect()  # every button of a message box closes it; this one copies
+    copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(text))
     _present(box)
 
 
 def _present(box: QMessageBox) -> None:
-    """Show without a nested event loop: window-modal, returns at once.
+    """Show without a nested event loop, returning at once: modal to the parent's
+    window, or to the whole application when there is no parent (the crash hook).
 
     ``exec()`` here would re-enter the event loop from inside a queued callback (an
     operation's result), so other results would be delivered underneath the dialog.
     """
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    if box.parent() is None:
-        box.setWindowModality(Qt.WindowModality.ApplicationModal)
-        _open_boxes.append(box)  # keep a reference until it closes
-        box.finished.connect(lambda _r: _open_boxes.remove(box) if box in _open_boxes else None)
-    box.open()
+    if box.parent() is not None:
+        box.open()
+        return
+    # open() would make it window-modal, which without a parent window blocks nothing.
+    box.setWindowModality(Qt.WindowModality.ApplicationModal)
+    _open_boxes.append(box)  # keep a reference until it closes
+    box.finished.connect(lambda _r: _open_boxes.remove(box) if box in _open_boxes else None)
+    box.show()
 
 
 _open_boxes: list[QMessageBox] = []
