@@ -28,8 +28,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from app import settings
-from app.amazon.client import SEARCH_ORDERS, clear_token_cache
 from app.amazon.models import Credentials, Region, StoreDraft, SyncProgress, SyncResult
+from app.amazon.spapi import clear_token_cache
+from app.amazon.spapi.orders import SEARCH_ORDERS
 from app.amazon.stores import StoreService
 from app.amazon.sync import SyncService
 from app.auth.models import Actor

@@ -154,7 +154,7 @@ def bench_sync(
         from ui.runtime import freeze_long_lived_objects
 
         freeze_long_lived_objects()
-        from app.amazon.client import warm_up
+        from app.amazon.spapi import warm_up
         from app.jobs import Lane
 
         core.jobs.call(Lane.NET, warm_up).result()

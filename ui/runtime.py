@@ -74,7 +74,7 @@ class SessionRuntime(QObject):
         """Begin background work (once per app run, after the first sign-in)."""
         if self.actor is None:
             return
-        from app.amazon.client import warm_up
+        from app.amazon.spapi import warm_up
 
         Op(self.window, lambda job: warm_up(), lane=Lane.NET).on_failure(
             lambda exc: log.warning("preparing the Amazon client failed: %s", type(exc).__name__)

@@ -26,16 +26,14 @@ from typing import Any
 
 from app import access
 from app.amazon import orders_repo
-from app.amazon.client import (
-    PLAIN_ASCII_RE,
+from app.amazon.models import Credentials, Region, Store, StoreDraft
+from app.amazon.spapi import PLAIN_ASCII_RE, check_endpoint, classify
+from app.amazon.spapi.orders import (
     SEARCH_ORDERS,
     SYNC_INCLUDED_DATA,
     ClientFactory,
-    check_endpoint,
-    classify,
     real_client_factory,
 )
-from app.amazon.models import Credentials, Region, Store, StoreDraft
 from app.audit import Action, AuditLog, make_audit_log
 from app.auth.models import Actor
 from app.auth.rbac import Permission

@@ -40,21 +40,20 @@ from typing import Any
 
 from app import access, settings
 from app.amazon import orders_repo
-from app.amazon.client import (
+from app.amazon.mapping import parse_order
+from app.amazon.models import Order, Store, SyncPhase, SyncProgress, SyncResult, SyncState
+from app.amazon.ratelimit import Backoff, RateLimits, Waiter, event_wait
+from app.amazon.spapi import InvalidPageToken, ThrottledError
+from app.amazon.spapi.orders import (
     GET_ORDER,
     SEARCH_ORDERS,
     SYNC_INCLUDED_DATA,
     ClientFactory,
-    InvalidPageToken,
     OrderNotFound,
     OrdersApi,
     Page,
-    ThrottledError,
     real_client_factory,
 )
-from app.amazon.mapping import parse_order
-from app.amazon.models import Order, Store, SyncPhase, SyncProgress, SyncResult, SyncState
-from app.amazon.ratelimit import Backoff, RateLimits, Waiter, event_wait
 from app.amazon.stores import StoreService, load_store, read_credentials
 from app.audit import Action, AuditLog, make_audit_log
 from app.auth.models import Actor

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
-from app.amazon.client import clear_token_cache
 from app.amazon.models import Credentials, Region, StoreDraft
+from app.amazon.spapi import clear_token_cache
 from app.demo.fake_spapi import FakeSpApi
 from app.services import Core, build_services
 from tests.helpers.operators import put_operator

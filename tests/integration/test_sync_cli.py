@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from app import bootstrap
-from app.amazon.client import clear_token_cache
 from app.amazon.models import Credentials, Region, StoreDraft
+from app.amazon.spapi import clear_token_cache
 from app.audit import Action
 from app.auth import totp
 from app.auth.store import load_actor

@@ -10,9 +10,10 @@ import pytest
 
 from app import settings
 from app.amazon import orders_repo
-from app.amazon.client import clear_token_cache, real_client_factory
 from app.amazon.models import Credentials, OrderStatus, Region, StoreDraft, SyncProgress
 from app.amazon.ratelimit import RateLimits
+from app.amazon.spapi import clear_token_cache
+from app.amazon.spapi.orders import real_client_factory
 from app.amazon.stores import StoreService
 from app.amazon.sync import SyncService, load_cursor
 from app.auth.models import Actor

@@ -10,8 +10,8 @@ import pytest
 
 from app import settings
 from app.amazon import orders_repo
-from app.amazon.client import clear_token_cache
 from app.amazon.models import Credentials, Region, Store, StoreDraft
+from app.amazon.spapi import clear_token_cache
 from app.audit import Action
 from app.auth.models import Actor
 from app.auth.rbac import Role

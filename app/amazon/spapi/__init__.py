@@ -1,29 +1,25 @@
-"""SP-API Orders client: python-amazon-sp-api's ``OrdersV20260101``, pointed at a store.
+"""SP-API access: what every API module shares, without loading the client library.
 
-The library has no endpoint argument, so a store's endpoints go in through a
-marketplace-like object (SP-API host) and an ``AccessTokenClient`` subclass (LWA host).
-Its access-token cache is per process and keyed only by the refresh token; our subclass
-keys it by LWA host + client id + refresh token, so a demo token can never be served to
-a real store (or the other way round), and we evict it when Amazon rejects a token.
+One module per API (:mod:`app.amazon.spapi.orders` now; shipping and reports beside it)
+holds that API's contract (a Protocol the services use and tests fake, its page and
+error types) and its real client.  The real clients are built by
+:mod:`app.amazon.spapi.factory`, the one place that knows python-amazon-sp-api: endpoint
+override, TLS context, access-token cache by LWA host + client id + refresh token, and
+error classification.  sp_api and httpx take ~0.3 s to import, so the factory is
+imported only when a client is built (never on the app's startup path); this package
+and the API modules stay light.
 
-Library exceptions become our :class:`~app.errors.UserError` subclasses here, in one
-place.  TLS verification is never disabled; plain ``http://`` is accepted only for
-loopback hosts (demo, tests).
-
-Thread: a client is not thread-safe.  Build one per worker thread / sync run.
+Here: the endpoint check (store dialog, CLI and factory), the errors every API may
+raise, and light entry points into the factory.  TLS verification is never disabled;
+plain ``http://`` is accepted only for loopback hosts (demo, tests).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import logging
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from app.amazon.models import Credentials, Store
 from app.errors import (
     AmazonBadResponse,
     AmazonError,
@@ -32,17 +28,6 @@ from app.errors import (
     StoreSettingsInvalid,
     UserError,
 )
-
-log = logging.getLogger("muttefik.sync")
-
-SEARCH_ORDERS = "searchOrders"
-GET_ORDER = "getOrder"
-
-#: includedData groups the sync asks for: no BUYER, no RECIPIENT (data minimisation).
-#: PROCEEDS carries the order total; FULFILLMENT the ship/deliver windows; PACKAGES
-#: carriers and tracking numbers.
-SYNC_INCLUDED_DATA: tuple[str, ...] = ("FULFILLMENT", "PACKAGES", "PROCEEDS")
-PII_GROUPS = frozenset({"BUYER", "RECIPIENT"})
 
 DEFAULT_TIMEOUT = 30.0
 _LOOPBACK_NAMES = frozenset({"localhost"})
@@ -60,34 +45,12 @@ class InvalidPageToken(AmazonBadResponse):
     """Amazon refused a pagination token (expired after 24 h, or parameters changed)."""
 
 
-class OrderNotFound(AmazonError):
-    title = "Order not found"
-    message = "Amazon does not know this order (it may belong to another store)."
+class NotFoundAtAmazon(AmazonError):
+    """404: Amazon does not know the thing asked for.  Each API has its own subclass
+    (:class:`~app.amazon.spapi.orders.OrderNotFound`) with its own words."""
 
-
-@dataclass(frozen=True)
-class Page:
-    """One searchOrders page."""
-
-    orders: list[dict[str, Any]]
-    next_token: str | None
-    upper_bound: str | None  # lastUpdatedBefore / createdBefore Amazon applied
-    rate_limit: float | None
-
-
-class OrdersApi(Protocol):
-    """What the sync needs from an Orders client (real one below; tests may fake it)."""
-
-    def search_orders(self, params: dict[str, Any]) -> Page: ...
-
-    def get_order(
-        self, order_id: str, included: Sequence[str]
-    ) -> tuple[dict[str, Any], float | None]: ...
-
-    def close(self) -> None: ...
-
-
-ClientFactory = Callable[[Store, Credentials], OrdersApi]
+    title = "Not found at Amazon"
+    message = "Amazon does not know what was asked for (it may belong to another store)."
 
 
 # --- endpoints ------------------------------------------------------------------------
@@ -169,37 +132,28 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-# --- the real client (python-amazon-sp-api, imported on first use) -----------------------
-# sp_api and httpx take ~0.3 s to import; they live in app.amazon.spapi so that the app's
-# startup path (which builds the services) does not pay for them.
+# --- into the factory (python-amazon-sp-api, imported on first use) ----------------------
 
 
 def classify(exc: BaseException) -> UserError:
     """Map an exception from the library or the HTTP stack to a seller-facing error."""
-    from app.amazon import spapi
+    if isinstance(exc, UserError):
+        return exc
+    from app.amazon.spapi import factory
 
-    return spapi.classify(exc)
+    return factory.classify(exc)
 
 
 def clear_token_cache() -> None:
     """Forget every cached LWA access token (tests; after credentials change)."""
-    from app.amazon import spapi
+    from app.amazon.spapi import factory
 
-    spapi.clear_token_cache()
+    factory.clear_token_cache()
 
 
 def warm_up() -> None:
     """Load the client library and its TLS context now (a worker thread at session
     start), so the first sync does not pay for them while the seller works."""
-    from app.amazon import spapi
+    from app.amazon.spapi import factory
 
-    spapi.tls_context()
-
-
-def real_client_factory(timeout: float = DEFAULT_TIMEOUT) -> ClientFactory:
-    def build(store: Store, credentials: Credentials) -> OrdersApi:
-        from app.amazon.spapi import SpApiOrdersClient
-
-        return SpApiOrdersClient(store, credentials, timeout=timeout)
-
-    return build
+    factory.tls_context()

@@ -1,7 +1,16 @@
-"""The real SP-API Orders client over python-amazon-sp-api (imported lazily).
+"""The shared client factory: every SP-API client of the app is built and called here.
 
-See :mod:`app.amazon.client` for the contract (``OrdersApi``, ``Page``) and why this
-module is separate: importing sp_api/httpx is kept off the app's startup path.
+The library has no endpoint argument, so a store's endpoints go in through a
+marketplace-like object (SP-API host) and an ``AccessTokenClient`` subclass (LWA host).
+Its access-token cache is per process and keyed only by the refresh token; our subclass
+keys it by LWA host + client id + refresh token, so a demo token can never be served to
+a real store (or the other way round), and :func:`call` evicts it when Amazon rejects a
+token.  Library exceptions become our :class:`~app.errors.UserError` subclasses here, in
+one place (:func:`classify`).  One verifying TLS context serves every connection.
+
+Imports sp_api and httpx: import this module only when a client is built (the API
+modules do so inside their client).  A client is not thread-safe: one per worker
+thread / sync run.
 """
 
 from __future__ import annotations
@@ -11,16 +20,15 @@ import json
 import logging
 import ssl
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
-from sp_api.api import OrdersV20260101
 from sp_api.auth import AccessTokenClient
 from sp_api.auth import access_token_client as _token_module
 from sp_api.auth.exceptions import AuthorizationError
-from sp_api.base import ApiResponse
+from sp_api.base import ApiResponse, Client
 from sp_api.base.credential_provider import FromCodeCredentialProvider
 from sp_api.base.exceptions import (
     SellingApiBadRequestException,
@@ -30,16 +38,14 @@ from sp_api.base.exceptions import (
     SellingApiRequestThrottledException,
 )
 
-from app.amazon.client import (
+from app.amazon.models import Credentials, Store
+from app.amazon.spapi import (
     DEFAULT_TIMEOUT,
-    PII_GROUPS,
     InvalidPageToken,
-    OrderNotFound,
-    Page,
+    NotFoundAtAmazon,
     ThrottledError,
     check_endpoint,
 )
-from app.amazon.models import Credentials, Store
 from app.errors import (
     AmazonAuthFailed,
     AmazonBadResponse,
@@ -52,6 +58,8 @@ from app.errors import (
 )
 
 log = logging.getLogger("muttefik.sync")
+
+ApiT = TypeVar("ApiT", bound=Client)
 
 _tls_lock = threading.Lock()
 _tls: ssl.SSLContext | None = None
@@ -114,7 +122,8 @@ def clear_token_cache() -> None:
 # --- error classification ----------------------------------------------------------------
 
 
-def _rate_from(headers: Any) -> float | None:
+def rate_from(headers: Any) -> float | None:
+    """The live rate limit Amazon sent with a reply (``x-amzn-RateLimit-Limit``)."""
     if not headers:
         return None
     raw = headers.get("x-amzn-RateLimit-Limit") if hasattr(headers, "get") else None
@@ -133,8 +142,11 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return out
 
 
-def classify(exc: BaseException) -> UserError:
-    """Map an exception from the library or the HTTP stack to a seller-facing error."""
+def classify(
+    exc: BaseException, *, not_found: type[NotFoundAtAmazon] = NotFoundAtAmazon
+) -> UserError:
+    """Map an exception from the library or the HTTP stack to a seller-facing error;
+    a 404 becomes ``not_found`` (the calling API's own words)."""
     if isinstance(exc, UserError):
         return exc
     if isinstance(exc, AuthorizationError):
@@ -152,11 +164,11 @@ def classify(exc: BaseException) -> UserError:
         status = int(getattr(exc, "code", 0))
         detail = f"SP-API {status} {amzn_code}"
         if isinstance(exc, SellingApiRequestThrottledException):
-            return ThrottledError(rate_limit=_rate_from(exc.headers), detail=detail)
+            return ThrottledError(rate_limit=rate_from(exc.headers), detail=detail)
         if isinstance(exc, SellingApiForbiddenException):
             return AmazonRoleMissing(detail=detail)
         if isinstance(exc, SellingApiNotFoundException):
-            return OrderNotFound(detail=detail)
+            return not_found(detail=detail)
         if isinstance(exc, SellingApiBadRequestException):
             message = str(getattr(exc, "message", "") or "")
             if "paginationToken" in message:
@@ -177,91 +189,74 @@ def classify(exc: BaseException) -> UserError:
     raise exc
 
 
-# --- the real client ----------------------------------------------------------------------
+# --- building and calling a client ----------------------------------------------------------
 
 
-class SpApiOrdersClient:
-    """``OrdersV20260101`` for one store.  Not thread-safe: one per worker thread."""
+def build(
+    api_class: type[ApiT],
+    store: Store,
+    credentials: Credentials,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> ApiT:
+    """The library's ``api_class`` (such as ``OrdersV20260101``) for ``store``: its
+    endpoints (overrides included), its LWA app and secrets, the shared TLS context and
+    the partitioned token cache."""
+    if not store.marketplace_ids:
+        raise AmazonBadResponse("The store has no marketplace. Choose one in its settings.")
+    endpoint = store.effective_sp_api_endpoint.rstrip("/")
+    check_endpoint(endpoint)
+    token_class = _token_client_class(store.effective_lwa_endpoint, store.lwa_client_id)
+    marketplace = _Marketplace(endpoint, store.marketplace_ids[0], store.region.lower())
+    api: ApiT = api_class(
+        marketplace,
+        credentials={
+            "refresh_token": credentials.refresh_token,
+            "lwa_app_id": store.lwa_client_id,
+            "lwa_client_secret": credentials.lwa_client_secret,
+        },
+        credential_providers=[FromCodeCredentialProvider],
+        auth_token_client_class=token_class,
+        timeout=timeout,
+        verify=tls_context(),
+    )
+    # SP_API_DEFAULT_MARKETPLACE in the environment replaces the marketplace we passed
+    # (and with it the endpoint): put ours back.
+    api.endpoint = endpoint
+    api.marketplace_id = store.marketplace_ids[0]
+    return api
 
-    def __init__(
-        self, store: Store, credentials: Credentials, *, timeout: float = DEFAULT_TIMEOUT
-    ) -> None:
-        if not store.marketplace_ids:
-            raise AmazonBadResponse("The store has no marketplace. Choose one in its settings.")
-        endpoint = store.effective_sp_api_endpoint.rstrip("/")
-        check_endpoint(endpoint)
-        self._store = store
-        self._token_class = _token_client_class(store.effective_lwa_endpoint, store.lwa_client_id)
-        marketplace = _Marketplace(endpoint, store.marketplace_ids[0], store.region.lower())
-        self._api = OrdersV20260101(
-            marketplace,
-            credentials={
-                "refresh_token": credentials.refresh_token,
-                "lwa_app_id": store.lwa_client_id,
-                "lwa_client_secret": credentials.lwa_client_secret,
-            },
-            credential_providers=[FromCodeCredentialProvider],
-            auth_token_client_class=self._token_class,
-            timeout=timeout,
-            verify=tls_context(),
-        )
-        # SP_API_DEFAULT_MARKETPLACE in the environment replaces the marketplace we
-        # passed (and with it the endpoint): put ours back.
-        self._api.endpoint = endpoint
-        self._api.marketplace_id = store.marketplace_ids[0]
 
-    def _evict_token(self) -> None:
-        key = self._api._auth._get_cache_key()
-        _token_module.cache.pop(key, None)
+def _evict_token(api: Client) -> None:
+    key = api._auth._get_cache_key()
+    _token_module.cache.pop(key, None)
 
-    def _call(self, fn: Callable[[], ApiResponse]) -> ApiResponse:
-        """Run one request; on 403 refresh the access token once (it may have expired
-        or been revoked early) before concluding that a role is missing."""
-        for attempt in (1, 2):
-            try:
-                return fn()
-            except SellingApiForbiddenException as exc:
-                self._evict_token()
-                if attempt == 2:
-                    raise classify(exc) from exc
-            except Exception as exc:
-                raise classify(exc) from exc
-        raise AssertionError("unreachable")
 
-    def search_orders(self, params: dict[str, Any]) -> Page:
-        included = set(params.get("includedData") or ())
-        if included & PII_GROUPS:
-            raise ValueError("the sync never requests buyer or recipient data")
-        query: dict[str, Any] = {"marketplaceIds": list(self._store.marketplace_ids), **params}
-        response = self._call(lambda: self._api.search_orders(**query))
-        payload = response.payload
-        orders = payload.get("orders") if isinstance(payload, dict) else None
-        if not isinstance(orders, list) or not all(isinstance(o, dict) for o in orders):
-            # The library turns an unreadable body into an empty payload.
-            raise AmazonBadResponse(detail="searchOrders reply without an orders list")
-        upper = payload.get("lastUpdatedBefore") or payload.get("createdBefore")
-        return Page(
-            orders=orders,
-            next_token=response.next_token,
-            upper_bound=upper if isinstance(upper, str) else None,
-            rate_limit=_rate_from(response.headers),
-        )
-
-    def get_order(
-        self, order_id: str, included: Sequence[str]
-    ) -> tuple[dict[str, Any], float | None]:
-        if set(included) & PII_GROUPS:
-            raise ValueError("order sync never requests buyer or recipient data")
-        response = self._call(lambda: self._api.get_order(order_id, includedData=list(included)))
-        payload = response.payload
-        order = payload.get("order") if isinstance(payload, dict) else None
-        if not isinstance(order, dict) or "orderId" not in order:
-            raise AmazonBadResponse(detail="getOrder reply without an order")
-        return order, _rate_from(response.headers)
-
-    def close(self) -> None:
+def call(
+    api: Client,
+    fn: Callable[[], ApiResponse],
+    *,
+    not_found: type[NotFoundAtAmazon] = NotFoundAtAmazon,
+) -> ApiResponse:
+    """Run one request of ``api``; errors come out classified.  On 403 the access token
+    is refreshed once (it may have expired or been revoked early) before concluding
+    that a role is missing."""
+    for attempt in (1, 2):
         try:
-            self._api.close()
-            self._api._auth._transport.close()
-        except Exception:  # closing sockets must not mask the real outcome
-            log.debug("closing the SP-API client failed", exc_info=True)
+            return fn()
+        except SellingApiForbiddenException as exc:
+            _evict_token(api)
+            if attempt == 2:
+                raise classify(exc, not_found=not_found) from exc
+        except Exception as exc:
+            raise classify(exc, not_found=not_found) from exc
+    raise AssertionError("unreachable")
+
+
+def close(api: Client) -> None:
+    """Close the client's connections (SP-API and LWA)."""
+    try:
+        api.close()
+        api._auth._transport.close()
+    except Exception:  # closing sockets must not mask the real outcome
+        log.debug("closing the SP-API client failed", exc_info=True)
