@@ -16,6 +16,8 @@ from tests.helpers.operators import put_operator
 from tests.unit.ui.test_orders_model import ADMIN
 from ui.views.orders import OrdersView
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def server() -> Any:

@@ -155,6 +155,7 @@ def test_sigkill_during_keychain_rekey(
 
 
 @pytest.mark.parametrize("stop", [*PASSPHRASE_STEPS, "random"])
+@pytest.mark.expect_log("muttefik.db", "WARNING", "no usable keychain")
 def test_sigkill_during_passphrase_change(tmp_path: Path, stop: str) -> None:
     profile = Profile(tmp_path / "profile")
     profile.ensure()

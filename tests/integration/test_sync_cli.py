@@ -20,6 +20,9 @@ from app.services import Core, build_services
 from tests.unit.app.test_auth_commands import answer_prompts, cli_profile, run
 from tests.unit.app.test_auth_support import ADMIN_PW
 
+pytestmark = pytest.mark.integration
+
+
 __all__ = ["cli_profile"]  # the fixture, imported for use here
 
 

@@ -34,6 +34,9 @@ from app.secrets import SecretStore
 from app.vault import Vault
 from tests.helpers.operators import put_operator
 
+pytestmark = pytest.mark.integration
+
+
 ADMIN = Actor(id=1, username="admin", display_name="Admin", role=Role.ADMIN)
 ALL_MARKETPLACES = tuple(m.marketplace_id for m in MARKETPLACES)
 
@@ -137,6 +140,7 @@ def test_throttling_waits_and_continues(vault: Vault, secrets: SecretStore) -> N
         Fault.DISCONNECT,
     ],
 )
+@pytest.mark.expect_log("muttefik.sync", "WARNING", "searchOrders failed .*; retrying")
 def test_transient_faults_are_retried_never_skipped(env: Env, fault: Fault) -> None:
     env.srv.faults.set(fault, count=2, operation=SEARCH_ORDERS)
     result = env.run()
@@ -145,6 +149,7 @@ def test_transient_faults_are_retried_never_skipped(env: Env, fault: Fault) -> N
     assert_complete(env)
 
 
+@pytest.mark.expect_log("muttefik.sync", "WARNING", "searchOrders failed .*; retrying")
 def test_slow_reply_times_out_and_is_retried(
     vault: Vault, secrets: SecretStore, srv: FakeSpApi
 ) -> None:
@@ -155,6 +160,8 @@ def test_slow_reply_times_out_and_is_retried(
     assert_complete(env)
 
 
+@pytest.mark.expect_log("muttefik.sync", "WARNING", "searchOrders failed .*; retrying")
+@pytest.mark.expect_log("muttefik.sync", "WARNING", "sync of store 1 failed: Amazon had a problem")
 def test_persistent_server_error_fails_keeps_data_and_resumes(env: Env) -> None:
     pages: list[SyncProgress] = []
     cancel_after = threading.Event()
@@ -182,6 +189,7 @@ def test_persistent_server_error_fails_keeps_data_and_resumes(env: Env) -> None:
     assert env.srv.request_count(SEARCH_ORDERS) - before < 10
 
 
+@pytest.mark.expect_log("muttefik.sync", "WARNING", "sync of store 1 failed: Disk is full")
 def test_failed_page_write_is_not_skipped(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     # Pages are fetched while the previous one is written; a write that fails must not
     # leave the saved position past the page it did not store.
@@ -257,6 +265,7 @@ def test_expired_access_token_is_refreshed(env: Env) -> None:
     assert_complete(env)
 
 
+@pytest.mark.expect_log("muttefik.sync", "WARNING", "store 1 failed: Amazon authorisation")
 def test_revoked_refresh_token_is_reported(env: Env) -> None:
     env.run()
     env.srv.revoke_refresh_token()
@@ -268,6 +277,7 @@ def test_revoked_refresh_token_is_reported(env: Env) -> None:
     assert state.last_error == AmazonGrantInvalid.title
 
 
+@pytest.mark.expect_log("muttefik.sync", "WARNING", "store 1 failed: Missing Amazon permission")
 def test_missing_role_is_reported(env: Env) -> None:
     env.srv.faults.set(Fault.MISSING_ROLE, operation=SEARCH_ORDERS)
     with pytest.raises(AmazonRoleMissing):
