@@ -11,11 +11,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
-_extra: list[Callable[[str], str]] = []
 
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # International or NANP-looking phone numbers: 7+ digits with separators.
@@ -42,15 +40,9 @@ def register_secret(value: str) -> None:
             _secrets.add(value)
 
 
-def add_redactor(fn: Callable[[str], str]) -> None:
-    with _lock:
-        _extra.append(fn)
-
-
 def redact_text(text: str) -> str:
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
-        extra = list(_extra)
     for s in secrets:
         if s in text:
             text = text.replace(s, "[secret]")
@@ -61,8 +53,6 @@ def redact_text(text: str) -> str:
     ids = _KEEP_RE.findall(text)
     out = [PHONE_RE.sub("[phone]", p) for p in parts]
     text = "".join(a + b for a, b in zip(out, [*ids, ""], strict=True))
-    for fn in extra:
-        text = fn(text)
     return text
 
 

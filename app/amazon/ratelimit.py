@@ -158,8 +158,3 @@ class Backoff:
 
     def reset(self) -> None:
         self._done = 0
-
-
-def throttle_delay(bucket: TokenBucket, rng: random.Random | None = None) -> float:
-    """How long to back off after a 429: one refill interval plus up to 25 % jitter."""
-    return (1.0 / bucket.rate) * (1.0 + 0.25 * (rng or random).random())

@@ -46,9 +46,6 @@ class Fault(StrEnum):
     INVALID_GRANT = "invalid_grant"  # 400 invalid_grant
 
 
-LWA_FAULTS = frozenset({Fault.EXPIRED_TOKEN, Fault.INVALID_CLIENT, Fault.INVALID_GRANT})
-
-
 @dataclass
 class _Armed:
     remaining: int | None  # None: until cleared

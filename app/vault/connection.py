@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 import sqlcipher3
 
+from app.atomic import os_error_to_user_error
 from app.errors import DatabaseCorrupted, DatabaseKeyWrong, DiskFull, ProfileReadOnly
 from app.vault import wal
 
@@ -34,16 +34,8 @@ def create_private_file(path: Path) -> None:
     except FileExistsError:
         return
     except OSError as exc:
-        raise translate_os_error(exc) from exc
+        raise os_error_to_user_error(exc) from exc
     os.close(fd)
-
-
-def translate_os_error(exc: OSError) -> Exception:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return DiskFull(detail=exc.strerror)
-    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return ProfileReadOnly(detail=exc.strerror)
-    return exc
 
 
 def translate_db_error(exc: Exception) -> Exception:
