@@ -107,12 +107,24 @@ def _open(tmp: Path, name: str) -> Any:
     return profile, secrets, vault
 
 
+def _bench_admin(vault: Any) -> Any:
+    """The operator the bench acts as: a stored admin (services re-read their caller)."""
+    from app.auth.models import Actor
+    from app.auth.rbac import Role
+
+    vault.call_write(
+        lambda conn: conn.execute(
+            "INSERT INTO operators(id, username, display_name, email, role, created_at)"
+            " VALUES (1, 'bench', 'Bench', '', 'admin', '2026-01-01T00:00:00+00:00')"
+        )
+    )
+    return Actor(id=1, username="bench", display_name="Bench", role=Role.ADMIN)
+
+
 def bench_sync(
     app: QApplication, tmp: Path, n_orders: int, baseline_s: float, in_process: bool
 ) -> None:
     from app.amazon.models import Credentials, Region, StoreDraft
-    from app.auth.models import Actor
-    from app.auth.rbac import Role
     from app.demo.fake_spapi import FakeSpApi
     from app.services import Core, build_services
     from ui.events import QtEvents
@@ -121,7 +133,7 @@ def bench_sync(
     profile, secrets, vault = _open(tmp, "sync")
     core = Core(profile=profile, vault=vault, secrets=secrets)
     services = build_services(core)
-    actor = Actor(id=1, username="bench", display_name="Bench", role=Role.ADMIN)
+    actor = _bench_admin(vault)
     if in_process:
         server: Any = FakeSpApi(orders=n_orders, seed=3, speed=None, settle_seconds=0).start()
         stop_server = server.close
@@ -144,7 +156,7 @@ def bench_sync(
             Credentials(server.client_secret, server.refresh_token),
         )
         events = QtEvents(core.notices)
-        view = OrdersView(vault=vault, actor=actor, clock=core.clock, qt_events=events)
+        view = OrdersView(services=services, actor=actor, clock=core.clock, qt_events=events)
         view.resize(1400, 800)
         view.show()
         _pump_until(app, lambda: view.model.searched_once, 10)
@@ -200,12 +212,13 @@ def bench_table(app: QApplication, tmp: Path, n: int) -> None:
     from app.amazon import orders_repo
     from app.amazon.models import DeliveryState, Money, Order, OrderItem, OrderStatus
     from app.amazon.orders_repo import OrderQuery
-    from app.auth.models import Actor
-    from app.auth.rbac import Role
-    from ui.models.roles import Role as ItemRole
+    from app.services import Core, build_services
+    from ui.models.roles import ItemRole
     from ui.views.orders import OrdersView
 
-    _, _, vault = _open(tmp, "big")
+    profile, secrets, vault = _open(tmp, "big")
+    core = Core(profile=profile, vault=vault, secrets=secrets)
+    services = build_services(core)
     now = datetime.now(UTC)
     statuses = [OrderStatus.SHIPPED] * 7 + [OrderStatus.UNSHIPPED, OrderStatus.CANCELLED]
     titles = ["Water Bottle 750 ml", "Cotton Tote Bag", "USB-C Cable 2 m", "Coffee Mug"]
@@ -263,7 +276,7 @@ def bench_table(app: QApplication, tmp: Path, n: int) -> None:
 
     vault.call_write(write)
     print(f"\nseeded {n:,} orders in {time.monotonic() - t0:.1f} s")
-    actor = Actor(id=1, username="bench", display_name="Bench", role=Role.ADMIN)
+    actor = _bench_admin(vault)
     t0 = time.perf_counter()
     ids = vault.call(lambda conn: orders_repo.search_ids(conn, actor, OrderQuery()))
     print(
@@ -276,7 +289,7 @@ def bench_table(app: QApplication, tmp: Path, n: int) -> None:
     )
 
     t0 = time.perf_counter()
-    view = OrdersView(vault=vault, actor=actor)
+    view = OrdersView(services=services, actor=actor)
     view.resize(1400, 800)
     view.show()
     model = view.model
@@ -325,7 +338,7 @@ def bench_table(app: QApplication, tmp: Path, n: int) -> None:
             f"had rows not loaded yet; longest GUI gap {meter.stop():.1f} ms"
         )
     view.close()
-    vault.close()
+    core.close()
 
 
 def _scroll(app: QApplication, bar: Any, rows: int, shown_loaded: Any) -> tuple[int, int]:
