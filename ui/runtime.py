@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject
 from app.amazon.models import SyncResult
 from app.errors import SyncAlreadyRunning
 from app.notices import SyncFinished
-from ui.ops import Job, Lane, Op
+from ui.ops import Job, Lane, Op, when_done
 from ui.sync_status import SyncStatusWidget
 
 if TYPE_CHECKING:
@@ -138,23 +138,17 @@ class SessionRuntime(QObject):
         actor = self.actor
         if actor is None:
             return
-        services = self.services
-
-        def work(job: Job) -> datetime | None:
-            times = [
-                services.sync.sync_state(actor, s.id).result().last_success
-                for s in services.stores.list_stores(actor).result()
-            ]
-            known = [t for t in times if t is not None]
-            return max(known) if known else None
 
         def show(when: datetime | None) -> None:
             if when is not None:
                 self.sync_status.set_last_success(when)
 
-        Op(self.window, work).on_success(show).on_failure(
-            lambda exc: log.warning("reading sync state failed: %s", type(exc).__name__)
-        ).run()
+        when_done(
+            self.services.sync.last_success(actor),
+            show,
+            lambda exc: log.warning("reading sync state failed: %s", type(exc).__name__),
+            parent=self.window,
+        )
 
     def close(self) -> None:
         """Stop the demo (exit); the scheduled sync stops with the job host (``Core.close``).

@@ -234,6 +234,18 @@ class SyncService:
 
         return self.vault.run(read)
 
+    def last_success(self, actor: Actor) -> Future[datetime | None]:
+        """When the latest successful sync of a store the caller may see ended (status
+        bar); ``None`` if none has."""
+
+        def read(conn: Conn) -> datetime | None:
+            visible = access.visible_stores(conn, actor)
+            times = [_t(load_cursor(conn, s).last_success) for s in visible]
+            known = [t for t in times if t is not None]
+            return max(known) if known else None
+
+        return self.vault.run(read)
+
     def sync_store(
         self,
         actor: Actor,

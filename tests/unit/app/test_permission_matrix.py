@@ -222,6 +222,7 @@ MATRIX: dict[str, tuple[frozenset[str], Call]] = {
     ),
     # --- sync ---------------------------------------------------------------------------
     "sync.sync_state": (ON_STORE, lambda w, a, s: w.services.sync.sync_state(a, s)),
+    "sync.last_success": (SIGNED_IN, lambda w, a, s: w.services.sync.last_success(a)),
     "sync.sync_store": (ON_STORE, lambda w, a, s: w.services.sync.sync_store(a, s, _cancelled())),
     "sync.fetch_order": (SIGNED_IN, lambda w, a, s: w.services.sync.fetch_order(a, "111-1")),
     "sync.fetch_order_now": (
@@ -445,3 +446,11 @@ def test_the_system_syncs_every_store_and_its_audit_entries_name_no_operator(
     ).result()
     assert [e.action for e in entries] == ["sync_finished", "sync_started"]
     assert all(e.actor_id is None for e in entries)
+
+
+def test_last_success_is_of_the_stores_the_caller_may_see(world: World) -> None:
+    admin, agent = world.actors["admin"], world.actors["agent_own"]
+    result = world.services.sync.sync_store(admin, world.store_b, threading.Event())
+    assert not result.cancelled
+    assert world.services.sync.last_success(admin).result() == result.finished_at
+    assert world.services.sync.last_success(agent).result() is None  # B is not its store
