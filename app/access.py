@@ -77,8 +77,14 @@ def current(
 
 def visible_stores(conn: Conn, actor: Actor | None) -> list[int]:
     """The ids of the stores the caller may see now (all for admins and the system)."""
+    return current_and_stores(conn, actor)[1]
+
+
+def current_and_stores(conn: Conn, actor: Actor | None) -> tuple[Actor, list[int]]:
+    """:func:`current` (no permission) and :func:`visible_stores` with one re-read of the
+    caller: for a reader that checks both at the start of its job."""
     fresh = current(conn, actor)
     all_ids = [int(r[0]) for r in conn.execute("SELECT id FROM stores ORDER BY id")]
     if fresh is SYSTEM or fresh.role is Role.ADMIN:
-        return all_ids
-    return [s for s in all_ids if s in fresh.store_ids]
+        return fresh, all_ids
+    return fresh, [s for s in all_ids if s in fresh.store_ids]

@@ -56,8 +56,8 @@ class OrdersReader:
 
     def __init__(self, conn: Conn, actor: Actor) -> None:
         self._conn = conn
-        self.actor = access.current(conn, actor)
-        self.visible = frozenset(access.visible_stores(conn, self.actor))
+        self.actor, visible = access.current_and_stores(conn, actor)
+        self.visible = frozenset(visible)
 
     def search_ids(self, query: OrderQuery, now: datetime | None = None) -> list[str]:
         """Ids of the visible orders matching ``query``, in its sort order."""
