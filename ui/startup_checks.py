@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from app.audit import VerifyResult
 from app.vault.check import CheckResult
-from ui.ops import Job, Op
+from ui.ops import Job, Lane, Op
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -66,7 +66,8 @@ def start_integrity_check(window: MainWindow, *, interactive: bool = False) -> N
 
         show_error(window, exc)
 
-    op = Op(window, work).on_success(done).on_failure(failed)
+    # Reads every page (long for a large file): the long lane, not a query worker.
+    op = Op(window, work, lane=Lane.LONG).on_success(done).on_failure(failed)
     if interactive:
         op.with_progress("Checking every page of the data file…", cancellable=False)
     op.run()
@@ -92,7 +93,7 @@ def show_audit_findings(window: MainWindow) -> None:
             "auditFindingsBox",
         )
 
-    Op(window, lambda job: audit.verify()).on_success(done).run()
+    Op(window, lambda job: audit.verify(), lane=Lane.LONG).on_success(done).run()
 
 
 def _show(

@@ -47,7 +47,7 @@ from app.errors import (
     TlsFailure,
     UserError,
 )
-from ui.ops import Job, Op
+from ui.ops import Job, Lane, Op
 
 # Marketplaces per region (id, label), in Seller Central's order.
 MARKETPLACES: dict[Region, list[tuple[str, str]]] = {
@@ -346,7 +346,7 @@ class StoreDialog(QDialog):
             return service.test_connection(actor, draft, creds, stored_for=saved)
 
         self._set_busy(True, "Testing: asking Amazon for a token and one page of orders…")
-        Op(self, work).on_success(self._tested).on_failure(self._failed).run()
+        Op(self, work, lane=Lane.NET).on_success(self._tested).on_failure(self._failed).run()
 
     def _tested(self, report: Any) -> None:
         self._set_busy(False)
