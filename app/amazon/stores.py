@@ -409,6 +409,8 @@ class StoreService:
         return store
 
     def set_credentials(self, actor: Actor, store_id: int, credentials: Credentials) -> None:
+        """Replace the store's secrets in the keychain and audit it (checked before the
+        keychain is touched, and again in the audit entry's transaction)."""
         clean = validate_credentials(credentials)
         self.vault.call(lambda conn: self._managed_store(conn, actor, store_id))
         self._put_secrets(store_id, clean)

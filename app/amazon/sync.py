@@ -18,9 +18,10 @@ system principal :data:`app.access.SYSTEM` on every store), checked with
 :func:`app.access.current` on the DB thread before the run starts; the system's audit
 entries carry no operator id.
 
-Thread: ``sync_state`` returns a future of the DB thread; ``sync_store``,
-``fetch_order`` and ``fetch_order_now`` block: run them on a worker (network or long
-lane).
+Thread: the reads (``sync_state``, ``last_success``) return futures of the DB thread;
+``sync_store``, ``fetch_order`` and ``fetch_order_now`` block: run them on a worker
+(network or long lane).
+
 Notices (``core.notices``): ``OrdersChanged`` after each stored page commits (DB
 thread); ``SyncStarted``, ``SyncProgressed``, ``SyncFinished`` and ``SyncFailed`` on
 the sync's thread.
