@@ -42,6 +42,7 @@ from app.demo.fake_spapi_catalog import MARKETPLACES
 from app.notices import Notices
 from app.paths import Profile
 from app.secrets import SecretStore
+from tests.helpers.operators import put_operator
 from tests.support import MemoryKeyring
 
 ADMIN = Actor(id=1, username="bench", display_name="Bench", role=Role.ADMIN)
@@ -58,6 +59,7 @@ def _setup(srv: Any) -> tuple[Any, SyncService, int]:
     clock = SystemClock()
     now = clock.now()
     vault.call_write(lambda c: settings.put(c, settings.SYNC_BACKFILL_DAYS, 130, now=now))
+    put_operator(vault, ADMIN)  # services re-read their caller: it must be stored
     notices = Notices()
     stores = StoreService(vault=vault, secrets=secrets, clock=clock, notices=notices)
     store = stores.create_store(
