@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from app import settings as S
@@ -19,7 +21,7 @@ def _actor(role: str, actor_id: int = 1):  # type: ignore[no-untyped-def]
     )
 
 
-def _admin(services):  # type: ignore[no-untyped-def]
+def _admin(services: Any) -> Any:
     enrollment = services.auth.begin_first_admin(
         "boss", "Boss Person", "boss@example.com", "Tr0ub4dor&3-horse-Battery"
     )
