@@ -21,6 +21,9 @@ from app.vault import Vault
 from tests.helpers.logs import LogGuard, expectation, guarding, logging_restored
 from tests.support import MemoryKeyring
 
+# Fixtures that test modules in several folders share.
+pytest_plugins = ["tests.helpers.cli"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(

@@ -13,7 +13,7 @@ from app.amazon.spapi import clear_token_cache
 from app.demo.fake_spapi import FakeSpApi
 from app.services import Core, build_services
 from tests.helpers.operators import put_operator
-from tests.unit.ui.test_orders_model import ADMIN
+from tests.helpers.orders import ADMIN
 from ui.views.orders import OrdersView
 
 pytestmark = pytest.mark.integration

@@ -17,13 +17,10 @@ from app.demo.fake_spapi import FakeSpApi
 from app.paths import Profile
 from app.secrets import SecretStore
 from app.services import Core, build_services
-from tests.unit.app.test_auth_commands import answer_prompts, cli_profile, run
-from tests.unit.app.test_auth_support import ADMIN_PW
+from tests.helpers.cli import answer_prompts, run
+from tests.helpers.world import ADMIN_PW
 
 pytestmark = pytest.mark.integration
-
-
-__all__ = ["cli_profile"]  # the fixture, imported for use here
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from app.auth.rbac import Role
 from app.clock import FakeClock
 from app.errors import AuthenticationFailed, CodeRejected
 from app.vault import Vault
+from tests.helpers.world import ADMIN_PW, World, make_world
 from tests.support import AUDIT_TEST_KEY, append_entries, run_sql
-from tests.unit.app.test_auth_support import ADMIN_PW, World, make_world
 
 
 @pytest.fixture

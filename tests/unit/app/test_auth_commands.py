@@ -5,7 +5,6 @@ from __future__ import annotations
 import builtins
 import getpass
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,34 +13,11 @@ import pytest
 
 from app import bootstrap
 from app.auth import totp
-from app.cli import main
-from app.clock import FakeClock
 from app.paths import Profile
 from app.secrets import SecretStore
+from tests.helpers.cli import answer_prompts, run
+from tests.helpers.world import ADMIN_PW
 from tests.support import service_missing
-from tests.unit.app.test_auth_support import ADMIN_PW, make_world
-
-
-@pytest.fixture
-def cli_profile(
-    profile: Profile, secrets: SecretStore, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Profile, str]]:
-    """A profile with an admin (MFA enrolled an hour ago) and the memory keychain."""
-    monkeypatch.setattr(bootstrap, "secret_store_for", lambda p: secrets)
-    vault, _ = bootstrap.open_vault(profile, secrets)
-    try:
-        clock = FakeClock(datetime.now(UTC) - timedelta(hours=1))
-        world = make_world(vault, clock, secrets=secrets)
-        _, secret, _ = world.create_admin()
-    finally:
-        vault.close()
-    yield profile, secret
-
-
-def answer_prompts(monkeypatch: pytest.MonkeyPatch, username: str, *secret_answers: str) -> None:
-    answers = iter(secret_answers)
-    monkeypatch.setattr(builtins, "input", lambda prompt="": username)
-    monkeypatch.setattr(getpass, "getpass", lambda prompt="": next(answers))
 
 
 def signed_in_as_admin(
@@ -51,10 +27,6 @@ def signed_in_as_admin(
     profile, secret = cli_profile
     answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
     return profile
-
-
-def run(profile: Profile, *args: str) -> int:
-    return main(["--profile", str(profile.root), *args])
 
 
 def test_audit_verify_ok_needs_no_sign_in(

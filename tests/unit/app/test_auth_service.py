@@ -25,14 +25,14 @@ from app.errors import (
     PermissionDenied,
 )
 from app.vault import Vault
-from tests.support import AUDIT_TEST_KEY
-from tests.unit.app.test_auth_support import (
+from tests.helpers.world import (
     ADMIN_PW,
     AGENT_PW,
     NEW_PW,
     World,
     make_world,
 )
+from tests.support import AUDIT_TEST_KEY
 
 
 @pytest.fixture

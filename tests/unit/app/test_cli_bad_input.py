@@ -20,7 +20,7 @@ from app.bootstrap import open_vault
 from app.clock import FakeClock
 from app.paths import Profile
 from app.secrets import SecretStore
-from tests.unit.app.test_auth_support import ADMIN_PW, make_world
+from tests.helpers.world import ADMIN_PW, make_world
 
 PASSPHRASE = "correct horse battery staple 9"
 ROOT = Path(__file__).resolve().parents[3]

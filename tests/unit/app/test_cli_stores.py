@@ -21,7 +21,7 @@ from app.cli import main
 from app.clock import FakeClock
 from app.paths import Profile
 from app.secrets import SecretStore
-from tests.unit.app.test_auth_support import ADMIN_PW, make_world
+from tests.helpers.world import ADMIN_PW, make_world
 
 SECRET = "amzn1.oa2-cs.v1.secret-from-stdin"
 TOKEN = "Atzr|IwEB-refresh-token-from-stdin"

@@ -10,7 +10,7 @@ from app.auth import hashing
 from app.auth.hashing import PasswordHashing, fast_hashing_for_tests
 from app.clock import FakeClock
 from app.vault import Vault
-from tests.unit.app.test_auth_support import ADMIN_PW, make_world
+from tests.helpers.world import ADMIN_PW, make_world
 
 
 def test_hash_is_argon2id_with_calibrated_parameters() -> None:

@@ -12,7 +12,7 @@ from app.clock import FakeClock
 from app.errors import PermissionDenied
 from app.services import Core, Services, build_services
 from app.vault import keys
-from tests.unit.app.test_auth_support import make_world
+from tests.helpers.world import make_world
 
 
 @pytest.fixture

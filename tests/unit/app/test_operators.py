@@ -16,7 +16,7 @@ from app.errors import (
     PermissionDenied,
 )
 from app.vault import Vault
-from tests.unit.app.test_auth_support import ADMIN_PW, AGENT_PW, World, make_world
+from tests.helpers.world import ADMIN_PW, AGENT_PW, World, make_world
 
 
 @pytest.fixture

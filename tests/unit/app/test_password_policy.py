@@ -9,7 +9,7 @@ from app.auth import password_policy as pp
 from app.clock import FakeClock
 from app.errors import PasswordRejected
 from app.vault import Vault
-from tests.unit.app.test_auth_support import ADMIN_PW, NEW_PW, World, make_world
+from tests.helpers.world import ADMIN_PW, NEW_PW, World, make_world
 
 GOOD = "Velvet-Orbit-73-Lantern!"
 

@@ -14,7 +14,7 @@ from app.auth.rbac import STORE_SCOPED, Permission, Role, allowed, require, visi
 from app.clock import FakeClock
 from app.errors import PermissionDenied
 from app.vault import Vault
-from tests.unit.app.test_auth_support import World, make_world
+from tests.helpers.world import World, make_world
 
 ADMIN = Actor(id=1, username="a", display_name="A", role=Role.ADMIN)
 AGENT = Actor(id=2, username="b", display_name="B", role=Role.AGENT, store_ids=frozenset({7}))

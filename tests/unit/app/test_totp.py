@@ -11,7 +11,7 @@ from app.auth import totp
 from app.clock import FakeClock
 from app.errors import CodeRejected
 from app.vault import Vault
-from tests.unit.app.test_auth_support import ADMIN_PW, World, make_world
+from tests.helpers.world import ADMIN_PW, World, make_world
 
 NOW = datetime(2026, 11, 1, 12, 0, 10, tzinfo=UTC)
 # Fixed, so the codes of neighbouring steps are known to differ (a random secret collides

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import random
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -12,12 +9,7 @@ from PySide6.QtCore import QModelIndex, Qt
 
 from app.amazon import orders_repo
 from app.amazon.models import (
-    DeliveryState,
-    Money,
-    Order,
-    OrderItem,
     OrderStatus,
-    Package,
 )
 from app.amazon.orders_repo import OrderQuery, SortColumn
 from app.amazon.orders_service import OrdersService
@@ -26,105 +18,9 @@ from app.auth.rbac import Role as AuthRole
 from app.clock import FakeClock
 from app.vault import Vault
 from tests.helpers.operators import put_operator
+from tests.helpers.orders import ADMIN, NOW, make_order, seed
 from ui.models.orders_model import REMOVED_TEXT, Column, OrdersModel
 from ui.models.roles import ItemRole
-
-ADMIN = Actor(id=1, username="admin", display_name="Admin", role=AuthRole.ADMIN)
-NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-
-TITLES = [
-    "Stainless Steel Water Bottle 750 ml",
-    "Organic Cotton Tote Bag",
-    "USB-C Charging Cable 2 m",
-    "Bamboo Cutting Board Set",
-    "Ceramic Coffee Mug, Blue",
-]
-MARKETS = [("ATVPDKIKX0DER", "Amazon.com", "USD"), ("A1PA6795UKMFR9", "Amazon.de", "EUR")]
-
-
-def make_order(i: int, *, store_id: int = 1, now: datetime = NOW, seed: int = 7) -> Order:
-    """A deterministic non-PII order number ``i`` (newest first as ``i`` grows older)."""
-    rnd = random.Random(seed * 1_000_003 + i)
-    mkt_id, mkt_name, cur = MARKETS[i % len(MARKETS)]
-    purchase = now - timedelta(minutes=37 * i + rnd.randint(0, 30))
-    status = rnd.choice(
-        [OrderStatus.SHIPPED] * 6
-        + [OrderStatus.UNSHIPPED] * 2
-        + [OrderStatus.CANCELLED, OrderStatus.PENDING]
-    )
-    afn = rnd.random() < 0.4
-    if status == OrderStatus.CANCELLED:
-        state = DeliveryState.CANCELLED
-    elif status == OrderStatus.PENDING:
-        state = DeliveryState.PENDING
-    elif status == OrderStatus.UNSHIPPED:
-        state = DeliveryState.TO_SHIP
-    else:
-        state = (
-            DeliveryState.DELIVERED
-            if purchase < now - timedelta(days=5)
-            else (DeliveryState.IN_TRANSIT)
-        )
-    n_items = 1 + (rnd.random() < 0.25) + (rnd.random() < 0.1)
-    items = tuple(
-        OrderItem(
-            order_item_id=f"{i:08d}{k}",
-            asin=f"B0{(i * 7 + k) % 99999:05d}XYZ",
-            sku=f"SKU-{(i + k) % 500:04d}",
-            title=TITLES[(i + k) % len(TITLES)],
-            quantity=1 + (rnd.random() < 0.2),
-            unit_price=Money(Decimal(rnd.randint(499, 8999)) / 100, cur),
-        )
-        for k in range(n_items)
-    )
-    total = sum((it.unit_price.amount * it.quantity for it in items if it.unit_price), Decimal())
-    packages: tuple[Package, ...] = ()
-    if state in (DeliveryState.IN_TRANSIT, DeliveryState.DELIVERED) and not afn:
-        packages = (
-            Package(
-                package_ref="1",
-                carrier="UPS",
-                tracking_number=f"1Z999AA1{i:010d}",
-                status="DELIVERED" if state == DeliveryState.DELIVERED else "IN_TRANSIT",
-                shipping_service="UPS Ground",
-                ship_time=purchase + timedelta(days=1),
-            ),
-        )
-    return Order(
-        order_id=f"{111 + i % 3}-{(i * 7919) % 10_000_000:07d}-{i:07d}",
-        store_id=store_id,
-        marketplace_id=mkt_id,
-        marketplace_name=mkt_name,
-        status=status,
-        purchase_date=purchase,
-        last_updated=purchase + timedelta(hours=2),
-        fulfillment_channel="AFN" if afn else "MFN",
-        service_level="Standard",
-        ship_by_earliest=purchase,
-        ship_by_latest=purchase + timedelta(hours=20),
-        deliver_by_earliest=purchase + timedelta(days=3),
-        deliver_by_latest=purchase + timedelta(days=7),
-        delivered_at=purchase + timedelta(days=4) if state == DeliveryState.DELIVERED else None,
-        total=Money(total, cur),
-        is_prime=rnd.random() < 0.3,
-        items=items,
-        packages=packages,
-        delivery_state=state,
-    )
-
-
-def seed(vault: Vault, n: int, *, store_id: int = 1, store_name: str = "Main store") -> list[Order]:
-    orders = [make_order(i, store_id=store_id) for i in range(n)]
-
-    def write(conn: Any) -> None:
-        conn.execute(
-            "INSERT OR IGNORE INTO stores(id, name, created_at) VALUES (?, ?, ?)",
-            (store_id, store_name, "2026-01-01T00:00:00Z"),
-        )
-        orders_repo.upsert_orders(conn, orders, now=NOW)
-
-    vault.call_write(write)
-    return orders
 
 
 @pytest.fixture(autouse=True)

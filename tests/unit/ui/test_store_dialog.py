@@ -20,7 +20,7 @@ from app.errors import (
     TlsFailure,
     UserError,
 )
-from tests.unit.ui.test_orders_model import ADMIN
+from tests.helpers.orders import ADMIN
 from ui.dialogs.store import StoreDialog
 
 

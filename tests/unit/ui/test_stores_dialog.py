@@ -11,8 +11,8 @@ from app.amazon.models import Credentials, Region, StoreDraft
 from app.amazon.stores import StoreService
 from app.audit import AuditLog
 from tests.helpers.operators import put_operator
+from tests.helpers.orders import ADMIN
 from tests.support import AUDIT_TEST_KEY
-from tests.unit.ui.test_orders_model import ADMIN
 from ui.dialogs.store import StoreDialog
 from ui.dialogs.stores import StoresDialog
 
