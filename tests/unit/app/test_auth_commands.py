@@ -13,6 +13,7 @@ import pytest
 
 from app import bootstrap
 from app.auth import totp
+from app.cli import main
 from app.paths import Profile
 from app.secrets import SecretStore
 from tests.helpers.cli import answer_prompts, run
@@ -320,3 +321,12 @@ def test_audit_verify_against_an_export(
     assert gone in capsys.readouterr().err
     assert run(profile, "audit", "verify", "--against", str(tmp_path / "nope.csv")) == 2
     assert "Cannot read the export" in capsys.readouterr().err
+
+
+def test_users_add_offers_the_operator_roles_only(capsys: pytest.CaptureFixture[str]) -> None:
+    """The system principal is no role an operator can be given."""
+    add = ["users", "add", "bora", "--name", "Bora K", "--email", "b@example.com", "--role"]
+    with pytest.raises(SystemExit):
+        main([*add, "system"])
+    err = capsys.readouterr().err
+    assert "invalid choice: 'system'" in err and "'admin', 'agent'" in err

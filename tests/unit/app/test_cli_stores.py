@@ -17,10 +17,10 @@ from app.amazon.models import Region, Store
 from app.amazon.stores import load_stores, secret_name
 from app.audit import Action
 from app.auth import totp
-from app.cli import main
 from app.clock import FakeClock
 from app.paths import Profile
 from app.secrets import SecretStore
+from tests.helpers.cli import run
 from tests.helpers.world import ADMIN_PW, make_world
 
 SECRET = "amzn1.oa2-cs.v1.secret-from-stdin"
@@ -41,7 +41,7 @@ ADD = (
 
 
 @pytest.fixture
-def cli_profile(
+def cli_admin(
     profile: Profile, secrets: SecretStore, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Profile, Iterator[str]]]:
     """A profile with an admin and the memory keychain, and the second factors the admin
@@ -57,10 +57,6 @@ def cli_profile(
     now = datetime.now(UTC)
     codes = [totp.code_at(secret, now), totp.code_at(secret, now + timedelta(seconds=30))]
     yield profile, iter([*codes, *recovery])
-
-
-def run(profile: Profile, *args: str) -> int:
-    return main(["--profile", str(profile.root), *args])
 
 
 def sign_in_then(
@@ -97,12 +93,12 @@ def actions(profile: Profile, secrets: SecretStore) -> list[tuple[str, int | Non
 
 
 def test_add_reads_the_secrets_from_standard_input_and_records_the_admin(
-    cli_profile: tuple[Profile, Iterator[str]],
+    cli_admin: tuple[Profile, Iterator[str]],
     secrets: SecretStore,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    profile, codes = cli_profile
+    profile, codes = cli_admin
     sign_in_then(monkeypatch, codes, f"{SECRET}\n{TOKEN}\n")
     assert run(profile, *ADD) == 0
     out, err = capsys.readouterr()
@@ -119,9 +115,9 @@ def test_add_reads_the_secrets_from_standard_input_and_records_the_admin(
 
 
 def test_secrets_are_not_accepted_as_arguments(
-    cli_profile: tuple[Profile, Iterator[str]], capsys: pytest.CaptureFixture[str]
+    cli_admin: tuple[Profile, Iterator[str]], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    profile, _ = cli_profile
+    profile, _ = cli_admin
     with pytest.raises(SystemExit) as exc:
         run(profile, *ADD, "--client-secret", SECRET)
     assert exc.value.code == 2
@@ -129,12 +125,12 @@ def test_secrets_are_not_accepted_as_arguments(
 
 
 def test_bad_settings_are_refused_before_anyone_signs_in(
-    cli_profile: tuple[Profile, Iterator[str]],
+    cli_admin: tuple[Profile, Iterator[str]],
     secrets: SecretStore,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    profile, _ = cli_profile
+    profile, _ = cli_admin
     monkeypatch.setattr(builtins, "input", lambda prompt="": pytest.fail("asked to sign in"))
     bad = [a if a != "A1F83G8C2ARO7P" else "not-a-marketplace" for a in ADD]
     assert run(profile, *bad) == 2
@@ -148,12 +144,12 @@ def test_bad_settings_are_refused_before_anyone_signs_in(
 
 
 def test_input_that_ends_before_the_refresh_token_adds_nothing(
-    cli_profile: tuple[Profile, Iterator[str]],
+    cli_admin: tuple[Profile, Iterator[str]],
     secrets: SecretStore,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    profile, codes = cli_profile
+    profile, codes = cli_admin
     sign_in_then(monkeypatch, codes, f"{SECRET}\n")
     assert run(profile, *ADD) == 2
     assert "The input ended where the refresh token was asked for" in capsys.readouterr().err
@@ -161,12 +157,12 @@ def test_input_that_ends_before_the_refresh_token_adds_nothing(
 
 
 def test_edit_changes_only_what_is_given_and_new_secrets_come_from_stdin(
-    cli_profile: tuple[Profile, Iterator[str]],
+    cli_admin: tuple[Profile, Iterator[str]],
     secrets: SecretStore,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    profile, codes = cli_profile
+    profile, codes = cli_admin
     sign_in_then(monkeypatch, codes, f"{SECRET}\n{TOKEN}\n")
     assert run(profile, *ADD, "--endpoint", "https://sandbox.example.com/") == 0
 
@@ -194,12 +190,12 @@ def test_edit_changes_only_what_is_given_and_new_secrets_come_from_stdin(
 
 
 def test_remove_asks_for_the_name_unless_told_yes(
-    cli_profile: tuple[Profile, Iterator[str]],
+    cli_admin: tuple[Profile, Iterator[str]],
     secrets: SecretStore,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    profile, codes = cli_profile
+    profile, codes = cli_admin
     sign_in_then(monkeypatch, codes, f"{SECRET}\n{TOKEN}\n")
     assert run(profile, *ADD) == 0
     [store] = stores_of(profile, secrets)
