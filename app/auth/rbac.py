@@ -85,9 +85,10 @@ def require(actor: Actor, permission: Permission, store_id: int | None = None) -
 
 
 def visible_store_ids(actor: Actor, all_store_ids: list[int]) -> list[int]:
-    """The stores ``actor`` may see, for list queries (``WHERE store_id IN (...)``)."""
+    """The stores ``actor`` (as re-read by :func:`app.access.current`) may see, for list
+    queries (``WHERE store_id IN (...)``): all for admins and the system principal."""
     if actor.disabled:
         return []
-    if actor.role is Role.ADMIN:
+    if actor.role in (Role.ADMIN, Role.SYSTEM):
         return list(all_store_ids)
     return [s for s in all_store_ids if s in actor.store_ids]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from app.access import SYSTEM
 from app.audit import AuditFilter
 from app.auth.models import Actor
 from app.auth.rbac import STORE_SCOPED, Permission, Role, allowed, require, visible_store_ids
@@ -44,6 +45,7 @@ def test_disabled_operators_may_do_nothing() -> None:
     assert visible_store_ids(off, [7, 8]) == []
     assert visible_store_ids(AGENT, [7, 8]) == [7]
     assert visible_store_ids(ADMIN, [7, 8]) == [7, 8]
+    assert visible_store_ids(SYSTEM, [7, 8]) == [7, 8]  # as allowed() and access agree
 
 
 @pytest.fixture
