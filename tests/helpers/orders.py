@@ -116,3 +116,28 @@ def seed(vault: Vault, n: int, *, store_id: int = 1, store_name: str = "Main sto
 
     vault.call_write(write)
     return orders
+
+
+# Plainer orders for the repository tests: one item, one package, minutes apart.
+T0 = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def make(n: int, store_id: int = 1, **kw: object) -> Order:
+    """Order ``n`` with one item and one package, fields overridden by ``kw``."""
+    base: dict[str, object] = dict(
+        order_id=f"111-{n:07d}-{n * 7 % 10_000_000:07d}",
+        store_id=store_id,
+        marketplace_id="ATVPDKIKX0DER",
+        marketplace_name="Amazon.com",
+        status=OrderStatus.UNSHIPPED if n % 3 else OrderStatus.SHIPPED,
+        purchase_date=T0 + timedelta(minutes=n),
+        last_updated=T0 + timedelta(minutes=n, seconds=30),
+        fulfillment_channel="MFN" if n % 2 else "AFN",
+        ship_by_latest=T0 + timedelta(days=1, minutes=n),
+        total=Money(Decimal("19.99"), "USD"),
+        items=(OrderItem("1", f"B0{n:08d}", f"SKU-{n}", f"Headlamp model {n}", 1, None),),
+        packages=(Package("p1", "UPS", f"1Z{n}", "IN_TRANSIT"),),
+        delivery_state=DeliveryState.TO_SHIP,
+    )
+    base.update(kw)
+    return Order(**base)  # type: ignore[arg-type]

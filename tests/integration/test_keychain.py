@@ -16,7 +16,7 @@ from app.secrets import SecretStore, check_backend
 from app.vault import KeyMode
 from app.vault.keys import AUDIT_KEY, DB_KEY, DB_KEY_PENDING
 from app.vault.rotate import rotate_keychain_key
-from tests.integration.conftest import SecretServiceSession
+from tests.helpers.secret_service import SecretServiceSession
 from tests.support import MemoryKeyring
 
 pytestmark = pytest.mark.integration

@@ -29,8 +29,8 @@ from app.vault import passphrase as pp
 from app.vault.check import run_checks
 from app.vault.keys import DB_KEY, DB_KEY_PENDING
 from app.vault.wal import wal_path
+from tests.helpers.secret_service import SecretServiceSession
 from tests.integration.children import reading_child
-from tests.integration.conftest import SecretServiceSession
 from tests.integration.rekey_child import NEW, OLD
 
 pytestmark = pytest.mark.integration

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import SecretServiceSession
+from tests.helpers.secret_service import SecretServiceSession
 from tests.support import service_missing
 
 pytestmark = pytest.mark.integration

@@ -2,45 +2,23 @@
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 
 import pytest
 
 from app.amazon import orders_repo
-from app.amazon.models import DeliveryState, Money, Order, OrderItem, OrderStatus, Package
+from app.amazon.models import Order, OrderItem, OrderStatus, Package
 from app.amazon.orders_repo import OrderQuery, SortColumn
 from app.auth.models import Actor
 from app.auth.rbac import Role
 from app.errors import PermissionDenied
 from app.vault import Vault
+from tests.helpers.orders import T0, make
 
 ADMIN = Actor(id=1, username="admin", display_name="Admin", role=Role.ADMIN)
 AGENT = Actor(
     id=2, username="agent", display_name="Agent", role=Role.AGENT, store_ids=frozenset({1})
 )
-T0 = datetime(2026, 10, 1, tzinfo=UTC)
-
-
-def make(n: int, store_id: int = 1, **kw: object) -> Order:
-    base: dict[str, object] = dict(
-        order_id=f"111-{n:07d}-{n * 7 % 10_000_000:07d}",
-        store_id=store_id,
-        marketplace_id="ATVPDKIKX0DER",
-        marketplace_name="Amazon.com",
-        status=OrderStatus.UNSHIPPED if n % 3 else OrderStatus.SHIPPED,
-        purchase_date=T0 + timedelta(minutes=n),
-        last_updated=T0 + timedelta(minutes=n, seconds=30),
-        fulfillment_channel="MFN" if n % 2 else "AFN",
-        ship_by_latest=T0 + timedelta(days=1, minutes=n),
-        total=Money(Decimal("19.99"), "USD"),
-        items=(OrderItem("1", f"B0{n:08d}", f"SKU-{n}", f"Headlamp model {n}", 1, None),),
-        packages=(Package("p1", "UPS", f"1Z{n}", "IN_TRANSIT"),),
-        delivery_state=DeliveryState.TO_SHIP,
-    )
-    base.update(kw)
-    return Order(**base)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -147,21 +125,3 @@ def test_agents_see_only_their_stores(stores: Vault) -> None:
     assert ids == [make(1).order_id]
     with pytest.raises(PermissionDenied):
         stores.call(lambda c: orders_repo.get_order(c, AGENT, make(99).order_id))
-
-
-def test_search_100k_orders_is_fast(stores: Vault) -> None:
-    orders = [make(n) for n in range(100_000)]
-    for start in range(0, len(orders), 10_000):
-        upsert(stores, orders[start : start + 10_000])
-    for query in (
-        OrderQuery(),
-        OrderQuery(statuses=frozenset({OrderStatus.UNSHIPPED}), sort=SortColumn.TOTAL),
-        OrderQuery(text="SKU-4242"),
-        OrderQuery(needs_shipping=True, sort=SortColumn.SHIP_BY),
-    ):
-        began = time.perf_counter()
-        ids = stores.call(lambda c, q=query: orders_repo.search_ids(c, ADMIN, q))
-        elapsed = time.perf_counter() - began
-        assert ids
-        print(f"{query.sort} {query.text!r}: {len(ids)} ids in {elapsed * 1000:.0f} ms")
-        assert elapsed < 0.5, f"{query}: {elapsed:.3f}s"  # target < 0.1 s; shared-CI slack

@@ -15,7 +15,7 @@ from app.auth.rbac import Role
 from app.errors import PermissionDenied
 from app.jobs import JobHost
 from app.vault import Vault
-from tests.unit.app.test_orders_repo import T0, make
+from tests.helpers.orders import T0, make
 
 
 def _add_operator(
