@@ -29,10 +29,10 @@ def service_missing(reason: str) -> None:
 class MemoryKeyring(KeyringBackend):
     """In-memory keyring for unit tests (never used by the app itself)."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # keyring's own, unannotated
         self.store: dict[tuple[str, str], str] = {}
         self.locked = False
 

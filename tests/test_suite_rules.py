@@ -60,12 +60,13 @@ def test_no_module_imports_a_test_module() -> None:
     found = []
     for path in _modules():
         for node in ast.walk(_parse(path)):
-            names: list[str] = []
             if isinstance(node, ast.ImportFrom):
                 module = _absolute(path, node.module or "", node.level)
                 names = [module] + [f"{module}.{a.name}" for a in node.names]
             elif isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
+            else:
+                continue
             found += [
                 f"{path.relative_to(TESTS).as_posix()}:{node.lineno} imports {n}"
                 for n in names

@@ -28,6 +28,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 APP_LOGGER = "muttefik"
 #: Records at this level and above are checked.
@@ -138,16 +139,15 @@ class _LoggerState:
     propagate: bool
     disabled: bool
     handlers: list[logging.Handler]
-    filters: list[logging.Filter | logging.Filterer]
+    filters: list[Any]  # Filter objects or callables
 
 
 @contextmanager
 def logging_restored(*names: str) -> Iterator[None]:
-    """Put the named loggers (``""``: the root) back as they were after the body.
-
-    ``setup_logging`` (the CLI's ``main`` calls it) sets ``propagate = False`` on the
-    ``muttefik`` logger and replaces its handlers; without this, caplog would see no app
-    record in any later test.
+    """Put the named loggers (``""``: the root) back as they were after the body:
+    handlers a test or a CLI run's ``setup_logging`` added (a log file, stderr) go, and
+    level, ``propagate`` and ``disabled`` return, so no test's logging setup decides what
+    a later test's caplog sees.
     """
     loggers = [logging.getLogger(n) if n else logging.getLogger() for n in names]
     states = [

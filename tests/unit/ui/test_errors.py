@@ -131,7 +131,7 @@ def test_copying_the_crash_box_gives_the_details_for_a_report(
     clipboard.clear()
     button = box.findChild(QPushButton, "copyDetails")
     assert button is not None and button.text() == "Copy details"
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    button.click()
     assert box.isVisible()  # copying does not close the box
     copied = clipboard.text()
     assert "Traceback (most recent call last)" in copied
