@@ -71,7 +71,7 @@ def setup_cli_logging(level: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run a parsed subcommand, logging to the log file; seller-facing errors become a
-    message and exit code 2."""
+    message and exit code 2, unexpected ones a message and exit code 1."""
     func: Any = getattr(args, "func", None)
     if func is None:
         build_parser().print_help()
@@ -93,6 +93,20 @@ def run(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception:  # a bug: the details (redacted) to the log, plain words here
+        log.exception("command %s failed", args.command)
+        print(
+            f"{UserError.title}: the command stopped on an unexpected error. The log file "
+            f"in {_log_folder()} has the details.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _log_folder() -> str:
+    from app.paths import log_dir
+
+    return str(log_dir())
 
 
 def _silence_stdout() -> None:

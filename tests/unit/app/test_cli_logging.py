@@ -51,3 +51,22 @@ def test_after_main_the_app_records_still_reach_other_handlers(
     finally:
         logging.getLogger("muttefik").removeHandler(ours)
     assert caplog.records[-1].getMessage() == "seen after the CLI ran"
+
+
+@pytest.mark.expect_log("muttefik.cli", "ERROR", "command check failed")
+def test_an_unexpected_error_is_a_plain_message_and_its_traceback_goes_to_the_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.cli.vault
+
+    def broken(args: object) -> int:
+        raise RuntimeError("refused token Atzr|IwEB-not-for-the-terminal")
+
+    monkeypatch.setattr(app.cli.vault, "cmd_check", broken)
+    assert run_a_command(tmp_path) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "Atzr|" not in err
+    assert "stopped on an unexpected error" in err and str(log_dir()) in err
+    text = (log_dir() / "muttefik.log").read_text(encoding="utf-8")
+    assert "command check failed" in text and "RuntimeError" in text
+    assert "Atzr|IwEB" not in text  # redacted there too
