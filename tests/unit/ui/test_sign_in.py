@@ -1,14 +1,14 @@
-"""The sign-in dialog end to end: password then TOTP, same message for a wrong user and a
-wrong password, locked accounts, recovery codes, forced password change, setup codes and
-MFA re-enrollment, and the auth flow that picks the right dialog at startup."""
+"""The sign-in dialog end to end on the real AuthService and OperatorService (test vault,
+fast hashing): password then TOTP, same message for a wrong user and a wrong password,
+locked accounts, recovery codes, forced password change, setup codes and MFA
+re-enrollment, and the auth flow that picks the right dialog at startup."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
+from datetime import timedelta
 from types import SimpleNamespace
 
-import pyotp
 import pytest
 from PySide6.QtWidgets import QDialog, QWizard
 from pytestqt.qtbot import QtBot
@@ -17,16 +17,17 @@ from app.audit import AuditLog
 from app.auth.hashing import fast_hashing_for_tests
 from app.auth.rbac import Role
 from app.auth.service import LOCKOUT, MAX_FAILURES, AuthService
+from app.clock import FakeClock
 from app.errors import AccountLocked, AuthenticationFailed, CodeRejected
 from app.services import Core
+from app.vault import Vault
+from tests.helpers.accounts import PW, Accounts, Enrolled
 from tests.support import AUDIT_TEST_KEY
-from tests.unit.ui.auth_fakes import FakeAuth
 from ui import auth_flow, ops
 from ui.dialogs.change_password import ChangePasswordDialog
 from ui.dialogs.first_run import FirstRunWizard, ReenrollWizard, SetupAccountWizard
 from ui.dialogs.sign_in import SignInDialog
 
-PW = "Admin-password-2026!"
 NEW_PW = "Fresh-Start-Passw0rd#"
 
 
@@ -37,15 +38,18 @@ def _bridge(qapp: object) -> Iterator[None]:
 
 
 @pytest.fixture
-def auth() -> FakeAuth:
-    fake = FakeAuth()
-    fake.add("admin", PW)
-    return fake
+def accounts(vault: Vault, clock: FakeClock) -> Accounts:
+    return Accounts(vault, clock)
 
 
 @pytest.fixture
-def dialog(qtbot: QtBot, auth: FakeAuth) -> SignInDialog:
-    dlg = SignInDialog(auth=auth)
+def admin(accounts: Accounts) -> Enrolled:
+    return accounts.admin()
+
+
+@pytest.fixture
+def dialog(qtbot: QtBot, accounts: Accounts, admin: Enrolled) -> SignInDialog:
+    dlg = SignInDialog(auth=accounts.auth)
     qtbot.addWidget(dlg)
     dlg.show()
     return dlg
@@ -58,27 +62,22 @@ def enter_password(qtbot: QtBot, dlg: SignInDialog, username: str, password: str
     dlg.submit_button.click()
 
 
-def wrong_code(secret: str) -> str:
-    totp, now = pyotp.TOTP(secret), time.time()
-    valid = {totp.at(now + 30 * d) for d in (-1, 0, 1)}
-    return next(c for c in ("000000", "111111", "222222") if c not in valid)
-
-
-def test_password_then_code(qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog) -> None:
+def test_password_then_code(
+    qtbot: QtBot, accounts: Accounts, admin: Enrolled, dialog: SignInDialog
+) -> None:
     assert not dialog.submit_button.isEnabled()
     enter_password(qtbot, dialog, "admin", PW)
     qtbot.waitUntil(lambda: dialog.pages.currentIndex() == SignInDialog.CODE)
     assert dialog.password.text() == ""  # not kept in the widget
-    secret = auth.accounts["admin"].secret
-    assert secret is not None
+    secret = admin.secret
 
-    dialog.code.setText(wrong_code(secret))
+    dialog.code.setText(accounts.wrong_code(secret))
     dialog.submit_button.click()
     qtbot.waitUntil(dialog.error_label.isVisible)
     assert dialog.error_label.text() == CodeRejected.message
     assert dialog.pages.currentIndex() == SignInDialog.CODE
 
-    dialog.code.setText(pyotp.TOTP(secret).now())
+    dialog.code.setText(accounts.code(secret))
     with qtbot.waitSignal(dialog.signed_in) as blocker:
         dialog.submit_button.click()
     session = blocker.args[0]
@@ -88,7 +87,7 @@ def test_password_then_code(qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog) 
 
 
 def test_return_key_signs_in_and_never_opens_the_setup_code_page(
-    qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog
+    qtbot: QtBot, accounts: Accounts, admin: Enrolled, dialog: SignInDialog
 ) -> None:
     """Seen under a real X server: Return in the password field disabled the Next
     button while checking, focus moved on to the setup-code link, which became the
@@ -105,17 +104,13 @@ def test_return_key_signs_in_and_never_opens_the_setup_code_page(
     qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: dialog.pages.currentIndex() == SignInDialog.CODE)
     assert dialog.child_dialog is None, "Return opened another dialog"
-    secret = auth.accounts["admin"].secret
-    assert secret is not None
-    qtbot.keyClicks(dialog.code, pyotp.TOTP(secret).now())
+    qtbot.keyClicks(dialog.code, accounts.code(admin.secret))
     with qtbot.waitSignal(dialog.signed_in):
         qtbot.keyClick(dialog.code, Qt.Key.Key_Return)
     assert dialog.child_dialog is None
 
 
-def test_wrong_user_and_wrong_password_look_the_same(
-    qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog
-) -> None:
+def test_wrong_user_and_wrong_password_look_the_same(qtbot: QtBot, dialog: SignInDialog) -> None:
     enter_password(qtbot, dialog, "nobody", PW)
     qtbot.waitUntil(dialog.error_label.isVisible)
     unknown = dialog.error_label.text()
@@ -152,36 +147,45 @@ def test_lockout_message_says_until_when(qtbot: QtBot, core: Core) -> None:
     assert dlg.pages.currentIndex() == SignInDialog.CREDENTIALS
 
 
-def test_locked_account_message(qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog) -> None:
-    auth.accounts["admin"].locked = True
-    enter_password(qtbot, dialog, "admin", PW)
+def test_locked_account_message(qtbot: QtBot, accounts: Accounts, dialog: SignInDialog) -> None:
+    for _ in range(MAX_FAILURES - 1):
+        with pytest.raises(AuthenticationFailed):
+            accounts.auth.check_password("admin", "Wrong-Password-99!")
+    with pytest.raises(AccountLocked):
+        accounts.auth.check_password("admin", "Wrong-Password-99!")
+    enter_password(qtbot, dialog, "admin", PW)  # the right password, too late
     qtbot.waitUntil(dialog.error_label.isVisible)
-    assert dialog.error_label.text() == AccountLocked.message
+    until = (accounts.clock.now() + LOCKOUT).astimezone()
+    assert f"until {until:%H:%M}" in dialog.error_label.text()
     assert dialog.error_label.property("locked") is True
+    assert dialog.pages.currentIndex() == SignInDialog.CREDENTIALS
 
 
-def test_recovery_code(qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog) -> None:
+def test_recovery_code(
+    qtbot: QtBot, accounts: Accounts, admin: Enrolled, dialog: SignInDialog
+) -> None:
     enter_password(qtbot, dialog, "admin", PW)
     qtbot.waitUntil(lambda: dialog.pages.currentIndex() == SignInDialog.CODE)
     dialog.recovery_link.click()
     assert "recovery" in dialog.code_prompt.text()
-    code = auth.accounts["admin"].recovery[3]
+    code = admin.recovery_codes[3]
     dialog.code.setText(code)
     with qtbot.waitSignal(dialog.signed_in) as blocker:
         dialog.submit_button.click()
     assert blocker.args[0].used_recovery_code
-    assert code not in auth.accounts["admin"].recovery
+    assert blocker.args[0].recovery_codes_left == len(admin.recovery_codes) - 1
+    step = accounts.auth.check_password("admin", PW)
+    with pytest.raises(CodeRejected):
+        accounts.auth.check_second_factor(step, code)  # used up
 
 
 def test_expired_password_forces_a_change(
-    qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog
+    qtbot: QtBot, accounts: Accounts, admin: Enrolled, dialog: SignInDialog
 ) -> None:
-    account = auth.accounts["admin"]
-    account.expired = True
+    accounts.clock.advance(int(timedelta(days=366).total_seconds()))
     enter_password(qtbot, dialog, "admin", PW)
     qtbot.waitUntil(lambda: dialog.pages.currentIndex() == SignInDialog.CODE)
-    assert account.secret is not None
-    dialog.code.setText(pyotp.TOTP(account.secret).now())
+    dialog.code.setText(accounts.code(admin.secret))
     dialog.submit_button.click()
     qtbot.waitUntil(lambda: isinstance(dialog.child_dialog, ChangePasswordDialog))
     change = dialog.child_dialog
@@ -194,83 +198,97 @@ def test_expired_password_forces_a_change(
     with qtbot.waitSignal(dialog.signed_in) as blocker:
         change.ok_button.click()
     assert not blocker.args[0].needs_password_change
-    assert account.password == NEW_PW
+    assert accounts.password_works("admin", NEW_PW)
+    assert not accounts.password_works("admin", PW)
 
 
 def test_refusing_the_forced_change_signs_out(
-    qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog
+    qtbot: QtBot, accounts: Accounts, admin: Enrolled, dialog: SignInDialog
 ) -> None:
-    account = auth.accounts["admin"]
-    account.must_change = True
-    enter_password(qtbot, dialog, "admin", PW)
+    agent = accounts.agent(admin)
+    temporary = accounts.operators.reset_password(admin.session.actor, agent.id)
+    enter_password(qtbot, dialog, agent.username, temporary)
     qtbot.waitUntil(lambda: dialog.pages.currentIndex() == SignInDialog.CODE)
-    assert account.secret is not None
-    dialog.code.setText(pyotp.TOTP(account.secret).now())
+    dialog.code.setText(accounts.code(agent.secret))
     dialog.submit_button.click()
     qtbot.waitUntil(lambda: isinstance(dialog.child_dialog, ChangePasswordDialog))
     assert dialog.child_dialog is not None
     dialog.child_dialog.reject()
-    qtbot.waitUntil(lambda: account.id in auth.signed_out)
+    qtbot.waitUntil(lambda: "signed_out" in accounts.world.actions())
     assert dialog.session is None and dialog.isVisible()
     assert dialog.pages.currentIndex() == SignInDialog.CREDENTIALS
 
 
 def test_setup_code_enrolls_the_new_operator(
-    qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog
+    qtbot: QtBot, accounts: Accounts, admin: Enrolled, dialog: SignInDialog
 ) -> None:
-    newbie = auth.add("newbie", "", role=Role.AGENT)
-    newbie.password, newbie.secret, newbie.setup_code = None, None, "K7MQ-2XFP"
+    setup = accounts.operators.add_operator(
+        admin.session.actor,
+        username="newbie",
+        display_name="New Operator",
+        email="newbie@example.com",
+        role=Role.AGENT,
+    )
     dialog.username.setText("newbie")
     dialog.setup_link.click()
     wizard = dialog.child_dialog
     assert isinstance(wizard, SetupAccountWizard)
     page = wizard.setup_page
     assert page.username.text() == "newbie"
-    page.setup_code.setText("K7MQ-2XFP")
+    page.setup_code.setText(setup.code)
     page.fields.password.setText(NEW_PW)
     page.fields.confirm.setText(NEW_PW)
     qtbot.waitUntil(page.isComplete)
     wizard.next()
     qtbot.waitUntil(lambda: wizard.currentPage() is wizard.mfa_page)
     secret = wizard.mfa_page.key_label.text().replace(" ", "")
-    wizard.mfa_page.code_edit.setText(pyotp.TOTP(secret).now())
+    wizard.mfa_page.code_edit.setText(accounts.code(secret))
     wizard.next()
     qtbot.waitUntil(lambda: wizard.currentPage() is wizard.codes_page)
     wizard.codes_page.stored_check.setChecked(True)
     with qtbot.waitSignal(dialog.signed_in) as blocker:
         wizard.button(QWizard.WizardButton.FinishButton).click()
     assert blocker.args[0].actor.username == "newbie"
-    assert newbie.password == NEW_PW and newbie.secret == secret
+    step = accounts.auth.check_password("newbie", NEW_PW)
+    assert accounts.auth.check_second_factor(step, accounts.code(secret)).actor.username == "newbie"
 
 
-def test_mfa_reset_by_admin_reenrolls(qtbot: QtBot, auth: FakeAuth, dialog: SignInDialog) -> None:
-    auth.accounts["admin"].secret = None
-    enter_password(qtbot, dialog, "admin", PW)
+def test_mfa_reset_by_admin_reenrolls(
+    qtbot: QtBot, accounts: Accounts, admin: Enrolled, dialog: SignInDialog
+) -> None:
+    agent = accounts.agent(admin)
+    accounts.operators.reset_mfa(admin.session.actor, agent.id)
+    enter_password(qtbot, dialog, agent.username, agent.password)
     qtbot.waitUntil(lambda: isinstance(dialog.child_dialog, ReenrollWizard))
     wizard = dialog.child_dialog
     assert isinstance(wizard, ReenrollWizard)
     assert wizard.currentPage() is wizard.mfa_page
     secret = wizard.mfa_page.key_label.text().replace(" ", "")
-    wizard.mfa_page.code_edit.setText(pyotp.TOTP(secret).now())
+    assert secret != agent.secret
+    wizard.mfa_page.code_edit.setText(accounts.code(secret))
     wizard.next()
     qtbot.waitUntil(lambda: wizard.currentPage() is wizard.codes_page)
     wizard.codes_page.stored_check.setChecked(True)
     with qtbot.waitSignal(dialog.signed_in):
         wizard.button(QWizard.WizardButton.FinishButton).click()
-    assert auth.accounts["admin"].secret == secret
+    step = accounts.auth.check_password(agent.username, agent.password)
+    assert not step.needs_mfa_enrollment
+    with pytest.raises(CodeRejected):
+        accounts.auth.check_second_factor(step, accounts.code(agent.secret))  # the old key
 
 
 # --- auth flow (what main.py calls) ---------------------------------------------------
 
 
-def services_for(auth: FakeAuth, *, demo: bool = False) -> SimpleNamespace:
+def services_for(auth: AuthService, *, demo: bool = False) -> SimpleNamespace:
     return SimpleNamespace(auth=auth, core=SimpleNamespace(profile=SimpleNamespace(demo=demo)))
 
 
-def test_flow_runs_the_wizard_on_first_start(qtbot: QtBot) -> None:
-    auth = FakeAuth()
+def test_flow_runs_the_wizard_on_first_start(qtbot: QtBot, accounts: Accounts) -> None:
     cancelled: list[bool] = []
-    auth_flow.authenticate(services_for(auth), lambda s: None, lambda: cancelled.append(True))
+    auth_flow.authenticate(
+        services_for(accounts.auth), lambda s: None, lambda: cancelled.append(True)
+    )
     qtbot.waitUntil(lambda: isinstance(auth_flow.current_dialog, FirstRunWizard))
     wizard = auth_flow.current_dialog
     assert wizard is not None
@@ -278,28 +296,27 @@ def test_flow_runs_the_wizard_on_first_start(qtbot: QtBot) -> None:
     qtbot.waitUntil(lambda: cancelled == [True])
 
 
-def test_flow_shows_sign_in_when_an_admin_exists(qtbot: QtBot, auth: FakeAuth) -> None:
+def test_flow_shows_sign_in_when_an_admin_exists(
+    qtbot: QtBot, accounts: Accounts, admin: Enrolled
+) -> None:
     sessions: list[object] = []
-    auth_flow.authenticate(services_for(auth), sessions.append, lambda: None)
+    auth_flow.authenticate(services_for(accounts.auth), sessions.append, lambda: None)
     qtbot.waitUntil(lambda: isinstance(auth_flow.current_dialog, SignInDialog))
     dlg = auth_flow.current_dialog
     assert isinstance(dlg, SignInDialog)
     enter_password(qtbot, dlg, "admin", PW)
     qtbot.waitUntil(lambda: dlg.pages.currentIndex() == SignInDialog.CODE)
-    secret = auth.accounts["admin"].secret
-    assert secret is not None
-    dlg.code.setText(pyotp.TOTP(secret).now())
+    dlg.code.setText(accounts.code(admin.secret))
     dlg.submit_button.click()
     qtbot.waitUntil(lambda: len(sessions) == 1)
     assert auth_flow.current_dialog is None
 
 
-def test_flow_demo_signs_in_automatically(qtbot: QtBot) -> None:
-    auth = FakeAuth(demo=True)
+def test_flow_demo_signs_in_automatically(qtbot: QtBot, vault: Vault, clock: FakeClock) -> None:
+    accounts = Accounts(vault, clock, demo=True)  # no administrator: a wizard would open
     sessions: list[object] = []
-    auth_flow.authenticate(services_for(auth, demo=True), sessions.append, lambda: None)
+    auth_flow.authenticate(services_for(accounts.auth, demo=True), sessions.append, lambda: None)
     qtbot.waitUntil(lambda: len(sessions) == 1)
     session = sessions[0]
     assert session.demo and session.actor.username == "demo"  # type: ignore[attr-defined]
-    assert "needs_first_admin" not in auth.calls  # demo never runs the wizard
-    assert auth_flow.current_dialog is None
+    assert auth_flow.current_dialog is None  # demo never runs the wizard
