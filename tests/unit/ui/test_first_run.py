@@ -1,20 +1,20 @@
-"""The first-run wizard end to end: account, live password feedback, QR + key, a real
-TOTP code computed from the key shown, recovery codes that must be acknowledged."""
+"""The first-run wizard end to end on the real AuthService (test vault, fast hashing):
+account, live password feedback from the real policy, QR + key, a TOTP code computed
+from the key shown, recovery codes that must be acknowledged."""
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 
-import pyotp
 import pytest
 from PySide6.QtWidgets import QDialog, QWizard
 from pytestqt.qtbot import QtBot
 
 from app.auth.rbac import Role
-from app.errors import CodeRejected
-from tests.unit.ui.auth_fakes import FakeAuth
+from app.clock import FakeClock
+from app.vault import Vault
+from tests.helpers.accounts import Accounts
 from ui import ops
 from ui.dialogs.first_run import FirstRunWizard
 from ui.dialogs.mfa import qr_png
@@ -32,10 +32,9 @@ def shown_secret(wizard: FirstRunWizard) -> str:
     return wizard.mfa_page.key_label.text().replace(" ", "")
 
 
-def wrong_code(secret: str) -> str:
-    totp, now = pyotp.TOTP(secret), time.time()
-    valid = {totp.at(now + 30 * d) for d in (-1, 0, 1)}
-    return next(c for c in ("000000", "111111", "222222") if c not in valid)
+@pytest.fixture
+def accounts(vault: Vault, clock: FakeClock) -> Accounts:
+    return Accounts(vault, clock)
 
 
 def fill_account(qtbot: object, wizard: FirstRunWizard, password: str = GOOD) -> None:
@@ -52,9 +51,8 @@ def test_qr_is_png_in_memory() -> None:
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
 
 
-def test_wizard_end_to_end(qtbot: QtBot) -> None:
-    auth = FakeAuth()
-    wizard = FirstRunWizard(auth=auth)
+def test_wizard_end_to_end(qtbot: QtBot, accounts: Accounts) -> None:
+    wizard = FirstRunWizard(auth=accounts.auth)
     qtbot.addWidget(wizard)
     wizard.show()
     assert wizard.currentPage() is wizard.welcome_page
@@ -64,11 +62,11 @@ def test_wizard_end_to_end(qtbot: QtBot) -> None:
     next_button = wizard.button(QWizard.WizardButton.NextButton)
     assert not next_button.isEnabled()
 
-    # Live feedback names each failing rule in plain words.
+    # Live feedback names each rule the service's policy finds broken, in plain words.
     fill_account(qtbot, wizard, password="short")
-    qtbot.waitUntil(lambda: "Use at least 12 characters." in page.fields.feedback.text())
-    text = page.fields.feedback.text()
-    assert "Add an upper-case letter." in text and "Add a digit." in text
+    broken = accounts.auth.password_problems("short", username="ayse", display_name="Ayşe Yılmaz")
+    assert len(broken) >= 2
+    qtbot.waitUntil(lambda: all(p in page.fields.feedback.text() for p in broken))
     assert not next_button.isEnabled()
 
     page.fields.password.setText(GOOD)
@@ -91,13 +89,13 @@ def test_wizard_end_to_end(qtbot: QtBot) -> None:
     assert not mfa.isComplete()
     secret = shown_secret(wizard)
 
-    mfa.code_edit.setText(wrong_code(secret))
+    mfa.code_edit.setText(accounts.wrong_code(secret))
     wizard.next()
     qtbot.waitUntil(mfa.error_label.isVisible)
-    assert mfa.error_label.text() == CodeRejected.message
+    assert mfa.error_label.text().startswith("That code does not match.")  # the service's
     assert wizard.currentPage() is mfa
 
-    mfa.code_edit.setText(pyotp.TOTP(secret).now())
+    mfa.code_edit.setText(accounts.code(secret))
     wizard.next()
     qtbot.waitUntil(lambda: wizard.currentPage() is wizard.codes_page)
     codes_page = wizard.codes_page
@@ -117,12 +115,13 @@ def test_wizard_end_to_end(qtbot: QtBot) -> None:
     session = wizard.session
     assert session is not None
     assert session.actor.username == "ayse" and session.actor.role is Role.ADMIN
-    assert auth.accounts["ayse"].secret == secret  # MFA is active with the key shown
+    step = accounts.auth.check_password("ayse", GOOD)  # MFA is active with the key shown
+    assert not step.needs_mfa_enrollment
+    assert accounts.auth.check_second_factor(step, accounts.code(secret)).actor.username == "ayse"
 
 
-def test_core_rejection_is_shown_on_the_page(qtbot: QtBot) -> None:
-    auth = FakeAuth()
-    wizard = FirstRunWizard(auth=auth)
+def test_core_rejection_is_shown_on_the_page(qtbot: QtBot, accounts: Accounts) -> None:
+    wizard = FirstRunWizard(auth=accounts.auth)
     qtbot.addWidget(wizard)
     wizard.show()
     wizard.next()
@@ -135,12 +134,11 @@ def test_core_rejection_is_shown_on_the_page(qtbot: QtBot) -> None:
     assert wizard.currentPage() is wizard.account_page
 
 
-def test_cancel_rejects_without_an_account(qtbot: QtBot) -> None:
-    auth = FakeAuth()
-    wizard = FirstRunWizard(auth=auth)
+def test_cancel_rejects_without_an_account(qtbot: QtBot, accounts: Accounts) -> None:
+    wizard = FirstRunWizard(auth=accounts.auth)
     qtbot.addWidget(wizard)
     wizard.show()
     with qtbot.waitSignal(wizard.rejected):
         wizard.button(QWizard.WizardButton.CancelButton).click()
     assert wizard.session is None
-    assert auth.needs_first_admin()
+    assert accounts.auth.needs_first_admin()
