@@ -17,11 +17,11 @@ from app.auth.models import Session
 from app.auth.rbac import Role
 from app.clock import FakeClock
 from app.services import Core
-from tests.unit.ui.auth_fakes import NOW, FakeAuth
+from app.vault import Vault
+from tests.helpers.accounts import Accounts, Enrolled
 from ui import ops
 from ui.idle_lock import IdleLock, IdleWatcher
 
-PW = "Admin-password-2026!"
 STRONG = "Correct-Horse-42-battery"
 STRONG_AGENT = "Quiet-Harbour-77-lantern"
 
@@ -84,17 +84,19 @@ class Typist(QObject):
 
 
 @pytest.fixture
-def auth() -> FakeAuth:
-    fake = FakeAuth()
-    fake.add("admin", PW)
-    fake.add("agent", PW, role=Role.AGENT)
-    return fake
+def accounts(vault: Vault, clock: FakeClock) -> Accounts:
+    """Real auth and operator services on the test vault (fast hashing)."""
+    return Accounts(vault, clock)
 
 
 @pytest.fixture
-def window(qtbot: QtBot, auth: FakeAuth) -> Window:
-    admin = auth.accounts["admin"]
-    w = Window(Session(actor=admin.actor(), signed_in_at=NOW))
+def admin(accounts: Accounts) -> Enrolled:
+    return accounts.admin()
+
+
+@pytest.fixture
+def window(qtbot: QtBot, admin: Enrolled) -> Window:
+    w = Window(admin.session)
     qtbot.addWidget(w)
     w.show()
     return w
@@ -115,53 +117,56 @@ def test_input_postpones_the_lock(qtbot: QtBot, window: Window) -> None:
 
 
 def test_idle_locks_and_another_operator_signs_in(
-    qtbot: QtBot, auth: FakeAuth, window: Window
+    qtbot: QtBot, accounts: Accounts, admin: Enrolled, window: Window
 ) -> None:
-    lock = IdleLock(window, auth=auth, interval_ms=150)
+    agent = accounts.agent(admin)
+    lock = IdleLock(window, auth=accounts.auth, interval_ms=150)
     with qtbot.waitSignal(lock.locked, timeout=5000):
         pass
     assert window.locked and lock.is_locked
     assert not window.content.isVisible()  # content hidden behind the lock
-    qtbot.waitUntil(lambda: auth.signed_out == [auth.accounts["admin"].id])  # audited by core
-    assert "sign_out:idle_lock" in auth.calls
+    qtbot.waitUntil(lambda: "signed_out" in accounts.world.actions())  # audited by core
+    (signed_out,) = [r for r in accounts.world.audit_rows() if r[3] == "signed_out"]
+    assert "idle_lock" in str(signed_out)
     dialog = lock.dialog
     assert dialog is not None and dialog.isVisible()
     assert dialog.username.text() == "admin"  # same operator pre-filled
     assert not lock.watcher.running  # no second lock while locked
 
     # Another operator signs in: the window takes their session (and role).
-    dialog.username.setText("agent")
-    dialog.password.setText(PW)
+    dialog.username.setText(agent.username)
+    dialog.password.setText(agent.password)
     dialog.submit_button.click()
     qtbot.waitUntil(lambda: dialog.pages.currentIndex() == dialog.CODE)
-    secret = auth.accounts["agent"].secret
-    assert secret is not None
-    dialog.code.setText(pyotp.TOTP(secret).now())
+    dialog.code.setText(accounts.code(agent.secret))
     with qtbot.waitSignal(lock.unlocked) as blocker:
         dialog.submit_button.click()
     assert blocker.args[0].actor.role is Role.AGENT
-    assert window.session is not None and window.session.actor.username == "agent"
+    assert window.session is not None and window.session.actor.username == agent.username
     assert not window.locked and window.content.isVisible()
     assert lock.watcher.running
+    lock.watcher.close()  # else it locks again after the test, with the vault gone
 
 
-def test_manual_lock_request(qtbot: QtBot, auth: FakeAuth, window: Window) -> None:
-    lock = IdleLock(window, auth=auth, interval_ms=60_000)
+def test_manual_lock_request(qtbot: QtBot, accounts: Accounts, window: Window) -> None:
+    lock = IdleLock(window, auth=accounts.auth, interval_ms=60_000)
     with qtbot.waitSignal(lock.locked, timeout=1000):
         window.lock_requested.emit()
     assert window.locked
     assert lock.dialog is not None
+    qtbot.waitUntil(lambda: "signed_out" in accounts.world.actions())  # before the vault closes
 
 
 def test_background_work_continues_while_locked(
-    qtbot: QtBot, auth: FakeAuth, window: Window
+    qtbot: QtBot, accounts: Accounts, window: Window
 ) -> None:
-    lock = IdleLock(window, auth=auth, interval_ms=60_000)
+    lock = IdleLock(window, auth=accounts.auth, interval_ms=60_000)
     lock.lock(reason="manual")
     results: list[int] = []
     ops.Op(window, lambda job: 6 * 7).on_success(results.append).run()
     qtbot.waitUntil(lambda: results == [42])
     assert window.locked
+    qtbot.waitUntil(lambda: "signed_out" in accounts.world.actions())  # before the vault closes
 
 
 def test_real_main_window_follows_the_new_operators_role(qtbot: QtBot, core: Core) -> None:
@@ -214,30 +219,30 @@ def test_real_main_window_follows_the_new_operators_role(qtbot: QtBot, core: Cor
 
 
 def test_install_reads_the_setting(
-    qtbot: QtBot, core: Core, auth: FakeAuth, window: Window
+    qtbot: QtBot, core: Core, accounts: Accounts, window: Window
 ) -> None:
     from app import settings
     from app.services import build_services
-    from tests.helpers.operators import put_operator
     from ui.idle_lock import install_idle_lock
 
     core.vault.call_write(
         lambda conn: settings.put(conn, settings.IDLE_LOCK_MINUTES, 7, now=core.clock.now())
     )
-    assert window.session is not None
-    put_operator(core.vault, window.session.actor)  # the settings service re-reads it
     installed: list[IdleLock] = []
-    install_idle_lock(window, auth, build_services(core).settings, on_installed=installed.append)
+    settings_service = build_services(core).settings  # re-reads the admin from the vault
+    install_idle_lock(window, accounts.auth, settings_service, on_installed=installed.append)
     qtbot.waitUntil(lambda: len(installed) == 1)
     assert installed[0].watcher.interval_ms == 7 * 60_000
     assert installed[0].watcher.running
 
 
-def test_demo_session_never_locks(qtbot: QtBot, core: Core, auth: FakeAuth) -> None:
+def test_demo_session_never_locks(qtbot: QtBot, core: Core, accounts: Accounts) -> None:
     from app.services import build_services
     from ui.idle_lock import install_idle_lock
 
-    demo = Window(Session(actor=auth.accounts["admin"].actor(), signed_in_at=NOW, demo=True))
+    demo = Window(
+        Session(actor=accounts.admin().session.actor, signed_in_at=core.clock.now(), demo=True)
+    )
     qtbot.addWidget(demo)
-    assert install_idle_lock(demo, auth, build_services(core).settings) is False
+    assert install_idle_lock(demo, accounts.auth, build_services(core).settings) is False
     assert not hasattr(demo, "idle_lock")
