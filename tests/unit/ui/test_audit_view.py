@@ -18,18 +18,21 @@ from pytestqt.qtbot import QtBot
 
 from app.audit import Action, AuditFilter, AuditLog, Outcome
 from app.audit_service import AuditService
+from app.auth.hashing import fast_hashing_for_tests
+from app.auth.models import Actor
+from app.auth.operators import OperatorService
 from app.auth.rbac import Role
 from app.clock import FakeClock
 from app.errors import PermissionDenied
 from app.vault import Vault
 from tests.support import AUDIT_TEST_KEY
-from tests.unit.ui.auth_fakes import FakeAuth, FakeOperators
 from ui import ops
 from ui.models.audit_model import AuditModel, Column
 from ui.models.roles import ItemRole
 from ui.views.audit import AuditView
 
-PW = "Admin-password-2026!"
+ADMIN = Actor(id=1, username="admin", display_name="Admin", role=Role.ADMIN)
+BORA = Actor(id=2, username="bora", display_name="Bora", role=Role.AGENT)
 
 
 @pytest.fixture(autouse=True)
@@ -39,26 +42,18 @@ def _bridge(qapp: object) -> Iterator[None]:
 
 
 @pytest.fixture
-def auth() -> FakeAuth:
-    fake = FakeAuth()
-    fake.add("admin", PW)
-    fake.add("bora", PW, role=Role.AGENT)
-    return fake
-
-
-@pytest.fixture
-def service(vault: Vault, clock: FakeClock, auth: FakeAuth) -> AuditService:
+def service(vault: Vault, clock: FakeClock) -> AuditService:
     """23 entries: 20 sign-ins by admin over 20 days, then 3 failures by bora today."""
     log = AuditLog(clock=clock, key=AUDIT_TEST_KEY)
     clock.advance(-20 * 86400)
 
     def seed(conn: Any) -> None:
-        for account in auth.accounts.values():
+        for actor in (ADMIN, BORA):
             conn.execute(
                 "INSERT INTO operators(id, username, display_name, email, role, created_at)"
                 " VALUES (?, ?, ?, ?, ?, '2026-01-01')",
-                (account.id, account.username, account.display_name, account.email,
-                 account.role.value),
+                (actor.id, actor.username, actor.display_name,
+                 f"{actor.username}@example.com", actor.role.value),
             )  # fmt: skip
         for _ in range(20):
             clock.advance(86400)
@@ -78,11 +73,14 @@ def service(vault: Vault, clock: FakeClock, auth: FakeAuth) -> AuditService:
 
 
 @pytest.fixture
-def view(qtbot: QtBot, service: AuditService, auth: FakeAuth) -> AuditView:
+def view(qtbot: QtBot, service: AuditService, vault: Vault, clock: FakeClock) -> AuditView:
+    operators = OperatorService(
+        vault=vault, clock=clock, audit=service.audit, hasher=fast_hashing_for_tests()
+    )
     v = AuditView(
         service=service,
-        operators=FakeOperators(auth),
-        actor=auth.accounts["admin"].actor(),
+        operators=operators,
+        actor=ADMIN,
         page_size=5,
     )
     qtbot.addWidget(v)
@@ -98,9 +96,9 @@ def _loaded(model: AuditModel, row: int) -> bool:
 
 
 def test_model_loads_shown_entries_by_seq_and_modeltester(
-    qtbot: QtBot, qtmodeltester: ModelTester, service: AuditService, auth: FakeAuth
+    qtbot: QtBot, qtmodeltester: ModelTester, service: AuditService
 ) -> None:
-    model = AuditModel(service=service, actor=auth.accounts["admin"].actor(), page_size=5)
+    model = AuditModel(service=service, actor=ADMIN, page_size=5)
     with qtbot.waitSignal(model.search_finished) as blocker:
         model.set_filter(AuditFilter())
     assert blocker.args == [23]
@@ -125,11 +123,11 @@ def test_model_loads_shown_entries_by_seq_and_modeltester(
 
 
 def test_entries_appended_while_open_go_on_top(
-    qtbot: QtBot, service: AuditService, auth: FakeAuth, vault: Vault
+    qtbot: QtBot, service: AuditService, vault: Vault
 ) -> None:
     """Paging by seq: new entries are inserted above, the rows shown keep their entries
     (an OFFSET page read after the append would have shifted by the new entries)."""
-    model = AuditModel(service=service, actor=auth.accounts["admin"].actor(), page_size=5)
+    model = AuditModel(service=service, actor=ADMIN, page_size=5)
     with qtbot.waitSignal(model.search_finished):
         model.set_filter(AuditFilter())
     model.want_rows(10, 14)
@@ -161,10 +159,8 @@ def test_entries_appended_while_open_go_on_top(
     assert model.data(model.index(1, Column.OPERATOR)) == "system"
 
 
-def test_keyset_pages_are_not_shifted_by_appends(
-    service: AuditService, auth: FakeAuth, vault: Vault
-) -> None:
-    admin = auth.accounts["admin"].actor()
+def test_keyset_pages_are_not_shifted_by_appends(service: AuditService, vault: Vault) -> None:
+    admin = ADMIN
     first = service.read(admin, lambda r: r.seqs(AuditFilter(), limit=5)).result()
     assert first == [23, 22, 21, 20, 19]
     vault.call_write(lambda conn: service.audit.append(conn, actor_id=1, action=Action.SIGN_IN_OK))
@@ -174,8 +170,8 @@ def test_keyset_pages_are_not_shifted_by_appends(
     assert [e.seq for e in entries] == [24, 3]  # newest first; unknown seqs left out
 
 
-def test_filters(qtbot: QtBot, view: AuditView, auth: FakeAuth) -> None:
-    bora = view.operator.findData(auth.accounts["bora"].id)
+def test_filters(qtbot: QtBot, view: AuditView) -> None:
+    bora = view.operator.findData(BORA.id)
     with qtbot.waitSignal(view.model.search_finished) as blocker:
         view.operator.setCurrentIndex(bora)
     assert blocker.args == [3]
@@ -206,10 +202,10 @@ def test_filters(qtbot: QtBot, view: AuditView, auth: FakeAuth) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
-def test_export(qtbot: QtBot, view: AuditView, auth: FakeAuth, tmp_path: Path, fmt: str) -> None:
+def test_export(qtbot: QtBot, view: AuditView, tmp_path: Path, fmt: str) -> None:
     target = tmp_path / f"audit.{fmt}"
     view.choose_path = lambda parent: (str(target), fmt)  # type: ignore[assignment,return-value]
-    bora = view.operator.findData(auth.accounts["bora"].id)
+    bora = view.operator.findData(BORA.id)
     with qtbot.waitSignal(view.model.search_finished):
         view.operator.setCurrentIndex(bora)
     with qtbot.waitSignal(view.exported, timeout=5000) as blocker:
@@ -229,15 +225,13 @@ def test_export(qtbot: QtBot, view: AuditView, auth: FakeAuth, tmp_path: Path, f
     assert (target.stat().st_mode & 0o777) == 0o600
     # The export is itself in the log (by the admin).
     with qtbot.waitSignal(view.model.search_finished) as count:
-        view.operator.setCurrentIndex(view.operator.findData(auth.accounts["admin"].id))
+        view.operator.setCurrentIndex(view.operator.findData(ADMIN.id))
     assert count.args == [21]
 
 
 @pytest.mark.expect_log("muttefik.ui", "WARNING", "search failed: PermissionDenied")
-def test_agents_are_refused_by_the_service(
-    qtbot: QtBot, service: AuditService, auth: FakeAuth
-) -> None:
-    model = AuditModel(service=service, actor=auth.accounts["bora"].actor())
+def test_agents_are_refused_by_the_service(qtbot: QtBot, service: AuditService) -> None:
+    model = AuditModel(service=service, actor=BORA)
     with qtbot.waitSignal(model.search_failed) as blocker:
         model.set_filter(AuditFilter())
     assert isinstance(blocker.args[0], PermissionDenied)
