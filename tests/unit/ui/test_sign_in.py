@@ -21,7 +21,7 @@ from app.clock import FakeClock
 from app.errors import AccountLocked, AuthenticationFailed, CodeRejected
 from app.services import Core
 from app.vault import Vault
-from tests.helpers.accounts import PW, Accounts, Enrolled
+from tests.helpers.accounts import PW, Accounts, Enrolled, HeldAuth
 from tests.support import AUDIT_TEST_KEY
 from ui import auth_flow, ops
 from ui.dialogs.change_password import ChangePasswordDialog
@@ -108,6 +108,22 @@ def test_return_key_signs_in_and_never_opens_the_setup_code_page(
     with qtbot.waitSignal(dialog.signed_in):
         qtbot.keyClick(dialog.code, Qt.Key.Key_Return)
     assert dialog.child_dialog is None
+
+
+def test_the_dialog_is_busy_while_the_password_is_checked(
+    qtbot: QtBot, accounts: Accounts, admin: Enrolled
+) -> None:
+    held = HeldAuth(accounts.auth, "check_password")
+    dlg = SignInDialog(auth=held)  # type: ignore[arg-type]
+    qtbot.addWidget(dlg)
+    dlg.show()
+    enter_password(qtbot, dlg, "admin", PW)
+    assert held.waiting.wait(5)
+    assert not dlg.submit_button.isEnabled()
+    assert not dlg.username.isEnabled() and not dlg.password.isEnabled()
+    held.gate.set()
+    qtbot.waitUntil(lambda: dlg.pages.currentIndex() == SignInDialog.CODE)
+    assert dlg.code.isEnabled()
 
 
 def test_wrong_user_and_wrong_password_look_the_same(qtbot: QtBot, dialog: SignInDialog) -> None:
