@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtWidgets import QApplication
 
 from app.services import build_services
-from tests.unit.ui.windows import admin_session
+from tests.helpers.windows import admin_session
 from ui.dialogs.change_password import ChangePasswordDialog
 from ui.events import QtEvents
 from ui.main_window import MainWindow

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.atomic import write_private
 from app.vault import wal
-from tests.unit.ui.windows import shown_admin_window
+from tests.helpers.windows import shown_admin_window
 from ui.startup_checks import start_integrity_check
 
 
