@@ -4,7 +4,8 @@ offscreen), the installed ``muttefik`` command, the demo profile's key in a real
 Catches what the offscreen tests cannot: a missing system library of the xcb plugin
 ("no Qt platform plugin could be initialized", packaging/apt/desktop.txt), a window that
 never maps, a blank first paint, a quit that hangs or crashes.  Needs Xvfb, xdotool and
-ImageMagick (.ci/run installs them).  ``MUTTEFIK_SMOKE_SHOT=FILE`` keeps the screenshot.
+ImageMagick (.ci/run installs them).  ``MUTTEFIK_SMOKE_SHOT=FILE`` keeps the screenshot;
+``MUTTEFIK_SMOKE_COMMAND=PATH`` runs another build of the app (the bundle).
 """
 
 from __future__ import annotations
@@ -64,7 +65,10 @@ def display() -> Iterator[str]:
 
 
 def _muttefik() -> str:
-    """The installed gui-script, as `make demo` runs it."""
+    """The installed gui-script, as `make demo` runs it, or ``MUTTEFIK_SMOKE_COMMAND``
+    (.ci/run points it at the PyInstaller bundle)."""
+    if command := os.environ.get("MUTTEFIK_SMOKE_COMMAND"):
+        return command
     path = Path(sys.executable).with_name("muttefik")
     if not path.exists():
         pytest.fail(f"{path} missing: the project is not installed in this venv")
