@@ -24,9 +24,11 @@ from app.auth.operators import OperatorService
 from app.auth.rbac import Role
 from app.clock import FakeClock
 from app.errors import PermissionDenied
+from app.notices import Notices
 from app.vault import Vault
 from tests.support import AUDIT_TEST_KEY
 from ui import ops
+from ui.events import QtEvents
 from ui.models.audit_model import AuditModel, Column
 from ui.models.roles import ItemRole
 from ui.views.audit import AuditView
@@ -199,6 +201,28 @@ def test_filters(qtbot: QtBot, view: AuditView) -> None:
     assert blocker.args == [0]
     until = view.current_filter().until
     assert until is not None and until.astimezone().date() == date(2026, 10, 21)
+
+
+def test_the_view_adds_entries_announced_after_commit(
+    qtbot: QtBot, service: AuditService, vault: Vault, clock: FakeClock
+) -> None:
+    notices = Notices()
+    events = QtEvents(notices)
+    operators = OperatorService(
+        vault=vault, clock=clock, audit=service.audit, hasher=fast_hashing_for_tests()
+    )
+    v = AuditView(service=service, operators=operators, actor=ADMIN, qt_events=events)
+    qtbot.addWidget(v)
+    v.show()
+    qtbot.waitUntil(lambda: v.model.rowCount() == 23)
+    log = AuditLog(
+        clock=clock, key=AUDIT_TEST_KEY, after_commit=vault.after_commit, notices=notices
+    )
+    with qtbot.waitSignal(v.model.search_finished, timeout=5000) as blocker:
+        vault.call_write(lambda conn: log.append(conn, actor_id=None, action=Action.SIGN_IN_OK))
+    assert blocker.args == [24] and v.model.seq_at(0) == 24
+    assert v.status.text() == "24 entries"
+    events.close()
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
