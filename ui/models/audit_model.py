@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject
 
-from app.audit import AuditEntry, AuditFilter
+from app.audit import Action, AuditEntry, AuditFilter
 from app.audit_service import AuditReader, AuditService
 from app.auth.models import Actor
 from ui.models.table_engine import DISPLAY, TOOLTIP, Built, LazyTableModel, RowReader, row_cells
@@ -27,6 +27,9 @@ from ui.models.table_engine import DISPLAY, TOOLTIP, Built, LazyTableModel, RowR
 T = TypeVar("T")
 
 SYSTEM_TEXT = "system"
+NO_ONE_TEXT = "—"
+# Entries about a sign-in name with no usable account: written by no one, not the system.
+_BY_NO_ONE = frozenset({Action.SIGN_IN_FAILURES, Action.SIGN_IN_NAME_LOCKED})
 PURGED_TEXT = "(removed by the retention purge)"
 
 
@@ -61,9 +64,10 @@ def _details_text(details: dict[str, Any]) -> str:
 
 
 def operator_text(entry: AuditEntry) -> str:
-    """Who acted: the operator's username, "system" for background work (no operator)."""
+    """Who acted: the operator's username; "system" for the app's own work (no operator),
+    except attempts at a sign-in name with no account, which no one is known to have made."""
     if entry.actor_id is None:
-        return SYSTEM_TEXT
+        return NO_ONE_TEXT if entry.action in _BY_NO_ONE else SYSTEM_TEXT
     return entry.actor_username or f"#{entry.actor_id}"
 
 

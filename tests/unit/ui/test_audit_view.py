@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from PySide6.QtCore import QDate
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from app.audit import Action, AuditFilter, AuditLog, Outcome
+from app.audit import Action, AuditEntry, AuditFilter, AuditLog, Outcome
 from app.audit_service import AuditService
 from app.auth.hashing import fast_hashing_for_tests
 from app.auth.models import Actor
@@ -29,7 +29,7 @@ from app.vault import Vault
 from tests.support import AUDIT_TEST_KEY
 from ui import ops
 from ui.events import QtEvents
-from ui.models.audit_model import AuditModel, Column
+from ui.models.audit_model import AuditModel, Column, operator_text
 from ui.models.roles import ItemRole
 from ui.views.audit import AuditView
 
@@ -273,3 +273,17 @@ def test_verify_shows_what_it_found(qtbot: QtBot, view: AuditView, vault: Vault)
     assert "Audit entry 7 was changed or forged" in text
     assert "The last audit entries (22–23) were deleted from the data file." in text
     assert view.verify_button.isEnabled()
+
+
+@pytest.mark.parametrize(
+    ("actor_id", "username", "action", "shown"),
+    [
+        (1, "admin", Action.SIGN_IN_OK, "admin"),
+        (7, None, Action.SIGN_IN_OK, "#7"),  # an operator row that no longer exists
+        (None, None, Action.AUDIT_PROTECTION_RESTORED, "system"),  # the app itself
+        (None, None, Action.SIGN_IN_FAILURES, "—"),  # an unknown name: no one
+    ],
+)
+def test_who_acted(actor_id: int | None, username: str | None, action: str, shown: str) -> None:
+    entry = AuditEntry(1, datetime.now(UTC), actor_id, action, None, None, {}, "", "", username)
+    assert operator_text(entry) == shown
