@@ -3,8 +3,9 @@ keyed by sequence number, read through ``AuditService.read``.
 
 A filter is a search for the matching entries' seqs; the shown entries are read by seq,
 never by OFFSET, so entries appended while the view is open (an ``AuditAppended``
-notice, then :meth:`AuditModel.refresh`) are inserted on top and shift nothing the
-seller is looking at.  Entries written by the system (no operator) show as "system".
+notice, then :meth:`AuditModel.append_arrived`) are inserted on top and shift nothing
+the seller is looking at.  Entries the app wrote itself (no operator) show as "system";
+attempts at a sign-in name with no account, by no one, as "—".
 
 Thread: GUI only.
 """
