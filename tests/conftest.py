@@ -54,6 +54,20 @@ def expected_logs(request: pytest.FixtureRequest) -> Iterator[LogGuard]:
 
 
 @pytest.fixture(autouse=True)
+def _registered_secrets() -> Iterator[None]:
+    """Secrets a test registers for redaction are forgotten after it: a store saved with
+    the client secret "secret" once made every later "[secret]" marker "[[secret]]"."""
+    from app import redact
+
+    with redact._lock:
+        before = set(redact._secrets)
+    yield
+    with redact._lock:
+        redact._secrets.clear()
+        redact._secrets.update(before)
+
+
+@pytest.fixture(autouse=True)
 def _private_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Files the app keeps outside the profile (the audit anchor in passphrase mode) go
     to the test's temp folder, never the real user state dir."""
