@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -193,9 +194,11 @@ class JobHost:
 class PeriodicJob:
     """``work(job)`` every ``interval()`` seconds, on demand, cancellable.
 
-    ``interval`` is called before each wait (so a changed setting applies to the next
-    round).  ``work`` raises :class:`UserError` for a failure to show (its title becomes
-    ``last_error``); anything else is logged as a crash and shown as such.
+    ``interval`` is called before each wait, counted from the end of the last round;
+    :meth:`reschedule` (e.g. on ``SettingsChanged``) reads it again at once, so a changed
+    setting applies to the wait under way.  ``work`` raises :class:`UserError` for a
+    failure to show (its title becomes ``last_error``); anything else is logged as a crash
+    and shown as such.
     """
 
     def __init__(
@@ -211,7 +214,8 @@ class PeriodicJob:
         self._work = work
         self._interval = interval
         self._fallback = fallback_interval
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # ends the wait: a run is asked for, or a reschedule
+        self._asked = run_at_start  # a round is asked for (guarded by _lock)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._current: Job | None = None
@@ -227,6 +231,13 @@ class PeriodicJob:
 
     def run_now(self) -> None:
         """Start a round as soon as the running one (if any) ends."""
+        with self._lock:
+            self._asked = True
+        self._wake.set()
+
+    def reschedule(self) -> None:
+        """Read the interval again now (the setting changed); the next round is due that
+        long after the last one ended (at once if that time has passed)."""
         self._wake.set()
 
     def cancel_current(self) -> None:
@@ -277,14 +288,21 @@ class PeriodicJob:
     def _loop(self) -> None:
         from datetime import timedelta
 
+        last_end = time.monotonic()
         while not self._stop.is_set():
             interval = self._next_interval()
-            self._set(interval_seconds=interval, next_run=self._now() + timedelta(seconds=interval))
-            self._wake.wait(interval)
+            left = max(0.0, last_end + interval - time.monotonic())
+            self._set(interval_seconds=interval, next_run=self._now() + timedelta(seconds=left))
+            self._wake.wait(left)
             if self._stop.is_set():
                 return
             self._wake.clear()
+            with self._lock:
+                asked, self._asked = self._asked, False
+            if not asked and time.monotonic() < last_end + interval:
+                continue  # rescheduled only: wait again with the interval read anew
             self._round()
+            last_end = time.monotonic()
 
     def _round(self) -> None:
         def report(done: int, total: int, text: str) -> None:

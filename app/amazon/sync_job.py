@@ -1,10 +1,11 @@
 """The scheduled order sync: the first :class:`~app.jobs.PeriodicJob`.
 
-Every ``sync.interval_minutes`` (read before each wait, so a changed setting applies to
-the next round), and at once on :meth:`SyncJob.run_now`, it syncs every store with
-credentials in the keychain, one after another, as :data:`app.access.SYSTEM`: the
-schedule belongs to the app, not to whoever is signed in, so it starts once when the
-GUI opens the vault and runs on through idle locks and operator changes.
+Every ``sync.interval_minutes`` (a change of the setting, announced by
+``SettingsChanged``, applies to the wait under way), and at once on
+:meth:`SyncJob.run_now`, it syncs every store with credentials in the keychain, one after
+another, as :data:`app.access.SYSTEM`: the schedule belongs to the app, not to whoever
+is signed in, so the GUI starts it once per app run (``ui/runtime.py``, after the first
+sign-in, once gc.freeze ran) and it runs on through idle locks and operator changes.
 
 A round's stores fail independently: the sync service publishes each failure
 (``SyncFailed``) and the round goes on to the next store; the round's ``last_error`` is
@@ -23,6 +24,7 @@ from app import access, settings
 from app.amazon.sync import SyncService
 from app.errors import SyncAlreadyRunning, UserError
 from app.jobs import Job, JobHost, JobStatus, PeriodicJob
+from app.notices import SettingsChanged
 
 log = logging.getLogger("muttefik.sync")
 
@@ -49,6 +51,7 @@ class SyncJob:
             self._started = True
         if run_now:
             self.run_now()
+        self.jobs.notices.subscribe(SettingsChanged, self._settings_changed)
         self.jobs.add_periodic(self.periodic)
 
     def run_now(self, store_id: int | None = None) -> None:
@@ -70,6 +73,10 @@ class SyncJob:
 
     def status(self) -> JobStatus:
         return self.periodic.status()
+
+    def _settings_changed(self, notice: SettingsChanged) -> None:
+        if settings.SYNC_INTERVAL_MINUTES.key in notice.keys:
+            self.periodic.reschedule()
 
     def _interval(self) -> float:
         minutes = self.sync.vault.call(

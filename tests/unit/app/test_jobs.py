@@ -173,6 +173,23 @@ def test_periodic_interval_is_read_before_each_wait(host: JobHost) -> None:
     assert ran.acquire(timeout=WAIT), "the next round came after the new, short interval"
 
 
+def test_reschedule_applies_a_new_interval_to_the_wait_under_way(host: JobHost) -> None:
+    recorder = Recorder(host.notices)
+    interval = [3600.0]
+    ran = threading.Semaphore(0)
+    periodic = host.add_periodic(
+        PeriodicJob("demo", lambda job: ran.release(), interval=lambda: interval[0])
+    )
+    recorder.wait_for(lambda s: s.interval_seconds == 3600)
+    periodic.reschedule()  # same interval: reads it again, runs nothing
+    assert recorder.wait_for(lambda s: s is not recorder.statuses[0] and s.next_run is not None)
+    assert not ran.acquire(timeout=0.2)
+    interval[0] = 1.0
+    periodic.reschedule()
+    assert ran.acquire(timeout=WAIT), "due one second after the start, not in an hour"
+    assert periodic.status().last_started is not None
+
+
 @pytest.mark.expect_log("muttefik.jobs", "ERROR", "demo crashed")
 def test_periodic_crash_is_logged_and_shown_as_something_went_wrong(host: JobHost) -> None:
     def work(job: Job) -> None:

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from app import access
+from app import access, settings
 from app.amazon.sync_job import SyncJob
-from app.jobs import JobHost
+from app.jobs import JobChanged, JobHost
+from app.notices import SettingsChanged
 
 WAIT = 5.0
 
@@ -40,7 +41,8 @@ class _FakeSync:
             list_stores=lambda actor: _done(stores),
             has_credentials=lambda actor, store_id: store_id != 3,
         )
-        self.vault = SimpleNamespace(call=lambda fn: 60)  # sync.interval_minutes
+        self.interval_minutes = 60
+        self.vault = SimpleNamespace(call=lambda fn: self.interval_minutes)
 
     def sync_store(self, actor: Any, store_id: int, cancel: threading.Event) -> None:
         self.calls.append((actor, store_id))
@@ -92,3 +94,25 @@ def test_cancel_current_then_run_now_runs_again(host: JobHost) -> None:
     job.cancel_current()
     assert job.wait_idle(WAIT)
     assert sync.cancelled == [1, 1]
+
+
+def test_a_changed_interval_setting_reschedules_the_wait(host: JobHost) -> None:
+    sync = _FakeSync()
+    sync.release.set()
+    job = SyncJob(sync=sync, jobs=host)  # type: ignore[arg-type]
+    intervals: list[float] = []
+    changed = threading.Event()
+
+    def job_changed(notice: JobChanged) -> None:
+        intervals.append(notice.status.interval_seconds)
+        if notice.status.interval_seconds == 300:
+            changed.set()
+
+    host.notices.subscribe(JobChanged, job_changed)
+    job.start(run_now=False)
+    sync.interval_minutes = 5
+    host.notices.publish(SettingsChanged(frozenset({settings.IDLE_LOCK_MINUTES.key})))
+    assert not changed.wait(0.2), "another setting changed: the wait goes on"
+    host.notices.publish(SettingsChanged(frozenset({settings.SYNC_INTERVAL_MINUTES.key})))
+    assert changed.wait(WAIT)
+    assert intervals[0] == 3600 and sync.calls == []  # rescheduled, nothing synced
