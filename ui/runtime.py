@@ -64,7 +64,7 @@ class SessionRuntime(QObject):
             qt_events=window.qt_events,
         )
         window.add_status_widget(self.sync_status, permanent=False)
-        window.qt_events.on(SyncFinished, lambda _n: self._refresh_last_success())
+        window.qt_events.on(SyncFinished, lambda _n: self._refresh_last_success(), owner=self)
 
     @property
     def actor(self) -> Any:

@@ -115,10 +115,10 @@ class SyncStatusWidget(QWidget):
         self._tick.start()
 
         if qt_events is not None:
-            qt_events.on(SyncProgressed, lambda n: self.show_progress(n.progress))
-            qt_events.on(SyncFinished, lambda n: self.show_finished(n.result))
-            qt_events.on(SyncFailed, lambda n: self.show_failed(n.store_id, n.error))
-            qt_events.on(JobChanged, lambda n: self.show_job(n.status))
+            qt_events.on(SyncProgressed, lambda n: self.show_progress(n.progress), owner=self)
+            qt_events.on(SyncFinished, lambda n: self.show_finished(n.result), owner=self)
+            qt_events.on(SyncFailed, lambda n: self.show_failed(n.store_id, n.error), owner=self)
+            qt_events.on(JobChanged, lambda n: self.show_job(n.status), owner=self)
 
     # --- state changes (GUI thread) -------------------------------------------------
 

@@ -109,7 +109,7 @@ class AuditView(QWidget):
         self._appended.setInterval(0)
         self._appended.timeout.connect(self.model.append_arrived)
         if qt_events is not None:
-            qt_events.on(AuditAppended, lambda _n: self._appended.start())
+            qt_events.on(AuditAppended, lambda _n: self._appended.start(), owner=self)
 
         self.operator = QComboBox()
         self.operator.setObjectName("auditOperator")

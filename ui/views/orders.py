@@ -255,10 +255,10 @@ class OrdersView(QWidget):
 
         if qt_events is not None:
             qt_events.on(OrdersChanged, self._orders_changed)
-            qt_events.on(SyncProgressed, lambda n: self._sync_progress(n.progress))
-            qt_events.on(SyncFinished, lambda _n: self._sync_stopped())
-            qt_events.on(SyncFailed, lambda _n: self._sync_stopped())
-            qt_events.on(StoresChanged, lambda _n: self.reload_stores())
+            qt_events.on(SyncProgressed, lambda n: self._sync_progress(n.progress), owner=self)
+            qt_events.on(SyncFinished, lambda _n: self._sync_stopped(), owner=self)
+            qt_events.on(SyncFailed, lambda _n: self._sync_stopped(), owner=self)
+            qt_events.on(StoresChanged, lambda _n: self.reload_stores(), owner=self)
 
         self.reload_stores()
         self.model.set_query(self.current_query())

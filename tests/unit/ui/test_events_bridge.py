@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import shiboken6
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 
@@ -55,3 +56,34 @@ def test_queued_notice_is_dropped_after_close(qtbot) -> None:
         bridge.close()
         notices.publish(StoresChanged(frozenset({2})))  # after close: not even queued
     assert got == []
+
+
+def test_a_deleted_owner_is_no_longer_called(qtbot) -> None:
+    """A tab rebuilt after a role change is deleted; notices must not reach its slots
+    (calling into a deleted C++ object raised in the GUI's event loop)."""
+    from PySide6.QtWidgets import QWidget
+
+    notices = Notices()
+    bridge = QtEvents(notices)
+
+    class View(QWidget):
+        def __init__(self) -> None:
+            super().__init__()
+            self.got: list[Notice] = []
+
+        def changed(self, notice: Notice) -> None:
+            self.setWindowTitle("refreshed")  # touches the C++ object
+            self.got.append(notice)
+
+    view, other = View(), View()
+    bridge.on(StoresChanged, view.changed)  # owner: the bound method's widget
+    bridge.on(StoresChanged, lambda n: other.changed(n), owner=other)
+    kept: list[Notice] = []
+    bridge.on(StoresChanged, kept.append)
+    view.deleteLater()
+    other.deleteLater()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(view) and not shiboken6.isValid(other))
+    notices.publish(StoresChanged(frozenset({1})))
+    qtbot.waitUntil(lambda: bool(kept), timeout=2000)
+    assert kept == [StoresChanged(frozenset({1}))]
+    bridge.close()
