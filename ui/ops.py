@@ -168,6 +168,7 @@ class Op(Generic[T]):
         self._lane = lane
         self._success: Callable[[T], None] | None = None
         self._failure: Callable[[BaseException], None] | None = None
+        self._cancelled: Callable[[], None] | None = None
         self._progress_label: str | None = None
         self._cancellable = True
         self.job: Job | None = None
@@ -178,6 +179,12 @@ class Op(Generic[T]):
 
     def on_failure(self, fn: Callable[[BaseException], None]) -> Op[T]:
         self._failure = fn
+        return self
+
+    def on_cancelled(self, fn: Callable[[], None]) -> Op[T]:
+        """``fn()`` instead of the failure callback when the job was cancelled (it stopped
+        early, or never started)."""
+        self._cancelled = fn
         return self
 
     def with_progress(self, label: str, *, cancellable: bool = True) -> Op[T]:
@@ -221,6 +228,8 @@ class Op(Generic[T]):
         def finish_failure(exc: BaseException) -> None:
             _close(dialog)
             if isinstance(exc, OperationCancelled) and job.cancelled:
+                if self._cancelled is not None:
+                    self._cancelled()
                 return
             if self._failure is not None:
                 self._failure(exc)

@@ -194,6 +194,7 @@ class SyncStatusWidget(QWidget):
         run = self._run_sync
         op: Op[Any] = Op(self, lambda job: run(job, store_id), lane=Lane.LONG)
         op.on_success(lambda _r: self._job_done()).on_failure(self._job_failed)
+        op.on_cancelled(self._job_done)  # cancelled before it started
         op.run()
         self._job = op.job
         self.retry_requested.emit(store_id)

@@ -78,21 +78,46 @@ def test_failure_offers_retry_which_runs_sync_for_that_store(qtbot: Any) -> None
 
 def test_cancel_sets_the_jobs_cancel_event(qtbot: Any) -> None:
     seen: list[bool] = []
-    release = threading.Event()
+    started = threading.Event()
 
     def run(job: Job, store_id: int | None) -> None:
-        release.wait(5)
+        started.set()
         seen.append(job.cancel.wait(5))
 
     w = SyncStatusWidget(run_sync=run, clock=FakeClock(NOW))
     qtbot.addWidget(w)
     w.sync_button.click()
     assert w.cancel_button.isVisibleTo(w)
+    assert started.wait(5)
     w.cancel_button.click()
     assert "Cancelling" in w.label.text()
-    release.set()
     qtbot.waitUntil(lambda: w.sync_button.isVisibleTo(w), timeout=5000)
     assert seen == [True]
+
+
+def test_cancel_before_the_sync_started_still_ends_the_running_display(qtbot: Any) -> None:
+    """A job cancelled before a worker took it never runs; the widget must not stay at
+    "Cancelling…" with Sync now hidden for good."""
+    ran: list[int | None] = []
+    w = SyncStatusWidget(run_sync=lambda job, store_id: ran.append(store_id))
+    qtbot.addWidget(w)
+    busy = threading.Event()
+    from app.jobs import LANE_WORKERS
+    from ui import ops
+
+    # Every long worker busy: the sync waits in the queue while Cancel is clicked.
+    lane = ops.host().pool(ops.Lane.LONG)
+    blockers = [lane.submit(busy.wait, 5) for _ in range(LANE_WORKERS[ops.Lane.LONG])]
+    try:
+        w.sync_button.click()
+        w.cancel_button.click()
+    finally:
+        busy.set()
+    for b in blockers:
+        b.result(5)
+    qtbot.waitUntil(lambda: w.sync_button.isVisibleTo(w), timeout=5000)
+    assert ran == []
+    assert not w.cancel_button.isVisibleTo(w) and not w.bar.isVisibleTo(w)
 
 
 def test_cancelled_result_says_it_continues(qtbot: Any) -> None:
