@@ -171,7 +171,7 @@ class Action:
     STORE_CREDENTIALS_CHANGED = define_action(
         "store_credentials_changed", "fields", label="Store credentials changed"
     )
-    STORE_DELETED = define_action("store_deleted", label="Store removed")
+    STORE_DELETED = define_action("store_deleted", "reason", label="Store removed")
 
 
 def _check_token(what: str, value: object) -> None:

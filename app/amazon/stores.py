@@ -336,9 +336,38 @@ class StoreService:
 
         store = self.vault.call_write(insert)
         if credentials is not None:
-            self._put_secrets(store.id, credentials)
+            try:
+                self._put_secrets(store.id, credentials)
+            except BaseException:
+                # A locked or missing keychain: no store without credentials stays behind
+                # (the seller retries with the same name once the keychain works).
+                self._undo_create(actor, store.id)
+                raise
         self._changed(store.id)
         return store
+
+    def _undo_create(self, actor: Actor, store_id: int) -> None:
+        def delete(conn: Conn) -> None:
+            admin = access.current(conn, actor, Permission.MANAGE_CREDENTIALS)
+            conn.execute("DELETE FROM stores WHERE id = ?", (store_id,))
+            self.audit.append(
+                conn,
+                actor_id=admin.id,
+                action=Action.STORE_DELETED,
+                object_type="store",
+                object_id=store_id,
+                details={"reason": "credentials_not_saved"},
+            )
+
+        try:
+            self.vault.call_write(delete)
+        except Exception:
+            log.exception("removing store %d after its secrets failed to save failed", store_id)
+        for which in ("lwa-client-secret", "refresh-token"):  # one of them may be stored
+            try:
+                self.secrets.delete(secret_name(store_id, which))
+            except Exception as exc:
+                log.warning("could not remove a secret of store %d: %s", store_id, exc)
 
     def update_store(self, actor: Actor, store_id: int, draft: StoreDraft) -> Store:
         clean = validate_draft(draft)

@@ -238,3 +238,26 @@ def test_test_connection_reports_a_bad_endpoint_without_a_traceback(
     report = stores.test_connection(ADMIN, draft(sp_api_endpoint="http://[::1"), CREDS)
     assert not report.ok
     assert report.error is not None and getattr(report.error, "field", None) == "sp_api_endpoint"
+
+
+def test_a_store_whose_secrets_cannot_be_saved_is_not_left_behind(
+    stores: StoreService,
+    vault: Vault,
+    memory_keyring: MemoryKeyring,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`muttefik stores add` or the dialog on a locked keychain: the seller gets the
+    keychain's message, and no store without credentials stays in the list."""
+    import keyring.errors
+
+    from app.errors import KeychainLocked
+
+    def locked(service: str, username: str, password: str) -> None:
+        raise keyring.errors.KeyringLocked("Collection is locked")
+
+    monkeypatch.setattr(memory_keyring, "set_password", locked)
+    with pytest.raises(KeychainLocked):
+        stores.create_store(ADMIN, draft(), CREDS)
+    assert vault.call(load_stores) == []
+    monkeypatch.undo()  # unlocked: the name is free again, the seller can retry
+    assert stores.create_store(ADMIN, draft(), CREDS).name == "My EU shop"
