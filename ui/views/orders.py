@@ -162,6 +162,7 @@ class OrdersView(QWidget):
         self._can_connect = actor.is_admin if can_connect_store is None else can_connect_store
         self._stores: list[Store] = []
         self._stores_known = False
+        self._markets_stale = False  # new orders arrived: re-read the marketplaces
         self._sync_running = False
         self._dirty = False
         self._changed: set[str] | None = set()  # synced since the last refresh; None: any
@@ -500,6 +501,8 @@ class OrdersView(QWidget):
     # --- refresh --------------------------------------------------------------------
 
     def _orders_changed(self, notice: OrdersChanged) -> None:
+        if notice.new:  # new orders may come from a marketplace the filter lacks
+            self._markets_stale = True
         self.schedule_refresh(list(notice.order_ids) or None)
 
     def schedule_refresh(self, changed: Iterable[str] | None = None) -> None:
@@ -526,7 +529,8 @@ class OrdersView(QWidget):
         self._dirty = False
         self._last_refresh = time.monotonic()
         self.refresh_count += 1
-        if not self._stores_known or not self._stores:
+        if not self._stores_known or not self._stores or self._markets_stale:
+            self._markets_stale = False
             self.reload_stores()
         changed, self._changed = self._changed, set()
         self.model.refresh(changed)

@@ -254,3 +254,21 @@ def test_store_filter_offers_only_the_agents_stores_as_stored_now(
     qtbot.waitUntil(lambda: v.model.searched_once and v._stores_known, timeout=5000)
     stores = [v.store_combo.itemData(i) for i in range(v.store_combo.count())]
     assert [s for s in stores if str(s).startswith("store:")] == ["store:1", "store:2"]
+
+
+def test_a_marketplace_first_seen_in_a_sync_joins_the_filter(
+    qtbot: Any, vault: Vault, services: Services
+) -> None:
+    """The filter was filled once: a marketplace whose first orders arrived in a later
+    sync (the demo's second marketplace, a seller's new EU country) never appeared."""
+    seed(vault, 1)  # order 0: Amazon.com only
+    bus = Notices()
+    events = QtEvents(bus)
+    v = _view(qtbot, services, qt_events=events)
+    assert v.store_combo.findData("mkt:A1PA6795UKMFR9") == -1
+    assert v.store_combo.findData("mkt:ATVPDKIKX0DER") != -1
+    german = make_order(1)  # Amazon.de
+    vault.call_write(lambda conn: orders_repo.upsert_orders(conn, [german], now=NOW))
+    bus.publish(OrdersChanged(frozenset({1}), (german.order_id,), new=1))
+    qtbot.waitUntil(lambda: v.store_combo.findData("mkt:A1PA6795UKMFR9") != -1, timeout=3000)
+    events.close()
