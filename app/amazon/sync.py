@@ -650,7 +650,8 @@ class SyncService:
         return result
 
     def _fail(self, actor: Actor, run: _Run, kind: str, error: UserError) -> None:
-        log.warning("sync of store %d failed: %s (%s)", run.store_id, error.title, error.detail)
+        detail = f" ({error.detail})" if error.detail else ""
+        log.warning("sync of store %d failed: %s%s", run.store_id, error.title, detail)
         run.cursor.last_error = error.title
         try:
             self._save(run)
