@@ -105,7 +105,13 @@ def build_services(core: Core) -> Services:
         stores=stores,
         audit=audit_log,
     )
-    auth = AuthService(vault=core.vault, clock=core.clock, audit=audit_log, demo=core.profile.demo)
+    auth = AuthService(
+        vault=core.vault,
+        clock=core.clock,
+        audit=audit_log,
+        demo=core.profile.demo,
+        notices=core.notices,
+    )
     return Services(
         core=core,
         audit=AuditService(vault=core.vault, audit=audit_log),

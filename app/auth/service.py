@@ -37,10 +37,11 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from app import access, settings
 from app.audit import Action, format_time
@@ -64,6 +65,7 @@ from app.errors import (
     PasswordRejected,
     PermissionDenied,
 )
+from app.notices import Notices, OperatorsChanged
 
 if TYPE_CHECKING:
     from app.audit import AuditLog
@@ -73,6 +75,7 @@ if TYPE_CHECKING:
 __all__ = ["LOCKOUT", "LOCKOUTS", "MAX_FAILURES", "AuthService", "OperatorService"]
 
 Conn = Any
+T = TypeVar("T")
 
 LOCKOUT = LOCKOUTS[0]  # the first lockout; later ones in a row last longer
 STEP_TTL = timedelta(minutes=5)
@@ -174,11 +177,13 @@ class AuthService:
         audit: AuditLog,
         demo: bool = False,
         hasher: PasswordHashing | None = None,
+        notices: Notices | None = None,
     ) -> None:
         self.vault = vault
         self.clock = clock
         self.audit = audit
         self.demo = demo
+        self.notices = notices
         self.hasher = hasher or PasswordHashing()
         if not demo and isinstance(self.hasher, PasswordHashing):
             # The dummy hash for unknown usernames, made before the first attempt so
@@ -187,6 +192,18 @@ class AuthService:
         self._lock = threading.Lock()
         self._steps: dict[str, _Pending] = {}
         self._enrollments: dict[str, _Pending] = {}
+
+    def _write(self, fn: Callable[[Conn], T]) -> T:
+        """``vault.call_write(fn)``; every write here changes an operator row (attempts,
+        lockout, password, MFA, sign-in time), so it announces ``OperatorsChanged``."""
+
+        def write(conn: Conn) -> T:
+            result = fn(conn)
+            if self.notices is not None:
+                self.notices.after_commit(self.vault, OperatorsChanged())
+            return result
+
+        return self.vault.call_write(write)
 
     # --- first run --------------------------------------------------------------------
 
@@ -236,7 +253,7 @@ class AuthService:
             assert row is not None
             return row
 
-        return self._new_enrollment(self.vault.call_write(do))
+        return self._new_enrollment(self._write(do))
 
     def complete_enrollment(self, enrollment: Enrollment, code: str) -> EnrollmentDone:
         """Verify a current code of the new key, activate MFA, sign in.
@@ -280,7 +297,7 @@ class AuthService:
             assert fresh is not None
             return fresh
 
-        row = self.vault.call_write(do)
+        row = self._write(do)
         with self._lock:
             self._enrollments.pop(enrollment.token, None)
         return EnrollmentDone(
@@ -309,7 +326,7 @@ class AuthService:
             self._name_failed(name, now)
         if row.is_locked(now):
             self.hasher.dummy_verify(password)
-            self.vault.call_write(
+            self._write(
                 lambda conn: throttle.name_failure(conn, self.audit, now, name, counts=False)
             )
             raise locked_error(row.locked_until, now)
@@ -388,7 +405,7 @@ class AuthService:
             until = record_failure(conn, self.audit, now, op_id, "code", reason)
             return _Outcome("wrong" if until is None else "locked", until=until)
 
-        outcome = self.vault.call_write(do)
+        outcome = self._write(do)
         if outcome.kind == "ok":
             with self._lock:
                 self._steps.pop(step.token, None)
@@ -454,7 +471,7 @@ class AuthService:
             assert fresh is not None
             return fresh
 
-        return self._new_enrollment(self.vault.call_write(do))
+        return self._new_enrollment(self._write(do))
 
     def demo_session(self) -> Session:
         """The demo profile's auto-signed-in ``demo`` admin (created on first use).
@@ -488,7 +505,7 @@ class AuthService:
             )
             return row
 
-        row = self.vault.call_write(do)
+        row = self._write(do)
         return Session(actor=row.to_actor(), signed_in_at=now, demo=True)
 
     # --- passwords and codes ----------------------------------------------------------
@@ -554,7 +571,7 @@ class AuthService:
                 conn, Action.PASSWORD_CHANGED, row.id, actor_id=row.id, details={"reason": reason}
             )
 
-        self.vault.call_write(do)
+        self._write(do)
 
     def recovery_codes_left(self, actor: Actor) -> Future[int]:
         def read(conn: Conn) -> int:
@@ -585,7 +602,7 @@ class AuthService:
                 details={"count": len(codes)},
             )
 
-        self.vault.call_write(do)
+        self._write(do)
         return codes
 
     def sign_out(self, actor: Actor, reason: str = "sign_out") -> None:
@@ -607,7 +624,7 @@ class AuthService:
                 conn, Action.SIGNED_OUT, own.id, actor_id=own.id, details={"reason": reason}
             )
 
-        self.vault.call_write(do)
+        self._write(do)
 
     # --- helpers ----------------------------------------------------------------------
 
@@ -638,16 +655,14 @@ class AuthService:
     ) -> NoReturn:
         """Record a failed check towards the lockout, then raise: :class:`AccountLocked`
         if this failure locked the account, ``error`` otherwise."""
-        until = self.vault.call_write(
-            lambda conn: record_failure(conn, self.audit, now, op_id, step, reason)
-        )
+        until = self._write(lambda conn: record_failure(conn, self.audit, now, op_id, step, reason))
         raise error if until is None else locked_error(until, now)
 
     def _name_failed(self, name: str, now: datetime, error: Exception | None = None) -> NoReturn:
         """Note a failure at a name with no usable account (throttled like an account,
         audited per window), then raise :class:`AccountLocked` if the name is locked,
         ``error`` (default: wrong username or password) otherwise."""
-        until = self.vault.call_write(
+        until = self._write(
             lambda conn: throttle.name_failure(conn, self.audit, now, name, counts=True)
         )
         if until is not None:
@@ -682,7 +697,7 @@ class AuthService:
                 )
                 self.audit.about_operator(conn, Action.PASSWORD_REHASHED, row.id, actor_id=row.id)
 
-        self.vault.call_write(do)
+        self._write(do)
 
     def _signed_in(self, conn: Conn, row: OperatorRow, now: datetime, method: str) -> _Outcome:
         conn.execute(

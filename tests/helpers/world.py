@@ -13,6 +13,7 @@ from app.auth.models import Actor, Session
 from app.auth.rbac import Role
 from app.auth.service import AuthService, OperatorService
 from app.clock import FakeClock
+from app.notices import Notices
 from app.secrets import SecretStore
 from app.vault import Vault
 from tests.support import AUDIT_TEST_KEY
@@ -30,6 +31,7 @@ class World:
     auth: AuthService
     ops: OperatorService
     audit: AuditService
+    notices: Notices
 
     def code(self, secret: str) -> str:
         return totp.code_at(secret, self.clock.now())
@@ -100,13 +102,22 @@ def make_world(
         log = make_audit_log(vault, secrets, clock=clock, key=key)
     else:
         log = AuditLog(clock=clock, key=key, after_commit=vault.after_commit)
+    notices = Notices()
     return World(
         vault=vault,
         clock=clock,
         log=log,
         auth=AuthService(
-            vault=vault, clock=clock, audit=log, demo=demo, hasher=fast_hashing_for_tests()
+            vault=vault,
+            clock=clock,
+            audit=log,
+            demo=demo,
+            hasher=fast_hashing_for_tests(),
+            notices=notices,
         ),
-        ops=OperatorService(vault=vault, clock=clock, audit=log, hasher=fast_hashing_for_tests()),
+        ops=OperatorService(
+            vault=vault, clock=clock, audit=log, hasher=fast_hashing_for_tests(), notices=notices
+        ),
         audit=AuditService(vault=vault, audit=log),
+        notices=notices,
     )

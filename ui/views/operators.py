@@ -37,7 +37,9 @@ from app.auth.rbac import Role
 from app.auth.service import OperatorService
 from app.clock import Clock
 from app.errors import UserError
+from app.notices import OperatorsChanged, StoresChanged
 from ui.dialogs.mfa import mono_font
+from ui.events import QtEvents
 from ui.models.operators_model import OperatorsModel
 from ui.ops import Op, when_done
 
@@ -221,6 +223,7 @@ class OperatorsView(QWidget):
         service: OperatorService,
         actor: Actor,
         clock: Clock,
+        qt_events: QtEvents | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -284,6 +287,9 @@ class OperatorsView(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(self.table, 1)
         self._update_actions()
+        if qt_events is not None:  # changes made elsewhere: another admin, sign-in attempts
+            qt_events.on(OperatorsChanged, self._operators_changed, owner=self)
+            qt_events.on(StoresChanged, lambda _n: self._reload_stores(), owner=self)
         self.reload()
 
     # --- loading ----------------------------------------------------------------------
@@ -291,9 +297,15 @@ class OperatorsView(QWidget):
     def reload(self) -> None:
         """Read the stores (for the dialogs), then every operator row again."""
         self.message.hide()
+        self._reload_stores()
+        self.model.refresh()
+
+    def _reload_stores(self) -> None:
         stores = self._service.list_stores(self._actor)
         when_done(stores, self._stores_loaded, self._failed, parent=self)
-        self.model.refresh()
+
+    def _operators_changed(self, notice: OperatorsChanged) -> None:
+        self.model.refresh(changed=notice.operator_ids or None)
 
     def _stores_loaded(self, stores: list[StoreRef]) -> None:
         self._stores = stores
@@ -523,6 +535,7 @@ def make_tab(window: Any) -> QWidget:
         service=window.services.operators,
         actor=window.session.actor,
         clock=window.services.core.clock,
+        qt_events=window.qt_events,
     )
 
 

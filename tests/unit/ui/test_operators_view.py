@@ -243,3 +243,33 @@ def test_agents_do_not_get_the_tabs() -> None:
     specs = {spec.key: spec for spec in TABS}
     assert specs["operators"].admin_only
     assert specs["audit"].admin_only
+
+
+def test_the_list_follows_changes_made_elsewhere(
+    qtbot: QtBot, accounts: Accounts, admin: Enrolled
+) -> None:
+    """Operators added by another admin and lockouts from failed sign-ins show up in the
+    open tab (through OperatorsChanged), without pressing Refresh."""
+    from ui.events import QtEvents
+
+    events = QtEvents(accounts.world.notices)
+    v = OperatorsView(
+        service=accounts.operators,
+        actor=admin.session.actor,
+        clock=accounts.clock,
+        qt_events=events,
+    )
+    qtbot.addWidget(v)
+    with qtbot.waitSignal(v.loaded):
+        v.show()
+    assert v.model.rowCount() == 2
+    accounts.world.add_operator(admin.session.actor, "cem", password=AGENT_PW)
+    qtbot.waitUntil(lambda: v.model.rowCount() == 3, timeout=3000)
+    assert cell(v, "cem", Column.LOCKED) == ""
+    for _ in range(MAX_FAILURES - 1):
+        with pytest.raises(AuthenticationFailed):
+            accounts.auth.check_password("cem", "Wrong-Password-99!")
+    with pytest.raises(AccountLocked):
+        accounts.auth.check_password("cem", "Wrong-Password-99!")
+    qtbot.waitUntil(lambda: cell(v, "cem", Column.LOCKED).startswith("until "), timeout=3000)
+    events.close()
