@@ -5,6 +5,8 @@
 - No module imports a test module or a conftest: shared code lives in tests/helpers/ (or
   tests/support.py), fixtures in a conftest or in a helper registered with pytest_plugins.
 - No test asserts on a duration measured with the wall clock: timings live in bench/.
+- Unit tests mirror the source tree: a folder under tests/unit/app or tests/unit/ui is a
+  package of app/ or ui/ (tests of app/amazon/sync.py live in tests/unit/app/amazon/).
 """
 
 from __future__ import annotations
@@ -103,3 +105,17 @@ def test_the_rules_see_what_they_look_for() -> None:
     assert not _marks_integration(ast.parse("import pytest\npytestmark = pytest.mark.slow"))
     timed = ast.parse("assert time.perf_counter() - started < 2.0").body[0]
     assert isinstance(timed, ast.Assert) and _reads_a_timer(timed.test)
+
+
+def test_unit_test_folders_mirror_the_source_tree() -> None:
+    root = TESTS.parent
+    strays = []
+    for top in ("app", "ui"):
+        base = TESTS / "unit" / top
+        for folder in sorted(p for p in base.rglob("*") if p.is_dir()):
+            if folder.name == "__pycache__":
+                continue
+            source = root / top / folder.relative_to(base)
+            if not (source / "__init__.py").is_file():
+                strays.append(str(folder.relative_to(root)))
+    assert not strays, f"test folders with no source package of the same path: {strays}"

@@ -23,7 +23,7 @@ from app.secrets import SecretStore
 from tests.helpers.world import ADMIN_PW, make_world
 
 PASSPHRASE = "correct horse battery staple 9"
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 @pytest.fixture
