@@ -5,7 +5,7 @@
 2. ``orders_repo.search_ids`` over 100,000 stored orders for four typical queries
    (target < 0.1 s each): all, unshipped by total, a SKU search, to ship by date.
 
-Both were assertions in the unit tests (tests/unit/app/test_fake_spapi_orders.py and
+Both were assertions in the unit tests (tests/unit/app/demo/test_fake_spapi_orders.py and
 test_orders_repo.py), where a loaded machine made them fail for no fault of the code.
 
 Run: ``.venv/bin/python -m bench.orders_data``
