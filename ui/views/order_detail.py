@@ -283,10 +283,9 @@ class OrderDetailPanel(QWidget):
                 ("Ship by", _window(order.ship_by_earliest, order.ship_by_latest)),
                 ("Deliver by", _window(order.deliver_by_earliest, order.deliver_by_latest)),
                 (
-                    "Delivered",
-                    local_time(order.delivered_at, "%d %b %Y")
-                    if order.delivered_at
-                    else DELIVERY_TEXT.get(order.delivery_state, "—"),
+                    ("Delivered", local_time(order.delivered_at, "%d %b %Y"))
+                    if order.delivered_at  # else its state: "Delivery: To ship"
+                    else ("Delivery", DELIVERY_TEXT.get(order.delivery_state, "—"))
                 ),
                 ("Last update", local_time(order.last_updated)),
             ],

@@ -287,6 +287,10 @@ class OrdersView(QWidget):
         self.store_combo = QComboBox()
         self.store_combo.setObjectName("storeFilter")
         self.store_combo.addItem("All stores", None)
+        # Stores and marketplaces arrive after the first show: grow to fit them ("Amazon.d"),
+        # up to a width that leaves the search room (the list itself shows long names).
+        self.store_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.store_combo.setMaximumWidth(self.fontMetrics().horizontalAdvance("M" * 18))
         self.store_combo.currentIndexChanged.connect(lambda _i: self.apply_filters())
         bar.addWidget(self.store_combo)
 

@@ -272,3 +272,27 @@ def test_a_marketplace_first_seen_in_a_sync_joins_the_filter(
     bus.publish(OrdersChanged(frozenset({1}), (german.order_id,), new=1))
     qtbot.waitUntil(lambda: v.store_combo.findData("mkt:A1PA6795UKMFR9") != -1, timeout=3000)
     events.close()
+
+
+def test_an_order_not_delivered_yet_shows_its_delivery_state_not_delivered(
+    qtbot: Any, vault: Vault, services: Services
+) -> None:
+    """The dates said "Delivered: To ship" for an order still to ship."""
+    from PySide6.QtWidgets import QFormLayout, QLabel
+
+    orders = seed(vault, 10)
+    row = next(i for i, o in enumerate(orders) if o.delivered_at is None)
+    v = _view(qtbot, services)
+    with qtbot.waitSignal(v.detail.order_loaded, timeout=3000):
+        v.table.selectRow(row)
+    form = v.detail.dates
+    pairs = {}
+    for r in range(form.rowCount()):
+        label = form.itemAt(r, QFormLayout.ItemRole.LabelRole).widget()
+        field = form.itemAt(r, QFormLayout.ItemRole.FieldRole).widget()
+        assert isinstance(label, QLabel) and isinstance(field, QLabel)
+        pairs[label.text()] = field.text()
+    assert "Delivered:" not in pairs
+    from ui.models.orders_model import DELIVERY_TEXT
+
+    assert pairs["Delivery:"] == DELIVERY_TEXT[orders[row].delivery_state]
