@@ -347,20 +347,8 @@ class StoreService:
         return store
 
     def _undo_create(self, actor: Actor, store_id: int) -> None:
-        def delete(conn: Conn) -> None:
-            admin = access.current(conn, actor, Permission.MANAGE_CREDENTIALS)
-            conn.execute("DELETE FROM stores WHERE id = ?", (store_id,))
-            self.audit.append(
-                conn,
-                actor_id=admin.id,
-                action=Action.STORE_DELETED,
-                object_type="store",
-                object_id=store_id,
-                details={"reason": "credentials_not_saved"},
-            )
-
         try:
-            self.vault.call_write(delete)
+            self._remove(actor, store_id, {"reason": "credentials_not_saved"})
         except Exception:
             log.exception("removing store %d after its secrets failed to save failed", store_id)
         for which in ("lwa-client-secret", "refresh-token"):  # one of them may be stored
@@ -460,6 +448,13 @@ class StoreService:
 
     def delete_store(self, actor: Actor, store_id: int) -> None:
         """Remove the store, its orders, sync state and keychain entries."""
+        self._remove(actor, store_id)
+        for which in ("lwa-client-secret", "refresh-token"):
+            self.secrets.delete(secret_name(store_id, which))
+        self._changed(store_id)
+
+    def _remove(self, actor: Actor, store_id: int, details: dict[str, Any] | None = None) -> None:
+        """Delete the store's rows (orders, sync state, the store) and audit it."""
 
         def delete(conn: Conn) -> None:
             admin = access.current(conn, actor, Permission.MANAGE_CREDENTIALS)
@@ -472,12 +467,10 @@ class StoreService:
                 action=Action.STORE_DELETED,
                 object_type="store",
                 object_id=store_id,
+                details=details,
             )
 
         self.vault.call_write(delete)
-        for which in ("lwa-client-secret", "refresh-token"):
-            self.secrets.delete(secret_name(store_id, which))
-        self._changed(store_id)
 
     def _managed_store(self, conn: Conn, actor: Actor, store_id: int) -> Actor:
         """DB thread: the caller, checked for ``manage_credentials``, and the store exists."""
