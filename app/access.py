@@ -34,10 +34,6 @@ Conn = Any
 SYSTEM = Actor(id=-1, username="system", display_name="System", role=Role.SYSTEM)
 
 
-def is_system(actor: Actor) -> bool:
-    return actor is SYSTEM
-
-
 def audit_actor_id(actor: Actor) -> int | None:
     """The ``actor_id`` an audit entry records: None for the system."""
     return None if actor is SYSTEM else actor.id
