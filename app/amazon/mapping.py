@@ -18,6 +18,7 @@ from app.amazon.models import (
     OrderItem,
     OrderStatus,
     Package,
+    PackageItem,
 )
 from app.amazon.orders_repo import parse_amazon_time
 from app.errors import AmazonBadResponse
@@ -52,6 +53,21 @@ def _money(value: Any) -> Money | None:
 def _window(fulfillment: JSON, name: str) -> tuple[datetime | None, datetime | None]:
     window = _dict(fulfillment.get(name))
     return _time(window.get("earliestDateTime")), _time(window.get("latestDateTime"))
+
+
+def _package_items(value: Any) -> tuple[PackageItem, ...]:
+    """``packageItems``; an entry without an item id or a whole quantity is left out."""
+    out: list[PackageItem] = []
+    for raw in value if isinstance(value, list) else ():
+        entry = _dict(raw)
+        item_id, quantity = entry.get("orderItemId"), entry.get("quantity")
+        if (
+            isinstance(item_id, str)
+            and isinstance(quantity, int)
+            and not isinstance(quantity, bool)
+        ):
+            out.append(PackageItem(item_id, quantity))
+    return tuple(out)
 
 
 def _delivery_state(
@@ -128,6 +144,7 @@ def parse_order(data: Any, *, store_id: int, now: datetime) -> Order:
                 p.get("shippingService") if isinstance(p.get("shippingService"), str) else None
             ),
             ship_time=_time(p.get("shipTime")),
+            items=_package_items(p.get("packageItems")),
         )
         for i, p in enumerate(_dict(x) for x in data.get("packages") or ())
     )

@@ -121,8 +121,19 @@ class OrderItem:
 
 
 @dataclass(frozen=True)
+class PackageItem:
+    """How many units of one order item (``OrderItem.order_item_id``) a package holds."""
+
+    order_item_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
 class Package:
-    """A shipped package (merchant-fulfilled orders): carrier and tracking, no address."""
+    """A shipped package (merchant-fulfilled orders): carrier and tracking, no address.
+
+    ``items`` says which order items went in it (a partial shipment ships some of them).
+    """
 
     package_ref: str
     carrier: str | None = None
@@ -130,6 +141,7 @@ class Package:
     status: str | None = None
     shipping_service: str | None = None
     ship_time: datetime | None = None
+    items: tuple[PackageItem, ...] = ()
 
 
 @dataclass(frozen=True)
