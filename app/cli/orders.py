@@ -8,8 +8,12 @@ their stores.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 from app.amazon.models import SyncProgress
@@ -47,6 +51,26 @@ def print_progress(p: SyncProgress) -> None:
     sys.stdout.flush()
 
 
+@contextmanager
+def _ctrl_c_cancels(cancel: threading.Event) -> Iterator[None]:
+    """While the sync runs, the first Ctrl-C (SIGINT) sets ``cancel``: the sync stops at
+    the next page or wait and records its end, as the app's Stop does.  A second Ctrl-C
+    interrupts at once (the next sync still continues from the last stored page)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set on the main thread
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        cancel.set()
+        signal.signal(signal.SIGINT, previous)  # no print here: stdout may be mid-write
+
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     from app.amazon.stores import MAX_NAME_LENGTH
 
@@ -61,11 +85,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 f"There is no store{shown}. `muttefik stores list` lists them."
             )
         print(f"Syncing orders of {store.name}…")
-        try:
+        with _ctrl_c_cancels(cancel):
             result = services.sync.sync_store(actor, store.id, cancel, print_progress)
-        except KeyboardInterrupt:
-            cancel.set()
-            raise
+        if result.cancelled:
+            print(
+                f"Sync stopped; the next sync continues from here ({result.pages} pages, "
+                f"{result.orders} orders stored)."
+            )
+            return 130
         state = "complete" if result.backfill_complete else "continues next time"
         print(
             f"Done: {result.pages} pages, {result.orders} orders stored "
