@@ -5,6 +5,12 @@ Ours starts from the documented plan, follows the live ``x-amzn-RateLimit-Limit`
 header, and is emptied by a 429, so the sync sends a request exactly when Amazon will
 accept it: no idling while tokens are there, no storm of 429s.
 
+The header can overstate what is left for us (another seat or tool sharing the seller's
+quota, a plan changed mid-run).  A 429 on the first request after a 429 (we waited for
+exactly the advertised refill, and still no token) halves our rate, down to 1/64 of the
+advertised; each success wins 2 % back, up to the advertised rate.  A header announcing
+a different rate (a new plan) is taken as it is.
+
 Waiting happens with ``cancel.wait(timeout)`` on the calling worker thread (never
 ``time.sleep``, never the GUI thread); the waiter is injectable for tests.
 """
@@ -25,6 +31,11 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
     "getOrder": (0.5, 30),
 }
 
+# Slowing down on repeated 429s: halve, never below advertised/_FLOOR; recover per success.
+_SLOW_DOWN = 0.5
+_FLOOR = 64.0
+_RECOVER = 1.02
+
 # Sent a hair after our bucket says a token is there: the server's bucket refills at the
 # same rate but float rounding on either side must not turn into a 429.
 _SAFETY_SECONDS = 0.002
@@ -44,7 +55,9 @@ class TokenBucket:
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be positive and burst at least 1")
         self.rate = rate
+        self.advertised = rate
         self.burst = burst
+        self._after_429 = False
         self._clock = clock
         self._tokens = float(burst) if tokens is None else float(tokens)
         self._stamp = clock.monotonic()
@@ -88,18 +101,32 @@ class TokenBucket:
             waited += delay
 
     def set_rate(self, rate: float) -> None:
-        """Follow the live rate Amazon reports (``x-amzn-RateLimit-Limit``)."""
+        """Follow the live rate Amazon reports (``x-amzn-RateLimit-Limit``) when it
+        changes; the same figure again keeps what 429s taught us."""
         if rate <= 0:
             return
         with self._lock:
             self._refill()
-            self.rate = rate
+            if rate != self.advertised:
+                self.advertised = self.rate = rate
 
     def throttled(self) -> None:
-        """Amazon said 429: its bucket is empty, so ours is too."""
+        """Amazon said 429: its bucket is empty, so ours is too.  A second 429 in a row
+        means it refills slower than advertised: slow down."""
         with self._lock:
             self._refill()
             self._tokens = min(self._tokens, 0.0)
+            if self._after_429:
+                floor = self.advertised / _FLOOR
+                self.rate = max(floor, min(self.rate, self.advertised) * _SLOW_DOWN)
+            self._after_429 = True
+
+    def succeeded(self) -> None:
+        """A request got through: win back some of the rate lost to 429s."""
+        with self._lock:
+            self._refill()
+            self._after_429 = False
+            self.rate = min(self.advertised, self.rate * _RECOVER)
 
     def eta(self, requests: int) -> float:
         """Seconds the next ``requests`` calls need at this rate (burst counted)."""

@@ -185,7 +185,6 @@ class SyncService:
         waiter: Waiter = event_wait,
         retry_base: float = 2.0,
         retry_attempts: int = 5,
-        max_throttled: int = 50,
         page_size: int = 100,
         rng: random.Random | None = None,
     ) -> None:
@@ -201,7 +200,6 @@ class SyncService:
         self.waiter = waiter
         self.retry_base = retry_base
         self.retry_attempts = retry_attempts
-        self.max_throttled = max_throttled
         self.page_size = page_size
         self._rng = rng or random.Random()
         self._locks: dict[int, threading.Lock] = {}
@@ -526,10 +524,10 @@ class SyncService:
         call: Callable[[], Any],
     ) -> Any:
         """One request through the rate bucket, retried until it succeeds or a
-        non-transient error (credentials, role, TLS) or the retry budget ends."""
+        non-transient error (credentials, role, TLS) or the retry budget ends.  A 429
+        is never fatal: it is waited out, and repeated ones slow the bucket down."""
         bucket = self.limits.bucket(store_id, operation)
         backoff = Backoff(base=self.retry_base, attempts=self.retry_attempts, rng=self._rng)
-        throttled = 0
         while True:
             wait = bucket.eta(1)
             if run is not None and wait > 1.0:
@@ -541,11 +539,9 @@ class SyncService:
                 bucket.throttled()
                 if exc.rate_limit:
                     bucket.set_rate(exc.rate_limit)
-                throttled += 1
                 if run is not None:
                     run.throttled += 1
-                if throttled > self.max_throttled:
-                    raise
+                # Never fatal: the bucket slows down until Amazon's real rate is met.
                 jitter = self._rng.random() * 0.25 / bucket.rate
                 if self.waiter(cancel, jitter):
                     raise OperationCancelled() from exc
@@ -565,6 +561,7 @@ class SyncService:
             rate = result.rate_limit if isinstance(result, Page) else result[1]
             if rate:
                 bucket.set_rate(rate)
+            bucket.succeeded()
             return result
 
     # --- bookkeeping -------------------------------------------------------------------

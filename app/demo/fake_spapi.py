@@ -20,7 +20,8 @@ refill rates; bursts stay 20/30; ``None`` disables rate limiting and the
 ``x-amzn-RateLimit-Limit`` header then says 1000/s), ``now`` (anchor of
 the 120-day history; defaults to the clock), ``clock`` (an ``app.clock.Clock``; by
 default real time starting at ``now``), ``settle_seconds`` (Amazon's "at least two
-minutes before the request" for upper bounds; 0 makes new updates searchable at once).
+minutes before the request" for upper bounds; 0 makes new updates searchable at once),
+``overstate`` (the rate header claims this many times the rate actually applied).
 
 Endpoints:
 
@@ -150,6 +151,7 @@ class FakeSpApi:
         now: datetime | None = None,
         clock: Clock | None = None,
         settle_seconds: float = 120.0,
+        overstate: float = 1.0,
     ) -> None:
         start = now or (clock.now() if clock else datetime.now(UTC))
         self.clock: Clock = clock or _AnchoredClock(start)
@@ -157,6 +159,7 @@ class FakeSpApi:
         self.store = OrderStore(count=orders, seed=seed, now=start)
         self.faults = Faults()
         self.rate_limiter = RateLimiter(speed, self.clock)
+        self.rate_limiter.overstate = overstate
         self.client_id = "amzn1.application-oa2-client.demo" + secrets.token_hex(12)
         self.client_secret = "amzn1.oa2-cs.v1.demo" + secrets.token_hex(24)
         # Unique per server: python-amazon-sp-api caches access tokens by refresh token.

@@ -157,6 +157,9 @@ class RateLimiter:
         if speed is not None and speed <= 0:
             raise ValueError("speed must be positive, or None for no rate limiting")
         self.speed = speed
+        #: ``x-amzn-RateLimit-Limit`` claims this many times the rate applied (another
+        #: seat sharing the seller's quota, a plan changed mid-run).
+        self.overstate = 1.0
         self._buckets = {
             op: TokenBucket(rate * speed, burst, clock)
             for op, (rate, burst) in USAGE_PLANS.items()
@@ -178,4 +181,4 @@ class RateLimiter:
         (as Amazon suggests) do not slow a benchmark down to Amazon's real pace."""
         if self.speed is None:
             return f"{UNLIMITED_RATE:g}"
-        return f"{USAGE_PLANS[operation][0] * self.speed:g}"
+        return f"{USAGE_PLANS[operation][0] * self.speed * self.overstate:g}"

@@ -130,6 +130,22 @@ def test_throttling_waits_and_continues(vault: Vault, secrets: SecretStore) -> N
         assert_complete(env)
 
 
+def test_throttling_beyond_the_advertised_rate_slows_down_and_completes(
+    vault: Vault, secrets: SecretStore
+) -> None:
+    # The header claims 10x the rate the server applies (another seat sharing the
+    # quota): following it alone ends in a 429 storm and, today, a failed sync.
+    with FakeSpApi(orders=600, seed=4, speed=1000, settle_seconds=0, overstate=10) as server:
+        env = Env(vault, secrets, server)
+        server.drain(SEARCH_ORDERS)  # every page at the real rate, none from the burst
+        result = env.run()
+        assert result.backfill_complete and not result.cancelled
+        assert_complete(env)
+        # The limiter learned the real rate: a handful of 429s, not one per token.
+        assert 0 < server.throttled_count(SEARCH_ORDERS) <= 12
+        assert result.throttled == server.throttled_count(SEARCH_ORDERS)
+
+
 @pytest.mark.parametrize(
     "fault",
     [

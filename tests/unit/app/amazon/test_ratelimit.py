@@ -74,3 +74,39 @@ def test_backoff_grows_with_jitter_and_ends() -> None:
     got = [d for d in delays if d is not None]
     for n, d in enumerate(got):
         assert 0.5 * min(10.0, 2**n) <= d <= 1.5 * min(10.0, 2**n)
+
+
+def test_second_429_at_the_refilled_rate_slows_below_the_advertised_rate(
+    clock: FakeClock,
+) -> None:
+    bucket = TokenBucket(2.0, 20, clock)
+    bucket.throttled()  # first 429: Amazon's bucket was emptier than ours (no slow-down)
+    assert bucket.rate == 2.0
+    bucket.set_rate(2.0)  # the header keeps advertising 2/s
+    clock.advance(bucket.try_take())  # waited exactly for the advertised refill...
+    bucket.throttled()  # ...and still 429: the real rate is lower
+    assert bucket.rate == pytest.approx(1.0)
+    bucket.set_rate(2.0)  # the same header again does not undo what the 429s taught
+    assert bucket.rate == pytest.approx(1.0)
+    bucket.set_rate(4.0)  # a new plan does
+    assert bucket.rate == pytest.approx(4.0)
+
+
+def test_slowed_rate_recovers_slowly_on_success_up_to_the_advertised(clock: FakeClock) -> None:
+    bucket = TokenBucket(2.0, 20, clock)
+    bucket.throttled()
+    bucket.throttled()
+    slowed = bucket.rate
+    assert slowed < 2.0
+    bucket.succeeded()
+    assert slowed < bucket.rate < 2.0
+    for _ in range(200):
+        bucket.succeeded()
+    assert bucket.rate == pytest.approx(2.0)
+
+
+def test_slowing_down_has_a_floor(clock: FakeClock) -> None:
+    bucket = TokenBucket(2.0, 20, clock)
+    for _ in range(100):
+        bucket.throttled()
+    assert bucket.rate >= 2.0 / 64
