@@ -140,6 +140,16 @@ def _t(text: str | None) -> datetime | None:
     return orders_repo.from_db_time(text)
 
 
+def _run_kind(c: Cursor, target: datetime) -> str:
+    """What the audit log calls a run: "initial" before any history is stored,
+    "backfill" until it reaches ``target`` (the run still fetches older windows),
+    "incremental" after."""
+    done = _t(c.backfilled_to)
+    if done is None and not c.cursor:
+        return "initial"
+    return "incremental" if done is not None and done <= target else "backfill"
+
+
 @dataclass
 class _Run:
     store_id: int
@@ -341,7 +351,7 @@ class SyncService:
         store, days, cursor = self.vault.call(prepare)
         creds = read_credentials(self.stores.secrets, store_id)
         started = self.clock.now()
-        kind = "incremental" if cursor.cursor else "initial"
+        kind = _run_kind(cursor, started - timedelta(days=days))
         self._audit(actor, Action.SYNC_STARTED, store_id, {"kind": kind, "since": cursor.cursor})
         run = _Run(
             store_id=store_id,
