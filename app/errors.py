@@ -304,6 +304,17 @@ class AmazonBadResponse(AmazonError):
     )
 
 
+class InternalError(UserError):
+    """Our own bug (a ``TypeError`` and the like), recorded as such, never as Amazon's."""
+
+    title = "Müttefik Desk hit a bug"
+    message = (
+        "The sync stopped because of an error in Müttefik Desk itself, not at Amazon. "
+        "Nothing was lost; the next sync continues from here. Please report it with the "
+        "latest file of the log folder."
+    )
+
+
 class InsecureEndpoint(AmazonError):
     title = "Endpoint not allowed"
     message = (

@@ -1,12 +1,18 @@
 """Orders API 2026-01-01 JSON → our non-PII :class:`~app.amazon.models.Order`.
 
 Only the fields the app needs are read; ``buyer`` and ``recipient`` (never requested)
-are ignored if present.  Unreadable required fields raise
-:class:`~app.errors.AmazonBadResponse` (the page is retried, never half-stored).
+are ignored if present.  An order that is odd but has an id and a time (an unknown
+status, an item without an ASIN) is kept with what could be read and
+:attr:`~app.amazon.models.Order.attention` saying what was odd, so one odd order never
+stops a sync.  Only an order without an id or any time cannot be stored:
+:func:`parse_order` raises :class:`~app.errors.AmazonBadResponse`, :func:`parse_orders`
+skips and counts it.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -24,6 +30,8 @@ from app.amazon.orders_repo import parse_amazon_time
 from app.errors import AmazonBadResponse
 
 JSON = dict[str, Any]
+
+log = logging.getLogger("muttefik.sync")
 
 
 def _dict(value: Any) -> JSON:
@@ -103,14 +111,22 @@ def parse_order(data: Any, *, store_id: int, now: datetime) -> Order:
     order_id = data.get("orderId")
     created = _time(data.get("createdTime"))
     updated = _time(data.get("lastUpdatedTime"))
-    if not isinstance(order_id, str) or created is None or updated is None:
+    if not isinstance(order_id, str) or not order_id or (created or updated) is None:
         raise AmazonBadResponse(detail="order without id or times")
+    odd: list[str] = []
+    if created is None or updated is None:
+        odd.append("Amazon sent it without its creation or update time")
+        created = updated = created or updated
+    assert created is not None and updated is not None
     channel = _dict(data.get("salesChannel"))
     fulfillment = _dict(data.get("fulfillment"))
+    raw_status = fulfillment.get("fulfillmentStatus") or "PENDING"
     try:
-        status = OrderStatus(fulfillment.get("fulfillmentStatus") or "PENDING")
-    except ValueError as exc:
-        raise AmazonBadResponse(detail="unknown fulfillmentStatus") from exc
+        status = OrderStatus(raw_status)
+    except ValueError:
+        # Kept as pending (nothing to ship yet) until Amazon sends a status we know.
+        odd.append(f"Amazon sent a status this app does not know ({str(raw_status)[:40]})")
+        status = OrderStatus.PENDING
     fulfilled_by = fulfillment.get("fulfilledBy")
     channel_code = {"AMAZON": "AFN", "MERCHANT": "MFN"}.get(str(fulfilled_by))
     programs = {str(p) for p in data.get("programs") or () if isinstance(p, str)}
@@ -119,8 +135,10 @@ def parse_order(data: Any, *, store_id: int, now: datetime) -> Order:
         item = _dict(raw)
         product = _dict(item.get("product"))
         asin = product.get("asin")
-        if not isinstance(asin, str):
-            raise AmazonBadResponse(detail="order item without ASIN")
+        if not isinstance(asin, str) or not asin:
+            if "An item has no ASIN" not in odd:
+                odd.append("An item has no ASIN")
+            asin = ""
         quantity = item.get("quantityOrdered")
         items.append(
             OrderItem(
@@ -177,4 +195,19 @@ def parse_order(data: Any, *, store_id: int, now: datetime) -> Order:
         items=tuple(items),
         packages=packages,
         delivery_state=state,
+        attention="; ".join(odd) + "." if odd else None,
     )
+
+
+def parse_orders(data: Iterable[Any], *, store_id: int, now: datetime) -> tuple[list[Order], int]:
+    """Map a page of orders; returns them and how many could not be stored at all (no
+    id or no time: logged and left out, so the page and the sync go on)."""
+    orders: list[Order] = []
+    skipped = 0
+    for position, raw in enumerate(data):
+        try:
+            orders.append(parse_order(raw, store_id=store_id, now=now))
+        except AmazonBadResponse as exc:
+            skipped += 1
+            log.warning("order %d of a page left out: %s", position, exc.detail)
+    return orders, skipped

@@ -146,7 +146,8 @@ def classify(
     exc: BaseException, *, not_found: type[NotFoundAtAmazon] = NotFoundAtAmazon
 ) -> UserError:
     """Map an exception from the library or the HTTP stack to a seller-facing error;
-    a 404 becomes ``not_found`` (the calling API's own words)."""
+    a 404 becomes ``not_found`` (the calling API's own words).  Only an unreadable reply
+    is :class:`AmazonBadResponse`; any other exception is ours and re-raised as it is."""
     if isinstance(exc, UserError):
         return exc
     if isinstance(exc, AuthorizationError):
@@ -184,8 +185,9 @@ def classify(
         return NetworkDown(detail=f"timeout: {type(exc).__name__}")
     if isinstance(exc, httpx.TransportError | ConnectionError | OSError):
         return NetworkDown(detail=type(exc).__name__)
-    if isinstance(exc, json.JSONDecodeError | ValueError | KeyError | TypeError):
+    if isinstance(exc, json.JSONDecodeError):
         return AmazonBadResponse(detail=type(exc).__name__)
+    # Anything else (our own TypeError, KeyError, ValueError...) is a bug: not retried.
     raise exc
 
 

@@ -61,6 +61,7 @@ def test_order_with_only_one_time_uses_it_for_both() -> None:
         _order(createdTime=None, lastUpdatedTime=None),
     ],
 )
+@pytest.mark.expect_log("muttefik.sync", "WARNING", "order 1 of a page left out")
 def test_orders_that_cannot_be_stored_are_skipped_and_counted(bad: Any) -> None:
     orders, skipped = parse_orders([_order(), bad], store_id=1, now=NOW)
     assert [o.order_id for o in orders] == ["111-0000000-0000001"]
