@@ -150,7 +150,8 @@ class Order:
 
     ``fulfillment_channel`` is ``"AFN"`` (fulfilled by Amazon) or ``"MFN"`` (merchant).
     ``delivered_at`` is set when a package is known to be delivered; PII retention counts
-    from :attr:`retention_anchor`.
+    from :attr:`retention_anchor`.  ``attention`` says in plain words what could not be
+    read (an unknown status, an item without an ASIN); ``None`` for a well-formed order.
     """
 
     order_id: str
@@ -174,6 +175,7 @@ class Order:
     items: tuple[OrderItem, ...] = ()
     packages: tuple[Package, ...] = ()
     delivery_state: DeliveryState = DeliveryState.PENDING
+    attention: str | None = None
 
     @property
     def retention_anchor(self) -> datetime | None:
@@ -205,6 +207,7 @@ class OrderRow:
     delivery_state: DeliveryState
     fulfillment_channel: str | None
     is_prime: bool
+    attention: str | None = None  # see Order.attention
 
 
 class SyncPhase(StrEnum):
