@@ -25,6 +25,7 @@ from app.amazon.models import (
     OrderRow,
     OrderStatus,
     Package,
+    PackageItem,
 )
 from app.auth.models import Actor
 from app.auth.rbac import Permission, require, visible_store_ids
@@ -268,7 +269,7 @@ _SEP = "\x1f"  # ASCII unit separator: never part of an Amazon order id
 _ROW_COLUMNS = (
     "order_id, store_id, purchase_date, status, marketplace_id, marketplace_name, "
     "items_summary, item_count, total_amount, currency, ship_by_latest, delivery_state, "
-    "fulfillment_channel, is_prime"
+    "fulfillment_channel, is_prime, attention"
 )
 
 
@@ -289,6 +290,7 @@ def _row(r: Sequence[Any]) -> OrderRow:
         delivery_state=DeliveryState(r[11]),
         fulfillment_channel=r[12],
         is_prime=bool(r[13]),
+        attention=r[14],
     )
 
 
@@ -318,7 +320,7 @@ def get_order(conn: Conn, actor: Actor, order_id: str) -> Order | None:
         "SELECT id, order_id, store_id, marketplace_id, marketplace_name, status, "
         "purchase_date, last_updated, fulfillment_channel, service_level, ship_by_earliest, "
         "ship_by_latest, deliver_by_earliest, deliver_by_latest, delivered_at, total_amount, "
-        "currency, is_prime, is_business, is_preorder, delivery_state "
+        "currency, is_prime, is_business, is_preorder, delivery_state, attention "
         "FROM orders WHERE order_id = ?",
         (order_id,),
     ).fetchone()
@@ -340,6 +342,13 @@ def get_order(conn: Conn, actor: Actor, order_id: str) -> Order | None:
             (r[0],),
         )
     )
+    contents: dict[str, list[PackageItem]] = {}
+    for c in conn.execute(
+        "SELECT package_ref, order_item_id, quantity FROM package_items "
+        "WHERE order_rowid = ? ORDER BY package_ref, position",
+        (r[0],),
+    ):
+        contents.setdefault(c[0], []).append(PackageItem(c[1], int(c[2])))
     packages = tuple(
         Package(
             package_ref=p[0],
@@ -348,6 +357,7 @@ def get_order(conn: Conn, actor: Actor, order_id: str) -> Order | None:
             status=p[3],
             shipping_service=p[4],
             ship_time=from_db_time(p[5]),
+            items=tuple(contents.get(p[0], ())),
         )
         for p in conn.execute(
             "SELECT package_ref, carrier, tracking_number, status, shipping_service, ship_time "
@@ -380,6 +390,7 @@ def get_order(conn: Conn, actor: Actor, order_id: str) -> Order | None:
         items=items,
         packages=packages,
         delivery_state=DeliveryState(r[20]),
+        attention=r[21],
     )
 
 
@@ -457,8 +468,8 @@ _ORDER_INSERT = (
     "purchase_date, last_updated, fulfillment_channel, service_level, ship_by_earliest, "
     "ship_by_latest, deliver_by_earliest, deliver_by_latest, delivered_at, total_amount, "
     "currency, total_value, is_prime, is_business, is_preorder, needs_shipping, "
-    "delivery_state, items_summary, item_count, synced_at) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "delivery_state, items_summary, item_count, synced_at, attention) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 _ORDER_UPDATE = (
     "UPDATE orders SET store_id=?, marketplace_id=?, marketplace_name=?, status=?, "
@@ -466,7 +477,7 @@ _ORDER_UPDATE = (
     "ship_by_earliest=?, ship_by_latest=?, deliver_by_earliest=?, deliver_by_latest=?, "
     "delivered_at=COALESCE(delivered_at, ?), total_amount=?, currency=?, total_value=?, "
     "is_prime=?, is_business=?, is_preorder=?, needs_shipping=?, delivery_state=?, "
-    "items_summary=?, item_count=?, synced_at=? WHERE id=?"
+    "items_summary=?, item_count=?, synced_at=?, attention=? WHERE id=?"
 )
 _ITEM_COLUMNS = (
     "order_rowid, position, order_item_id, asin, sku, title, quantity, unit_price, currency"
@@ -474,6 +485,7 @@ _ITEM_COLUMNS = (
 _PACKAGE_COLUMNS = (
     "order_rowid, package_ref, carrier, tracking_number, status, shipping_service, ship_time"
 )
+_PACKAGE_ITEM_COLUMNS = "order_rowid, package_ref, position, order_item_id, quantity"
 _CHUNK = 500  # ids per IN (...) list
 
 
@@ -504,6 +516,7 @@ def _order_values(order: Order, updated: str | None, synced: str | None) -> tupl
         _items_summary(order.items),
         sum(i.quantity for i in order.items),
         synced,
+        order.attention,
     )
 
 
@@ -539,6 +552,16 @@ def _package_rows(rowid: int, order: Order) -> list[tuple[Any, ...]]:
         for p in order.packages
     }
     return sorted(rows.values(), key=lambda r: r[1])
+
+
+def _package_item_rows(rowid: int, order: Order) -> list[tuple[Any, ...]]:
+    # Items of the package version :func:`_package_rows` keeps (the last one).
+    packages = {p.package_ref: p for p in order.packages}
+    return [
+        (rowid, ref, pos, item.order_item_id, item.quantity)
+        for ref in sorted(packages)
+        for pos, item in enumerate(packages[ref].items)
+    ]
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -626,6 +649,12 @@ def upsert_orders(conn: Conn, orders: Iterable[Order], *, now: datetime) -> Upse
         "ORDER BY order_rowid, package_ref",
         changed,
     )
+    old_package_items = _rows_by_order(
+        conn,
+        f"SELECT {_PACKAGE_ITEM_COLUMNS} FROM package_items WHERE order_rowid IN ({{marks}}) "
+        "ORDER BY order_rowid, package_ref, position",
+        changed,
+    )
     old_text = _rows_by_order(
         conn,
         "SELECT rowid, order_id, skus, asins, titles FROM orders_fts WHERE rowid IN ({marks})",
@@ -635,6 +664,7 @@ def upsert_orders(conn: Conn, orders: Iterable[Order], *, now: datetime) -> Upse
     item_inserts: list[tuple[Any, ...]] = []
     package_deletes: list[tuple[int]] = []
     package_inserts: list[tuple[Any, ...]] = []
+    package_item_inserts: list[tuple[Any, ...]] = []
     text_deletes: list[tuple[int]] = []
     text_inserts: list[tuple[Any, ...]] = []
     for rowid, order, new in written:
@@ -644,10 +674,12 @@ def upsert_orders(conn: Conn, orders: Iterable[Order], *, now: datetime) -> Upse
                 item_deletes.append((rowid,))
             item_inserts.extend(items)
         packages = _package_rows(rowid, order)
-        if packages != old_packages.get(rowid, []):
+        contents = _package_item_rows(rowid, order)
+        if packages != old_packages.get(rowid, []) or contents != old_package_items.get(rowid, []):
             if not new:
-                package_deletes.append((rowid,))
+                package_deletes.append((rowid,))  # its package_items go with it (cascade)
             package_inserts.extend(packages)
+            package_item_inserts.extend(contents)
         text = (rowid, order.order_id, *_search_text(order))
         was = old_text.get(rowid)
         if was is None or was[0] != text:
@@ -664,6 +696,10 @@ def upsert_orders(conn: Conn, orders: Iterable[Order], *, now: datetime) -> Upse
     )
     conn.executemany(
         f"INSERT INTO packages({_PACKAGE_COLUMNS}) VALUES (?,?,?,?,?,?,?)", package_inserts
+    )
+    conn.executemany(
+        f"INSERT INTO package_items({_PACKAGE_ITEM_COLUMNS}) VALUES (?,?,?,?,?)",
+        package_item_inserts,
     )
     conn.executemany("DELETE FROM orders_fts WHERE rowid = ?", text_deletes)
     conn.executemany(

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from app.amazon import orders_repo
-from app.amazon.models import Order, OrderItem, OrderStatus, Package
+from app.amazon.models import Order, OrderItem, OrderStatus, Package, PackageItem
 from app.amazon.orders_repo import OrderQuery, SortColumn
 from app.auth.models import Actor
 from app.auth.rbac import Role
@@ -90,6 +90,46 @@ def test_update_rewrites_changed_items_packages_and_search_text(stores: Vault) -
     assert search("lantern") == [make(1).order_id]
     assert search("Headlamp") == [make(2).order_id]  # order 1's old title left the index
     assert search("SKU-1") == []
+
+
+def test_package_contents_are_stored_and_follow_changes(stores: Vault) -> None:
+    two_items = (
+        OrderItem("1", "B0ASIN0001", "SKU-A", "Lantern", 2, None),
+        OrderItem("2", "B0ASIN0002", "SKU-B", "Battery", 1, None),
+    )
+    first = Package("p1", "UPS", "1Z1", "IN_TRANSIT", items=(PackageItem("1", 1),))
+    upsert(stores, [make(1, items=two_items, packages=(first,))])
+
+    def contents() -> list[tuple[str, tuple[PackageItem, ...]]]:
+        order = stores.call(lambda c: orders_repo.get_order(c, ADMIN, make(1).order_id))
+        assert order is not None
+        return [(p.package_ref, p.items) for p in order.packages]
+
+    assert contents() == [("p1", (PackageItem("1", 1),))]
+    # Only the contents change (the rest of the package row is the same): rewritten.
+    later = T0 + timedelta(days=1)
+    fuller = Package("p1", "UPS", "1Z1", "IN_TRANSIT", items=(PackageItem("1", 2),))
+    repeated = Package(
+        "p2", "UPS", "1Z2", "IN_TRANSIT", items=(PackageItem("2", 1), PackageItem("1", 1))
+    )
+    upsert(
+        stores,
+        [
+            make(
+                1,
+                last_updated=later,
+                items=two_items,
+                packages=(fuller, Package("p2", "UPS", "1Z2", "IN_TRANSIT"), repeated),
+            )
+        ],
+    )
+    assert contents() == [
+        ("p1", (PackageItem("1", 2),)),
+        ("p2", (PackageItem("2", 1), PackageItem("1", 1))),  # the last version of p2
+    ]
+    stores.call_write(lambda c: orders_repo.delete_store_orders(c, 1))
+    left = stores.call(lambda c: c.execute("SELECT count(*) FROM package_items").fetchone())
+    assert left[0] == 0
 
 
 def test_filters_search_sort_and_rows(stores: Vault) -> None:
