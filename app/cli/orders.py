@@ -8,6 +8,7 @@ their stores.
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 import threading
@@ -19,13 +20,41 @@ from typing import Any
 from app.amazon.models import SyncProgress
 from app.auth.models import Actor
 from app.cli.terminal import open_cli_services, sign_in_on_terminal
-from app.errors import StoreSettingsInvalid
+from app.errors import (
+    AmazonBadResponse,
+    AmazonServerError,
+    AmazonThrottled,
+    NetworkDown,
+    StoreSettingsInvalid,
+    UserError,
+)
 
 
 def register(sub: Any) -> None:
     sync = sub.add_parser("sync", help="sync a store's orders from Amazon and print progress")
     sync.add_argument("--store", required=True, metavar="NAME", help="the store's name")
     sync.set_defaults(func=cmd_sync)
+
+
+# The app's messages for these failures promise that the sync goes on by itself (the
+# app's scheduled sync does); the command has exited, so it says what to do instead.
+_CAUSES: dict[type[UserError], str] = {
+    AmazonThrottled: "Amazon kept asking us to slow down.",
+    AmazonServerError: "Amazon's servers kept returning an error.",
+    AmazonBadResponse: "Amazon kept sending an answer Müttefik Desk could not read.",
+    NetworkDown: "Could not reach the server. Check your internet connection.",
+}
+
+
+def _after_exit(exc: UserError, store_name: str) -> UserError:
+    """``exc`` with a message that fits a command that has stopped."""
+    cause = _CAUSES.get(type(exc))
+    if cause is not None:
+        exc.message = (
+            f"{cause} The sync stopped; the orders stored so far are kept. Run "
+            f"`muttefik sync --store {shlex.quote(store_name)}` again to continue from there."
+        )
+    return exc
 
 
 def _signed_in(services: Any) -> Actor:
@@ -85,8 +114,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 f"There is no store{shown}. `muttefik stores list` lists them."
             )
         print(f"Syncing orders of {store.name}…")
-        with _ctrl_c_cancels(cancel):
-            result = services.sync.sync_store(actor, store.id, cancel, print_progress)
+        try:
+            with _ctrl_c_cancels(cancel):
+                result = services.sync.sync_store(actor, store.id, cancel, print_progress)
+        except UserError as exc:
+            raise _after_exit(exc, store.name) from None
         if result.cancelled:
             print(
                 f"Sync stopped; the next sync continues from here ({result.pages} pages, "

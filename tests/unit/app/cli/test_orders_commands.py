@@ -1,0 +1,67 @@
+"""``muttefik sync``: what the seller reads when the sync fails or runs long."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from app import bootstrap
+from app.amazon.models import Credentials, Region, StoreDraft
+from app.amazon.sync import SyncService
+from app.auth import totp
+from app.auth.store import load_actor
+from app.errors import (
+    AmazonBadResponse,
+    AmazonServerError,
+    AmazonThrottled,
+    NetworkDown,
+    UserError,
+)
+from app.paths import Profile
+from app.secrets import SecretStore
+from app.services import Core, build_services
+from tests.helpers.cli import answer_prompts, run
+from tests.helpers.world import ADMIN_PW
+
+
+def _add_store(profile: Profile, secrets: SecretStore) -> None:
+    vault, _ = bootstrap.open_vault(profile, secrets)
+    core = Core(profile=profile, vault=vault, secrets=secrets)
+    try:
+        admin = vault.call(lambda conn: load_actor(conn, 1))
+        build_services(core).stores.create_store(
+            admin,
+            StoreDraft("Main", Region.NA, ("ATVPDKIKX0DER",), "amzn1.application-oa2-client.x"),
+            Credentials(lwa_client_secret="secret", refresh_token="Atzr|token"),
+        )
+    finally:
+        core.close()
+
+
+@pytest.mark.parametrize(
+    "error", [AmazonThrottled, AmazonServerError, AmazonBadResponse, NetworkDown]
+)
+def test_a_failed_sync_does_not_promise_to_continue_by_itself(
+    cli_profile: tuple[Profile, str],
+    secrets: SecretStore,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    error: type[UserError],
+) -> None:
+    profile, secret = cli_profile
+    _add_store(profile, secrets)
+
+    def fails(self: Any, actor: Any, store_id: int, cancel: threading.Event, progress: Any) -> Any:
+        raise error()
+
+    monkeypatch.setattr(SyncService, "sync_store", fails)
+    answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
+    assert run(profile, "sync", "--store", "Main") == 2
+    err = capsys.readouterr().err
+    assert error.title in err
+    for promise in ("by itself", "will try again", "will retry", "we will", "shortly"):
+        assert promise not in err  # the command has exited: nothing goes on by itself
+    assert "muttefik sync --store" in err and "again" in err
