@@ -5,8 +5,10 @@ One run of :meth:`SyncService.sync_store` does, in order:
 1. finish a page walk that an earlier run left half-done (saved pagination token);
 2. the incremental walk: orders updated since the cursor (``lastUpdatedAfter``); the
    cursor then moves to the upper bound Amazon applied to that walk;
-3. the backfill, newest first: the last 7 days, then windows that double in size back to
-   the ``sync.backfill_days`` setting.
+3. the backfill: the last 7 days first, then the rest back to the ``sync.backfill_days``
+   setting in one window (each window ends in a part-filled page, a request wasted).
+   A first sync's cursor is its first window's bound; the next sync catches up from
+   there (no trailing call that would almost always come back empty).
 
 Every page is stored in one transaction together with the position of the next page,
 so a crash or cancel loses nothing and repeats nothing; a failed page is retried (5xx,
@@ -41,7 +43,7 @@ from typing import Any
 
 from app import access, settings
 from app.amazon import orders_repo
-from app.amazon.mapping import parse_order
+from app.amazon.mapping import parse_order, parse_orders
 from app.amazon.models import Order, Store, SyncPhase, SyncProgress, SyncResult, SyncState
 from app.amazon.ratelimit import Backoff, RateLimits, Waiter, event_wait
 from app.amazon.spapi import InvalidPageToken, ThrottledError
@@ -63,6 +65,7 @@ from app.clock import Clock
 from app.errors import (
     AmazonBadResponse,
     AmazonServerError,
+    InternalError,
     NetworkDown,
     OperationCancelled,
     StoreSettingsInvalid,
@@ -370,8 +373,8 @@ class SyncService:
         except UserError as exc:
             self._fail(actor, run, kind, exc)
             raise
-        except Exception as exc:  # a bug: still record that the sync failed
-            self._fail(actor, run, kind, AmazonBadResponse(detail=type(exc).__name__))
+        except Exception as exc:  # a bug: still record that the sync failed, as a bug
+            self._fail(actor, run, kind, InternalError(detail=type(exc).__name__))
             raise
         finally:
             run.client.close()
@@ -484,7 +487,11 @@ class SyncService:
                     token = None
                     continue
                 now = self.clock.now()
-                orders = [parse_order(o, store_id=run.store_id, now=now) for o in page.orders]
+                # An odd order is stored as needing attention; the page goes on.
+                orders, _ = parse_orders(page.orders, store_id=run.store_id, now=now)
+                for odd in orders:
+                    if odd.attention:
+                        log.warning("order %s needs attention: %s", odd.order_id, odd.attention)
                 if window_end is None and page.upper_bound:
                     window_end = page.upper_bound
                 token = page.next_token

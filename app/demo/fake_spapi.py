@@ -82,6 +82,7 @@ from app.demo.fake_spapi_query import (
     parse_included,
     parse_search,
 )
+from app.demo.fake_spapi_render import make_odd
 from app.demo.seed_orders import MARKETPLACE_BY_ID, OrderStore, iso, to_epoch
 
 log = logging.getLogger("muttefik.demo")
@@ -372,6 +373,8 @@ class FakeSpApi:
             reply = self._search(params) if order_id is None else self._get(order_id, params)
         except InvalidInput as exc:
             return self._json(400, _errors("InvalidInput", exc.message, exc.details))
+        if reply.status == 200 and self.faults.take(Fault.ODD_ORDER, op) is not None:
+            reply = self._json(200, make_odd(json.loads(reply.body)))
         if reply.status == 200:
             if self.faults.take(Fault.MALFORMED_JSON, op) is not None:
                 reply.body = b"<html><body>Service error</body></html>" + reply.body[:20]

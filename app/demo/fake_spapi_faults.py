@@ -40,6 +40,7 @@ class Fault(StrEnum):
     TRUNCATED_JSON = "truncated_json"  # 200 with the first half of the JSON body
     DISCONNECT = "disconnect"  # headers + half the body, then the connection drops
     MISSING_ROLE = "missing_role"  # 403 Unauthorized (app lacks the role)
+    ODD_ORDER = "odd_order"  # 200; the first order: unknown status, an item without ASIN
     # LWA token endpoint
     EXPIRED_TOKEN = "expired_token"  # issued access tokens are already expired
     INVALID_CLIENT = "invalid_client"  # 401 invalid_client

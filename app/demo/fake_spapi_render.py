@@ -219,3 +219,17 @@ def render_order(
             }
         ]
     return order
+
+
+def make_odd(payload: JSON) -> JSON:
+    """``payload`` (a searchOrders or getOrder reply) with its first order made odd: a
+    fulfillment status Amazon may add one day and an item without its ASIN
+    (:attr:`~app.demo.fake_spapi_faults.Fault.ODD_ORDER`)."""
+    orders = payload.get("orders") or [payload.get("order")]
+    if orders and isinstance(orders[0], dict):
+        odd = orders[0]
+        odd.setdefault("fulfillment", {})["fulfillmentStatus"] = "ON_HOLD_FOR_REVIEW"
+        items = odd.get("orderItems") or []
+        if items:
+            items[0].get("product", {}).pop("asin", None)
+    return payload

@@ -99,6 +99,8 @@ DELIVERY_TEXT: dict[DeliveryState, str] = {
 }
 
 REMOVED_TEXT = "(removed)"
+# An order the sync could not fully read (OrderRow.attention says why, in the tooltip).
+NEEDS_ATTENTION_TEXT = "Needs attention"
 _LATE_BRUSH = QBrush(QColor("#b3261e"))
 _COLUMNS = len(Column)
 _CHANNEL_TEXT = {"AFN": "Fulfilled by Amazon", "MFN": "Fulfilled by you"}
@@ -179,6 +181,8 @@ def _display(row: OrderRow, column: Column, late: bool) -> str:
     if column == Column.DATE:
         return local_time(row.purchase_date)
     if column == Column.STATUS:
+        if row.attention:
+            return NEEDS_ATTENTION_TEXT
         return STATUS_TEXT.get(row.status, str(row.status))
     if column == Column.MARKETPLACE:
         return row.marketplace_name or row.marketplace_id
@@ -199,6 +203,8 @@ def _tooltip(row: OrderRow, column: Column, late: bool) -> str | None:
         return f"{row.items_summary} ({row.item_count} units)"
     if column == Column.SHIP_BY and late:
         return "Late: the ship-by date has passed."
+    if column == Column.STATUS and row.attention:
+        return f"{row.attention} Check this order in Seller Central."
     if column == Column.ORDER_ID:
         return _CHANNEL_TEXT.get(row.fulfillment_channel or "")
     return None

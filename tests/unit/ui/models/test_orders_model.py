@@ -284,3 +284,26 @@ def test_qtmodeltester(qtbot: Any, qtmodeltester: Any, vault: Vault, model: Orde
     assert not model.index(0, 0).parent().isValid()
     assert model.rowCount(model.index(0, 0)) == 0
     assert model.columnCount(QModelIndex()) == len(Column)
+
+
+def test_odd_order_reads_needs_attention(qtbot: Any, vault: Vault, model: OrdersModel) -> None:
+    from dataclasses import replace
+    from datetime import timedelta
+
+    orders = seed(vault, 3)
+    odd = replace(
+        orders[1],
+        attention="An item has no ASIN.",
+        last_updated=orders[1].last_updated + timedelta(seconds=1),
+    )
+    vault.call_write(lambda c: orders_repo.upsert_orders(c, [odd], now=NOW))
+    _search(qtbot, model, OrderQuery())
+    _load_all(qtbot, model)
+    row = model.row_of(odd.order_id)
+    assert row is not None
+    assert model.data(model.index(row, Column.STATUS)) == "Needs attention"
+    tip = model.data(model.index(row, Column.STATUS), Qt.ItemDataRole.ToolTipRole)
+    assert "An item has no ASIN." in tip
+    normal = model.row_of(orders[0].order_id)
+    assert normal is not None
+    assert model.data(model.index(normal, Column.STATUS)) != "Needs attention"
