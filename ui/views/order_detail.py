@@ -293,12 +293,19 @@ class OrderDetailPanel(QWidget):
         tracking: list[tuple[str, str]] = [
             ("Channel", _CHANNEL.get(order.fulfillment_channel or "", "—"))
         ]
+        # A package's items by SKU (what the seller packs by), else ASIN.
+        names = {i.order_item_id: i.sku or i.asin for i in order.items}
         for n, pkg in enumerate(order.packages, 1):
             parts = [p for p in (pkg.carrier, pkg.tracking_number) if p]
             extra = [p for p in (pkg.shipping_service, _pkg_status(pkg.status)) if p]
             text = " ".join(parts) or "—"
             if extra:
                 text += f"  ({', '.join(extra)})"
+            if pkg.items:
+                text += "\nContains " + ", ".join(
+                    f"{i.quantity}× {names.get(i.order_item_id, i.order_item_id)}"
+                    for i in pkg.items
+                )
             label = "Tracking" if len(order.packages) == 1 else f"Package {n}"
             tracking.append((label, text))
         if not order.packages:
