@@ -38,7 +38,7 @@ Endpoints:
 
 Faults (:class:`Fault`, via ``srv.faults.set(name, count=None|N, delay=, operation=)``):
 ``throttle``, ``server_error``, ``unavailable``, ``slow``, ``malformed_json``,
-``truncated_json``, ``disconnect``, ``missing_role`` (API); ``expired_token``,
+``truncated_json``, ``disconnect``, ``missing_role``, ``odd_order`` (API); ``expired_token``,
 ``invalid_client``, ``invalid_grant`` (LWA).  Counters: ``request_count(op)``,
 ``throttled_count(op)``, ``requests`` (each with the includedData it asked for; LWA
 secrets redacted).  Other controls: ``update_order``, ``remove_order``,
