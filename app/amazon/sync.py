@@ -386,16 +386,14 @@ class SyncService:
             self._walk_incremental(run)
         elif c.window_kind == "backfill":
             self._walk_backfill(run)
-        caught_up = False
         if c.cursor:
             self._walk_incremental(run)
-            caught_up = True
+        # A first sync asks for no changes after its backfill (almost always an empty
+        # call that spends a token): its cursor is the first window's bound, so the
+        # next sync fetches what changed meanwhile.
         while not self._backfill_done(run):
             self._next_backfill_window(run)
             self._walk_backfill(run)
-        if not caught_up and c.cursor:
-            # First sync: orders placed or changed while the backfill ran.
-            self._walk_incremental(run)
 
     def _backfill_done(self, run: _Run) -> bool:
         done = _t(run.cursor.backfilled_to)
@@ -407,10 +405,8 @@ class SyncService:
         if done is None:  # first sync: the last 7 days, up to what Amazon allows
             c.window_start = orders_repo.to_db_time(run.started - FIRST_WINDOW)
             c.window_end = None
-        else:
-            top = _t(c.cursor) or run.started
-            span = max(FIRST_WINDOW, top - done)
-            c.window_start = orders_repo.to_db_time(max(run.target, done - span))
+        else:  # then the rest in one window: each window ends in a part-filled page
+            c.window_start = orders_repo.to_db_time(run.target)
             c.window_end = c.backfilled_to
         c.window_kind, c.page_token = "backfill", None
 
