@@ -167,7 +167,10 @@ class _Run:
     new: int = 0
     throttled: int = 0
     retries: int = 0
-    backfill_orders: int = 0
+    window_orders: int = 0  # orders this run fetched in the open backfill window
+    # For the estimate: (backfilled_to, window_start) it was read for, orders per second
+    # of the history stored, orders of the open window stored before this run fetched.
+    eta_basis: tuple[tuple[str | None, str | None], float | None, int] | None = None
     phase: SyncPhase = SyncPhase.STARTING
     seen: set[str] = field(default_factory=set)
 
@@ -434,6 +437,7 @@ class SyncService:
             params["createdBefore"] = c.window_end
         first_window = c.backfilled_to is None
         self._walk(run, params)
+        run.window_orders = 0
         if first_window and c.cursor is None:
             # The incremental sync starts where this first window's bound ended.
             c.cursor = c.window_end
@@ -525,7 +529,7 @@ class SyncService:
         run.orders += stats.written
         run.new += stats.new
         if run.phase is SyncPhase.BACKFILL:
-            run.backfill_orders += page.fetched
+            run.window_orders += page.fetched
         self._report(run)
 
     def _with_retries(
@@ -584,17 +588,51 @@ class SyncService:
         self.vault.call_write(lambda conn: save_cursor(conn, run.store_id, run.cursor, now))
 
     def _eta(self, run: _Run) -> float | None:
+        """Seconds the rest of the backfill should take at the bucket's rate: the orders
+        expected below ``backfilled_to`` (at the density of the history stored above it)
+        less those the open window already holds, in pages.  ``None`` before the first
+        window is in, or when it held no order."""
         c = run.cursor
-        bucket = self.limits.bucket(run.store_id, SEARCH_ORDERS)
         done = _t(c.backfilled_to)
-        top = _t(c.cursor) or run.started
-        if done is None or run.backfill_orders == 0:
+        if done is None:
             return None
-        covered = max(1.0, (top - done).total_seconds())
+        density, window_before = self._eta_basis(run, done)
+        if density is None:
+            return None
         remaining = max(0.0, (done - run.target).total_seconds())
-        density = run.backfill_orders / covered
-        pages = math.ceil(density * remaining / self.page_size) + (1 if remaining else 0)
-        return bucket.eta(pages + (1 if c.page_token else 0))
+        in_window = window_before + run.window_orders if c.window_kind == "backfill" else 0
+        left = max(0.0, density * remaining - in_window)
+        pages = math.ceil(left / self.page_size) + (1 if remaining else 0)
+        return self.limits.bucket(run.store_id, SEARCH_ORDERS).eta(pages)
+
+    def _eta_basis(self, run: _Run, done: datetime) -> tuple[float | None, int]:
+        """The history's density and the open window's earlier orders, read once per
+        window (one DB hop), from what is stored: a resumed window counts too."""
+        c = run.cursor
+        key = (c.backfilled_to, c.window_start if c.window_kind == "backfill" else None)
+        if run.eta_basis is None or run.eta_basis[0] != key:
+            top = _t(c.cursor) or run.started
+            span = (top - done).total_seconds()
+            between = (
+                "SELECT count(*) FROM orders WHERE store_id = ? "
+                "AND purchase_date >= ? AND purchase_date < ?"
+            )
+
+            def count(conn: Conn) -> tuple[int, int]:
+                above = conn.execute(
+                    between, (run.store_id, c.backfilled_to, orders_repo.to_db_time(top))
+                ).fetchone()[0]
+                window = 0
+                if key[1] is not None:
+                    window = conn.execute(
+                        between, (run.store_id, key[1], c.backfilled_to)
+                    ).fetchone()[0]
+                return int(above), int(window)
+
+            above, window = self.vault.call(count)
+            density = above / span if above and span > 0 else None
+            run.eta_basis = (key, density, window - run.window_orders)
+        return run.eta_basis[1], run.eta_basis[2]
 
     def _report(self, run: _Run, *, waiting: float = 0.0) -> None:
         c = run.cursor
