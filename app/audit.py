@@ -164,7 +164,13 @@ class Action:
     # For later areas (sync and stores).
     SYNC_STARTED = define_action("sync_started", "kind", "since", label="Sync started")
     SYNC_FINISHED = define_action(
-        "sync_finished", "kind", "status", "orders", "errors", label="Sync finished"
+        "sync_finished",
+        "kind",
+        "status",
+        "orders",
+        "errors",
+        "needs_attention",
+        label="Sync finished",
     )
     STORE_CREATED = define_action("store_created", "region", label="Store added")
     STORE_CHANGED = define_action("store_changed", "fields", label="Store changed")

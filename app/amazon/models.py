@@ -250,6 +250,7 @@ class SyncResult:
     finished_at: datetime
     throttled: int = 0  # 429 answers handled by waiting
     retries: int = 0  # 5xx / network retries
+    needs_attention: int = 0  # odd orders stored as needing attention (or left out)
 
 
 @dataclass(frozen=True)

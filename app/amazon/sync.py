@@ -167,6 +167,7 @@ class _Run:
     new: int = 0
     throttled: int = 0
     retries: int = 0
+    attention: int = 0  # odd orders stored as needing attention, or left out
     window_orders: int = 0  # orders this run fetched in the open backfill window
     # For the estimate: (backfilled_to, window_start) it was read for, orders per second
     # of the history stored, orders of the open window stored before this run fetched.
@@ -488,9 +489,11 @@ class SyncService:
                     continue
                 now = self.clock.now()
                 # An odd order is stored as needing attention; the page goes on.
-                orders, _ = parse_orders(page.orders, store_id=run.store_id, now=now)
+                orders, left_out = parse_orders(page.orders, store_id=run.store_id, now=now)
+                run.attention += left_out
                 for odd in orders:
                     if odd.attention:
+                        run.attention += 1
                         log.warning("order %s needs attention: %s", odd.order_id, odd.attention)
                 if window_end is None and page.upper_bound:
                     window_end = page.upper_bound
@@ -675,7 +678,13 @@ class SyncService:
             actor,
             Action.SYNC_FINISHED,
             run.store_id,
-            {"kind": kind, "status": status, "orders": run.orders, "errors": run.retries},
+            {
+                "kind": kind,
+                "status": status,
+                "orders": run.orders,
+                "errors": run.retries,
+                "needs_attention": run.attention,
+            },
         )
         result = SyncResult(
             store_id=run.store_id,
@@ -688,6 +697,7 @@ class SyncService:
             finished_at=now,
             throttled=run.throttled,
             retries=run.retries,
+            needs_attention=run.attention,
         )
         run.phase = SyncPhase.DONE
         self._report(run)

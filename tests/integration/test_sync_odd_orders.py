@@ -6,6 +6,7 @@ a ``TypeError`` of ours is a bug: reported as one, never retried as a bad reply.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -20,6 +21,7 @@ from app.amazon.spapi import clear_token_cache
 from app.amazon.spapi.orders import real_client_factory
 from app.amazon.stores import StoreService
 from app.amazon.sync import SyncService, load_cursor
+from app.audit import Action
 from app.auth.models import Actor
 from app.auth.rbac import Role
 from app.clock import SystemClock
@@ -88,6 +90,7 @@ def test_odd_order_is_stored_as_needing_attention_and_the_sync_goes_on(
     result = sync.sync_store(ADMIN, store_id, threading.Event())
     assert srv.faults.fired(Fault.ODD_ORDER) == 1
     assert result.backfill_complete and not result.cancelled
+    assert result.needs_attention == 1
     ids = vault.call(lambda c: orders_repo.search_ids(c, ADMIN, orders_repo.OrderQuery()))
     assert set(ids) == set(srv.order_ids())  # nothing skipped, the odd one included
     rows = vault.call(lambda c: orders_repo.fetch_rows(c, ids))
@@ -98,6 +101,13 @@ def test_odd_order_is_stored_as_needing_attention_and_the_sync_goes_on(
     assert order is not None and order.attention == odd[0].attention
     assert order.items and order.items[0].asin == ""  # the item is kept, ASIN unknown
     assert vault.call(lambda c: load_cursor(c, store_id)).last_error is None
+    details = vault.call(
+        lambda c: c.execute(
+            "SELECT details FROM audit_log WHERE action = ? ORDER BY seq DESC LIMIT 1",
+            (Action.SYNC_FINISHED,),
+        ).fetchone()[0]
+    )
+    assert json.loads(details)["needs_attention"] == 1
 
 
 @pytest.mark.expect_log(
