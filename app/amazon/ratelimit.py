@@ -21,6 +21,7 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from app.clock import Clock
 from app.errors import OperationCancelled
@@ -46,6 +47,16 @@ Waiter = Callable[[threading.Event, float], bool]
 def event_wait(cancel: threading.Event, seconds: float) -> bool:
     """Default waiter: wake early (True) when ``cancel`` is set."""
     return cancel.wait(seconds)
+
+
+@dataclass(frozen=True)
+class BucketState:
+    """A bucket as a process leaves it, for the next one (``rate_buckets`` row)."""
+
+    tokens: float
+    rate: float
+    advertised: float
+    saved_at: datetime
 
 
 class TokenBucket:
@@ -128,6 +139,11 @@ class TokenBucket:
             self._after_429 = False
             self.rate = min(self.advertised, self.rate * _RECOVER)
 
+    def state(self) -> BucketState:
+        with self._lock:
+            self._refill()
+            return BucketState(self._tokens, self.rate, self.advertised, self._clock.now())
+
     def eta(self, requests: int) -> float:
         """Seconds the next ``requests`` calls need at this rate (burst counted)."""
         if requests <= 0:
@@ -155,6 +171,20 @@ class RateLimits:
                 rate, burst = self._plans[operation]
                 found = self._buckets[key] = TokenBucket(rate, burst, self._clock)
             return found
+
+    def restore(self, store_id: int, operation: str, state: BucketState) -> None:
+        """Start ``operation``'s bucket from what another process left (refilled for
+        the time since), unless this process has one already."""
+        with self._lock:
+            key = (store_id, operation)
+            if key in self._buckets:
+                return
+            _, burst = self._plans[operation]
+            since = max(0.0, (self._clock.now() - state.saved_at).total_seconds())
+            tokens = min(float(burst), state.tokens + since * state.rate)
+            bucket = TokenBucket(state.advertised, burst, self._clock, tokens=tokens)
+            bucket.rate = min(state.rate, state.advertised)
+            self._buckets[key] = bucket
 
     def forget(self, store_id: int) -> None:
         with self._lock:

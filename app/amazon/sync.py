@@ -42,10 +42,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app import access, settings
-from app.amazon import orders_repo
+from app.amazon import bucket_repo, orders_repo
 from app.amazon.mapping import parse_order, parse_orders
 from app.amazon.models import Order, Store, SyncPhase, SyncProgress, SyncResult, SyncState
-from app.amazon.ratelimit import Backoff, RateLimits, Waiter, event_wait
+from app.amazon.ratelimit import Backoff, BucketState, RateLimits, Waiter, event_wait
 from app.amazon.spapi import InvalidPageToken, ThrottledError
 from app.amazon.spapi.orders import (
     GET_ORDER,
@@ -350,12 +350,15 @@ class SyncService:
     def _sync_locked(
         self, actor: Actor, store_id: int, cancel: threading.Event, progress: ProgressFn | None
     ) -> SyncResult:
-        def prepare(conn: Conn) -> tuple[Store, int, Cursor]:
+        def prepare(conn: Conn) -> tuple[Store, int, Cursor, BucketState | None]:
             store = self._store(conn, actor, store_id)
             days = settings.get(conn, settings.SYNC_BACKFILL_DAYS)
-            return store, days, load_cursor(conn, store_id)
+            left = bucket_repo.load_bucket(conn, store_id, SEARCH_ORDERS)
+            return store, days, load_cursor(conn, store_id), left
 
-        store, days, cursor = self.vault.call(prepare)
+        store, days, cursor, left = self.vault.call(prepare)
+        if left is not None:  # Amazon's bucket is the seller's, not this process's
+            self.limits.restore(store_id, SEARCH_ORDERS, left)
         creds = read_credentials(self.stores.secrets, store_id)
         started = self.clock.now()
         kind = _run_kind(cursor, started - timedelta(days=days))
@@ -382,7 +385,18 @@ class SyncService:
             raise
         finally:
             run.client.close()
+            self._save_bucket(store_id)
         return self._finish(actor, run, kind, cancelled=False)
+
+    def _save_bucket(self, store_id: int) -> None:
+        """Leave the rate bucket for the next process (the CLI after the app...)."""
+        state = self.limits.bucket(store_id, SEARCH_ORDERS).state()
+        try:
+            self.vault.call_write(
+                lambda conn: bucket_repo.save_bucket(conn, store_id, SEARCH_ORDERS, state)
+            )
+        except Exception as exc:  # the next process starts with a full bucket: a 429
+            log.info("rate bucket of store %d not saved (%s)", store_id, type(exc).__name__)
 
     def _walks(self, run: _Run) -> None:
         c = run.cursor

@@ -160,6 +160,33 @@ def test_first_sync_sends_no_more_than_one_page_over_the_minimum(env: Env) -> No
     assert env.srv.request_count(SEARCH_ORDERS) == before + 1
 
 
+def test_next_process_starts_from_the_bucket_the_last_one_left(
+    vault: Vault, secrets: SecretStore
+) -> None:
+    # A new process assumed a full bucket while Amazon's was spent by the last run: its
+    # first requests came back 429.
+    with FakeSpApi(orders=2100, seed=5, speed=200, settle_seconds=0) as server:
+        env = Env(vault, secrets, server)
+        env.run()  # the burst is spent, and then some (a page per 0.9 s)
+        assert server.throttled_count() == 0
+        server.add_orders(200)
+        clear_token_cache()
+        env.sync = SyncService(  # another process: its own limits, the same vault
+            vault=vault,
+            secrets=env.stores.secrets,
+            clock=env.clock,
+            notices=env.notices,
+            client_factory=real_client_factory(),
+            stores=env.stores,
+            limits=RateLimits(env.clock),
+            retry_base=0.01,
+        )
+        result = env.run()
+        assert result.orders >= 200
+        assert server.throttled_count() == 0
+        assert_complete(env)
+
+
 @pytest.mark.parametrize(
     "fault",
     [

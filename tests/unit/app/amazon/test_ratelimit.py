@@ -110,3 +110,21 @@ def test_slowing_down_has_a_floor(clock: FakeClock) -> None:
     for _ in range(100):
         bucket.throttled()
     assert bucket.rate >= 2.0 / 64
+
+
+def test_restored_bucket_refills_for_the_time_since_and_keeps_its_slowed_rate(
+    clock: FakeClock,
+) -> None:
+    left = RateLimits(clock).bucket(1, "searchOrders")
+    left.set_rate(2.0)
+    left.throttled()
+    left.throttled()  # slowed to 1/s, bucket empty
+    state = left.state()
+    clock.advance(3.0)
+    limits = RateLimits(clock)  # the next process
+    limits.restore(1, "searchOrders", state)
+    bucket = limits.bucket(1, "searchOrders")
+    assert bucket.tokens == pytest.approx(3.0)
+    assert (bucket.rate, bucket.advertised) == (pytest.approx(1.0), 2.0)
+    limits.restore(1, "searchOrders", RateLimits(clock).bucket(1, "searchOrders").state())
+    assert limits.bucket(1, "searchOrders") is bucket  # this process's own bucket wins

@@ -1,0 +1,42 @@
+"""The ``rate_buckets`` table: each store's rate bucket as the last process left it.
+
+DB thread only (``conn`` from ``vault.run``/``vault.write``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from app.amazon.ratelimit import BucketState
+
+Conn = Any
+
+
+def load_bucket(conn: Conn, store_id: int, operation: str) -> BucketState | None:
+    row = conn.execute(
+        "SELECT tokens, rate, advertised, saved_at FROM rate_buckets "
+        "WHERE store_id = ? AND operation = ?",
+        (store_id, operation),
+    ).fetchone()
+    if row is None:
+        return None
+    saved_at = datetime.fromisoformat(row[3])  # to the microsecond: 1 s is tokens in tests
+    return BucketState(float(row[0]), float(row[1]), float(row[2]), saved_at)
+
+
+def save_bucket(conn: Conn, store_id: int, operation: str, state: BucketState) -> None:
+    conn.execute(
+        "INSERT INTO rate_buckets(store_id, operation, tokens, rate, advertised, saved_at) "
+        "VALUES (?,?,?,?,?,?) ON CONFLICT(store_id, operation) DO UPDATE SET "
+        "tokens=excluded.tokens, rate=excluded.rate, advertised=excluded.advertised, "
+        "saved_at=excluded.saved_at",
+        (
+            store_id,
+            operation,
+            state.tokens,
+            state.rate,
+            state.advertised,
+            state.saved_at.astimezone(UTC).isoformat(),
+        ),
+    )
