@@ -392,3 +392,8 @@ class NoInput(OperationCancelled):
         "The command needed an answer, but its input ended. Run it in a terminal and type "
         "the answers, or give them on standard input, one per line."
     )
+
+
+class SettingInvalid(UserError):
+    title = "Check the setting"
+    message = "That setting or value is not valid."
