@@ -1,7 +1,7 @@
 """``muttefik stores list|add|edit|remove``: the store dialog's settings, headless.
 
-``list`` signs any operator in (an agent sees their stores); ``add``, ``edit`` and
-``remove`` need an administrator.  The LWA client secret and the refresh token are never
+``list`` signs any operator in (an agent sees their stores); ``add``, ``edit``, ``test``
+and ``remove`` need an administrator.  The LWA client secret and the refresh token are never
 taken from arguments (they would stay in the shell history and the process list): they
 are asked for without echo on a terminal, or read line by line from standard input when
 it is not one, after the sign-in's answers::
@@ -24,7 +24,13 @@ from app.amazon.models import Credentials, Region, StoreDraft
 from app.auth.models import Actor
 from app.auth.rbac import Permission
 from app.cli.terminal import ask_line, open_cli_services, prompt, sign_in_on_terminal
-from app.errors import InsecureEndpoint, OperationCancelled, StoreSettingsInvalid, UserError
+from app.errors import (
+    AmazonError,
+    InsecureEndpoint,
+    OperationCancelled,
+    StoreSettingsInvalid,
+    UserError,
+)
 
 if TYPE_CHECKING:
     from app.amazon.models import Store
@@ -94,6 +100,14 @@ def register(sub: Any) -> None:
         "standard input)",
     )
     edit.set_defaults(func=cmd_stores_edit)
+
+    test = stores_sub.add_parser(
+        "test",
+        help="check a store's saved settings and credentials with Amazon (admin sign-in): "
+        "a token and one page of recent orders, as the store dialog's Test connection",
+    )
+    test.add_argument("--store", required=True, metavar="NAME", help="the store's name")
+    test.set_defaults(func=cmd_stores_test)
 
     remove = stores_sub.add_parser(
         "remove", help="remove a store with its orders and saved credentials (admin sign-in)"
@@ -238,6 +252,20 @@ def cmd_stores_edit(args: argparse.Namespace) -> int:
             raise _name_the_option(exc) from None
     print(f"Store {changed.name} saved.")
     return 0
+
+
+def cmd_stores_test(args: argparse.Namespace) -> int:
+    with open_cli_services(args) as services:
+        actor = _signed_in_admin(services)
+        store = _find(services, actor, args.store)
+        print(f"Testing the connection of {store.name}…", flush=True)
+        report = services.stores.test_connection(actor, store)
+    if report.ok:
+        print(f"{store.name}: {report.title}. {report.message}")
+        return 0
+    if report.error is not None:
+        raise report.error
+    raise AmazonError(report.message)
 
 
 def cmd_stores_remove(args: argparse.Namespace) -> int:

@@ -1,0 +1,80 @@
+"""``muttefik stores test --store NAME``: the store dialog's "Test connection" from the
+terminal, through the real client over HTTP to the fake SP-API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from app import bootstrap
+from app.amazon.models import Credentials, Region, StoreDraft
+from app.amazon.spapi import clear_token_cache
+from app.auth import totp
+from app.auth.store import load_actor
+from app.demo.fake_spapi import FakeSpApi
+from app.paths import Profile
+from app.secrets import SecretStore
+from app.services import Core, build_services
+from tests.helpers.cli import answer_prompts, run
+from tests.helpers.world import ADMIN_PW
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def server() -> Any:
+    clear_token_cache()
+    with FakeSpApi(orders=150, seed=3, speed=None, settle_seconds=0) as srv:
+        yield srv
+    clear_token_cache()
+
+
+def _add_store(profile: Profile, secrets: SecretStore, srv: Any, client_secret: str) -> None:
+    vault, _ = bootstrap.open_vault(profile, secrets)
+    core = Core(profile=profile, vault=vault, secrets=secrets)
+    try:
+        admin = vault.call(lambda conn: load_actor(conn, 1))
+        build_services(core).stores.create_store(
+            admin,
+            StoreDraft(
+                "Main", Region.NA, ("ATVPDKIKX0DER",), srv.client_id, srv.base_url, srv.lwa_url
+            ),
+            Credentials(lwa_client_secret=client_secret, refresh_token=srv.refresh_token),
+        )
+    finally:
+        core.close()
+
+
+def test_a_working_store_reports_connected(
+    cli_profile: tuple[Profile, str],
+    secrets: SecretStore,
+    server: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    profile, secret = cli_profile
+    _add_store(profile, secrets, server, server.client_secret)
+    answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
+    assert run(profile, "stores", "test", "--store", "main") == 0
+    out = capsys.readouterr().out
+    assert "Main: Connected" in out and "recent orders" in out
+    assert server.request_count("searchOrders") == 1
+
+
+def test_a_refused_secret_is_reported_in_the_sellers_words(
+    cli_profile: tuple[Profile, str],
+    secrets: SecretStore,
+    server: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    profile, secret = cli_profile
+    _add_store(profile, secrets, server, "amzn1.oa2-cs.v1.not-the-secret")
+    answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
+    assert run(profile, "stores", "test", "--store", "Main") == 2
+    err = capsys.readouterr().err
+    assert "Amazon sign-in failed" in err and "client secret" in err
+    assert "not-the-secret" not in err
+    assert server.request_count("searchOrders") == 0
