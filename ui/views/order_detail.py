@@ -31,7 +31,12 @@ from PySide6.QtWidgets import (
 from app.amazon.models import Order
 from app.amazon.orders_service import seller_central_url
 from app.auth.models import Actor
-from ui.models.orders_model import DELIVERY_TEXT, STATUS_TEXT, local_time
+from ui.models.orders_model import (
+    DELIVERY_TEXT,
+    NEEDS_ATTENTION_TEXT,
+    STATUS_TEXT,
+    local_time,
+)
 from ui.ops import when_done
 
 if TYPE_CHECKING:
@@ -176,6 +181,17 @@ class OrderDetailPanel(QWidget):
         self.subtitle.setWordWrap(True)
         self.subtitle.setStyleSheet("color: #555;")
         v.addWidget(self.subtitle)
+        # What Amazon sent that this app could not read (an unknown status, an item
+        # without an ASIN): the order is stored anyway; the seller checks it at Amazon.
+        self.attention = QLabel()
+        self.attention.setObjectName("orderAttention")
+        self.attention.setWordWrap(True)
+        self.attention.setStyleSheet(
+            "background: #fff4e5; color: #663c00; border: 1px solid #f0c36d;"
+            " border-radius: 4px; padding: 4px 6px;"
+        )
+        self.attention.hide()
+        v.addWidget(self.attention)
         self.seller_central = QPushButton("Open in Seller Central ↗")
         self.seller_central.setObjectName("sellerCentralButton")
         self.seller_central.setToolTip("Opens the order's page in your web browser.")
@@ -243,7 +259,17 @@ class OrderDetailPanel(QWidget):
     def _show(self, order: Order) -> None:
         self._order = order
         self.title_label.setText(order.order_id)
-        self.status_chip.setText(STATUS_TEXT.get(order.status, str(order.status)))
+        self.status_chip.setText(
+            NEEDS_ATTENTION_TEXT
+            if order.attention
+            else STATUS_TEXT.get(order.status, str(order.status))
+        )
+        self.attention.setText(
+            f"Needs attention: {order.attention} Check this order in Seller Central."
+            if order.attention
+            else ""
+        )
+        self.attention.setVisible(bool(order.attention))
         self.status_chip.setStyleSheet(
             "border: 1px solid palette(mid); border-radius: 8px; padding: 1px 8px;"
         )

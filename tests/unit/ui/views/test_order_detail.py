@@ -77,3 +77,30 @@ def test_each_package_says_which_items_it_holds(
     assert rows["Package 1:"].endswith("\nContains 2× LANTERN-2")
     assert rows["Package 2:"].endswith("\nContains 1× LANTERN-2, 1× B0ASIN0002, 1× gone")
     assert "Contains" not in rows["Package 3:"]
+
+
+def test_an_order_needing_attention_says_what_and_where_to_check(
+    qtbot: Any, vault: Vault, services: Services
+) -> None:
+    """An odd order (stored by the sync with the reason) says so in the panel, not only in
+    the table's tooltip; a normal order shows no such line."""
+    odd = make(1, attention="Amazon sent a status this app does not know (ON_HOLD).")
+    plain = make(2)
+
+    def write(conn: Any) -> None:
+        conn.execute("INSERT INTO stores(id, name, created_at) VALUES (1, 'S', 'x')")
+        orders_repo.upsert_orders(conn, [odd, plain], now=NOW)
+
+    vault.call_write(write)
+    panel = OrderDetailPanel(services=services, actor=put_operator(vault, ADMIN))
+    qtbot.addWidget(panel)
+    panel.show()
+    with qtbot.waitSignal(panel.order_loaded, timeout=3000):
+        panel.show_order(odd.order_id)
+    assert panel.status_chip.text() == "Needs attention"
+    assert panel.attention.isVisibleTo(panel)
+    assert "ON_HOLD" in panel.attention.text() and "Seller Central" in panel.attention.text()
+    with qtbot.waitSignal(panel.order_loaded, timeout=3000):
+        panel.show_order(plain.order_id)
+    assert not panel.attention.isVisibleTo(panel)
+    assert panel.status_chip.text() != "Needs attention"
