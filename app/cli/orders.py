@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from app.amazon.models import SyncProgress
+from app.amazon.models import SyncPhase, SyncProgress
 from app.auth.models import Actor
 from app.cli.terminal import open_cli_services, sign_in_on_terminal
 from app.errors import (
@@ -64,6 +64,8 @@ def _signed_in(services: Any) -> Actor:
 def _fmt_eta(seconds: float | None) -> str:
     if seconds is None:
         return ""
+    if seconds < 60:  # the rate limit's wait only: requests still take their time
+        return ", under a minute left"
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return (
@@ -72,6 +74,8 @@ def _fmt_eta(seconds: float | None) -> str:
 
 
 def print_progress(p: SyncProgress) -> None:
+    if p.phase is SyncPhase.DONE:
+        return  # the command says "Done" or "stopped" itself, with the run's result
     where = f" back to {p.backfilled_to:%Y-%m-%d}" if p.backfilled_to else ""
     wait = (
         f", waiting {p.waiting_seconds:.0f}s for Amazon's rate limit" if p.waiting_seconds else ""

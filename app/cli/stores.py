@@ -50,7 +50,7 @@ _OPTIONS = {
 
 
 def register(sub: Any) -> None:
-    stores = sub.add_parser("stores", help="list, add, change or remove stores")
+    stores = sub.add_parser("stores", help="list, add, change, test or remove stores")
     stores_sub = stores.add_subparsers(dest="stores_command", metavar="ACTION")
     listing = stores_sub.add_parser("list", help="list stores and their sync state")
     listing.set_defaults(func=cmd_stores_list)

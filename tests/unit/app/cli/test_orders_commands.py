@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from app import bootstrap
-from app.amazon.models import Credentials, Region, StoreDraft
+from app.amazon.models import Credentials, Region, StoreDraft, SyncPhase, SyncProgress
 from app.amazon.sync import SyncService
 from app.auth import totp
 from app.auth.store import load_actor
+from app.cli.orders import print_progress
 from app.errors import (
     AmazonBadResponse,
     AmazonServerError,
@@ -65,3 +66,21 @@ def test_a_failed_sync_does_not_promise_to_continue_by_itself(
     for promise in ("by itself", "will try again", "will retry", "we will", "shortly"):
         assert promise not in err  # the command has exited: nothing goes on by itself
     assert "muttefik sync --store" in err and "again" in err
+
+
+def _progress(phase: SyncPhase, eta: float | None) -> SyncProgress:
+    return SyncProgress(store_id=1, phase=phase, pages=2, orders=119, eta_seconds=eta)
+
+
+def test_progress_lines_do_not_claim_done_or_no_time_left(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    print_progress(_progress(SyncPhase.BACKFILL, 0.0))
+    print_progress(_progress(SyncPhase.BACKFILL, 3725.0))
+    # The run's own last report: the command prints "Done" or "stopped" itself after it.
+    print_progress(_progress(SyncPhase.DONE, 0.0))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "  backfill: 2 pages, 119 orders, under a minute left",
+        "  backfill: 2 pages, 119 orders, about 1h02m left",
+    ]
