@@ -146,6 +146,14 @@ def test_throttling_beyond_the_advertised_rate_slows_down_and_completes(
         assert result.throttled == server.throttled_count(SEARCH_ORDERS)
 
 
+def test_a_long_run_of_429s_never_fails_the_sync(env: Env) -> None:
+    # Today the 51st 429 on one request ended the sync with an error.
+    env.srv.faults.set(Fault.THROTTLE, count=60, operation=SEARCH_ORDERS)
+    result = env.run()
+    assert result.backfill_complete and result.throttled == 60
+    assert_complete(env)
+
+
 def test_first_sync_sends_no_more_than_one_page_over_the_minimum(env: Env) -> None:
     # The backfill's windows each end in a part-filled page and a first sync closed
     # with an incremental call that came back empty: 600 orders took 10 requests.
