@@ -5,10 +5,11 @@ DB thread only (``conn`` from ``vault.run``/``vault.write``).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from app.amazon.ratelimit import BucketState
+from app.amazon.ratelimit import USAGE_PLANS, BucketState
 
 Conn = Any
 
@@ -40,3 +41,14 @@ def save_bucket(conn: Conn, store_id: int, operation: str, state: BucketState) -
             state.saved_at.astimezone(UTC).isoformat(),
         ),
     )
+
+
+def spend_one(conn: Conn, store_id: int, operation: str, now: datetime) -> None:
+    """A request outside the sync (Test connection) took one of Amazon's tokens: the
+    next sync must not count on it."""
+    rate, burst = USAGE_PLANS[operation]
+    left = load_bucket(conn, store_id, operation)
+    if left is None:
+        left = BucketState(float(burst), rate, rate, now)
+    tokens = max(0.0, left.tokens_at(now, burst) - 1.0)
+    save_bucket(conn, store_id, operation, replace(left, tokens=tokens, saved_at=now))

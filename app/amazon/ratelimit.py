@@ -58,6 +58,11 @@ class BucketState:
     advertised: float
     saved_at: datetime
 
+    def tokens_at(self, now: datetime, burst: int) -> float:
+        """The tokens there are at ``now``, refilled since it was saved."""
+        since = max(0.0, (now - self.saved_at).total_seconds())
+        return min(float(burst), self.tokens + since * self.rate)
+
 
 class TokenBucket:
     """``burst`` tokens, refilled at ``rate`` per second.  Thread-safe."""
@@ -173,18 +178,15 @@ class RateLimits:
             return found
 
     def restore(self, store_id: int, operation: str, state: BucketState) -> None:
-        """Start ``operation``'s bucket from what another process left (refilled for
-        the time since), unless this process has one already."""
+        """Restart ``operation``'s bucket from its saved state (refilled for the time
+        since): what the last sync left, in this process or another, less what was
+        spent outside a sync since (Test connection)."""
         with self._lock:
-            key = (store_id, operation)
-            if key in self._buckets:
-                return
             _, burst = self._plans[operation]
-            since = max(0.0, (self._clock.now() - state.saved_at).total_seconds())
-            tokens = min(float(burst), state.tokens + since * state.rate)
+            tokens = state.tokens_at(self._clock.now(), burst)
             bucket = TokenBucket(state.advertised, burst, self._clock, tokens=tokens)
             bucket.rate = min(state.rate, state.advertised)
-            self._buckets[key] = bucket
+            self._buckets[(store_id, operation)] = bucket
 
     def forget(self, store_id: int) -> None:
         with self._lock:

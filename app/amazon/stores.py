@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from app import access
-from app.amazon import orders_repo
+from app.amazon import bucket_repo, orders_repo
 from app.amazon.models import Credentials, Region, Store, StoreDraft
 from app.amazon.spapi import PLAIN_ASCII_RE, check_endpoint, classify
 from app.amazon.spapi.orders import (
@@ -548,6 +548,8 @@ class StoreService:
             error = classify(exc)
             log.info("test connection failed: %s (%s)", error.title, error.detail)
             return ConnectionReport(False, error.title, error.message, error=error)
+        if saved:  # the request took one of Amazon's tokens: the next sync counts it
+            self._spent_token(saved)
         return ConnectionReport(
             True,
             "Connected",
@@ -556,6 +558,15 @@ class StoreService:
             f"operation {SEARCH_ORDERS}).",
             orders_seen=len(page.orders),
         )
+
+    def _spent_token(self, store_id: int) -> None:
+        now = self.clock.now()
+        try:
+            self.vault.call_write(
+                lambda conn: bucket_repo.spend_one(conn, store_id, SEARCH_ORDERS, now)
+            )
+        except Exception as exc:  # at worst the next sync meets one 429
+            log.info("rate bucket of store %d not updated (%s)", store_id, type(exc).__name__)
 
     def _changed(self, store_id: int) -> None:
         """Announce a committed change of the store (called after its write returned)."""

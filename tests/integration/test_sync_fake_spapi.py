@@ -195,6 +195,18 @@ def test_next_process_starts_from_the_bucket_the_last_one_left(
         assert_complete(env)
 
 
+def test_a_sync_right_after_test_connection_counts_the_token_it_spent(
+    vault: Vault, secrets: SecretStore
+) -> None:
+    # "Test connection" spent one of Amazon's burst tokens; the sync assumed all 20.
+    with FakeSpApi(orders=2100, seed=6, speed=200, settle_seconds=0) as server:
+        env = Env(vault, secrets, server)
+        assert env.stores.test_connection(ADMIN, env.store).ok
+        env.run()
+        assert server.throttled_count() == 0
+        assert_complete(env)
+
+
 @pytest.mark.parametrize(
     "fault",
     [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+from dataclasses import replace
 
 import pytest
 
@@ -126,5 +127,6 @@ def test_restored_bucket_refills_for_the_time_since_and_keeps_its_slowed_rate(
     bucket = limits.bucket(1, "searchOrders")
     assert bucket.tokens == pytest.approx(3.0)
     assert (bucket.rate, bucket.advertised) == (pytest.approx(1.0), 2.0)
-    limits.restore(1, "searchOrders", RateLimits(clock).bucket(1, "searchOrders").state())
-    assert limits.bucket(1, "searchOrders") is bucket  # this process's own bucket wins
+    spent = replace(state, tokens=0.0, saved_at=clock.now())  # Test connection since
+    limits.restore(1, "searchOrders", spent)  # the next sync in this process
+    assert limits.bucket(1, "searchOrders").tokens == pytest.approx(0.0)
