@@ -12,8 +12,10 @@ One run of :meth:`SyncService.sync_store` does, in order:
 
 Every page is stored in one transaction together with the position of the next page,
 so a crash or cancel loses nothing and repeats nothing; a failed page is retried (5xx,
-network, unreadable reply: exponential back-off; 429: wait for the bucket), never
-skipped.  Upserts are idempotent and the newest ``lastUpdatedTime`` wins.
+network, unreadable reply: exponential back-off; 429: wait for the bucket, never
+fatal), never skipped.  Upserts are idempotent and the newest ``lastUpdatedTime``
+wins.  The searchOrders rate bucket is saved when a run ends (``rate_buckets``) and
+each run, in this process or another, starts from it.
 
 Permissions: ``sync_orders`` on the store (agents on their own stores, admins and the
 system principal :data:`app.access.SYSTEM` on every store), checked with
