@@ -137,6 +137,11 @@ class Action:
         "settings_changed", "key", "old", "new", label="Setting changed"
     )
     KEY_ROTATED = define_action("key_rotated", "mode", label="Database key rotated")
+    UNATTENDED_ENABLED = define_action("unattended_enabled", label="Unattended sync enabled")
+    UNATTENDED_DISABLED = define_action("unattended_disabled", label="Unattended sync disabled")
+    UNATTENDED_REFUSED = define_action(
+        "unattended_refused", "reason", label="Unattended sync refused"
+    )
     AUDIT_EXPORTED = define_action(
         "audit_exported", "format", "since", "count", label="Audit log exported"
     )

@@ -23,6 +23,7 @@ from app.notices import Notices
 from app.paths import Profile
 from app.secrets import SecretStore
 from app.settings_service import SettingsService
+from app.unattended import UnattendedService
 from app.vault import Vault
 from app.vault.check import CheckResult
 from app.vault.keys import KeyMode
@@ -81,6 +82,7 @@ class Services:
     orders: OrdersService
     settings: SettingsService
     keys: KeyService
+    unattended: UnattendedService
     #: The scheduled sync; started by the GUI (``sync_job.start()``), not by the CLI.
     sync_job: SyncJob
 
@@ -126,5 +128,8 @@ def build_services(core: Core) -> Services:
             vault=core.vault, clock=core.clock, audit=audit_log, notices=core.notices
         ),
         keys=KeyService(vault=core.vault, secrets=core.secrets, audit=audit_log, auth=auth),
+        unattended=UnattendedService(
+            vault=core.vault, secrets=core.secrets, clock=core.clock, audit=audit_log
+        ),
         sync_job=SyncJob(sync=sync, jobs=core.jobs),
     )

@@ -265,6 +265,10 @@ MATRIX: dict[str, tuple[frozenset[str], Call]] = {
         ADMIN_ONLY,
         lambda w, a, s: w.services.audit.export(a, AuditFilter(), "csv", io.StringIO()),
     ),
+    # --- unattended sync ----------------------------------------------------------------
+    "unattended.status": (SIGNED_IN, lambda w, a, s: w.services.unattended.status(a)),
+    "unattended.enable": (ADMIN_ONLY, lambda w, a, s: w.services.unattended.enable(a)),
+    "unattended.disable": (ADMIN_ONLY, lambda w, a, s: w.services.unattended.disable(a)),
     # --- database key -------------------------------------------------------------------
     "keys.rotate": (ADMIN_ONLY, lambda w, a, s: w.services.keys.rotate(a, lambda: "unused")),
     # --- operators ----------------------------------------------------------------------
@@ -353,6 +357,7 @@ NO_ACTOR: dict[str, str] = {
     "auth.password_rules": "the policy in words; reads no account",
     "sync.is_running": "whether a sync holds a store's lock in memory; reads no data",
     "audit.verify": "integrity of the whole chain; reveals no entry",
+    "unattended.sign_in": "the keychain credential, checked against its stored hash, is the check",
     "audit.verify_against": "checks an export the caller already holds against the chain",
     "audit.actions": "the static list of action names, for the filter",
     "sync_job.start": "the scheduled sync acts as the system principal; the app starts it",
