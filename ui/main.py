@@ -260,6 +260,37 @@ class Startup(QObject):
 
             show_audit_findings(window)
 
+    # a command's sync, handed over -----------------------------------------------------
+    def hand_off_sync(self, store_name: str, reply: Callable[[bool, str], None]) -> None:
+        """``muttefik sync`` found us holding the profile: the scheduled sync job syncs
+        the store now, as the system (the command's operator never signed in here).
+        ``reply`` once, from the GUI thread; the store is read without waiting."""
+        services = self.services
+        if services is None or self.runtime is None:
+            reply(
+                False,
+                "Müttefik Desk is open on this profile but nobody has signed in there yet. "
+                "Sign in to the app (it syncs by itself), or close it and run this again.",
+            )
+            return
+        from app import access
+        from app.amazon.stores import MAX_NAME_LENGTH
+
+        def found(store: Any) -> None:
+            if store is None:
+                long = len(store_name) > MAX_NAME_LENGTH  # no store has such a name
+                shown = " with that name" if long else f" named {store_name!r}"
+                reply(False, f"There is no store{shown}. `muttefik stores list` lists them.")
+                return
+            services.sync_job.run_now(store.id)
+            reply(True, store.name)
+
+        def failed(exc: BaseException) -> None:
+            log.error("a handed-over sync could not be started: %s", type(exc).__name__)
+            reply(False, "Müttefik Desk is open on this profile and could not start the sync.")
+
+        ops.when_done(services.stores.find_store(access.SYSTEM, store_name), found, failed)
+
     # failures and shutdown ------------------------------------------------------------
     def _fail(self, exc: BaseException, *, quiet: bool = False) -> None:
         log.error("startup failed: %s", type(exc).__name__)
@@ -408,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
             startup.window.activateWindow()
 
     instance.raise_requested.connect(raise_window)
+    instance.sync_requested.connect(startup.hand_off_sync)
     QTimer.singleShot(0, startup.start)
     code = app.exec()
     startup._shutdown()

@@ -1,25 +1,32 @@
-"""One running window per profile (QLocalServer).  A second launch raises the first."""
+"""One running window per profile (QLocalServer).  A second launch raises the first;
+``muttefik sync`` hands its store's sync to the running app (``app/cli/handoff.py``)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
+from app.cli.handoff import decode_request, encode_answer, server_name
 from app.paths import Profile
 
 log = logging.getLogger("muttefik.ui")
 
+__all__ = ["Reply", "SingleInstance", "server_name"]
 
-def server_name(profile: Profile) -> str:
-    return f"muttefik-desk-{profile.ident}"
+#: ``reply(accepted, text)`` answers a hand-off once: the store's name, or a message.
+Reply = Callable[[bool, str], None]
 
 
 class SingleInstance(QObject):
-    """Signals: ``raise_requested`` when another launch asked us to come forward."""
+    """Signals: ``raise_requested`` when another launch asked us to come forward;
+    ``sync_requested(store_name, reply)`` when a command handed us a store's sync (the
+    receiver calls ``reply`` once, on the GUI thread, without waiting on anything)."""
 
     raise_requested = Signal()
+    sync_requested = Signal(str, object)
 
     def __init__(self, profile: Profile) -> None:
         super().__init__()
@@ -53,10 +60,33 @@ class SingleInstance(QObject):
     def _on_connection(self) -> None:
         assert self.server is not None
         while (socket := self.server.nextPendingConnection()) is not None:
-            socket.readyRead.connect(lambda s=socket: self._read(s))
+            pending = bytearray()  # a request line may arrive in pieces
+            socket.readyRead.connect(lambda s=socket, p=pending: self._read(s, p))
 
-    def _read(self, socket: QLocalSocket) -> None:
-        data = bytes(socket.readAll().data())
-        if b"raise" in data:
+    def _read(self, socket: QLocalSocket, pending: bytearray) -> None:
+        pending += bytes(socket.readAll().data())
+        data = bytes(pending)
+        if data.startswith(b"raise"):
             self.raise_requested.emit()
-        socket.disconnectFromServer()
+            socket.disconnectFromServer()
+            return
+        if b"\n" not in data:
+            return
+        socket.readyRead.disconnect()
+        store_name = decode_request(data.split(b"\n", 1)[0])
+        if store_name is None:
+            socket.disconnectFromServer()
+            return
+        answered = False
+
+        def reply(accepted: bool, text: str) -> None:
+            nonlocal answered
+            if answered:
+                return
+            answered = True
+            # Written without waiting: the socket sends it from the event loop.
+            socket.write(encode_answer(accepted, text))
+            socket.disconnectFromServer()
+
+        log.info("a command handed a store's sync to the app")
+        self.sync_requested.emit(store_name, reply)

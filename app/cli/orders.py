@@ -104,9 +104,27 @@ def _ctrl_c_cancels(cancel: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _handed_to_app(args: argparse.Namespace) -> bool:
+    """If the app has the profile open, it syncs the store now (its scheduled sync job,
+    as the system) instead of this command failing on the profile lock.  False when no
+    app answers: the command syncs itself.  Raises the app's refusal as a UserError."""
+    from app.cli.handoff import ask_app_to_sync
+    from app.cli.terminal import profile_from_args
+
+    answer = ask_app_to_sync(profile_from_args(args), args.store)
+    if answer is None:
+        return False
+    if not answer.accepted:
+        raise UserError(answer.text)
+    print(f"The app is running; it syncs {answer.text} now.")
+    return True
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     from app.amazon.stores import MAX_NAME_LENGTH
 
+    if _handed_to_app(args):
+        return 0
     cancel = threading.Event()
     with open_cli_services(args) as services:
         actor = _signed_in(services)
