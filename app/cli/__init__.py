@@ -17,13 +17,13 @@ import sys
 from typing import Any
 
 from app import __version__
-from app.cli import audit, operators, orders, settings, stores, vault
+from app.cli import audit, operators, orders, settings, stores, unattended, vault
 from app.cli.terminal import profile_from_args
 from app.errors import NoInput, UserError
 
 __all__ = ["build_parser", "main", "profile_from_args", "run"]
 
-COMMAND_MODULES = (vault, orders, stores, settings, audit, operators)
+COMMAND_MODULES = (vault, orders, stores, settings, audit, operators, unattended)
 
 log = logging.getLogger("muttefik.cli")
 

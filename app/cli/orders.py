@@ -2,7 +2,8 @@
 
 It signs an operator in on the terminal first (password and code; the demo profile
 signs its demo admin in), so the audit log names who synced and an agent sees only
-their stores.
+their stores.  With ``--unattended`` (or with no terminal while unattended sync is
+enabled) it runs as the system with no prompt instead (``app/cli/unattended.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from app.amazon.models import SyncPhase, SyncProgress
 from app.auth.models import Actor
-from app.cli.terminal import open_cli_services, sign_in_on_terminal
+from app.cli.terminal import ask_passphrase, open_cli_services, sign_in_on_terminal
 from app.errors import (
     AmazonBadResponse,
     AmazonServerError,
@@ -33,6 +34,11 @@ from app.errors import (
 def register(sub: Any) -> None:
     sync = sub.add_parser("sync", help="sync a store's orders from Amazon and print progress")
     sync.add_argument("--store", required=True, metavar="NAME", help="the store's name")
+    sync.add_argument(
+        "--unattended",
+        action="store_true",
+        help="no sign-in: run as the system (`muttefik unattended enable` first; for cron)",
+    )
     sync.set_defaults(func=cmd_sync)
 
 
@@ -57,8 +63,22 @@ def _after_exit(exc: UserError, store_name: str) -> UserError:
     return exc
 
 
-def _signed_in(services: Any) -> Actor:
+def _signed_in(services: Any, args: argparse.Namespace) -> Actor:
+    """The system with ``--unattended`` (or without a terminal, when unattended sync is
+    enabled), else the operator signing in on the terminal."""
+    from app.cli.unattended import no_terminal, sync_actor
+
+    if args.unattended or no_terminal():
+        actor = sync_actor(services, required=args.unattended)
+        if actor is not None:
+            return actor
     return sign_in_on_terminal(services.auth).actor
+
+
+def _no_passphrase(new_profile: bool) -> str:
+    from app.unattended import PassphraseProfile
+
+    raise PassphraseProfile()
 
 
 def _fmt_eta(seconds: float | None) -> str:
@@ -126,8 +146,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if _handed_to_app(args):
         return 0
     cancel = threading.Event()
-    with open_cli_services(args) as services:
-        actor = _signed_in(services)
+    passphrase = _no_passphrase if args.unattended else ask_passphrase
+    with open_cli_services(args, passphrase=passphrase) as services:
+        actor = _signed_in(services, args)
         store = services.stores.find_store(actor, args.store).result()
         if store is None:
             long = len(args.store) > MAX_NAME_LENGTH  # no store has such a name: not echoed

@@ -121,16 +121,19 @@ def sign_in_on_terminal(
 
 
 @contextmanager
-def open_cli_services(args: argparse.Namespace) -> Iterator[Services]:
+def open_cli_services(
+    args: argparse.Namespace, *, passphrase: Callable[[bool], str] = ask_passphrase
+) -> Iterator[Services]:
     """Open the existing profile named by ``args`` and build the services; closes them
-    after.  Raises NotAProfile/DataFileMissing rather than create anything."""
+    after.  Raises NotAProfile/DataFileMissing rather than create anything.
+    ``passphrase`` answers a passphrase-mode profile (the terminal prompt by default)."""
     from app import bootstrap
     from app.services import Core, build_services
 
     profile = profile_from_args(args)
     secrets = bootstrap.secret_store_for(profile)
     # Commands never create a profile (``muttefik profile new`` does, explicitly).
-    vault, _key = bootstrap.open_vault(profile, secrets, passphrase=ask_passphrase, create=False)
+    vault, _key = bootstrap.open_vault(profile, secrets, passphrase=passphrase, create=False)
     core = Core(profile=profile, vault=vault, secrets=secrets)
     try:
         yield build_services(core)
