@@ -74,9 +74,9 @@ def _profile_with_store(root: Path, srv: Any) -> tuple[Profile, Actor]:
 
 def _cron(session: SecretServiceSession, profile: Profile, *flags: str) -> tuple[int, str, str]:
     """``muttefik sync`` as cron runs it: no terminal, nothing on standard input."""
+    command = ["--profile", str(profile.root), "sync", "--store", "Main", *flags]
     child = subprocess.run(
-        [sys.executable, "-m", "app.cli", "--profile", str(profile.root), "sync"]
-        + ["--store", "Main", *flags],
+        [sys.executable, "-m", "app.cli", *command],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         env=dict(session.env(), PYTHONPATH=str(ROOT)),
