@@ -158,3 +158,21 @@ def test_a_passphrase_profile_says_it_cannot_run_unattended(
     _sign_in(monkeypatch, secret)
     assert run(profile, "unattended", "enable") == 2
     assert "passphrase" in capsys.readouterr().err
+
+
+def test_sync_unattended_on_a_passphrase_profile_says_so_instead_of_prompting(
+    cli_profile: tuple[Profile, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    profile, _secret = cli_profile
+    real_open = bootstrap.open_vault
+
+    def asks_the_passphrase(*args: Any, passphrase: Any = None, **kwargs: Any) -> Any:
+        passphrase(False)  # a passphrase-mode profile asks its provider first
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(bootstrap, "open_vault", asks_the_passphrase)
+    _no_prompts(monkeypatch)
+    assert run(profile, "sync", "--store", "Main", "--unattended") == 2
+    assert "protected by a passphrase" in capsys.readouterr().err
