@@ -104,13 +104,14 @@ class Startup(QObject):
         QApplication.setQuitOnLastWindowClosed(False)
 
         def plan(job: ops.Job) -> KeyPlan:
+            from app.cli.handoff import take_profile_lock
+
             self.profile.ensure()
             # Held from before the key is resolved until the vault closes: resolving may
             # adopt or drop a pending key, which must not race another process's rotation.
             if self._profile_lock is None:
-                lock = ProfileLock(self.profile.lock_path)
-                lock.acquire()
-                self._profile_lock = lock
+                # A `muttefik sync` holding it is asked to stop (bounded wait, this worker).
+                self._profile_lock = take_profile_lock(self.profile)
             if new_profile:
                 keys.start_new_profile(self.profile, self.secrets)
             # A data file that is missing raises DataFileMissing: never a new key over one.

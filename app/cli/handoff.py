@@ -14,14 +14,19 @@ The protocol is one line each way, the values JSON strings::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import socket
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+from app.errors import DatabaseInUse
 from app.paths import Profile
+from app.vault.lock import ProfileLock
 
 #: How long a command waits for the app's answer (the app reads one DB row).
 ANSWER_TIMEOUT = 10.0
@@ -98,3 +103,137 @@ def ask_app_to_sync(
     if verb not in (b"ok", b"refused") or not isinstance(text, str):
         return None
     return Answer(verb == b"ok", text)
+
+
+# --- the other way: the app opening while a command holds the profile -----------------
+#
+# A command that holds the profile lock for long (``muttefik sync``) listens on a socket
+# of its own beside the app's, :func:`release_path` (the app, starting, takes over its
+# own path, and a command there would look like a running app).  The app asks
+# ``release`` and reads ``ok``; the command stops between pages, and the connection
+# ends when its process has let the lock go.
+
+#: How long the app waits for a command to stop and let the profile go.
+RELEASE_TIMEOUT = 30.0
+
+
+def release_path(profile: Profile) -> Path | None:
+    """Where a command holding ``profile`` listens for the app, or None (Windows)."""
+    path = socket_path(profile)
+    return None if path is None else path.with_name(path.name + "-command")
+
+
+def ask_command_to_release(profile: Profile, timeout: float = RELEASE_TIMEOUT) -> bool | None:
+    """Ask the command holding ``profile`` to stop.  True once it agreed and its side
+    of the connection closed (after it let the lock go); False if it did not within
+    ``timeout``; None if no command listens.  Blocks: never on the GUI thread."""
+    path = release_path(profile)
+    if path is None:
+        return None
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(str(path))
+        except OSError:  # no command, or a stale socket
+            return None
+        data = b""
+        try:
+            sock.sendall(b"release\n")
+            while chunk := sock.recv(4096):  # until the command's side is closed
+                data += chunk
+        except OSError:  # not let go in time
+            return False
+    return data.startswith(b"ok")
+
+
+class ReleaseListener:
+    """In a command that holds the profile lock: when the app asks, ``on_release()``
+    (e.g. set the sync's cancel event) and :attr:`asked` is set.  :meth:`start` once
+    the lock is held; :meth:`close` after it was released (it ends the app's wait)."""
+
+    def __init__(self, profile: Profile, on_release: Callable[[], None]) -> None:
+        self.path = release_path(profile)
+        self.on_release = on_release
+        self.asked = threading.Event()
+        self._server: socket.socket | None = None
+        self._peers: list[socket.socket] = []
+
+    def start(self) -> None:
+        if self.path is None:
+            return
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.path.unlink(missing_ok=True)  # we hold the lock: a leftover is stale
+            server.bind(str(self.path))
+            server.listen(4)
+        except OSError:
+            server.close()  # the app then cannot ask: it tells the seller, as before
+            return
+        self._server = server
+        threading.Thread(target=self._serve, name="release-listener", daemon=True).start()
+
+    def _serve(self) -> None:
+        server = self._server
+        assert server is not None
+        while True:
+            try:
+                peer, _ = server.accept()
+            except OSError:
+                return  # closed
+            try:
+                peer.settimeout(5)
+                request = peer.recv(64)
+            except OSError:
+                peer.close()
+                continue
+            if not request.startswith(b"release"):
+                peer.close()
+                continue
+            self.asked.set()
+            self.on_release()
+            try:
+                peer.sendall(b"ok\n")
+            except OSError:
+                peer.close()
+                continue
+            self._peers.append(peer)  # closed by close(), once the lock is let go
+
+    def close(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            with contextlib.suppress(OSError):
+                server.shutdown(socket.SHUT_RDWR)  # wakes the accept() under way (Linux)
+            server.close()
+            if self.path is not None:
+                self.path.unlink(missing_ok=True)
+        for peer in self._peers:
+            peer.close()
+        self._peers.clear()
+
+    def __enter__(self) -> ReleaseListener:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def take_profile_lock(profile: Profile, timeout: float = RELEASE_TIMEOUT) -> ProfileLock:
+    """The profile lock for the app: if a command holds it, ask that command to stop and
+    take the lock once it let go.  Raises :class:`DatabaseInUse` (saying a command did
+    not let go, when one was asked).  Blocks up to ``timeout``: a worker thread only."""
+    lock = ProfileLock(profile.lock_path)
+    try:
+        lock.acquire()
+        return lock
+    except DatabaseInUse:
+        released = ask_command_to_release(profile, timeout)
+        if released is None:  # the app, or a command that cannot be asked
+            raise
+    try:
+        lock.acquire()  # the command's connection ended after it let the lock go
+    except DatabaseInUse as exc:
+        raise DatabaseInUse(
+            "A `muttefik` command has this profile open and did not stop when asked. "
+            "Wait for it to finish, or stop it (Ctrl-C), then try again."
+        ) from exc
+    return lock

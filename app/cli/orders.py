@@ -20,7 +20,13 @@ from typing import Any
 
 from app.amazon.models import SyncPhase, SyncProgress
 from app.auth.models import Actor
-from app.cli.terminal import ask_passphrase, open_cli_services, sign_in_on_terminal
+from app.cli.handoff import ReleaseListener
+from app.cli.terminal import (
+    ask_passphrase,
+    open_cli_services,
+    profile_from_args,
+    sign_in_on_terminal,
+)
 from app.errors import (
     AmazonBadResponse,
     AmazonServerError,
@@ -129,7 +135,6 @@ def _handed_to_app(args: argparse.Namespace) -> bool:
     as the system) instead of this command failing on the profile lock.  False when no
     app answers: the command syncs itself.  Raises the app's refusal as a UserError."""
     from app.cli.handoff import ask_app_to_sync
-    from app.cli.terminal import profile_from_args
 
     answer = ask_app_to_sync(profile_from_args(args), args.store)
     if answer is None:
@@ -146,8 +151,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if _handed_to_app(args):
         return 0
     cancel = threading.Event()
+    # Closed after the vault (and its lock): that ends a starting app's wait for it.
+    listener = ReleaseListener(profile_from_args(args), cancel.set)
     passphrase = _no_passphrase if args.unattended else ask_passphrase
-    with open_cli_services(args, passphrase=passphrase) as services:
+    with listener, open_cli_services(args, passphrase=passphrase) as services:
+        listener.start()  # the lock is held: an app starting now asks us to stop
         actor = _signed_in(services, args)
         store = services.stores.find_store(actor, args.store).result()
         if store is None:
@@ -162,6 +170,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 result = services.sync.sync_store(actor, store.id, cancel, print_progress)
         except UserError as exc:
             raise _after_exit(exc, store.name) from None
+        if result.cancelled and listener.asked.is_set():
+            print(
+                "Müttefik Desk is opening this profile, so the sync stopped; the next sync "
+                f"continues from here ({result.pages} pages, {result.orders} orders stored)."
+            )
+            return 0
         if result.cancelled:
             print(
                 f"Sync stopped; the next sync continues from here ({result.pages} pages, "

@@ -1,5 +1,6 @@
 """The CLI and the running app on one profile, as real processes: ``muttefik sync`` while
-the app has the profile open hands the sync to the app instead of failing on the lock."""
+the app has the profile open hands the sync to the app instead of failing on the lock,
+and the app starting while a ``muttefik sync`` holds the profile asks it to stop."""
 
 from __future__ import annotations
 
@@ -7,12 +8,19 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from app import bootstrap, settings
+from app.amazon.models import Credentials, Region, StoreDraft
+from app.amazon.spapi import clear_token_cache
 from app.demo.demo_profile import DEMO_STORE_NAME
+from app.demo.fake_spapi import FakeSpApi
+from app.paths import Profile
+from app.services import Core, build_services
 from tests.helpers.secret_service import SecretServiceSession
-from tests.integration.children import ROOT
+from tests.integration.children import ROOT, LineReader
 
 pytestmark = [
     pytest.mark.integration,
@@ -82,3 +90,107 @@ def test_sync_while_the_app_runs_is_handed_to_the_app(
         log.close()
     app_log = (tmp_path / "app.log").read_text()
     assert "Traceback" not in app_log, app_log
+
+
+@pytest.fixture
+def slow_server() -> Any:
+    clear_token_cache()
+    # A twentieth of Amazon's rate: after the first burst each page waits seconds, so the
+    # sync is still running when the app starts.
+    with FakeSpApi(orders=3000, seed=5, speed=0.05, settle_seconds=0) as srv:
+        yield srv
+    clear_token_cache()
+
+
+def _demo_profile_with_store(root: Path, srv: Any) -> Profile:
+    profile = Profile(root, demo=True)
+    secrets = bootstrap.secret_store_for(profile)
+    vault, _ = bootstrap.open_vault(profile, secrets)
+    core = Core(profile=profile, vault=vault, secrets=secrets)
+    try:
+        services = build_services(core)
+        # The whole seeded history: more pages than the rate limit's burst.
+        now = core.clock.now()
+        vault.call_write(lambda c: settings.put(c, settings.SYNC_BACKFILL_DAYS, 130, now=now))
+        services.stores.create_store(
+            services.auth.demo_session().actor,
+            StoreDraft(
+                name="Main",
+                region=Region.NA,
+                marketplace_ids=("ATVPDKIKX0DER",),
+                lwa_client_id=srv.client_id,
+                sp_api_endpoint=srv.base_url,
+                lwa_endpoint=srv.lwa_url,
+            ),
+            Credentials(lwa_client_secret=srv.client_secret, refresh_token=srv.refresh_token),
+        )
+    finally:
+        core.close()
+    return profile
+
+
+def test_the_app_opens_while_a_cli_sync_holds_the_profile(
+    use_secret_service: SecretServiceSession, tmp_path: Path, slow_server: Any
+) -> None:
+    profile = _demo_profile_with_store(tmp_path / "demo-profile", slow_server)
+    marker = tmp_path / "shown"
+    env = dict(
+        use_secret_service.env(),
+        PYTHONPATH=str(ROOT),
+        QT_QPA_PLATFORM="offscreen",
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        MUTTEFIK_STARTUP_MARKER=str(marker),
+    )
+    where = ["--demo", "--profile", str(profile.root)]
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", *where, "sync", "--store", "Main"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
+    )
+    reader = LineReader(cli)
+    log = (tmp_path / "app.log").open("w")
+    app: subprocess.Popen[bytes] | None = None
+    try:
+        lines = []
+        while (line := reader.readline()) is not None:
+            lines.append(line)
+            if "pages" in line and "Syncing" not in line:  # a page is stored: mid-sync
+                break
+        assert line is not None, lines
+        app = subprocess.Popen(
+            [sys.executable, "-m", "ui.main", *where],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        lines += reader.rest()  # the command stops and exits: its stdout ends
+        assert cli.wait(timeout=30) == 0, lines
+        # Polled: another process's window, no event to await here.
+        deadline = time.monotonic() + START_TIMEOUT
+        while not marker.exists():
+            if app.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"no window (exit {app.poll()}):\n{(tmp_path / 'app.log').read_text()}")
+            time.sleep(0.1)
+    finally:
+        for child in (cli, app):
+            if child is not None and child.poll() is None:
+                child.terminate()
+                try:
+                    child.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+        reader.close()
+        log.close()
+    assert cli.stderr is not None and cli.stdout is not None
+    err = cli.stderr.read().decode()
+    cli.stderr.close()
+    cli.stdout.close()
+    out = "\n".join(lines)
+    assert "Müttefik Desk is opening this profile, so the sync stopped; the next sync" in out
+    assert "stopped; the next sync continues from here" in out, (out, err)
+    assert "Traceback" not in err
