@@ -4,6 +4,7 @@ and the app starting while a ``muttefik sync`` holds the profile asks it to stop
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -194,3 +195,17 @@ def test_the_app_opens_while_a_cli_sync_holds_the_profile(
     assert "Müttefik Desk is opening this profile, so the sync stopped; the next sync" in out
     assert "stopped; the next sync continues from here" in out, (out, err)
     assert "Traceback" not in err
+    # The command recorded its end before it let go (the app's own demo sync may follow).
+    secrets = bootstrap.secret_store_for(profile)
+    vault, _ = bootstrap.open_vault(profile, secrets, create=False)
+    try:
+        rows = vault.call(
+            lambda c: c.execute(
+                "SELECT action, details FROM audit_log WHERE action LIKE 'sync_%' ORDER BY seq"
+            ).fetchall()
+        )
+    finally:
+        vault.close()
+    entries = [(action, json.loads(details)) for action, details in rows]
+    assert [a for a, _ in entries[:2]] == ["sync_started", "sync_finished"], entries
+    assert entries[1][1]["status"] == "cancelled", entries

@@ -60,3 +60,15 @@ def test_no_app_or_a_stale_socket_means_the_command_does_the_work(tmp_path: Path
     finally:
         stale.close()
         path.unlink()
+
+
+def test_a_second_launch_still_raises_the_first(qtbot: QtBot, tmp_path: Path) -> None:
+    profile = Profile(tmp_path / "p")
+    first = SingleInstance(profile)
+    assert first.listen()
+    try:
+        with qtbot.waitSignal(first.raise_requested, timeout=10_000):
+            assert SingleInstance(profile).notify_running()
+    finally:
+        assert first.server is not None
+        first.server.close()
