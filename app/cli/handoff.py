@@ -20,7 +20,7 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -237,3 +237,19 @@ def take_profile_lock(profile: Profile, timeout: float = RELEASE_TIMEOUT) -> Pro
             "Wait for it to finish, or stop it (Ctrl-C), then try again."
         ) from exc
     return lock
+
+
+@contextlib.contextmanager
+def windows_lock_hint(windows: bool = os.name == "nt") -> Iterator[None]:
+    """Around a command's open: on Windows, where the app cannot be asked yet, a profile
+    lock failure says so (elsewhere the app took the work or was asked first)."""
+    try:
+        yield
+    except DatabaseInUse as exc:
+        if not windows:
+            raise
+        raise DatabaseInUse(
+            f"{exc.message} Handing the work to the running app is not supported on "
+            "Windows yet: close the app first.",
+            detail=exc.detail,
+        ) from exc

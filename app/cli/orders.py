@@ -20,7 +20,7 @@ from typing import Any
 
 from app.amazon.models import SyncPhase, SyncProgress
 from app.auth.models import Actor
-from app.cli.handoff import ReleaseListener
+from app.cli.handoff import ReleaseListener, windows_lock_hint
 from app.cli.terminal import (
     ask_passphrase,
     open_cli_services,
@@ -154,7 +154,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     # Closed after the vault (and its lock): that ends a starting app's wait for it.
     listener = ReleaseListener(profile_from_args(args), cancel.set)
     passphrase = _no_passphrase if args.unattended else ask_passphrase
-    with listener, open_cli_services(args, passphrase=passphrase) as services:
+    with windows_lock_hint(), listener, open_cli_services(args, passphrase=passphrase) as services:
         listener.start()  # the lock is held: an app starting now asks us to stop
         actor = _signed_in(services, args)
         store = services.stores.find_store(actor, args.store).result()

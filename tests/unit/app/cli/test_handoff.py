@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli.handoff import ReleaseListener, take_profile_lock
+from app.cli.handoff import ReleaseListener, take_profile_lock, windows_lock_hint
 from app.errors import DatabaseInUse
 from app.paths import Profile
 from app.vault.lock import ProfileLock
@@ -65,4 +65,14 @@ def test_without_a_command_to_ask_the_lock_error_stays(
     with pytest.raises(DatabaseInUse) as caught:
         take_profile_lock(profile, timeout=0.5)
     lock.release()
+    assert caught.value.message == DatabaseInUse.message
+
+
+def test_on_windows_the_lock_message_says_the_app_cannot_be_asked_yet() -> None:
+    with pytest.raises(DatabaseInUse) as caught, windows_lock_hint(windows=True):
+        raise DatabaseInUse(detail="vault.lock")
+    assert "not supported on Windows yet" in caught.value.message
+    assert caught.value.detail == "vault.lock"
+    with pytest.raises(DatabaseInUse) as caught, windows_lock_hint(windows=False):
+        raise DatabaseInUse()
     assert caught.value.message == DatabaseInUse.message
