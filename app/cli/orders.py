@@ -155,7 +155,6 @@ def cmd_sync(args: argparse.Namespace) -> int:
     listener = ReleaseListener(profile_from_args(args), cancel.set)
     passphrase = _no_passphrase if args.unattended else ask_passphrase
     with windows_lock_hint(), listener, open_cli_services(args, passphrase=passphrase) as services:
-        listener.start()  # the lock is held: an app starting now asks us to stop
         actor = _signed_in(services, args)
         store = services.stores.find_store(actor, args.store).result()
         if store is None:
@@ -165,6 +164,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 f"There is no store{shown}. `muttefik stores list` lists them."
             )
         print(f"Syncing orders of {store.name}…")
+        # From here an app that starts asks us to stop (not while someone types a code).
+        listener.start()
         try:
             with _ctrl_c_cancels(cancel):
                 result = services.sync.sync_store(actor, store.id, cancel, print_progress)
