@@ -217,16 +217,18 @@ class ReleaseListener:
         self.close()
 
 
-def take_profile_lock(profile: Profile, timeout: float = RELEASE_TIMEOUT) -> ProfileLock:
+def take_profile_lock(profile: Profile, timeout: float | None = None) -> ProfileLock:
     """The profile lock for the app: if a command holds it, ask that command to stop and
     take the lock once it let go.  Raises :class:`DatabaseInUse` (saying a command did
-    not let go, when one was asked).  Blocks up to ``timeout``: a worker thread only."""
+    not let go, when one was asked).  Blocks up to ``timeout`` (default
+    :data:`RELEASE_TIMEOUT`): a worker thread only."""
     lock = ProfileLock(profile.lock_path)
     try:
         lock.acquire()
         return lock
     except DatabaseInUse:
-        released = ask_command_to_release(profile, timeout)
+        wait = RELEASE_TIMEOUT if timeout is None else timeout
+        released = ask_command_to_release(profile, wait)
         if released is None:  # the app, or a command that cannot be asked
             raise
     try:
