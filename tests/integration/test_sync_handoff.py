@@ -18,6 +18,7 @@ from app.amazon.models import Credentials, Region, StoreDraft
 from app.amazon.spapi import clear_token_cache
 from app.demo.demo_profile import DEMO_STORE_NAME
 from app.demo.fake_spapi import FakeSpApi
+from app.demo.fake_spapi_faults import Fault
 from app.paths import Profile
 from app.services import Core, build_services
 from tests.helpers.secret_service import SecretServiceSession
@@ -94,11 +95,9 @@ def test_sync_while_the_app_runs_is_handed_to_the_app(
 
 
 @pytest.fixture
-def slow_server() -> Any:
+def amazon() -> Any:
     clear_token_cache()
-    # A twentieth of Amazon's rate: after the first burst each page waits seconds, so the
-    # sync is still running when the app starts.
-    with FakeSpApi(orders=3000, seed=5, speed=0.05, settle_seconds=0) as srv:
+    with FakeSpApi(orders=3000, seed=5, speed=1.0, settle_seconds=0) as srv:
         yield srv
     clear_token_cache()
 
@@ -131,9 +130,9 @@ def _demo_profile_with_store(root: Path, srv: Any) -> Profile:
 
 
 def test_the_app_opens_while_a_cli_sync_holds_the_profile(
-    use_secret_service: SecretServiceSession, tmp_path: Path, slow_server: Any
+    use_secret_service: SecretServiceSession, tmp_path: Path, amazon: Any
 ) -> None:
-    profile = _demo_profile_with_store(tmp_path / "demo-profile", slow_server)
+    profile = _demo_profile_with_store(tmp_path / "demo-profile", amazon)
     marker = tmp_path / "shown"
     env = dict(
         use_secret_service.env(),
@@ -161,6 +160,10 @@ def test_the_app_opens_while_a_cli_sync_holds_the_profile(
             if "pages" in line and "Syncing" not in line:  # a page is stored: mid-sync
                 break
         assert line is not None, lines
+        # From now on Amazon only throttles: the sync waits and retries (it never fails
+        # on throttling), so it is still running, whatever the machine's load, when the
+        # app asks it to stop.
+        amazon.faults.set(Fault.THROTTLE, operation="searchOrders")
         app = subprocess.Popen(
             [sys.executable, "-m", "ui.main", *where],
             env=env,
