@@ -60,3 +60,16 @@ def test_a_command_that_does_not_let_go_is_told_to_the_seller(
     assert len(seen) == 1 and isinstance(seen[0], DatabaseInUse)
     assert "did not stop when asked" in seen[0].message  # type: ignore[attr-defined]
     assert len(ticks) >= 5  # the event loop turned while the worker waited 0.5 s
+
+
+def test_a_hand_off_before_anyone_signed_in_is_refused_in_plain_words(
+    tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    profile = Profile(tmp_path / "demo-profile", demo=True)
+    store = SecretStore.for_profile(profile, backend=memory_keyring, enforce_policy=False)
+    startup = Startup(profile, secrets=store, integrity_check=False)  # not started yet
+    replies: list[tuple[bool, str]] = []
+    startup.hand_off_sync("Main", lambda accepted, text: replies.append((accepted, text)))
+    assert len(replies) == 1
+    assert replies[0][0] is False
+    assert "nobody has signed in there yet" in replies[0][1]
