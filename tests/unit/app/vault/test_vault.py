@@ -302,7 +302,9 @@ def _tmpfs(where: Path, size: str) -> Iterator[Path]:
 def test_disk_full_is_disk_full_and_the_vault_stays_usable(
     tmp_path: Path, memory_keyring: MemoryKeyring
 ) -> None:
-    with _tmpfs(tmp_path / "small", "320k") as mount:
+    with _tmpfs(
+        tmp_path / "small", "1m"
+    ) as mount:  # a fresh profile (the schema grows with each migration) plus a few rows
         p = Profile(mount / "profile")
         vault, _ = open_vault(p, _store(p, memory_keyring))
         try:
