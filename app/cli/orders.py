@@ -58,15 +58,21 @@ _CAUSES: dict[type[UserError], str] = {
 }
 
 
-def _after_exit(exc: UserError, store_name: str) -> UserError:
-    """``exc`` with a message that fits a command that has stopped."""
+def after_exit(exc: UserError, what: str, again: str) -> UserError:
+    """``exc`` with a message that fits a command that has stopped: ``what`` happened
+    to the work, and the command (``again``) to run to go on."""
     cause = _CAUSES.get(type(exc))
     if cause is not None:
-        exc.message = (
-            f"{cause} The sync stopped; the orders stored so far are kept. Run "
-            f"`muttefik sync --store {shlex.quote(store_name)}` again to continue from there."
-        )
+        exc.message = f"{cause} {what} Run `{again}` again to continue."
     return exc
+
+
+def _after_exit(exc: UserError, store_name: str) -> UserError:
+    return after_exit(
+        exc,
+        "The sync stopped; the orders stored so far are kept.",
+        f"muttefik sync --store {shlex.quote(store_name)}",
+    )
 
 
 def _signed_in(services: Any, args: argparse.Namespace) -> Actor:

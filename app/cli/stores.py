@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import shlex
 import sys
 from typing import TYPE_CHECKING, Any
 
 from app.amazon.models import Credentials, Region, StoreDraft
 from app.auth.models import Actor
 from app.auth.rbac import Permission
+from app.cli.orders import after_exit
 from app.cli.terminal import ask_line, open_cli_services, prompt, sign_in_on_terminal
 from app.errors import (
     AmazonError,
@@ -263,9 +265,10 @@ def cmd_stores_test(args: argparse.Namespace) -> int:
     if report.ok:
         print(f"{store.name}: {report.title}. {report.message}")
         return 0
-    if report.error is not None:
-        raise report.error
-    raise AmazonError(report.message)
+    # The dialog's words for some failures say a sync retries; this command has ended.
+    error = report.error if report.error is not None else AmazonError(report.message)
+    again = f"muttefik stores test --store {shlex.quote(store.name)}"
+    raise after_exit(error, "The test stopped.", again)
 
 
 def cmd_stores_remove(args: argparse.Namespace) -> int:

@@ -78,3 +78,23 @@ def test_a_refused_secret_is_reported_in_the_sellers_words(
     assert "Amazon sign-in failed" in err and "client secret" in err
     assert "not-the-secret" not in err
     assert server.request_count("searchOrders") == 0
+
+
+def test_a_server_error_says_to_test_again_not_that_a_sync_retries(
+    cli_profile: tuple[Profile, str],
+    secrets: SecretStore,
+    server: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The test has ended when the message is read: nothing "will try again shortly"."""
+    from app.demo.fake_spapi_faults import Fault
+
+    profile, secret = cli_profile
+    _add_store(profile, secrets, server, server.client_secret)
+    server.faults.set(Fault.SERVER_ERROR)
+    answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
+    assert run(profile, "stores", "test", "--store", "Main") == 2
+    err = capsys.readouterr().err
+    assert "try again shortly" not in err and "continues by itself" not in err
+    assert "muttefik stores test --store Main" in err
