@@ -355,7 +355,9 @@ class StoreService:
             try:
                 self.secrets.delete(secret_name(store_id, which))
             except Exception as exc:
-                log.warning("could not remove a secret of store %d: %s", store_id, exc)
+                log.warning(
+                    "could not remove a secret of store %d: %s", store_id, type(exc).__name__
+                )
 
     def update_store(self, actor: Actor, store_id: int, draft: StoreDraft) -> Store:
         clean = validate_draft(draft)
