@@ -7,6 +7,7 @@ import builtins
 import getpass
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -42,3 +43,34 @@ def answer_prompts(monkeypatch: pytest.MonkeyPatch, username: str, *secret_answe
 
 def run(profile: Profile, *args: str) -> int:
     return main(["--profile", str(profile.root), *args])
+
+
+def add_store(
+    profile: Profile, secrets: SecretStore, server: Any = None, *, client_secret: str | None = None
+) -> None:
+    """Store "Main" (NA, ATVPDKIKX0DER) in ``profile`` as its first operator (the admin
+    ``cli_profile`` made).  With ``server`` (a FakeSpApi) it points there with the server's
+    credentials (``client_secret`` overrides the secret); without, made-up ones."""
+    from app.amazon.models import Credentials, Region, StoreDraft
+    from app.auth.store import load_actor
+    from app.services import Core, build_services
+
+    if server is None:
+        draft = StoreDraft("Main", Region.NA, ("ATVPDKIKX0DER",), "amzn1.application-oa2-client.x")
+        credentials = Credentials(lwa_client_secret="secret", refresh_token="Atzr|token")
+    else:
+        draft = StoreDraft(
+            "Main", Region.NA, ("ATVPDKIKX0DER",), server.client_id, server.base_url, server.lwa_url
+        )
+        credentials = Credentials(
+            lwa_client_secret=client_secret or server.client_secret,
+            refresh_token=server.refresh_token,
+        )
+    vault, _ = bootstrap.open_vault(profile, secrets)
+    core = Core(profile=profile, vault=vault, secrets=secrets)
+    try:
+        admin = vault.call(lambda conn: load_actor(conn, 1))
+        assert admin is not None, "cli_profile's admin is operator 1"
+        build_services(core).stores.create_store(admin, draft, credentials)
+    finally:
+        core.close()

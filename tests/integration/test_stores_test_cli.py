@@ -8,16 +8,12 @@ from typing import Any
 
 import pytest
 
-from app import bootstrap
-from app.amazon.models import Credentials, Region, StoreDraft
 from app.amazon.spapi import clear_token_cache
 from app.auth import totp
-from app.auth.store import load_actor
 from app.demo.fake_spapi import FakeSpApi
 from app.paths import Profile
 from app.secrets import SecretStore
-from app.services import Core, build_services
-from tests.helpers.cli import answer_prompts, run
+from tests.helpers.cli import add_store, answer_prompts, run
 from tests.helpers.world import ADMIN_PW
 
 pytestmark = pytest.mark.integration
@@ -31,22 +27,6 @@ def server() -> Any:
     clear_token_cache()
 
 
-def _add_store(profile: Profile, secrets: SecretStore, srv: Any, client_secret: str) -> None:
-    vault, _ = bootstrap.open_vault(profile, secrets)
-    core = Core(profile=profile, vault=vault, secrets=secrets)
-    try:
-        admin = vault.call(lambda conn: load_actor(conn, 1))
-        build_services(core).stores.create_store(
-            admin,
-            StoreDraft(
-                "Main", Region.NA, ("ATVPDKIKX0DER",), srv.client_id, srv.base_url, srv.lwa_url
-            ),
-            Credentials(lwa_client_secret=client_secret, refresh_token=srv.refresh_token),
-        )
-    finally:
-        core.close()
-
-
 def test_a_working_store_reports_connected(
     cli_profile: tuple[Profile, str],
     secrets: SecretStore,
@@ -55,7 +35,7 @@ def test_a_working_store_reports_connected(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     profile, secret = cli_profile
-    _add_store(profile, secrets, server, server.client_secret)
+    add_store(profile, secrets, server)
     answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
     assert run(profile, "stores", "test", "--store", "main") == 0
     out = capsys.readouterr().out
@@ -71,7 +51,7 @@ def test_a_refused_secret_is_reported_in_the_sellers_words(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     profile, secret = cli_profile
-    _add_store(profile, secrets, server, "amzn1.oa2-cs.v1.not-the-secret")
+    add_store(profile, secrets, server, client_secret="amzn1.oa2-cs.v1.not-the-secret")
     answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
     assert run(profile, "stores", "test", "--store", "Main") == 2
     err = capsys.readouterr().err
@@ -91,7 +71,7 @@ def test_a_server_error_says_to_test_again_not_that_a_sync_retries(
     from app.demo.fake_spapi_faults import Fault
 
     profile, secret = cli_profile
-    _add_store(profile, secrets, server, server.client_secret)
+    add_store(profile, secrets, server)
     server.faults.set(Fault.SERVER_ERROR)
     answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
     assert run(profile, "stores", "test", "--store", "Main") == 2

@@ -8,16 +8,13 @@ from typing import Any
 import pytest
 
 from app import bootstrap
-from app.amazon.models import Credentials, Region, StoreDraft
 from app.amazon.spapi import clear_token_cache
 from app.audit import Action
 from app.auth import totp
-from app.auth.store import load_actor
 from app.demo.fake_spapi import FakeSpApi
 from app.paths import Profile
 from app.secrets import SecretStore
-from app.services import Core, build_services
-from tests.helpers.cli import answer_prompts, run
+from tests.helpers.cli import add_store, answer_prompts, run
 from tests.helpers.world import ADMIN_PW
 
 pytestmark = pytest.mark.integration
@@ -31,28 +28,6 @@ def server() -> Any:
     clear_token_cache()
 
 
-def _add_store(profile: Profile, secrets: SecretStore, srv: Any) -> None:
-    vault, _ = bootstrap.open_vault(profile, secrets)
-    core = Core(profile=profile, vault=vault, secrets=secrets)
-    try:
-        services = build_services(core)
-        admin = vault.call(lambda conn: load_actor(conn, 1))
-        services.stores.create_store(
-            admin,
-            StoreDraft(
-                name="Main",
-                region=Region.NA,
-                marketplace_ids=("ATVPDKIKX0DER",),
-                lwa_client_id=srv.client_id,
-                sp_api_endpoint=srv.base_url,
-                lwa_endpoint=srv.lwa_url,
-            ),
-            Credentials(lwa_client_secret=srv.client_secret, refresh_token=srv.refresh_token),
-        )
-    finally:
-        core.close()
-
-
 def test_sync_signs_in_syncs_and_audits_the_operator(
     cli_profile: tuple[Profile, str],
     secrets: SecretStore,
@@ -61,7 +36,7 @@ def test_sync_signs_in_syncs_and_audits_the_operator(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     profile, secret = cli_profile
-    _add_store(profile, secrets, server)
+    add_store(profile, secrets, server)
     answer_prompts(monkeypatch, "admin", ADMIN_PW, totp.code_at(secret, datetime.now(UTC)))
     assert run(profile, "sync", "--store", "Main") == 0
     out = capsys.readouterr().out
@@ -90,7 +65,7 @@ def test_sync_refuses_a_wrong_code(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     profile, _ = cli_profile
-    _add_store(profile, secrets, server)
+    add_store(profile, secrets, server)
     answer_prompts(monkeypatch, "admin", ADMIN_PW, "000000")
     assert run(profile, "sync", "--store", "Main") == 2
     assert server.request_count("searchOrders") == 0

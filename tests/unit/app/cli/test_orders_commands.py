@@ -8,11 +8,9 @@ from typing import Any
 
 import pytest
 
-from app import bootstrap
-from app.amazon.models import Credentials, Region, StoreDraft, SyncPhase, SyncProgress
+from app.amazon.models import SyncPhase, SyncProgress
 from app.amazon.sync import SyncService
 from app.auth import totp
-from app.auth.store import load_actor
 from app.cli.orders import print_progress
 from app.errors import (
     AmazonBadResponse,
@@ -23,23 +21,8 @@ from app.errors import (
 )
 from app.paths import Profile
 from app.secrets import SecretStore
-from app.services import Core, build_services
-from tests.helpers.cli import answer_prompts, run
+from tests.helpers.cli import add_store, answer_prompts, run
 from tests.helpers.world import ADMIN_PW
-
-
-def _add_store(profile: Profile, secrets: SecretStore) -> None:
-    vault, _ = bootstrap.open_vault(profile, secrets)
-    core = Core(profile=profile, vault=vault, secrets=secrets)
-    try:
-        admin = vault.call(lambda conn: load_actor(conn, 1))
-        build_services(core).stores.create_store(
-            admin,
-            StoreDraft("Main", Region.NA, ("ATVPDKIKX0DER",), "amzn1.application-oa2-client.x"),
-            Credentials(lwa_client_secret="secret", refresh_token="Atzr|token"),
-        )
-    finally:
-        core.close()
 
 
 @pytest.mark.parametrize(
@@ -53,7 +36,7 @@ def test_a_failed_sync_does_not_promise_to_continue_by_itself(
     error: type[UserError],
 ) -> None:
     profile, secret = cli_profile
-    _add_store(profile, secrets)
+    add_store(profile, secrets)
 
     def fails(self: Any, actor: Any, store_id: int, cancel: threading.Event, progress: Any) -> Any:
         raise error()

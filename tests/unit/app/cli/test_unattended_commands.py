@@ -13,16 +13,14 @@ from typing import Any
 import pytest
 
 from app import access, bootstrap
-from app.amazon.models import Credentials, Region, StoreDraft, SyncResult
+from app.amazon.models import SyncResult
 from app.amazon.sync import SyncService
 from app.auth import totp
-from app.auth.store import load_actor
 from app.paths import Profile
 from app.secrets import SecretStore
-from app.services import Core, build_services
 from app.unattended import CREDENTIAL
 from app.vault.keys import KeyMode
-from tests.helpers.cli import answer_prompts, run
+from tests.helpers.cli import add_store, answer_prompts, run
 from tests.helpers.world import ADMIN_PW
 
 
@@ -37,20 +35,6 @@ def _no_prompts(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(builtins, "input", asked)
     monkeypatch.setattr(getpass, "getpass", asked)
-
-
-def _add_store(profile: Profile, secrets: SecretStore) -> None:
-    vault, _ = bootstrap.open_vault(profile, secrets)
-    core = Core(profile=profile, vault=vault, secrets=secrets)
-    try:
-        admin = vault.call(lambda conn: load_actor(conn, 1))
-        build_services(core).stores.create_store(
-            admin,
-            StoreDraft("Main", Region.NA, ("ATVPDKIKX0DER",), "amzn1.application-oa2-client.x"),
-            Credentials(lwa_client_secret="secret", refresh_token="Atzr|token"),
-        )
-    finally:
-        core.close()
 
 
 @pytest.fixture
@@ -77,7 +61,7 @@ def test_enabled_sync_runs_as_the_system_with_no_prompt_until_disabled(
     synced_as: list[Any],
 ) -> None:
     profile, secret = cli_profile
-    _add_store(profile, secrets)
+    add_store(profile, secrets)
     _sign_in(monkeypatch, secret)
     assert run(profile, "unattended", "enable") == 0
     assert "enabled" in capsys.readouterr().out
@@ -121,7 +105,7 @@ def test_a_forged_credential_is_refused(
     synced_as: list[Any],
 ) -> None:
     profile, secret = cli_profile
-    _add_store(profile, secrets)
+    add_store(profile, secrets)
     _sign_in(monkeypatch, secret)
     assert run(profile, "unattended", "enable") == 0
     secrets.set(CREDENTIAL, "guessed-" + "a" * 40)
