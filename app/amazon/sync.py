@@ -5,10 +5,12 @@ One run of :meth:`SyncService.sync_store` does, in order:
 1. finish a page walk that an earlier run left half-done (saved pagination token);
 2. the incremental walk: orders updated since the cursor (``lastUpdatedAfter``); the
    cursor then moves to the upper bound Amazon applied to that walk;
-3. the backfill: the last 7 days first, then the rest back to the ``sync.backfill_days``
-   setting in one window (each window ends in a part-filled page, a request wasted).
-   A first sync's cursor is its first window's bound; the next sync catches up from
-   there (no trailing call that would almost always come back empty).
+3. the backfill: back to the ``sync.backfill_days`` setting in one window (searchOrders
+   pages oldest first; each extra window would end in a part-filled page, a request
+   wasted).  A first sync's cursor is its window's bound; the next sync catches up
+   from there (no trailing call that would almost always come back empty).  An order
+   a buyer writes about, or the seller opens, is fetched at once (``fetch_order_now``)
+   whatever the backfill's progress.
 
 Every page is stored in one transaction together with the position of the next page,
 so a crash or cancel loses nothing and repeats nothing; a failed page is retried (5xx,
@@ -88,7 +90,6 @@ from app.vault import Vault
 log = logging.getLogger("muttefik.sync")
 Conn = Any
 API = "orders-2026-01-01"
-FIRST_WINDOW = timedelta(days=7)
 ProgressFn = Callable[[SyncProgress], None]
 
 
@@ -146,11 +147,11 @@ def _t(text: str | None) -> datetime | None:
 
 
 def _run_kind(c: Cursor, target: datetime) -> str:
-    """What the audit log calls a run: "initial" before any history is stored,
-    "backfill" until it reaches ``target`` (the run still fetches older windows),
+    """What the audit log calls a run: "initial" before any page is stored,
+    "backfill" until the history reaches ``target`` (a resumed first window too),
     "incremental" after."""
     done = _t(c.backfilled_to)
-    if done is None and not c.cursor:
+    if done is None and not c.cursor and c.window_kind is None:
         return "initial"
     return "incremental" if done is not None and done <= target else "backfill"
 
@@ -170,10 +171,9 @@ class _Run:
     throttled: int = 0
     retries: int = 0
     attention: int = 0  # odd orders stored as needing attention, or left out
-    window_orders: int = 0  # orders this run fetched in the open backfill window
-    # For the estimate: (backfilled_to, window_start) it was read for, orders per second
-    # of the history stored, orders of the open window stored before this run fetched.
-    eta_basis: tuple[tuple[str | None, str | None], float | None, int] | None = None
+    # For the estimate: (window_start, pages) it was read for, the open window's stored
+    # orders and the newest purchase time among them.
+    eta_basis: tuple[tuple[str | None, int], int, datetime | None] | None = None
     phase: SyncPhase = SyncPhase.STARTING
     seen: set[str] = field(default_factory=set)
 
@@ -422,12 +422,9 @@ class SyncService:
     def _next_backfill_window(self, run: _Run) -> None:
         c = run.cursor
         done = _t(c.backfilled_to)
-        if done is None:  # first sync: the last 7 days, up to what Amazon allows
-            c.window_start = orders_repo.to_db_time(run.started - FIRST_WINDOW)
-            c.window_end = None
-        else:  # then the rest in one window: each window ends in a part-filled page
-            c.window_start = orders_repo.to_db_time(run.target)
-            c.window_end = c.backfilled_to
+        # One window down to the target: every window ends in a part-filled page.
+        c.window_start = orders_repo.to_db_time(run.target)
+        c.window_end = None if done is None else c.backfilled_to
         c.window_kind, c.page_token = "backfill", None
 
     def _walk_incremental(self, run: _Run) -> None:
@@ -450,11 +447,12 @@ class SyncService:
         c = run.cursor
         run.phase = SyncPhase.BACKFILL
         params: dict[str, Any] = {"createdAfter": c.window_start}
-        if c.window_end:
-            params["createdBefore"] = c.window_end
         first_window = c.backfilled_to is None
+        if not first_window:
+            # The first window asks for no bound (Amazon applies one and says which);
+            # a resumed walk sends the same query, or its page token is refused.
+            params["createdBefore"] = c.window_end
         self._walk(run, params)
-        run.window_orders = 0
         if first_window and c.cursor is None:
             # The incremental sync starts where this first window's bound ended.
             c.cursor = c.window_end
@@ -547,8 +545,6 @@ class SyncService:
         run.pages += 1
         run.orders += stats.written
         run.new += stats.new
-        if run.phase is SyncPhase.BACKFILL:
-            run.window_orders += page.fetched
         self._report(run)
 
     def _with_retries(
@@ -607,50 +603,43 @@ class SyncService:
         self.vault.call_write(lambda conn: save_cursor(conn, run.store_id, run.cursor, now))
 
     def _eta(self, run: _Run) -> float | None:
-        """Seconds the rest of the backfill should take at the bucket's rate: the orders
-        expected below ``backfilled_to`` (at the density of the history stored above it)
-        less those the open window already holds, in pages.  ``None`` before the first
-        window is in, or when it held no order."""
+        """Seconds the rest of the backfill window should take at the bucket's rate.
+
+        searchOrders pages a window oldest first, so the window's stored orders and the
+        newest purchase time among them say how far through it the walk is and at what
+        density; the orders expected in the span still ahead, in pages, at the bucket's
+        rate.  ``None`` outside a backfill window or before its first page is in."""
         c = run.cursor
-        done = _t(c.backfilled_to)
-        if done is None:
+        if c.window_kind != "backfill" or c.window_start is None:
             return None
-        density, window_before = self._eta_basis(run, done)
-        if density is None:
+        stored, newest = self._eta_basis(run)
+        start = _t(c.window_start)
+        if not stored or newest is None or start is None or newest <= start:
             return None
-        remaining = max(0.0, (done - run.target).total_seconds())
-        in_window = window_before + run.window_orders if c.window_kind == "backfill" else 0
-        left = max(0.0, density * remaining - in_window)
-        pages = math.ceil(left / self.page_size) + (1 if remaining else 0)
+        end = _t(c.window_end) or _t(c.cursor) or run.started
+        density = stored / (newest - start).total_seconds()
+        left = density * max(0.0, (end - newest).total_seconds())
+        pages = math.ceil(left / self.page_size) if c.page_token else 0
         return self.limits.bucket(run.store_id, SEARCH_ORDERS).eta(pages)
 
-    def _eta_basis(self, run: _Run, done: datetime) -> tuple[float | None, int]:
-        """The history's density and the open window's earlier orders, read once per
-        window (one DB hop), from what is stored: a resumed window counts too."""
+    def _eta_basis(self, run: _Run) -> tuple[int, datetime | None]:
+        """The open window's stored orders and the newest purchase time among them, read
+        once per page (one DB hop), from what is stored: a resumed window counts too."""
         c = run.cursor
-        key = (c.backfilled_to, c.window_start if c.window_kind == "backfill" else None)
+        key = (c.window_start, run.pages)
         if run.eta_basis is None or run.eta_basis[0] != key:
-            top = _t(c.cursor) or run.started
-            span = (top - done).total_seconds()
-            between = (
-                "SELECT count(*) FROM orders WHERE store_id = ? "
-                "AND purchase_date >= ? AND purchase_date < ?"
-            )
+            top = _t(c.window_end) or _t(c.cursor) or run.started
 
-            def count(conn: Conn) -> tuple[int, int]:
-                above = conn.execute(
-                    between, (run.store_id, c.backfilled_to, orders_repo.to_db_time(top))
-                ).fetchone()[0]
-                window = 0
-                if key[1] is not None:
-                    window = conn.execute(
-                        between, (run.store_id, key[1], c.backfilled_to)
-                    ).fetchone()[0]
-                return int(above), int(window)
+            def count(conn: Conn) -> tuple[int, str | None]:
+                n, newest = conn.execute(
+                    "SELECT count(*), max(purchase_date) FROM orders WHERE store_id = ? "
+                    "AND purchase_date >= ? AND purchase_date < ?",
+                    (run.store_id, c.window_start, orders_repo.to_db_time(top)),
+                ).fetchone()
+                return int(n), newest
 
-            above, window = self.vault.call(count)
-            density = above / span if above and span > 0 else None
-            run.eta_basis = (key, density, window - run.window_orders)
+            n, newest = self.vault.call(count)
+            run.eta_basis = (key, n, _t(newest))
         return run.eta_basis[1], run.eta_basis[2]
 
     def _report(self, run: _Run, *, waiting: float = 0.0) -> None:

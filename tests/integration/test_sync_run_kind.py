@@ -71,14 +71,14 @@ def test_a_run_is_a_backfill_until_the_history_is_complete(
         Credentials(srv.client_secret, srv.refresh_token),
     )
 
-    # The first run stops once its first window (the last 7 days) is in.
+    # The first run stops once its first page is stored.
     cancel = threading.Event()
 
-    def after_first_window(p: SyncProgress) -> None:
-        if p.backfilled_to is not None:
+    def after_first_page(p: SyncProgress) -> None:
+        if p.pages >= 1:
             cancel.set()
 
-    first = sync.sync_store(ADMIN, store.id, cancel, after_first_window)
+    first = sync.sync_store(ADMIN, store.id, cancel, after_first_page)
     assert first.cancelled and not first.backfill_complete
     second = sync.sync_store(ADMIN, store.id, threading.Event())
     assert second.backfill_complete
