@@ -117,23 +117,30 @@ def print_progress(p: SyncProgress) -> None:
 
 
 @contextmanager
-def _ctrl_c_cancels(cancel: threading.Event) -> Iterator[None]:
-    """While the sync runs, the first Ctrl-C (SIGINT) sets ``cancel``: the sync stops at
-    the next page or wait and records its end, as the app's Stop does.  A second Ctrl-C
-    interrupts at once (the next sync still continues from the last stored page)."""
+def _stop_signals_cancel(cancel: threading.Event) -> Iterator[list[int]]:
+    """While the sync runs, the first Ctrl-C (SIGINT) or SIGTERM (cron's timeout,
+    systemd stopping a unit, ``kill``) sets ``cancel``: the sync stops at the next page
+    or wait and records its end, as the app's Stop does.  The same signal again acts
+    at once (the next sync still continues from the last stored page).  Yields the
+    list the signal's number is put in, for the exit status (128 + number)."""
+    got: list[int] = []
     if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be set on the main thread
+        yield got  # signal handlers can only be set on the main thread
         return
+    previous: dict[int, Any] = {}
 
     def stop(signum: int, frame: FrameType | None) -> None:
+        got.append(signum)
         cancel.set()
-        signal.signal(signal.SIGINT, previous)  # no print here: stdout may be mid-write
+        signal.signal(signum, previous[signum])  # no print here: stdout may be mid-write
 
-    previous = signal.signal(signal.SIGINT, stop)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, stop)
     try:
-        yield
+        yield got
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _handed_to_app(args: argparse.Namespace) -> bool:
@@ -173,7 +180,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         # From here an app that starts asks us to stop (not while someone types a code).
         listener.start()
         try:
-            with _ctrl_c_cancels(cancel):
+            with _stop_signals_cancel(cancel) as stopped_by:
                 result = services.sync.sync_store(actor, store.id, cancel, print_progress)
         except UserError as exc:
             raise _after_exit(exc, store.name) from None
@@ -188,7 +195,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 f"Sync stopped; the next sync continues from here ({result.pages} pages, "
                 f"{result.orders} orders stored)."
             )
-            return 130
+            return 128 + (stopped_by[0] if stopped_by else signal.SIGINT)
         state = "complete" if result.backfill_complete else "continues next time"
         print(
             f"Done: {result.pages} pages, {result.orders} orders stored "

@@ -79,9 +79,11 @@ def _sync_entries(profile: Profile) -> list[tuple[str, dict[str, Any]]]:
     return [(action, json.loads(details)) for action, details in rows]
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_records_the_end_and_says_where_the_next_sync_goes_on(
-    use_secret_service: SecretServiceSession, tmp_path: Path, server: Any
+    use_secret_service: SecretServiceSession, tmp_path: Path, server: Any, signum: int
 ) -> None:
+    # Ctrl-C at a terminal; SIGTERM from cron's timeout, systemd or kill.
     profile, totp_secret = _profile_with_store(tmp_path / "shop", server)
     answers = f"admin\n{ADMIN_PW}\n{totp.code_at(totp_secret, datetime.now(UTC))}\n"
     command = ["--profile", str(profile.root), "sync", "--store", "Main"]
@@ -105,9 +107,9 @@ def test_ctrl_c_records_the_end_and_says_where_the_next_sync_goes_on(
             if "pages" in line and "Syncing" not in line:  # a page is stored: mid-sync
                 break
         assert line is not None, lines
-        os.kill(child.pid, signal.SIGINT)
+        os.kill(child.pid, signum)
         lines += reader.rest()
-        assert child.wait(timeout=30) == 130
+        assert child.wait(timeout=30) == 128 + signum
     finally:
         if child.poll() is None:
             child.kill()
