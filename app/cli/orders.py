@@ -139,8 +139,8 @@ def _stop_signals_cancel(cancel: threading.Event) -> Iterator[list[int]]:
     try:
         yield got
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _handed_to_app(args: argparse.Namespace) -> bool:
