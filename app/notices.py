@@ -80,6 +80,20 @@ class AuditAppended(Notice):
     last_seq: int = 0
 
 
+@dataclass(frozen=True)
+class ThreadsChanged(Notice):
+    """Buyer-message threads were added or changed (new mail, a reply, a state)."""
+
+    store_ids: frozenset[int]
+    thread_ids: tuple[int, ...] = ()
+    new_messages: int = 0  # new buyer messages (a tray notification names the count)
+
+
+@dataclass(frozen=True)
+class MailAccountsChanged(Notice):
+    store_ids: frozenset[int] = frozenset()
+
+
 # --- job progress (not committed changes) ---------------------------------------------
 
 
@@ -100,6 +114,14 @@ class SyncFinished(Notice):
 
 @dataclass(frozen=True)
 class SyncFailed(Notice):
+    store_id: int
+    error: UserError
+
+
+@dataclass(frozen=True)
+class MailFetchFailed(Notice):
+    """A store's mailbox could not be read (the inbox shows it; the job retries)."""
+
     store_id: int
     error: UserError
 

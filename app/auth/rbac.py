@@ -41,18 +41,28 @@ class Permission(StrEnum):
     EXPORT_AUDIT = "export_audit"
     # Background work of the system principal (store-scoped: on every store).
     SYNC_ORDERS = "sync_orders"
+    FETCH_MAIL = "fetch_mail"
     # Store-scoped: need ``store_id``.
     VIEW_STORE = "view_store"
     CHANGE_STORE_DATA = "change_store_data"
+    REPLY_TO_BUYERS = "reply_to_buyers"  # drafts, sending, "no response needed"
 
 
 STORE_SCOPED = frozenset(
-    {Permission.VIEW_STORE, Permission.CHANGE_STORE_DATA, Permission.SYNC_ORDERS}
+    {
+        Permission.VIEW_STORE,
+        Permission.CHANGE_STORE_DATA,
+        Permission.SYNC_ORDERS,
+        Permission.FETCH_MAIL,
+        Permission.REPLY_TO_BUYERS,
+    }
 )
 
 #: What the system principal (scheduled and background work) may do, on every store.
-#: Later: polling mail, purging buyer data.
-SYSTEM_PERMISSIONS = frozenset({Permission.SYNC_ORDERS, Permission.VIEW_STORE})
+#: Later: purging buyer data.
+SYSTEM_PERMISSIONS = frozenset(
+    {Permission.SYNC_ORDERS, Permission.FETCH_MAIL, Permission.VIEW_STORE}
+)
 
 # What each role may do beyond store membership.  Admins have everything an operator can.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
