@@ -183,6 +183,22 @@ class Action:
         "store_credentials_changed", "fields", label="Store credentials changed"
     )
     STORE_DELETED = define_action("store_deleted", "reason", label="Store removed")
+    # Buyer messages (app/mail): counts, kinds and ids only; never text, alias or names.
+    MAILBOX_CONNECTED = define_action("mailbox_connected", "kind", label="Mailbox connected")
+    MAILBOX_CHANGED = define_action("mailbox_changed", "fields", label="Mailbox changed")
+    MAILBOX_REMOVED = define_action("mailbox_removed", label="Mailbox removed")
+    MAIL_FETCHED = define_action(
+        "mail_fetched", "seen", "imported", "skipped", "flagged", label="Mail fetched"
+    )
+    MAIL_FETCH_FAILED = define_action("mail_fetch_failed", "error", label="Mail fetch failed")
+    REPLY_SENT = define_action("reply_sent", "chars", "warnings", label="Reply sent")
+    REPLY_NOT_SENT = define_action(
+        "reply_not_sent", "error", "state", label="Reply not sent"
+    )
+    THREAD_NO_RESPONSE = define_action(
+        "thread_no_response", label="Marked \"no response needed\""
+    )
+    ATTACHMENT_SAVED = define_action("attachment_saved", "part", label="Attachment saved")
 
 
 def _check_token(what: str, value: object) -> None:
