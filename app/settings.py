@@ -68,6 +68,14 @@ SYNC_BACKFILL_DAYS = declare(
     Setting("sync.backfill_days", int, 90, "Fetch order history back (days)", 7, 730)
 )
 
+# --- buyer messages -------------------------------------------------------------------
+MAIL_POLL_MINUTES = declare(
+    Setting("mail.poll_minutes", int, 2, "Check mail every (minutes)", 1, 60)
+)
+NOTIFY_MUTE = declare(
+    Setting("notify.mute", bool, False, "Mute desktop notifications of new buyer messages")
+)
+
 
 def get(conn: Any, setting: Setting[T]) -> T:
     row = conn.execute("SELECT value FROM settings WHERE key = ?", (setting.key,)).fetchone()
