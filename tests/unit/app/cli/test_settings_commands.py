@@ -47,7 +47,8 @@ def test_get_lists_every_setting_and_one_by_its_key(
     assert run(profile, "settings", "get") == 0
     out = capsys.readouterr().out
     for key, setting in settings.REGISTRY.items():
-        assert f"{key} = {setting.default}" in out and setting.description in out
+        shown = ("yes" if setting.default else "no") if setting.type is bool else setting.default
+        assert f"{key} = {shown}" in out and setting.description in out
     _sign_in(monkeypatch, secret, later=1)
     assert run(profile, "settings", "get", "sync.interval_minutes") == 0
     assert capsys.readouterr().out.strip() == "10"
