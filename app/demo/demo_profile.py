@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app import settings
@@ -21,6 +22,7 @@ from app.amazon.models import Credentials, Region, Store, StoreDraft
 from app.auth.models import Actor
 from app.demo.fake_spapi import FakeSpApi
 from app.demo.fake_spapi_catalog import MARKETPLACES
+from app.demo.mail import DEMO_MAILDIR_NAME, DemoMailFeed, demo_orders, seed_demo_mailbox
 
 if TYPE_CHECKING:
     from app.amazon.sync_job import SyncJob
@@ -41,9 +43,12 @@ class DemoHandle:
     server: FakeSpApi
     store: Store
     sync_job: SyncJob
+    mail_feed: DemoMailFeed | None = None
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the running sync (between pages), then the fake server it talks to."""
+        if self.mail_feed is not None:
+            self.mail_feed.close(timeout)
         self.sync_job.cancel_current()
         if not self.sync_job.wait_idle(timeout):
             log.debug("the demo's sync did not stop within %.0f s", timeout)
@@ -68,12 +73,27 @@ def start_demo(
     server = FakeSpApi(orders=orders, seed=1, speed=speed).start()
     try:
         store = _ensure_store(core, services, actor, server)
+        feed = _start_mail(core, server)
     except BaseException:
         server.close()
         raise
     services.sync_job.run_now(store.id)
     log.info("demo started: %d orders at %s", orders, server.base_url)
-    return DemoHandle(server=server, store=store, sync_job=services.sync_job)
+    return DemoHandle(server=server, store=store, sync_job=services.sync_job, mail_feed=feed)
+
+
+def demo_maildir(core: Core) -> Path:
+    """The demo store's mailbox: a Maildir in the demo profile's folder."""
+    return core.profile.root / DEMO_MAILDIR_NAME
+
+
+def _start_mail(core: Core, server: FakeSpApi) -> DemoMailFeed:
+    """Seed the demo Maildir (first run only) and deliver new buyer mail while it runs."""
+    now = core.clock.now()
+    orders = demo_orders(server.store)
+    seed_demo_mailbox(demo_maildir(core), orders, now=now, seed=1)
+    # A new stream each run: a restarted demo must not repeat earlier Message-IDs.
+    return DemoMailFeed(demo_maildir(core), orders, core.clock, seed=int(now.timestamp())).start()
 
 
 def _ensure_store(core: Core, services: Services, actor: Actor, server: FakeSpApi) -> Store:
