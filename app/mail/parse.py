@@ -46,7 +46,7 @@ _HEADER_CAP = 2_000  # characters of a header value looked at by the patterns
 
 class EmailUnreadable(UserError):
     title = "Not an email"
-    message = "The file is not an email: it has no email headers."
+    message = "The file has no email headers (From, Subject, Date …)."
 
 
 class AttachmentNotFound(UserError):
@@ -208,9 +208,9 @@ _WHITESPACE = re.compile(r"\s+")
 def _message(raw: bytes) -> Message:
     data = bytes(raw)
     if not data.strip():
-        raise EmailUnreadable("The file is not an email: it is empty.")
+        raise EmailUnreadable("The file is empty.")
     if b"\x00" in data[:8192]:
-        raise EmailUnreadable("The file is not an email: it holds binary data.")
+        raise EmailUnreadable("The file holds binary data, not an email.")
     # compat32: the most forgiving parser of the standard library (no header objects
     # that can raise on odd values); headers are decoded below.
     msg = email.message_from_bytes(data, policy=policy.compat32)
@@ -330,7 +330,8 @@ def _display_name(name: str | None) -> str | None:
 
 def _subject_name(subject: str) -> str | None:
     match = _SUBJECT_NAME.search(subject[:_HEADER_CAP])
-    return match.group(1).strip() or None if match else None
+    name = match.group(1).strip() if match else ""
+    return None if not name or name.startswith(("から", "様")) else name
 
 
 # --- parts, charsets and attachments ---------------------------------------------------
@@ -398,6 +399,8 @@ def _payload(part: Message) -> bytes:
 def _is_attachment(part: Message) -> bool:
     if part.get_content_type() == "message/rfc822":
         return True
+    if part.get_content_maintype() == "multipart":  # its boundary was never found: text
+        return False
     if part.get_content_disposition() == "attachment" or part.get_content_maintype() != "text":
         return True
     return part.get_filename() is not None and part.get_content_subtype() not in (
@@ -489,10 +492,16 @@ _ORIGINAL = re.compile(
     r"元のメッセージ)\s*-{2,}",
     re.IGNORECASE,
 )
-_WROTE = re.compile(
-    r"(?:wrote|schrieb|a écrit|escribió|ha scritto|schreef|escreveu|書きました|"
-    r"のメッセージ)\s?[:：]$",
-    re.IGNORECASE,
+_WROTE_VERBS = (
+    "wrote",
+    "schrieb",
+    "a écrit",
+    "escribió",
+    "ha scritto",
+    "schreef",
+    "escreveu",
+    "napisał",
+    "yazdı",
 )
 _WROTE_LEAD = ("on ", "am ", "le ", "el ", "il ", "op ", "em ", "at ")
 _FOOTER_STARTS = (
@@ -597,7 +606,7 @@ def _cut_quotes(lines: list[str]) -> list[str]:
             continue
         if _ORIGINAL.fullmatch(stripped) or stripped == "_" * 32:
             break
-        if len(stripped) < 300 and _WROTE.search(stripped):
+        if stripped.endswith((":", "：")):
             if _wrote_line(stripped):
                 break
             if out and _wrote_line(out[-1].strip() + " " + stripped):
@@ -608,7 +617,13 @@ def _cut_quotes(lines: list[str]) -> list[str]:
 
 
 def _wrote_line(text: str) -> bool:
-    return text.lower().startswith(_WROTE_LEAD) or "書きました" in text or "のメッセージ" in text
+    """An earlier message's header line: "On … wrote:", "Am … schrieb …:", "…書きました:"."""
+    lowered = text.lower()
+    if len(lowered) > 400 or not lowered.endswith((":", "：")):
+        return False
+    if "書きました" in lowered or "のメッセージ" in lowered:
+        return True
+    return lowered.startswith(_WROTE_LEAD) and any(verb in lowered for verb in _WROTE_VERBS)
 
 
 def _tidy(lines: list[str]) -> str:

@@ -12,6 +12,7 @@ Both return the raw bytes, ready for a Maildir file, an IMAP APPEND or
 from __future__ import annotations
 
 import base64
+import json
 import quopri
 import uuid
 from collections.abc import Sequence
@@ -20,6 +21,8 @@ from datetime import UTC, datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr
 from html import escape
+from pathlib import Path
+from typing import Any
 
 DEFAULT_ALIAS_LOCAL = "42cfsuosg0wp8i"
 SELLER = "seller@acme-kitchen.example"
@@ -287,3 +290,44 @@ def _multipart(boundary: str, parts: list[bytes]) -> bytes:
         if not part.endswith(b"\n"):
             out += b"\n"
     return out + f"--{boundary}--\n".encode()
+
+
+# --- the email corpus (tests/data/emails) --------------------------------------------
+
+EMAILS = Path(__file__).resolve().parent.parent / "data" / "emails"
+# Used when a corpus email has no date of its own (the mailbox's arrival time).
+CORPUS_RECEIVED = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
+
+
+def email_cases(folder: str) -> list[tuple[str, bytes, dict[str, Any]]]:
+    """(name, raw email, expected values) for each ``*.eml`` in tests/data/emails/FOLDER
+    ("samples": the project's shared examples; "corpus": our own)."""
+    cases = []
+    for path in sorted((EMAILS / folder).glob("*.eml")):
+        expected = json.loads(path.with_suffix(".expected.json").read_text(encoding="utf-8"))
+        cases.append((path.stem, path.read_bytes(), expected))
+    return cases
+
+
+def mismatches(result: dict[str, Any], expected: dict[str, Any]) -> list[str]:
+    """How ``result`` (``parse_email_json`` keys, plus any ParsedEmail field) differs
+    from an ``.expected.json``: exact keys compare equal; ``buyer_text_contains``,
+    ``body_must_not_contain``, ``body_length`` and ``flags_contain`` check parts."""
+    problems = []
+    for key, want in expected.items():
+        if key == "buyer_text_contains":
+            if want not in result["body"]:
+                problems.append(f"body lacks {want!r}")
+        elif key == "body_must_not_contain":
+            problems += [f"body has {bad!r}" for bad in want if bad in result["body"]]
+        elif key == "body_length":
+            if len(result["body"]) != want:
+                problems.append(f"body is {len(result['body'])} characters, not {want}")
+        elif key == "flags_contain":
+            flags = " | ".join(result["flags"])
+            problems += [
+                f"no flag with {word!r} in {flags!r}" for word in want if word not in flags
+            ]
+        elif result.get(key, "<missing>") != want:
+            problems.append(f"{key}: {result.get(key, '<missing>')!r} != {want!r}")
+    return problems
