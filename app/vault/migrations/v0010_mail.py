@@ -65,6 +65,7 @@ CREATE TABLE threads (
     message_count       INTEGER NOT NULL DEFAULT 0,
     unread              INTEGER NOT NULL DEFAULT 0,
     flagged             INTEGER NOT NULL DEFAULT 0,  -- messages flagged for review
+    no_response_at      TEXT,   -- last "no response needed" (answers what came before)
     draft               TEXT,
     draft_updated_at    TEXT,
     created_at          TEXT NOT NULL,
@@ -81,6 +82,9 @@ CREATE TABLE messages (
     store_id                INTEGER NOT NULL REFERENCES stores(id) ON DELETE CASCADE,
     direction               TEXT NOT NULL CHECK (direction IN ('in', 'out')),
     message_id              TEXT,           -- the email's Message-ID, without <>
+    -- The Message-ID, or for a message without one a hash of what identifies it:
+    -- a folder read again (UIDVALIDITY reset, Sent copy of our reply) stores nothing twice.
+    dedup_key               TEXT NOT NULL,
     in_reply_to             TEXT,
     folder                  TEXT,           -- where it can be fetched again (attachments)
     source_key              TEXT,           -- IMAP "uidvalidity:uid"; Maildir file key
@@ -94,7 +98,8 @@ CREATE TABLE messages (
     operator_id             INTEGER REFERENCES operators(id) ON DELETE SET NULL,
     created_at              TEXT NOT NULL
 );
-CREATE UNIQUE INDEX messages_mid ON messages(store_id, message_id) WHERE message_id IS NOT NULL;
+CREATE UNIQUE INDEX messages_dedup ON messages(store_id, dedup_key);
+CREATE INDEX messages_mid ON messages(store_id, message_id) WHERE message_id IS NOT NULL;
 CREATE INDEX messages_thread ON messages(thread_id, received_at);
 
 CREATE TABLE attachments (
