@@ -84,7 +84,8 @@ class _Text(HTMLParser):
             self._break(1)
             self._emit("- ")
         elif tag in ("td", "th"):
-            self._emit(" ")
+            if self.out and not self.newlines and not self.out[-1].endswith(" "):
+                self._emit(" ")
         elif tag == "a":
             self.links.append((dict(attrs).get("href"), len(self.out)))
         elif tag in _BLOCKS:
@@ -131,5 +132,5 @@ def html_to_text(html: str) -> str:
     parser.feed(html)
     parser.close()
     text = "".join(parser.out)
-    lines = [line.strip(" ") for line in text.split("\n")]
+    lines = [line.rstrip(" ") for line in text.split("\n")]  # <pre> keeps its indent
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip("\n")
