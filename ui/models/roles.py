@@ -24,3 +24,7 @@ class ItemRole(IntEnum):
     STATUS = _BASE + 3
     #: ``True`` when an unshipped order is past its ship-by date.
     LATE = _BASE + 4
+    #: A thread's place on the 24-hour clock (``app.mail.models.Urgency`` value).
+    URGENCY = _BASE + 5
+    #: ``True`` when a thread has buyer messages nobody opened yet.
+    UNREAD = _BASE + 6
