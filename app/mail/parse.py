@@ -255,7 +255,9 @@ def _header(msg: Message, name: str) -> str:
 
 
 def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
-    values = [str(v) for v in msg.get_all(name, [])]
+    # Raw 8-bit values (a Header here) are decoded first; encoded words after parsing,
+    # so a decoded comma or quote cannot split an address.
+    values = [_decode_words(v) if isinstance(v, Header) else str(v) for v in msg.get_all(name, [])]
     try:
         pairs = getaddresses(values)
     except Exception:
