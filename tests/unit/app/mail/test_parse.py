@@ -380,3 +380,11 @@ def test_the_sample_copies_match_the_shared_folder() -> None:
     copies = {p.name: p.read_bytes() for p in (EMAILS / "samples").iterdir()}
     originals = {p.name: p.read_bytes() for p in shared.iterdir() if p.is_file()}
     assert copies == originals
+
+
+def test_crlf_line_ends_and_a_mbox_from_line_read_the_same() -> None:
+    """IMAP hands over CRLF; mail programs' saved files may start with "From - …"."""
+    raw = SAMPLES[0][1]
+    plain = parse_email(raw)
+    for variant in (raw.replace(b"\n", b"\r\n"), b"From - Mon Nov 23 00:09:00 2026\n" + raw):
+        assert parse_email(variant) == plain
