@@ -156,35 +156,19 @@ def _is_phone(candidate: str, *, low: int) -> bool:
 
 # --- emoji --------------------------------------------------------------------------
 
-_EMOJI_RANGES = (
-    (0x1F000, 0x1FAFF),  # pictographs, emoticons, transport, flags, skin tones …
-    (0x2600, 0x27BF),  # miscellaneous symbols and dingbats (☺ ★ ✔ ❤)
-    (0x2B50, 0x2B55),  # ⭐ ⭕
-    (0x231A, 0x231B),  # ⌚ ⌛
-    (0x23E9, 0x23FA),  # ⏩ … ⏺
-    (0x3030, 0x3030),
-    (0x303D, 0x303D),
-    (0x3297, 0x3299),
+_EMOJI_CHARS = (
+    "\U0001f000-\U0001faff"  # pictographs, emoticons, transport, flags, skin tones …
+    "\u2600-\u27bf"  # miscellaneous symbols and dingbats (☺ ★ ✔ ❤)
+    "\u2b50-\u2b55"  # ⭐ ⭕
+    "\u231a\u231b\u23e9-\u23fa\u3030\u303d\u3297-\u3299"
 )
-_JOINERS = frozenset("\u200d\ufe0f\ufe0e\u20e3")  # ZWJ, variation selectors, keycap
-
-
-def _is_emoji(char: str) -> bool:
-    code = ord(char)
-    return any(low <= code <= high for low, high in _EMOJI_RANGES)
+_JOINERS = "\u200d\ufe0f\ufe0e\u20e3"  # ZWJ, variation selectors, keycap
+_EMOJI = re.compile(f"[{_EMOJI_CHARS}][{_EMOJI_CHARS}{_JOINERS}]*")
 
 
 def _emoji(text: str) -> Iterator[tuple[int, int]]:
-    index = 0
-    while index < len(text):
-        if _is_emoji(text[index]):
-            start = index
-            index += 1
-            while index < len(text) and (_is_emoji(text[index]) or text[index] in _JOINERS):
-                index += 1
-            yield start, index
-        else:
-            index += 1
+    for match in _EMOJI.finditer(text):
+        yield match.span()
 
 
 # --- marketing ----------------------------------------------------------------------
