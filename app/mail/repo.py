@@ -690,9 +690,10 @@ class ThreadQuery:
 
     Sorted by the reply clock: due soonest first (overdue on top), then the threads with
     nothing due, newest message first.  ``text`` searches subjects, buyer texts, replies,
-    order id, ASINs, SKUs and the buyer's name (every word must match, as a substring);
-    one- or two-letter input matches the start of an order id, subject or buyer name.
-    ``limit``: at most this many ids (``None``: all).
+    order id, ASINs, SKUs and the buyer's name (every word must match, as a substring),
+    in the threads of the newest :data:`SEARCH_CAP` matching messages; one- or
+    two-letter input matches the start of an order id or buyer name (the newest
+    :data:`SEARCH_CAP` threads).  ``limit``: at most this many ids (``None``: all).
     """
 
     store_ids: frozenset[int] = frozenset()
@@ -785,30 +786,47 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _text_sql(text: str) -> tuple[str, list[Any]]:
+#: A search shows the threads of at most this many matching messages, the newest ones
+#: (a common word in 500,000 messages would otherwise sort tens of thousands of threads
+#: on every key typed).
+SEARCH_CAP = 1000
+
+
+def _text_sql(text: str, stores: Sequence[int]) -> tuple[str, list[Any]]:
     """Search condition on ``t`` (threads) for the search box's text."""
     terms = text.split()
     long = [t for t in terms if len(t) >= 3]
     short = [t for t in terms if len(t) < 3]
+    if not terms:
+        return "", []
     if not long:
-        # The trigram index needs three characters: prefixes of order id, subject, name.
-        parts: list[str] = []
-        params: list[Any] = []
+        # The trigram index needs three characters: the start of an order id or buyer
+        # name, newest threads first (an index walk that stops at the cap).
+        sub = (
+            "SELECT id FROM threads INDEXED BY threads_recent "
+            f"WHERE store_id IN ({','.join('?' * len(stores))})"
+        )
+        params: list[Any] = list(stores)
         for term in short:
             like = _escape_like(term) + "%"
-            parts.append(
-                "(t.order_id LIKE ? ESCAPE '\\' OR t.subject LIKE ? ESCAPE '\\' "
-                "OR t.buyer_display_name LIKE ? ESCAPE '\\')"
-            )
-            params.extend([like, like, like])
-        return " AND ".join(parts), params
+            sub += " AND (order_id LIKE ? ESCAPE '\\' OR buyer_display_name LIKE ? ESCAPE '\\')"
+            params.extend([like, like])
+        sub += " ORDER BY last_message_at DESC LIMIT ?"
+        params.append(SEARCH_CAP)
+        return f"t.id IN ({sub})", params
     match = " AND ".join('"' + t.replace('"', '""') + '"' for t in long)
     sub = "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?"
     params = [match]
     for term in short:  # too short for trigrams: a substring of the matched rows
         sub += " AND (subject || ' ' || body || ' ' || refs) LIKE ? ESCAPE '\\'"
         params.append("%" + _escape_like(term) + "%")
-    return f"t.id IN (SELECT m.thread_id FROM messages m WHERE m.id IN ({sub}))", params
+    sub += " ORDER BY rowid DESC LIMIT ?"
+    params.append(SEARCH_CAP)
+    return (
+        "t.id IN (SELECT m.thread_id FROM messages m INDEXED BY messages_thread_of "
+        f"WHERE m.id IN ({sub}))",
+        params,
+    )
 
 
 def thread_ids(
@@ -823,7 +841,8 @@ def thread_ids(
         return []
     where = [f"t.store_id IN ({','.join('?' * len(stores))})"]
     params: list[Any] = sorted(stores)
-    for sql, extra in (_filter_sql(query.filter, now), _text_sql(query.text.strip())):
+    text = _text_sql(query.text.strip(), sorted(stores))
+    for sql, extra in (_filter_sql(query.filter, now), text):
         if sql:
             where.append(sql)
             params.extend(extra)

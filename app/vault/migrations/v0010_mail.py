@@ -73,7 +73,8 @@ CREATE TABLE threads (
 );
 CREATE UNIQUE INDEX threads_key ON threads(store_id, alias, coalesce(order_id, ''));
 CREATE INDEX threads_due ON threads(due_at) WHERE due_at IS NOT NULL;
-CREATE INDEX threads_last ON threads(last_message_at);
+-- Newest first, covering what a one- or two-letter search reads (app/mail/repo.py).
+CREATE INDEX threads_recent ON threads(last_message_at, order_id, buyer_display_name, store_id);
 CREATE INDEX threads_order ON threads(order_id) WHERE order_id IS NOT NULL;
 
 CREATE TABLE messages (
@@ -101,6 +102,8 @@ CREATE TABLE messages (
 CREATE UNIQUE INDEX messages_dedup ON messages(store_id, dedup_key);
 CREATE INDEX messages_mid ON messages(store_id, message_id) WHERE message_id IS NOT NULL;
 CREATE INDEX messages_thread ON messages(thread_id, received_at);
+-- Search hits (message rowids) to their threads without reading the wide message rows.
+CREATE INDEX messages_thread_of ON messages(id, thread_id);
 
 CREATE TABLE attachments (
     message_rowid   INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,

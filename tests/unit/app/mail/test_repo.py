@@ -454,10 +454,10 @@ def test_thread_list_order_filters_counts_and_search(db: Any) -> None:
         assert ids(text="lukas") == [fine]
         assert ids(text="parcel where") == [overdue]
         assert ids(text="parcel kaputt") == []
-        # One or two characters: the start of an order id, subject or buyer name.
+        # One or two characters: the start of an order id or buyer name.
         assert ids(text="Lu") == [fine]
         assert set(ids(text="11")) == {overdue, soon, replied, silent}
-        assert ids(text="a") == [soon]  # "Anfrage von Amazon-Kunde …"
+        assert ids(text="a") == []  # subjects are not searched by their start
         assert ids(text='"') == []
         assert ids(text="%") == []
         assert ids(text="pa t") == []
@@ -489,5 +489,31 @@ def test_an_answer_given_here_covers_a_message_dated_a_little_ahead_of_our_clock
         )
         repo.finish_reply(conn, rowid, SendState.SENT, error=None, now=T0)
         assert thread(conn, other).state is ThreadState.REPLIED
+
+    db(run)
+
+
+def test_a_search_shows_the_threads_of_the_newest_matches(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(repo, "SEARCH_CAP", 2)
+
+    def run(conn: Any) -> None:
+        made = [
+            store(
+                conn,
+                buyer(
+                    T0 + timedelta(hours=h),
+                    alias=relay_alias(f"c{h}"),
+                    order_id=f"111-000000{h}-0000000",
+                    buyer="Lukas",
+                ),
+            ).thread_id
+            for h in range(3)
+        ]
+        newest_two = [made[1], made[2]]  # in inbox order: due soonest first
+        assert search(conn, "package", now=T0 + timedelta(hours=3)) == newest_two
+        assert search(conn, "Lu", now=T0 + timedelta(hours=3)) == newest_two
+        assert search(conn, "111", now=T0 + timedelta(hours=3)) == newest_two
 
     db(run)
