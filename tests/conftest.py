@@ -23,6 +23,8 @@ from tests.support import MemoryKeyring
 
 # Fixtures that test modules in several folders share.
 pytest_plugins = ["tests.helpers.cli"]
+# Real mail servers for the mail tests (dovecot, aiosmtpd) and their throwaway CA.
+pytest_plugins += ["tests.helpers.dovecot", "tests.helpers.smtp_server"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
