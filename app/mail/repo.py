@@ -691,9 +691,10 @@ class ThreadQuery:
     Sorted by the reply clock: due soonest first (overdue on top), then the threads with
     nothing due, newest message first.  ``text`` searches subjects, buyer texts, replies,
     order id, ASINs, SKUs and the buyer's name (every word must match, as a substring),
-    in the threads of the newest :data:`SEARCH_CAP` matching messages; one- or
-    two-letter input matches the start of an order id or buyer name (the newest
-    :data:`SEARCH_CAP` threads).  ``limit``: at most this many ids (``None``: all).
+    in the threads of the newest :data:`SEARCH_CAP` matching messages; an order id typed
+    whole finds its threads directly; one- or two-letter input matches the start of an
+    order id or buyer name (up to :data:`SEARCH_CAP` of each).  ``limit``: at most this
+    many ids (``None``: all).
     """
 
     store_ids: frozenset[int] = frozenset()
@@ -792,28 +793,44 @@ def _escape_like(text: str) -> str:
 SEARCH_CAP = 1000
 
 
-def _text_sql(text: str, stores: Sequence[int]) -> tuple[str, list[Any]]:
+_ORDER_ID = re.compile(r"\d{3}-\d{7}-\d{7}")
+_TOP = "\U0010ffff"  # sorts after any text that starts with the prefix
+
+
+def _text_sql(conn: Conn, text: str, stores: Sequence[int]) -> tuple[str, list[Any]]:
     """Search condition on ``t`` (threads) for the search box's text."""
     terms = text.split()
-    long = [t for t in terms if len(t) >= 3]
-    short = [t for t in terms if len(t) < 3]
     if not terms:
         return "", []
+    if (
+        _ORDER_ID.fullmatch(text)
+        and conn.execute("SELECT 1 FROM threads WHERE order_id = ? LIMIT 1", (text,)).fetchone()
+    ):
+        return "t.order_id = ?", [text]  # an order id typed or pasted whole
+    long = [t for t in terms if len(t) >= 3]
+    short = [t for t in terms if len(t) < 3]
+    params: list[Any] = []
     if not long:
         # The trigram index needs three characters: the start of an order id or buyer
-        # name, newest threads first (an index walk that stops at the cap).
+        # name, by index ranges (an unselective prefix stops at the cap).
+        first, *others = short
+        marks = ",".join("?" * len(stores))
         sub = (
-            "SELECT id FROM threads INDEXED BY threads_recent "
-            f"WHERE store_id IN ({','.join('?' * len(stores))})"
+            "SELECT id FROM (SELECT id FROM threads WHERE order_id >= ? AND order_id < ? "
+            f"AND store_id IN ({marks}) LIMIT ?) UNION SELECT id FROM (SELECT id FROM threads "
+            "WHERE buyer_display_name >= ? AND buyer_display_name < ? "
+            f"AND store_id IN ({marks}) LIMIT ?)"
         )
-        params: list[Any] = list(stores)
-        for term in short:
+        for _ in range(2):
+            params.extend([first, first + _TOP, *stores, SEARCH_CAP])
+        condition = f"t.id IN ({sub})"
+        for term in others:
             like = _escape_like(term) + "%"
-            sub += " AND (order_id LIKE ? ESCAPE '\\' OR buyer_display_name LIKE ? ESCAPE '\\')"
+            condition += (
+                " AND (t.order_id LIKE ? ESCAPE '\\' OR t.buyer_display_name LIKE ? ESCAPE '\\')"
+            )
             params.extend([like, like])
-        sub += " ORDER BY last_message_at DESC LIMIT ?"
-        params.append(SEARCH_CAP)
-        return f"t.id IN ({sub})", params
+        return condition, params
     match = " AND ".join('"' + t.replace('"', '""') + '"' for t in long)
     sub = "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?"
     params = [match]
@@ -839,9 +856,10 @@ def thread_ids(
         stores &= set(query.store_ids)
     if not stores:
         return []
-    where = [f"t.store_id IN ({','.join('?' * len(stores))})"]
+    # "+": the store filter must not pull the planner off threads_inbox (the sort order).
+    where = [f"+t.store_id IN ({','.join('?' * len(stores))})"]
     params: list[Any] = sorted(stores)
-    text = _text_sql(query.text.strip(), sorted(stores))
+    text = _text_sql(conn, query.text.strip(), sorted(stores))
     for sql, extra in (_filter_sql(query.filter, now), text):
         if sql:
             where.append(sql)

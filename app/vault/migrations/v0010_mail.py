@@ -54,7 +54,7 @@ CREATE TABLE threads (
     alias               TEXT NOT NULL,
     order_id            TEXT,
     marketplace_domain  TEXT,
-    buyer_display_name  TEXT,
+    buyer_display_name  TEXT COLLATE NOCASE,  -- "lu" finds Lukas by index
     subject             TEXT,
     state               TEXT NOT NULL DEFAULT 'needs_reply'
                         CHECK (state IN ('needs_reply', 'draft', 'replied', 'no_response')),
@@ -73,9 +73,15 @@ CREATE TABLE threads (
 );
 CREATE UNIQUE INDEX threads_key ON threads(store_id, alias, coalesce(order_id, ''));
 CREATE INDEX threads_due ON threads(due_at) WHERE due_at IS NOT NULL;
--- Newest first, covering what a one- or two-letter search reads (app/mail/repo.py).
-CREATE INDEX threads_recent ON threads(last_message_at, order_id, buyer_display_name, store_id);
+CREATE INDEX threads_last ON threads(last_message_at);
+-- The inbox's order (due soonest first, then newest) with what its filters read: the
+-- thread list is read from this index alone, never sorted.
+CREATE INDEX threads_inbox ON threads(
+    due_at IS NULL, due_at, last_message_at DESC, id DESC, store_id, state, flagged
+);
+-- An order id typed whole, and the first letters of an order id or a buyer's name.
 CREATE INDEX threads_order ON threads(order_id) WHERE order_id IS NOT NULL;
+CREATE INDEX threads_name ON threads(buyer_display_name) WHERE buyer_display_name IS NOT NULL;
 
 CREATE TABLE messages (
     id                      INTEGER PRIMARY KEY,
