@@ -6,15 +6,14 @@ context checks the chain and the host name unless the caller passes its own cont
 ``Security.PLAIN`` is refused unless the host is loopback.  Messages are read with
 ``BODY.PEEK[]``, so nothing is marked read on the seller's server.
 
-Nothing here logs message content, addresses or folder names with buyer data: only
-counts and exception types (``muttefik.mail``).
+Nothing is logged here: the errors' ``detail`` (phase and exception type, never a
+server's text, an address or a password) is what the caller may log.
 """
 
 from __future__ import annotations
 
 import contextlib
 import imaplib
-import logging
 import ssl
 import threading
 import time
@@ -37,8 +36,6 @@ from app.mail.transport import (
     detail,
     require_safe,
 )
-
-log = logging.getLogger("muttefik.mail")
 
 T = TypeVar("T")
 
@@ -152,7 +149,6 @@ class ImapSource:
             EOFError,
         ) as exc:  # the connection broke (abort = IMAPClientAbortError's base)
             self._drop()
-            log.warning("IMAP connection lost during %s (%s)", phase, type(exc).__name__)
             raise MailUnreachable(
                 "The connection to the mail server was lost. Nothing was changed; "
                 "Müttefik Desk reads the same messages again on the next check.",

@@ -13,12 +13,20 @@ names the phase and the exception type only.
 from __future__ import annotations
 
 import ipaddress
+import ssl
 import threading
 from types import TracebackType
 from typing import Protocol, Self
 
 from app.errors import UserError
-from app.mail.models import FetchBatch, FolderState, Security
+from app.mail.models import (
+    FetchBatch,
+    FolderState,
+    MailAccount,
+    MailboxKind,
+    MailPasswords,
+    Security,
+)
 
 
 class MailError(UserError):
@@ -171,3 +179,27 @@ class MailSource(Protocol):
 def bare_message_id(message_id: str) -> str:
     """A Message-ID without surrounding whitespace and angle brackets."""
     return message_id.strip().removeprefix("<").removesuffix(">").strip()
+
+
+def open_source(
+    account: MailAccount,
+    passwords: MailPasswords,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    timeout: float = 30.0,
+) -> MailSource:
+    """The source for ``account`` (an ``ImapSource`` or a ``MaildirSource``); IMAP
+    connects on first use.  imapclient is imported here, so it stays off startup."""
+    if account.kind is MailboxKind.MAILDIR:
+        from app.mail.maildir import MaildirSource
+
+        return MaildirSource(account)
+    from app.mail.imap import ImapSource
+
+    if passwords.imap is None:
+        raise MailAuthFailed(
+            "No password is saved for this store's mailbox. Enter it in the store's mailbox "
+            "settings.",
+            detail="imap password missing",
+        )
+    return ImapSource(account, passwords.imap, timeout=timeout, ssl_context=ssl_context)

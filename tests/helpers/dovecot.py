@@ -1,7 +1,7 @@
 """A real IMAP server (dovecot) on loopback for integration tests, and its fixtures.
 
 After the recipe in ``../shared/reference/test-services.md``: a self-contained config in
-a temp folder (o+x, so dovecot's own users can reach it), a passwd-file of users, a free
+a temp folder (o+x, so dovecot's own users can reach it), a static passdb, a free
 port, ``dovecot -c`` (it daemonizes) and ``kill <master.pid>`` to stop.  Runs as root
 (here and on CI); when dovecot is absent, :func:`tests.support.service_missing`.
 
@@ -12,7 +12,8 @@ Fixtures (registered in ``tests/conftest.py``):
 - ``dovecot_tls`` (session): ``ssl = required``, STARTTLS on ``port`` and implicit TLS on
   ``tls_port``, with a certificate from ``mail_ca`` (``tests/helpers/certs.py``);
   ``imap_tls_mailbox``: a fresh user on it.
-- ``own_dovecot``: a server of the test's own that it may stop or kill mid-test.
+- ``own_dovecot``: a server of the test's own that it may stop or kill mid-test, or send
+  a wrong password to (dovecot then delays every login from 127.0.0.1 for a few seconds).
 
 :class:`CuttingProxy` forwards a port to the server and cuts the connection as soon as
 the server starts answering a FETCH: "the server went away mid-fetch", every time.
@@ -85,10 +86,13 @@ mail_location = maildir:{root}/mail/%u
 mail_max_userip_connections = 200
 mailbox_idle_check_interval = 1 secs
 shutdown_clients = yes
+# a wrong password is answered at once (its penalty on the next logins from the same
+# address stays: test wrong passwords on own_dovecot)
+auth_failure_delay = 0 secs
 {ssl}
 passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {root}/users
+  driver = static
+  args = password={password}
 }}
 userdb {{
   driver = static
@@ -135,9 +139,6 @@ class DovecotServer:
             (self.root / sub).mkdir(exist_ok=True)
         dovecot = pwd.getpwnam("dovecot")
         os.chown(self.root / "mail", dovecot.pw_uid, dovecot.pw_gid)
-        users = self.root / "users"
-        users.touch()
-        users.chmod(0o644)
         self.port = self.port or free_port()
         self.tls_port = self.tls_port or free_port()
         if self.tls is not None:
@@ -150,7 +151,12 @@ class DovecotServer:
         conf = self.root / "dovecot.conf"
         conf.write_text(
             CONFIG.format(
-                host=self.host, root=self.root, port=self.port, tls_port=self.tls_port, ssl=ssl
+                host=self.host,
+                root=self.root,
+                port=self.port,
+                tls_port=self.tls_port,
+                ssl=ssl,
+                password=PASSWORD,
             )
         )
         # It daemonizes: its output goes to a file, or a pipe would stay open with it.
@@ -190,21 +196,21 @@ class DovecotServer:
 
     def running(self) -> bool:
         pid = self.master_pid
-        if pid is None:
-            return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
+        return pid is not None and _alive(pid)
 
     def stop(self) -> None:
         """Stop the server as an admin would: clients are disconnected."""
         pid = self.master_pid
         if pid is None or not self.running():
             return
+        pids = [pid, *_children(pid)]
         os.kill(pid, signal.SIGTERM)
-        _wait_gone([pid, *_children(pid)])
+        if not _wait_gone(pids, seconds=3):
+            # dovecot's master may wait ~10 s on a child serving a client: finish it off
+            for p in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(p, signal.SIGKILL)
+            _wait_gone(pids)
 
     def kill(self) -> None:
         """SIGKILL the master and the processes it started (the server vanishes)."""
@@ -227,13 +233,13 @@ class DovecotServer:
 
     # --- users ---------------------------------------------------------------------
 
-    def new_user(self, password: str = PASSWORD) -> ImapMailbox:
-        """A new user with an empty mailbox (passwd-file is re-read when it changes)."""
+    def new_user(self) -> ImapMailbox:
+        """A new user with an empty mailbox.  The passdb is static (every user name has
+        the password ``PASSWORD``; a wrong one is refused), so a user needs no file
+        change: dovecot's passwd-file is not re-read within the same second."""
         with self._lock:
-            user = f"seller{next(self._users)}-{os.getpid()}@example.com"
-            with (self.root / "users").open("a") as f:
-                f.write(f"{user}:{{PLAIN}}{password}\n")
-        return ImapMailbox(server=self, user=user, password=password)
+            user = f"seller{next(self._users)}@example.com"
+        return ImapMailbox(server=self, user=user, password=PASSWORD)
 
 
 @dataclass
@@ -337,15 +343,24 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _wait_gone(pids: list[int]) -> None:
-    deadline = time.monotonic() + 10
+def _wait_gone(pids: list[int], seconds: float = 10) -> bool:
+    """Whether all of ``pids`` ended within ``seconds``."""
+    deadline = time.monotonic() + seconds
     for pid in pids:
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
+        while _alive(pid):
+            if time.monotonic() > deadline:
+                return False
             time.sleep(0.02)  # another process exiting: nothing to await but polling
+    return True
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie nobody reaps, as under a container's minimal init, is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 class CuttingProxy:
@@ -405,6 +420,8 @@ class CuttingProxy:
 
     def close(self) -> None:
         self._closed = True
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
         with contextlib.suppress(OSError):
             self._listener.close()
         for s in self._sockets:
