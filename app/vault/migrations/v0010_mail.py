@@ -122,7 +122,9 @@ CREATE TABLE attachments (
 
 -- Search as you type over subjects, buyer text and replies, and the order id, ASINs
 -- and SKUs of the thread's order (rowid = messages.id).  secure-delete: a deleted or
--- purged text leaves no trace in the index's pages.
+-- purged text leaves no trace in the index's pages.  trigram, not unicode61 + prefix:
+-- measured in bench/search.py (500,000 messages), it meets the 30 ms target for every
+-- kind of query and finds substrings (mid order id, German compounds, Japanese).
 CREATE VIRTUAL TABLE messages_fts USING fts5(
     subject, body, refs, tokenize = 'trigram'
 );

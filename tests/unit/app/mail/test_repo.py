@@ -520,3 +520,16 @@ def test_a_search_shows_the_threads_of_the_newest_matches(
         assert search(conn, "111", now=T0 + timedelta(hours=3)) == newest_two
 
     db(run)
+
+
+def test_an_order_stored_after_its_messages_becomes_searchable_by_asin(db: Any) -> None:
+    def run(conn: Any) -> None:
+        tid = store(conn, buyer()).thread_id
+        assert search(conn, "B0LATEITEM") == []
+        item = OrderItem("1", "B0LATEITEM", "SKU-LATE", "Late", 1, None)
+        orders_repo.upsert_orders(conn, [make(7, order_id=ORDER, items=(item,))], now=T0)
+        assert repo.refresh_refs(conn, [ORDER, "999-0000000-0000000"]) == 1
+        assert search(conn, "B0LATEITEM") == [tid]
+        assert search(conn, "sku-late") == [tid]
+
+    db(run)
