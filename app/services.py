@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app import access
 from app.amazon.orders_service import OrdersService
 from app.amazon.stores import StoreService
 from app.amazon.sync import SyncService
@@ -19,6 +20,9 @@ from app.auth.service import AuthService, OperatorService
 from app.clock import Clock, SystemClock
 from app.jobs import JobHost
 from app.key_service import KeyService
+from app.mail.inbox_service import InboxService
+from app.mail.mail_job import MailJob
+from app.mail.service import MailService
 from app.notices import Notices
 from app.paths import Profile
 from app.secrets import SecretStore
@@ -85,6 +89,10 @@ class Services:
     unattended: UnattendedService
     #: The scheduled sync; started by the GUI (``sync_job.start()``), not by the CLI.
     sync_job: SyncJob
+    inbox: InboxService
+    mail: MailService
+    #: The scheduled mail check (polling + IDLE); started by the GUI, not by the CLI.
+    mail_job: MailJob
 
 
 def build_services(core: Core) -> Services:
@@ -114,6 +122,16 @@ def build_services(core: Core) -> Services:
         demo=core.profile.demo,
         notices=core.notices,
     )
+    mail = MailService(
+        vault=core.vault,
+        secrets=core.secrets,
+        clock=core.clock,
+        notices=core.notices,
+        audit=audit_log,
+        fetch_order=lambda store_id, order_id: sync.fetch_order_now(
+            access.SYSTEM, store_id, order_id
+        ),
+    )
     return Services(
         core=core,
         audit=AuditService(vault=core.vault, audit=audit_log),
@@ -132,4 +150,9 @@ def build_services(core: Core) -> Services:
             vault=core.vault, secrets=core.secrets, clock=core.clock, audit=audit_log
         ),
         sync_job=SyncJob(sync=sync, jobs=core.jobs),
+        inbox=InboxService(
+            vault=core.vault, notices=core.notices, clock=core.clock, audit=audit_log
+        ),
+        mail=mail,
+        mail_job=MailJob(mail=mail, jobs=core.jobs),
     )

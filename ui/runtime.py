@@ -82,6 +82,7 @@ class SessionRuntime(QObject):
         demo = self.services.core.profile.demo
         # The demo syncs its store once the fake Amazon runs; later rounds keep the schedule.
         self.sync_job.start(run_now=not demo)
+        self.services.mail_job.start()
         if demo:
             self._start_demo()
         self._refresh_last_success()

@@ -17,14 +17,24 @@ import sys
 from typing import Any
 
 from app import __version__
-from app.cli import audit, operators, orders, settings, stores, unattended, vault
+from app.cli import audit, mail, operators, orders, settings, stores, unattended, vault
 from app.cli import parse_email as parse_email_cli
 from app.cli.terminal import profile_from_args
 from app.errors import NoInput, UserError
 
 __all__ = ["build_parser", "main", "profile_from_args", "run"]
 
-COMMAND_MODULES = (vault, orders, stores, settings, audit, operators, unattended, parse_email_cli)
+COMMAND_MODULES = (
+    vault,
+    orders,
+    stores,
+    mail,
+    settings,
+    audit,
+    operators,
+    unattended,
+    parse_email_cli,
+)
 
 log = logging.getLogger("muttefik.cli")
 

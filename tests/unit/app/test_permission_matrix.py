@@ -33,6 +33,7 @@ import threading
 import typing
 from collections.abc import Callable
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,6 +48,7 @@ from app.auth.hashing import fast_hashing_for_tests
 from app.auth.models import Actor
 from app.auth.rbac import Role
 from app.errors import PermissionDenied, UserError
+from app.mail.models import MailAccount, MailboxKind
 from app.services import Core, Services, build_services
 from tests.helpers.operators import put_operator
 
@@ -67,6 +69,8 @@ OPERATORS = frozenset({"admin", "agent_own", "agent_other", "stale", "forged"})
 SIGNED_IN = OPERATORS | {"system"}
 #: ``view_store`` / ``sync_orders`` on the target store.
 ON_STORE = frozenset({"admin", "agent_own", "system"})
+#: ``reply_to_buyers`` on the target store (operators only: the system never replies).
+REPLY_ON_STORE = frozenset({"admin", "agent_own"})
 
 CREDS = Credentials(lwa_client_secret="amzn1.oa2-cs.v1.secret", refresh_token="Atzr|token")
 _names = itertools.count(1)
@@ -96,6 +100,7 @@ class World:
     store_a: int
     store_b: int
     actors: dict[str, Actor | None]
+    _threads: dict[int, int] = dataclasses.field(default_factory=dict)
 
     def target(self, kind: str) -> int:
         return (
@@ -116,6 +121,52 @@ class World:
             return int(cur.lastrowid)
 
         return int(self.core.vault.call_write(write))
+
+    def thread_in(self, store_id: int) -> int:
+        """A buyer-message thread (with one message) in ``store_id``, made once."""
+        if store_id not in self._threads:
+
+            def write(conn: Any) -> int:
+                thread = conn.execute(
+                    "INSERT INTO threads(store_id, alias, last_message_at, created_at, "
+                    "updated_at) VALUES (?, 'b@marketplace.amazon.com', "
+                    "'2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+                    (store_id,),
+                ).lastrowid
+                conn.execute(
+                    "INSERT INTO messages(thread_id, store_id, direction, received_at, "
+                    "created_at, folder, source_key, dedup_key) VALUES (?, ?, 'in', "
+                    "'2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'INBOX', 'k', 'k')",
+                    (thread, store_id),
+                )
+                return int(thread)
+
+            self._threads[store_id] = int(self.core.vault.call_write(write))
+        return self._threads[store_id]
+
+    def message_in(self, store_id: int) -> int:
+        thread = self.thread_in(store_id)
+        return int(
+            self.core.vault.call(
+                lambda conn: conn.execute(
+                    "SELECT id FROM messages WHERE thread_id = ?", (thread,)
+                ).fetchone()[0]
+            )
+        )
+
+    def maildir(self, store_id: int) -> MailAccount:
+        """A Maildir mailbox account for ``store_id`` (not saved)."""
+        import mailbox
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="matrix-maildir-"))
+        mailbox.Maildir(folder / "box", create=True)
+        return MailAccount(
+            store_id=store_id,
+            kind=MailboxKind.MAILDIR,
+            from_address="seller@example.com",
+            maildir_path=str(folder / "box"),
+        )
 
     def scratch_operator(self) -> int:
         """An agent without a password (setup pending), for a call that changes it."""
@@ -341,6 +392,48 @@ MATRIX: dict[str, tuple[frozenset[str], Call]] = {
     ),
     # Ends the caller's own session: also for an operator disabled meanwhile.
     "auth.sign_out": (OPERATORS | {"disabled"}, lambda w, a, s: w.services.auth.sign_out(a)),
+    # --- buyer messages -------------------------------------------------------------------
+    "inbox.read": (SIGNED_IN, lambda w, a, s: w.services.inbox.read(a, lambda r: r.counts())),
+    "inbox.counts": (SIGNED_IN, lambda w, a, s: w.services.inbox.counts(a)),
+    "inbox.save_draft": (
+        REPLY_ON_STORE,
+        lambda w, a, s: w.services.inbox.save_draft(a, w.thread_in(s), "Thanks"),
+    ),
+    "inbox.mark_no_response": (
+        REPLY_ON_STORE,
+        lambda w, a, s: w.services.inbox.mark_no_response(a, w.thread_in(s)),
+    ),
+    "inbox.mark_read": (
+        REPLY_ON_STORE,
+        lambda w, a, s: w.services.inbox.mark_read(a, w.thread_in(s)),
+    ),
+    "mail.get_account": (ON_STORE, lambda w, a, s: w.services.mail.get_account(a, s)),
+    "mail.accounts": (SIGNED_IN, lambda w, a, s: w.services.mail.accounts(a)),
+    "mail.save_account": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.mail.save_account(a, w.maildir(w.scratch_store()), None),
+    ),
+    "mail.remove_account": (  # no mailbox there: refused after the check
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.mail.remove_account(a, w.scratch_store()),
+    ),
+    "mail.test_account": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.mail.test_account(a, w.maildir(s), None),
+    ),
+    "mail.open_source": (
+        ON_STORE,
+        lambda w, a, s: w.services.mail.open_source(a, w.maildir(s)).close(),
+    ),
+    "mail.fetch": (ON_STORE, lambda w, a, s: w.services.mail.fetch(a, s)),
+    "mail.send_reply": (
+        REPLY_ON_STORE,
+        lambda w, a, s: w.services.mail.send_reply(a, w.thread_in(s), "Thanks"),
+    ),
+    "mail.attachment": (
+        ON_STORE,
+        lambda w, a, s: w.services.mail.attachment(a, w.message_in(s), 0),
+    ),
 }
 
 #: Public methods without a caller, and why that is right.
@@ -365,6 +458,11 @@ NO_ACTOR: dict[str, str] = {
     "sync_job.cancel_current": "stops the scheduled sync's current run",
     "sync_job.wait_idle": "waits for the scheduled sync's current run to end",
     "sync_job.status": "last run, error and progress of the scheduled sync",
+    "mail_job.start": "the scheduled mail check acts as the system principal; the app starts it",
+    "mail_job.run_now": "asks the scheduled mail check (system principal) to run at once",
+    "mail_job.wait_idle": "waits for the scheduled mail check's current round to end",
+    "mail_job.status": "last run, error and progress of the scheduled mail check",
+    "mail_job.stop_watchers": "stops the IDLE connections of the scheduled mail check",
 }
 
 
