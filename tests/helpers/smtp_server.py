@@ -6,9 +6,9 @@ kept in ``received`` (envelope sender, recipients, the parsed message and its by
 
 - ``Fault.AUTH``: every login is refused (535);
 - ``Fault.RECIPIENT``: every RCPT TO is refused (550);
-- ``Fault.STALL_DATA``: the answer to the end of DATA waits until ``release`` is set
-  (the client times out after handing the message over); the message is recorded once
-  released, as a server that accepted it late would;
+- ``Fault.STALL_DATA``: the message is recorded (the server has it all), then the answer
+  to the end of DATA waits until ``release`` is set: the client times out after handing
+  the message over;
 - ``Fault.DROP_AFTER_DATA``: the message is recorded, then the connection is cut before
   the server answers.
 
@@ -91,7 +91,7 @@ class SmtpServer:
             and login == self.user
             and auth_data.password.decode() == self.password
         )
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -102,9 +102,6 @@ class SmtpServer:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.fault is Fault.STALL_DATA:
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(None, self.release.wait, 60)
         raw = bytes(envelope.original_content or b"")
         message = BytesParser(policy=policy.default).parsebytes(raw)
         assert isinstance(message, EmailMessage)
@@ -117,6 +114,9 @@ class SmtpServer:
             )
         )
         self.arrived.set()
+        if self.fault is Fault.STALL_DATA:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, self.release.wait, 60)
         if self.fault is Fault.DROP_AFTER_DATA:
             server.transport.abort()
         return "250 2.0.0 OK: queued"
@@ -127,7 +127,8 @@ class SmtpServer:
         self.port = self.port or free_port()
         kwargs: dict[str, Any] = {
             "authenticator": self._authenticate,
-            "auth_require_tls": self.security is not Security.PLAIN,
+            # implicit TLS is TLS too (aiosmtpd only counts STARTTLS for this check)
+            "auth_require_tls": self.security is Security.STARTTLS,
         }
         if self.security is not Security.PLAIN:
             assert self.ca is not None, "a TLS variant needs the test CA"
