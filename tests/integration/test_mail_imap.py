@@ -295,3 +295,16 @@ def test_plain_is_refused_to_a_host_that_is_not_loopback(imap_mailbox: ImapMailb
         ImapSource(account, imap_mailbox.password)
     assert caught.value.kind == "insecure"
     assert "without encryption" in caught.value.message
+
+
+def test_server_going_away_during_idle_is_unreachable(own_dovecot: DovecotServer) -> None:
+    mailbox = own_dovecot.new_user()
+    with ImapSource(mailbox.account(), mailbox.password, timeout=5) as source:
+        source.fetch_new("INBOX", FolderState())
+        ready, stop = threading.Event(), threading.Event()
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(source.idle_wait, "INBOX", 60.0, stop, ready=ready)
+            assert ready.wait(10)
+            own_dovecot.kill()
+            with pytest.raises(MailUnreachable):
+                waiting.result(timeout=30)
