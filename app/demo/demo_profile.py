@@ -13,6 +13,7 @@ Only for the demo profile (``--demo``): it refuses to touch a real profile.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +23,14 @@ from app.amazon.models import Credentials, Region, Store, StoreDraft
 from app.auth.models import Actor
 from app.demo.fake_spapi import FakeSpApi
 from app.demo.fake_spapi_catalog import MARKETPLACES
-from app.demo.mail import DEMO_MAILDIR_NAME, DemoMailFeed, demo_orders, seed_demo_mailbox
+from app.demo.mail import (
+    DEMO_MAILDIR_NAME,
+    DEMO_SELLER_ADDRESS,
+    DemoMailFeed,
+    demo_orders,
+    seed_demo_mailbox,
+)
+from app.mail.models import MailAccount, MailboxKind
 
 if TYPE_CHECKING:
     from app.amazon.sync_job import SyncJob
@@ -73,11 +81,13 @@ def start_demo(
     server = FakeSpApi(orders=orders, seed=1, speed=speed).start()
     try:
         store = _ensure_store(core, services, actor, server)
-        feed = _start_mail(core, server)
+        feed = _start_mail(core, server, lambda _key: services.mail_job.run_now(store.id))
+        _ensure_mailbox(core, services, actor, store)
     except BaseException:
         server.close()
         raise
     services.sync_job.run_now(store.id)
+    services.mail_job.run_now(store.id)
     log.info("demo started: %d orders at %s", orders, server.base_url)
     return DemoHandle(server=server, store=store, sync_job=services.sync_job, mail_feed=feed)
 
@@ -87,13 +97,30 @@ def demo_maildir(core: Core) -> Path:
     return core.profile.root / DEMO_MAILDIR_NAME
 
 
-def _start_mail(core: Core, server: FakeSpApi) -> DemoMailFeed:
+def _ensure_mailbox(core: Core, services: Services, actor: Actor, store: Store) -> None:
+    """The demo store's mailbox is the demo Maildir (no SMTP: replies go to its Sent)."""
+    if services.mail.get_account(actor, store.id).result() is not None:
+        return
+    account = MailAccount(
+        store_id=store.id,
+        kind=MailboxKind.MAILDIR,
+        from_address=DEMO_SELLER_ADDRESS,
+        maildir_path=str(demo_maildir(core)),
+    )
+    services.mail.save_account(actor, account, None)
+
+
+def _start_mail(
+    core: Core, server: FakeSpApi, delivered: Callable[[str], None] | None = None
+) -> DemoMailFeed:
     """Seed the demo Maildir (first run only) and deliver new buyer mail while it runs."""
     now = core.clock.now()
     orders = demo_orders(server.store)
     seed_demo_mailbox(demo_maildir(core), orders, now=now, seed=1)
     # A new stream each run: a restarted demo must not repeat earlier Message-IDs.
-    return DemoMailFeed(demo_maildir(core), orders, core.clock, seed=int(now.timestamp())).start()
+    return DemoMailFeed(
+        demo_maildir(core), orders, core.clock, seed=int(now.timestamp()), on_delivered=delivered
+    ).start()
 
 
 def _ensure_store(core: Core, services: Services, actor: Actor, server: FakeSpApi) -> Store:
