@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
                 "automatically as “demo”. Your real profile is separate."
             )
         self.build_tabs()
+        self.tray = self._make_tray()
 
     # --- tabs -----------------------------------------------------------------------
 
@@ -160,6 +161,30 @@ class MainWindow(QMainWindow):
         self._password_action.setVisible(_can_change_password(session))
         self.build_tabs()
         self.set_locked(False)
+
+    def show_inbox(self) -> None:
+        """The tray's notice was clicked: bring the window up on the Inbox tab."""
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        if "inbox" in self._tab_holders:
+            self.tabs.setCurrentWidget(self._tab_holders["inbox"])
+
+    def _make_tray(self) -> Any:
+        from PySide6.QtWidgets import QApplication
+
+        from ui.tray import TrayNotifier
+
+        tray = TrayNotifier(
+            services=self.services,
+            actor=lambda: getattr(self.session, "actor", None),
+            qt_events=self.qt_events,
+            icon=QApplication.windowIcon(),
+            parent=self,
+        )
+        tray.inbox_requested.connect(self.show_inbox)
+        self.closing.connect(tray.close)
+        return tray
 
     # --- lock screen ----------------------------------------------------------------
 

@@ -29,6 +29,12 @@ class TabSpec:
 # finds the module and bundles it.
 
 
+def _inbox(window: MainWindow) -> QWidget:
+    from ui.views import inbox
+
+    return inbox.make_tab(window)
+
+
 def _orders(window: MainWindow) -> QWidget:
     from ui.views import orders
 
@@ -53,7 +59,9 @@ def _audit(window: MainWindow) -> QWidget:
     return audit.make_tab(window)
 
 
+# The inbox first: answering buyers within Amazon's 24 hours is the daily loop.
 TABS: list[TabSpec] = [
+    TabSpec("inbox", "Inbox", _inbox),
     TabSpec("orders", "Orders", _orders),
     TabSpec("home", "Overview", _home),
     TabSpec("operators", "Operators", _operators, admin_only=True),

@@ -93,12 +93,16 @@ class TrayNotifier(QObject):
         self._urgent_timer.setInterval(URGENT_CHECK_MS)
         self._urgent_timer.timeout.connect(self.check_urgent)
         self._urgent_timer.start()
+        self._closed = False
         qt_events.on(ThreadsChanged, self._threads_changed)
-        QTimer.singleShot(0, self.check_urgent)
+        # Now, not from the event loop: the window (and the vault) may be gone by then.
+        self.check_urgent()
 
     # --- new messages ---------------------------------------------------------------
 
     def _threads_changed(self, notice: ThreadsChanged) -> None:
+        if self._closed:
+            return
         if notice.new_messages > 0:
             self._pending_new += notice.new_messages
             if not self._coalesce.isActive():
@@ -114,7 +118,7 @@ class TrayNotifier(QObject):
 
     def check_urgent(self) -> None:
         actor = self._actor()
-        if actor is None:
+        if actor is None or self._closed:
             return
 
         def read(reader: Any) -> set[int]:
@@ -137,7 +141,7 @@ class TrayNotifier(QObject):
 
     def _notify(self, text: str) -> None:
         actor = self._actor()
-        if actor is None:
+        if actor is None or self._closed:
             return
 
         def decided(muted: Any) -> None:
@@ -153,6 +157,8 @@ class TrayNotifier(QObject):
         when_done(self._services.settings.read(actor, NOTIFY_MUTE), decided, failed, parent=self)
 
     def close(self) -> None:
+        """The window closes (the vault goes next): no more reads."""
+        self._closed = True
         self._urgent_timer.stop()
         self._coalesce.stop()
         if self.icon is not None:

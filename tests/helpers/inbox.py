@@ -148,30 +148,3 @@ def seed_inbox(vault: Vault, now: datetime, *, store_id: int = 1, **kw: Any) -> 
     )
     presale = buyer("presale0buyer", None, 3, "Is this dishwasher safe? lynx", buyer="Robin")
     return Seeded(overdue, urgent, soon, ok, replied, presale)
-
-
-def inbox_services(core: Any) -> Any:
-    """The real services (TEMP: wires the inbox and mail services until the lead's
-    build_services does)."""
-    from app.services import build_services
-
-    services = build_services(core)
-    if not hasattr(services, "inbox"):
-        from app.mail.inbox_service import InboxService
-
-        audit = services.audit.audit
-        services.inbox = InboxService(  # type: ignore[attr-defined]
-            vault=core.vault, notices=core.notices, clock=core.clock, audit=audit
-        )
-        try:
-            from app.mail.service import MailService
-        except ImportError:
-            return services
-        services.mail = MailService(  # type: ignore[attr-defined]
-            vault=core.vault,
-            secrets=core.secrets,
-            clock=core.clock,
-            notices=core.notices,
-            audit=audit,
-        )
-    return services

@@ -11,10 +11,10 @@ import pytest
 
 from app.clock import FakeClock
 from app.notices import ThreadsChanged
-from app.services import Core, Services
+from app.services import Core, Services, build_services
 from app.settings import NOTIFY_MUTE
 from app.vault import Vault
-from tests.helpers.inbox import add_store, inbox_services, put_buyer_message
+from tests.helpers.inbox import add_store, put_buyer_message
 from tests.helpers.operators import put_operator
 from tests.helpers.orders import ADMIN
 from ui import tray as tray_module
@@ -24,7 +24,7 @@ from ui.tray import TrayNotifier
 
 @pytest.fixture
 def services(core: Core) -> Services:
-    return inbox_services(core)  # type: ignore[no-any-return]
+    return build_services(core)
 
 
 @pytest.fixture

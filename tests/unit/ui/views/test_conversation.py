@@ -7,13 +7,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from PySide6.QtWidgets import QLabel, QMessageBox
 
 from app.clock import FakeClock
-from app.mail.models import ThreadState
+from app.mail import repo
+from app.mail.inbox_service import ThreadQuery
+from app.mail.models import SendState, ThreadState
 from app.mail.rules import check_reply
-from app.services import Core, Services
+from app.services import Core, Services, build_services
 from app.vault import Vault
-from tests.helpers.inbox import Seeded, add_store, inbox_services, seed_inbox
+from tests.helpers.inbox import Seeded, add_store, seed_inbox
 from tests.helpers.operators import put_operator
 from tests.helpers.orders import ADMIN
 from ui.events import QtEvents
@@ -25,7 +28,7 @@ BAD_REPLY = "Thanks! See https://example.com/deal or write to me at shop@example
 
 @pytest.fixture
 def services(core: Core) -> Services:
-    return inbox_services(core)  # type: ignore[no-any-return]
+    return build_services(core)
 
 
 @pytest.fixture
@@ -140,3 +143,108 @@ def test_no_response_needed_marks_and_opens_amazons_link(
     assert len(opened) == 1 and "no-response-needed" in opened[0]
     qtbot.waitUntil(lambda: "No response needed" in pane.meta_label.text(), timeout=3000)
     assert pane.clock_label.text() == ""
+
+
+@pytest.mark.expect_log("muttefik.ui", "WARNING", "MailboxNotConnected")
+def test_a_send_that_fails_keeps_the_text_and_says_why(
+    qtbot: Any, services: Services, seeded: Seeded
+) -> None:
+    """The store has no mailbox: the real mail service refuses; nothing is lost."""
+    pane = _pane(qtbot, services, seeded.urgent)
+    text = "We will send a replacement kettle today."
+    pane.editor.setPlainText(text)
+    with qtbot.waitSignal(pane.send_failed, timeout=5000):
+        pane.send_button.click()
+    assert pane.editor.toPlainText() == text
+    assert pane.send_button.isEnabled() and not pane.editor.isReadOnly()
+    boxes = [w for w in pane.findChildren(QMessageBox) if w.objectName() == "userErrorBox"]
+    assert boxes and "mailbox" in boxes[0].text().lower()
+    # Typing on and switching threads keeps it as the draft.
+    with qtbot.waitSignal(pane.draft_saved, timeout=5000):
+        pane.editor.appendPlainText("Sorry!")
+        pane.show_thread(seeded.ok)
+    qtbot.waitUntil(lambda: pane.thread_id == seeded.ok and pane.conversation is not None)
+    with qtbot.waitSignal(pane.conversation_loaded, timeout=5000):
+        pane.show_thread(seeded.urgent)
+    assert pane.editor.toPlainText() == text + "\nSorry!"
+
+
+@pytest.mark.parametrize(
+    ("state", "shown"), [(SendState.FAILED, "Not sent"), (SendState.UNCERTAIN, "Not sure")]
+)
+def test_a_reply_not_sent_says_so_with_retry_and_its_text_is_the_draft(
+    qtbot: Any,
+    vault: Vault,
+    services: Services,
+    seeded: Seeded,
+    clock: FakeClock,
+    state: Any,
+    shown: str,
+) -> None:
+    def failed_send(conn: Any) -> None:
+        rowid = repo.begin_reply(
+            conn,
+            seeded.urgent,
+            operator_id=None,
+            message_id="reply-1@acme-kitchen.example",
+            subject="Re: kettle",
+            body="A new kettle is on its way.",
+            in_reply_to=None,
+            now=clock.now(),
+        )
+        repo.finish_reply(conn, rowid, state, error="The mail server refused it.", now=clock.now())
+
+    vault.call_write(failed_send)
+    pane = _pane(qtbot, services, seeded.urgent)
+    seller = [m for m in pane.message_views if m.objectName() == "sellerMessage"]
+    assert seller and seller[-1].retry_button is not None
+    states = seller[-1].findChildren(QLabel, "sendState")
+    assert states and states[0].text().startswith(shown)
+    assert "refused" in states[0].text()
+    assert pane.editor.toPlainText() == "A new kettle is on its way."
+
+
+def test_an_image_attachment_opens_from_memory(
+    qtbot: Any, vault: Vault, services: Services, clock: FakeClock, tmp_path: Any
+) -> None:
+    """Fetched from the store's (Maildir) mailbox by the real mail service, shown in a
+    dialog from the bytes; nothing is written to disk."""
+    import mailbox
+
+    from app.mail.models import MailAccount, MailboxKind
+    from tests.helpers.emails import SELLER, relay_alias, relay_email
+    from tests.helpers.inbox import PIXEL_PNG
+
+    add_store(vault)
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    box.add(
+        relay_email(
+            alias=relay_alias("photo0buyer"),
+            order_id="111-0000008-0000008",
+            text="Here is a photo of the damage.",
+            date=clock.now(),
+            attachments=[("damage.png", "image/png", PIXEL_PNG)],
+        )
+    )
+    admin = put_operator(vault, ADMIN)
+    account = MailAccount(
+        store_id=1,
+        kind=MailboxKind.MAILDIR,
+        from_address=SELLER,
+        maildir_path=str(tmp_path / "Maildir"),
+    )
+    services.mail.save_account(admin, account, None)
+    assert services.mail.fetch(admin, 1).imported == 1
+    thread_id = services.inbox.read(admin, lambda r: r.thread_ids(ThreadQuery())).result()[0]
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    pane = _pane(qtbot, services, thread_id)
+    button = pane.message_views[0].attachment_buttons[0]
+    assert button.text().startswith("damage.png")
+    button.click()
+    qtbot.waitUntil(lambda: getattr(pane, "image_dialog", None) is not None, timeout=5000)
+    dialog = pane.image_dialog
+    assert dialog.content == PIXEL_PNG
+    pixmap = dialog.image_label.pixmap()
+    assert (pixmap.width(), pixmap.height()) == (1, 1)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    dialog.close()

@@ -17,9 +17,9 @@ from app.errors import UserError
 from app.mail.inbox_service import ThreadFilter
 from app.mail.models import Urgency
 from app.notices import MailFetchFailed, Notices, ThreadsChanged
-from app.services import Core, Services
+from app.services import Core, Services, build_services
 from app.vault import Vault
-from tests.helpers.inbox import Seeded, add_store, inbox_services, put_buyer_message, seed_inbox
+from tests.helpers.inbox import Seeded, add_store, put_buyer_message, seed_inbox
 from tests.helpers.operators import put_operator
 from tests.helpers.orders import ADMIN, make_order
 from ui.events import QtEvents
@@ -31,7 +31,7 @@ from ui.views.inbox import InboxView
 
 @pytest.fixture
 def services(core: Core) -> Services:
-    return inbox_services(core)  # type: ignore[no-any-return]
+    return build_services(core)
 
 
 @pytest.fixture
@@ -239,6 +239,13 @@ def test_keyboard_navigation(qtbot: Any, services: Services, seeded: Seeded) -> 
     assert "Ctrl+Shift+N" in v.conversation.no_response_button.toolTip()
     assert "Ctrl+Return" in v.conversation.send_button.toolTip()
     assert "J / K" in v.table.toolTip()
+
+
+def test_no_mailbox_state(qtbot: Any, vault: Vault, services: Services) -> None:
+    add_store(vault)
+    v = _view(qtbot, services)
+    qtbot.waitUntil(lambda: v.list_stack.currentWidget() is v.no_mailbox, timeout=3000)
+    assert "muttefik mail add" in v.no_mailbox.text.text()
 
 
 def test_no_threads_state_with_a_mailbox(
