@@ -129,7 +129,7 @@ def build_services(core: Core) -> Services:
         notices=core.notices,
         audit=audit_log,
         fetch_order=lambda store_id, order_id: sync.fetch_order_now(
-            access.SYSTEM, store_id, order_id
+            access.SYSTEM, store_id, order_id, retry=False
         ),
     )
     return Services(

@@ -309,10 +309,13 @@ class SyncService:
             raise failure
         return None
 
-    def fetch_order_now(self, actor: Actor, store_id: int, order_id: str) -> Order | None:
+    def fetch_order_now(
+        self, actor: Actor, store_id: int, order_id: str, *, retry: bool = True
+    ) -> Order | None:
         """Fetch one order with getOrder (its own rate bucket: ahead of the backfill),
         store it and return it; ``None`` if Amazon does not know it (a stored copy is
-        kept).  Network pool thread."""
+        kept).  ``retry=False``: one attempt (the mail check fetches the orders buyers
+        write about and tries again next round).  Network pool thread."""
         store = self.vault.call(lambda conn: self._store(conn, actor, store_id))
         client = self.client_factory(store, read_credentials(self.stores.secrets, store_id))
         cancel = threading.Event()
@@ -323,6 +326,7 @@ class SyncService:
                 cancel,
                 None,
                 lambda: client.get_order(order_id, SYNC_INCLUDED_DATA),
+                retry=retry,
             )
         except OrderNotFound:
             return None
@@ -554,10 +558,14 @@ class SyncService:
         cancel: threading.Event,
         run: _Run | None,
         call: Callable[[], Any],
+        *,
+        retry: bool = True,
     ) -> Any:
         """One request through the rate bucket, retried until it succeeds or a
         non-transient error (credentials, role, TLS) or the retry budget ends.  A 429
-        is never fatal: it is waited out, and repeated ones slow the bucket down."""
+        is never fatal: it is waited out, and repeated ones slow the bucket down.
+        ``retry=False``: a server or network error is raised at once (a caller that
+        tries again later anyway)."""
         bucket = self.limits.bucket(store_id, operation)
         backoff = Backoff(base=self.retry_base, attempts=self.retry_attempts, rng=self._rng)
         while True:
@@ -581,6 +589,8 @@ class SyncService:
             except InvalidPageToken:
                 raise
             except (AmazonServerError, NetworkDown, AmazonBadResponse) as exc:
+                if not retry:
+                    raise
                 delay = backoff.next_delay()
                 log.warning("%s failed (%s: %s); retrying", operation, exc.title, exc.detail)
                 if delay is None:
