@@ -29,7 +29,7 @@ from app.redact import RedactingFilter
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 #: Library loggers set to LIBRARY_LEVEL explicitly, in case something set them lower.
-LIBRARY_LOGGERS = ("httpx", "httpcore", "sp_api", "keyring", "urllib3", "asyncio")
+LIBRARY_LOGGERS = ("httpx", "httpcore", "sp_api", "keyring", "urllib3", "asyncio", "imapclient")
 LIBRARY_LEVEL = logging.WARNING
 
 # The handlers the last setup_logging call installed (on the root).
