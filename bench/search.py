@@ -63,7 +63,7 @@ from app.mail import clock, repo
 from app.mail.repo import ThreadFilter, ThreadQuery
 from app.paths import Profile
 from app.secrets import SecretStore
-from app.vault.connection import open_connection
+from app.vault.connection import CACHE_KIB, open_connection
 from tests.support import MemoryKeyring
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -561,16 +561,18 @@ def search_once(conn: Any, text: str, kind: ThreadFilter = ThreadFilter.ALL) -> 
 
 
 def _plain_connection(path: Path) -> Any:
+    """The plain copy with the same settings as the app's connection (page cache too)."""
     conn = sqlcipher3.connect(str(path), isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA secure_delete = ON")
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     return conn
 
 
 def measure(built: Built, repeat: int = 5, cache_mib: int | None = None) -> None:
     enc = open_connection(built.encrypted, built.key)
     plain = _plain_connection(built.plain)
-    if cache_mib is not None:  # the app's connection keeps SQLite's default (2 MiB)
+    if cache_mib is not None:  # both as the app's connection otherwise (CACHE_KIB)
         for conn in (enc, plain):
             conn.execute(f"PRAGMA cache_size = -{cache_mib * 1024}")
     patch: Callable[..., tuple[str, list[Any]]] | None = None
