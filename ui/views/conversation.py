@@ -259,6 +259,7 @@ class ConversationPane(QWidget):
         self.stack = QStackedWidget()
         self.empty_page = QLabel("Select a conversation on the left.")
         self.empty_page.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_page.setWordWrap(True)  # else its text sets the pane's minimum width
         self.empty_page.setStyleSheet("color: #555; padding: 24px;")
         self.loading_page = QLabel("Loading…")
         self.loading_page.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -480,7 +481,8 @@ class ConversationPane(QWidget):
         if first_show or not keep_editor or not self.editor.toPlainText():
             self._loaded_draft = draft
             self._set_editor_text(draft)
-        self.draft_label.setText("Draft restored" if draft else "")
+            # A reload after our own save keeps its "Draft saved" note.
+            self.draft_label.setText("Draft restored" if draft else "")
         self.stack.setCurrentWidget(self.thread_page)
         if row.unread:
             self._mark_read(row.id)

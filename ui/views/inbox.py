@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
+from PySide6.QtGui import QFontMetrics, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -222,9 +222,10 @@ class InboxView(QWidget):
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.conversation)
         self.splitter.addWidget(self.order_stack)
-        for i, stretch in enumerate((5, 4, 2)):
+        # The list gets the most room: it is where the seller decides what to answer next.
+        for i, stretch in enumerate((4, 3, 2)):
             self.splitter.setStretchFactor(i, stretch)
-        self.splitter.setSizes([560, 480, 320])
+        self.splitter.setSizes([640, 460, 300])
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 0)
@@ -332,10 +333,12 @@ class InboxView(QWidget):
         table.verticalHeader().setDefaultSectionSize(24)
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        fm = table.fontMetrics()
+        bold = table.font()
+        bold.setBold(True)  # unread rows are bold
+        fm = QFontMetrics(bold)
         pad = 2 * fm.averageCharWidth()
         samples = {
-            Column.DUE: "overdue by 00 h 00 min",
+            Column.DUE: "overdue by 2 d 00 h",
             Column.BUYER: "Amazon customer",
             Column.ORDER: "000-0000000-0000000",
             Column.STORE: "Store name",
@@ -454,6 +457,8 @@ class InboxView(QWidget):
             self.store_combo.addItem(store.name, store.id)
         self.store_combo.setCurrentIndex(max(0, self.store_combo.findData(current)))
         self.store_combo.setVisible(len(stores) > 1)
+        # One store: its name in every row says nothing.
+        self.table.setColumnHidden(Column.STORE, len(stores) <= 1)
         self.store_combo.blockSignals(False)
         self._update_page()
 
@@ -657,9 +662,7 @@ class InboxView(QWidget):
             page = self.no_threads
         self.list_stack.setCurrentWidget(page)
         if self.model.rowCount() == 0 and self.model.searched_once:
-            self.conversation.clear(
-                "No conversation to show." if page is not self.no_mailbox else NO_MAILBOX_TEXT
-            )
+            self.conversation.clear("No conversation to show.")
             self.order_stack.setCurrentWidget(self.no_order_page)
 
 
