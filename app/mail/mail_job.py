@@ -59,7 +59,10 @@ class MailJob:
         if run_now:
             self.run_now()
         self.jobs.notices.subscribe(SettingsChanged, self._settings_changed)
-        self.jobs.notices.subscribe(MailAccountsChanged, lambda _n: self._watch_all())
+        # Notices come on the DB thread after a commit: never wait on the vault there.
+        self.jobs.notices.subscribe(
+            MailAccountsChanged, lambda _n: self.jobs.call(Lane.QUERY, self._watch_all)
+        )
         self.jobs.add_periodic(self.periodic)
         self._watch_all()
 
