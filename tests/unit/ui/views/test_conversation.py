@@ -248,3 +248,30 @@ def test_an_image_attachment_opens_from_memory(
     assert (pixmap.width(), pixmap.height()) == (1, 1)
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
     dialog.close()
+
+
+def test_retrying_a_reply_that_may_have_gone_out_asks_first(
+    qtbot: Any, vault: Vault, services: Services, seeded: Seeded, clock: FakeClock
+) -> None:
+    def uncertain_send(conn: Any) -> None:
+        rowid = repo.begin_reply(
+            conn,
+            seeded.urgent,
+            operator_id=None,
+            message_id="reply-2@acme-kitchen.example",
+            subject="Re: kettle",
+            body="A new kettle is on its way.",
+            in_reply_to=None,
+            now=clock.now(),
+        )
+        repo.finish_reply(conn, rowid, SendState.UNCERTAIN, error=None, now=clock.now())
+
+    vault.call_write(uncertain_send)
+    pane = _pane(qtbot, services, seeded.urgent)
+    retry = next(m.retry_button for m in pane.message_views if m.retry_button is not None)
+    retry.click()
+    box = pane.send_again_box
+    assert box.isVisible() and "may already have reached the buyer" in box.text()
+    assert not pane._sending  # nothing goes out before the seller answers
+    box.reject()  # the seller checks the Sent folder first: nothing is sent
+    assert not pane._sending and pane.send_button.isEnabled()

@@ -294,3 +294,27 @@ def test_fetch_error_and_refresh_on_new_mail(
     assert new in v.model.ids()
     qtbot.waitUntil(lambda: v.filter_buttons[ThreadFilter.ALL].text() == "All (7)", timeout=3000)
     events.close()
+
+
+def test_no_response_needed_from_the_keyboard(
+    qtbot: Any, services: Services, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr(
+        "ui.views.conversation.QDesktopServices.openUrl",
+        lambda url: opened.append(url.toString()),
+    )
+    v = _view(qtbot, services)
+    v.activateWindow()
+    with qtbot.waitSignal(v.conversation.conversation_loaded, timeout=5000):
+        v.select_row(v.model.row_of(seeded.ok) or 0)
+    v.table.setFocus()
+    qtbot.waitUntil(v.table.hasFocus, timeout=2000)
+    with qtbot.waitSignal(v.conversation.marked_no_response, timeout=3000) as marked:
+        qtbot.keyClick(
+            v.table,
+            Qt.Key.Key_N,
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+        )
+    assert marked.args == [seeded.ok]
+    assert len(opened) == 1 and "no-response-needed" in opened[0]
