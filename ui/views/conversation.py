@@ -24,6 +24,7 @@ Thread: GUI only.  Reads through ``services.inbox.read`` (DB thread), writes thr
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal
@@ -99,7 +100,13 @@ def _size(n: int) -> str:
 class ImageDialog(QDialog):
     """An image attachment, shown from the bytes in memory, with "Save as…"."""
 
-    def __init__(self, content: bytes, filename: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        content: bytes,
+        filename: str,
+        on_save: Callable[[], None],
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("attachmentImage")
         self.setWindowTitle(filename)
@@ -122,7 +129,7 @@ class ImageDialog(QDialog):
         scroll.setWidgetResizable(True)
         save = QPushButton("Save as…")
         save.setObjectName("saveAttachment")
-        save.clicked.connect(lambda: save_attachment_as(self, filename, content))
+        save.clicked.connect(on_save)
         close = QPushButton("Close")
         close.clicked.connect(self.accept)
         buttons = QHBoxLayout()
@@ -133,20 +140,6 @@ class ImageDialog(QDialog):
         layout.addWidget(scroll)
         layout.addLayout(buttons)
         self.resize(min(1040, pixmap.width() + 40), min(780, pixmap.height() + 90))
-
-
-def save_attachment_as(parent: QWidget, filename: str, content: bytes) -> None:
-    """The seller chose "Save as…": ask where, then write on a worker (never the GUI
-    thread, which never waits on the disk)."""
-    path, _ = QFileDialog.getSaveFileName(parent, "Save attachment", filename)
-    if not path:
-        return
-
-    def write(_job: Any) -> None:
-        with open(path, "wb") as fh:
-            fh.write(content)
-
-    Op(parent, write).run()
 
 
 class _MessageView(QFrame):
@@ -745,35 +738,48 @@ class ConversationPane(QWidget):
     # --- attachments ----------------------------------------------------------------
 
     def open_attachment(self, message: Any, meta: Any) -> None:
-        """An image: fetched (network lane) and shown from memory.  Anything else: the
-        seller chooses where to save it first, then it is fetched and written."""
+        """An image: fetched (network lane) and shown from memory.  Anything else can
+        only be saved, where the seller chooses."""
+        if not meta.content_type.lower().startswith("image/"):
+            self.save_attachment(message, meta)
+            return
         mail, actor = self._mail, self._actor
         if mail is None:
             return
-        image = meta.content_type.lower().startswith("image/")
-        path = ""
-        if not image:
-            path, _ = QFileDialog.getSaveFileName(self, "Save attachment", meta.filename)
-            if not path:
-                return
         rowid, part = message.rowid, meta.part
 
-        def fetch(_job: Any) -> Any:
-            found_meta, content = mail.attachment(actor, rowid, part)
-            if path:
-                with open(path, "wb") as fh:
-                    fh.write(content)
-                return None
-            return found_meta, content
-
-        def fetched(result: Any) -> None:
-            if result is None:
-                return
+        def shown(result: Any) -> None:
             found_meta, content = result
-            self.image_dialog = ImageDialog(content, found_meta.filename, self)
+            self.image_dialog = ImageDialog(
+                content,
+                found_meta.filename,
+                lambda: self.save_attachment(message, meta),
+                self,
+            )
             self.image_dialog.open()
 
-        Op(self, fetch, lane=Lane.NET).on_success(fetched).run()
+        Op(self, lambda _job: mail.attachment(actor, rowid, part), lane=Lane.NET).on_success(
+            shown
+        ).run()
+
+    def save_attachment(self, message: Any, meta: Any) -> None:
+        """The seller chose "Save as…": ask where, then fetch it again as a save (the
+        service audits it) and write it on a worker (the GUI thread never waits on the
+        disk or the network)."""
+        mail, actor = self._mail, self._actor
+        if mail is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save attachment", meta.filename)
+        if not path:
+            return
+        rowid, part = message.rowid, meta.part
+
+        def fetch_and_write(_job: Any) -> None:
+            _meta, content = mail.attachment(actor, rowid, part, saving=True)
+            with open(path, "wb") as fh:
+                fh.write(content)
+
+        Op(self, fetch_and_write, lane=Lane.NET).run()
 
 
 def _qt_pos(text: str, index: int) -> int:

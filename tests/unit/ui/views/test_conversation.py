@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QLabel, QMessageBox
+from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton
 
 from app.clock import FakeClock
 from app.mail import repo
@@ -205,7 +205,12 @@ def test_a_reply_not_sent_says_so_with_retry_and_its_text_is_the_draft(
 
 
 def test_an_image_attachment_opens_from_memory(
-    qtbot: Any, vault: Vault, services: Services, clock: FakeClock, tmp_path: Any
+    qtbot: Any,
+    vault: Vault,
+    services: Services,
+    clock: FakeClock,
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Fetched from the store's (Maildir) mailbox by the real mail service, shown in a
     dialog from the bytes; nothing is written to disk."""
@@ -247,6 +252,15 @@ def test_an_image_attachment_opens_from_memory(
     pixmap = dialog.image_label.pixmap()
     assert (pixmap.width(), pixmap.height()) == (1, 1)
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    # Saved only where the seller chose, by "Save as…".
+    target = tmp_path / "chosen" / "damage.png"
+    target.parent.mkdir()
+    monkeypatch.setattr(
+        "ui.views.conversation.QFileDialog.getSaveFileName",
+        lambda *_a, **_k: (str(target), ""),
+    )
+    dialog.findChild(QPushButton, "saveAttachment").click()
+    qtbot.waitUntil(lambda: target.exists() and target.read_bytes() == PIXEL_PNG, timeout=5000)
     dialog.close()
 
 
