@@ -318,3 +318,31 @@ def test_no_response_needed_from_the_keyboard(
         )
     assert marked.args == [seeded.ok]
     assert len(opened) == 1 and "no-response-needed" in opened[0]
+
+
+def test_check_now_and_the_mail_checks_status(
+    qtbot: Any,
+    services: Services,
+    seeded: Seeded,
+    clock: FakeClock,
+    events: QtEvents,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.jobs import JobChanged, JobStatus
+    from app.mail.mail_job import NAME
+
+    asked: list[object] = []
+    # The job itself is not started here (the app starts it); record that it was asked.
+    monkeypatch.setattr(services.mail_job, "run_now", lambda store_id=None: asked.append(store_id))
+    v = _view(qtbot, services, qt_events=events)
+    assert v.fetch_status.text() == "Mail not checked yet"
+    v.check_now.click()
+    assert asked == [None] and v.fetch_status.text() == "Checking…"
+    done = JobStatus(NAME, last_finished=clock.now(), last_error="Mail server unreachable")
+    with qtbot.waitSignal(v.fetch_status_changed, timeout=3000):
+        services.core.notices.publish(JobChanged(done))
+    assert v.fetch_status.text() == "Mail checked just now · Mail server unreachable"
+    ok = JobStatus(NAME, last_finished=clock.now())
+    with qtbot.waitSignal(v.fetch_status_changed, timeout=3000):
+        services.core.notices.publish(JobChanged(ok))
+    assert v.fetch_status.text() == "Mail checked just now"
