@@ -95,7 +95,7 @@ class TrayNotifier(QObject):
         self._urgent_timer.start()
         self._closed = False
         qt_events.on(ThreadsChanged, self._threads_changed)
-        # Now, not from the event loop: the window (and the vault) may be gone by then.
+        # Now, not from the event loop: the window (and the database) may be gone by then.
         self.check_urgent()
 
     # --- new messages ---------------------------------------------------------------
@@ -157,7 +157,7 @@ class TrayNotifier(QObject):
         when_done(self._services.settings.read(actor, NOTIFY_MUTE), decided, failed, parent=self)
 
     def close(self) -> None:
-        """The window closes (the vault goes next): no more reads."""
+        """The window closes (the database goes next): no more reads."""
         self._closed = True
         self._urgent_timer.stop()
         self._coalesce.stop()
