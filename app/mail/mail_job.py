@@ -49,6 +49,9 @@ class MailJob:
         self._all = False
         self._started = False
         self._watchers: dict[int, Job] = {}
+        #: Set while an IDLE watcher holds the server's attention (new mail wakes the
+        #: check at once); for the status and for tests.
+        self.idling = threading.Event()
         self.periodic = PeriodicJob(NAME, self._round, interval=self._interval)
 
     def start(self, *, run_now: bool = True) -> None:
@@ -163,7 +166,7 @@ class MailJob:
                 return False
             inbox, _ = source.folders()
             while not stop.is_set():
-                if source.idle_wait(inbox, IDLE_SECONDS, stop):
+                if source.idle_wait(inbox, IDLE_SECONDS, stop, ready=self.idling):
                     self.run_now(account.store_id)
             return True
         finally:
