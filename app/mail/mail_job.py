@@ -63,9 +63,7 @@ class MailJob:
             self.run_now()
         self.jobs.notices.subscribe(SettingsChanged, self._settings_changed)
         # Notices come on the DB thread after a commit: never wait on the vault there.
-        self.jobs.notices.subscribe(
-            MailAccountsChanged, lambda _n: self.jobs.call(Lane.QUERY, self._watch_all)
-        )
+        self.jobs.notices.subscribe(MailAccountsChanged, self._accounts_changed)
         self.jobs.add_periodic(self.periodic)
         self._watch_all()
 
@@ -88,6 +86,9 @@ class MailJob:
             watchers, self._watchers = self._watchers, {}
         for job in watchers.values():
             job.cancel.set()
+
+    def _accounts_changed(self, notice: MailAccountsChanged) -> None:
+        self.jobs.call(Lane.QUERY, self._watch_all)
 
     def _settings_changed(self, notice: SettingsChanged) -> None:
         if settings.MAIL_POLL_MINUTES.key in notice.keys:
