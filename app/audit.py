@@ -192,12 +192,8 @@ class Action:
     )
     MAIL_FETCH_FAILED = define_action("mail_fetch_failed", "error", label="Mail fetch failed")
     REPLY_SENT = define_action("reply_sent", "chars", "warnings", label="Reply sent")
-    REPLY_NOT_SENT = define_action(
-        "reply_not_sent", "error", "state", label="Reply not sent"
-    )
-    THREAD_NO_RESPONSE = define_action(
-        "thread_no_response", label="Marked \"no response needed\""
-    )
+    REPLY_NOT_SENT = define_action("reply_not_sent", "error", "state", label="Reply not sent")
+    THREAD_NO_RESPONSE = define_action("thread_no_response", label='Marked "no response needed"')
     ATTACHMENT_SAVED = define_action("attachment_saved", "part", label="Attachment saved")
 
 
