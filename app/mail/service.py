@@ -30,6 +30,8 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Protocol
@@ -837,9 +839,9 @@ class MailService:
         """One attachment's content, fetched from the mailbox now (never stored).
         ``saving``: the seller chose "Save as…" (audited).  Blocks (network)."""
 
-        def find(conn: Conn) -> tuple[MailAccount, str, str]:
+        def find(conn: Conn) -> tuple[MailAccount, str, str, str | None, int | None]:
             row = conn.execute(
-                "SELECT store_id, folder, source_key FROM messages WHERE id = ?",
+                "SELECT store_id, folder, source_key, message_id FROM messages WHERE id = ?",
                 (message_rowid,),
             ).fetchone()
             if row is None:
@@ -857,16 +859,25 @@ class MailService:
                     object_id=message_rowid,
                     details={"part": part},
                 )
-            return account, row[1], row[2]
+            if not row[1] or not row[2]:
+                raise AttachmentGone()
+            validity = repo.folder_state(conn, row[0], row[1]).uidvalidity
+            return account, row[1], row[2], row[3], validity
 
-        account, folder, key = self.vault.call_write(find) if saving else self.vault.call(find)
+        account, folder, key, message_id, validity = (
+            self.vault.call_write(find) if saving else self.vault.call(find)
+        )
+        if account.kind is MailboxKind.IMAP:
+            # A UID means nothing once the folder's UIDVALIDITY changed.
+            stored_validity, _, key = key.rpartition(":")
+            if stored_validity != str(validity):
+                raise AttachmentGone()
         source = self._source_factory(account, self._passwords(account))
         try:
-            uid_key = key.rpartition(":")[2] if account.kind is MailboxKind.IMAP else key
-            raw = source.fetch_raw(folder, uid_key)
+            raw = source.fetch_raw(folder, key)
         finally:
             source.close()
-        if raw is None:
+        if raw is None or not _same_message(raw, message_id):
             raise AttachmentGone()
         return parse.attachment_bytes(raw, part)
 
@@ -877,6 +888,15 @@ class AttachmentGone(UserError):
         "The email with this attachment is no longer in the mailbox (it may have been "
         "moved or deleted there), so its attachment cannot be opened."
     )
+
+
+def _same_message(raw: bytes, message_id: str | None) -> bool:
+    """Whether ``raw`` is the stored message (its Message-ID), so an attachment is never
+    taken from another email that now sits at the same place."""
+    if not message_id:
+        return True
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    return transport.bare_message_id(str(headers.get("Message-ID", ""))) == message_id
 
 
 def _reply_target(conn: Conn, thread_id: int) -> dict[str, Any]:

@@ -18,14 +18,14 @@ from app.auth.rbac import Role
 from app.clock import SystemClock
 from app.mail.inbox_service import InboxService, ThreadQuery
 from app.mail.models import MailAccount, MailPasswords, Security, SendState, ThreadState
-from app.mail.service import MailService, ReplyMaybeSent
+from app.mail.service import AttachmentGone, MailService, ReplyMaybeSent
 from app.mail.transport import MailAuthFailed, SendUncertain
 from app.notices import Notices, ThreadsChanged
 from app.secrets import SecretStore
 from app.vault import Vault
 from tests.helpers.dovecot import ImapMailbox
 from tests.helpers.emails import relay_alias, relay_email
-from tests.helpers.inbox import add_store
+from tests.helpers.inbox import PIXEL_PNG, add_store
 from tests.helpers.operators import put_operator
 from tests.helpers.orders import make
 from tests.helpers.smtp_server import Fault, SmtpServer
@@ -226,3 +226,26 @@ def test_a_reset_folder_stores_nothing_twice(world: World) -> None:
 
     assert (counts.seen, counts.imported) == (2, 1)
     assert world.rows()[0].message_count == 2
+
+
+def test_an_attachment_is_fetched_from_the_mailbox_on_demand(world: World) -> None:
+    world.box.create_folder("Amazon")
+    world.mail.save_account(ADMIN, replace(world.account, inbox_folder="Amazon"), None)
+    photo = ("box.png", "image/png", PIXEL_PNG)
+    world.box.append(
+        relay_email(order_id=ORDER, alias=relay_alias("buyer7"), attachments=[photo]), "Amazon"
+    )
+    world.fetch()
+    (thread,) = world.rows()
+    conversation = world.inbox.read(ADMIN, lambda r: r.conversation(thread.id)).result()
+    (message,) = conversation.messages
+    assert [(a.filename, a.size) for a in message.attachments] == [("box.png", len(PIXEL_PNG))]
+
+    meta, data = world.mail.attachment(ADMIN, message.rowid, 0)
+
+    assert data == PIXEL_PNG and meta.content_type == "image/png"
+    # The folder was reset: the same UID may now be another email; nothing is shown.
+    world.box.reset_folder("Amazon")
+    world.box.append(relay_email(order_id=ORDER, alias=relay_alias("other")), "Amazon")
+    with pytest.raises(AttachmentGone):
+        world.mail.attachment(ADMIN, message.rowid, 0)
