@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         self._build_menu()
         self._build_status_bar()
         self._stores_action.setVisible(self.is_admin)
+        self._mailboxes_action.setVisible(self.is_admin)
         self._password_action.setVisible(_can_change_password(session))
         if profile.demo:
             self.show_banner(
@@ -158,6 +159,7 @@ class MainWindow(QMainWindow):
         self.session = session
         self._operator_label.setText(_operator_text(session))
         self._stores_action.setVisible(self.is_admin)
+        self._mailboxes_action.setVisible(self.is_admin)
         self._password_action.setVisible(_can_change_password(session))
         self.build_tabs()
         self.set_locked(False)
@@ -232,6 +234,9 @@ class MainWindow(QMainWindow):
         self._stores_action = QAction("Amazon &stores…", self)
         self._stores_action.triggered.connect(self.manage_stores)
         self.tools_menu.addAction(self._stores_action)
+        self._mailboxes_action = QAction("&Mailboxes…", self)
+        self._mailboxes_action.triggered.connect(self.manage_mailboxes)
+        self.tools_menu.addAction(self._mailboxes_action)
         check = QAction("Check &database…", self)
         check.triggered.connect(self.check_database)
         self.tools_menu.addAction(check)
@@ -281,6 +286,20 @@ class MainWindow(QMainWindow):
         if actor is None or not self.is_admin:
             return
         StoresDialog(store_service=self.services.stores, actor=actor, parent=self).open()
+
+    def manage_mailboxes(self) -> None:
+        """Admins: connect, edit and disconnect each store's mailbox."""
+        from ui.dialogs.mailbox import MailboxesDialog
+
+        actor = getattr(self.session, "actor", None)
+        if actor is None or not self.is_admin:
+            return
+        MailboxesDialog(
+            store_service=self.services.stores,
+            mail_service=self.services.mail,
+            actor=actor,
+            parent=self,
+        ).open()
 
     def check_database(self) -> None:
         """Run the full integrity check in the background (menu action)."""
