@@ -195,6 +195,18 @@ class Action:
     REPLY_NOT_SENT = define_action("reply_not_sent", "error", "state", label="Reply not sent")
     THREAD_NO_RESPONSE = define_action("thread_no_response", label='Marked "no response needed"')
     ATTACHMENT_SAVED = define_action("attachment_saved", "part", label="Attachment saved")
+    # Drafting (app/drafting): kinds, counts and ids only; never text or a prompt.
+    DRAFT_CREATED = define_action(
+        "draft_created", "provider_kind", "intent", "language", "chars", label="Draft written"
+    )
+    DRAFT_BLOCKED = define_action(
+        "draft_blocked", "kind", "provider_kind", label="Draft request stopped (buyer data)"
+    )
+    PROVIDER_SAVED = define_action("provider_saved", "kind", label="Drafting provider saved")
+    PROVIDER_REMOVED = define_action("provider_removed", label="Drafting provider removed")
+    TEMPLATE_SAVED = define_action("template_saved", "intent", label="Reply template saved")
+    TEMPLATE_REMOVED = define_action("template_removed", label="Reply template removed")
+    KNOWLEDGE_SAVED = define_action("knowledge_saved", label="Tone and policies saved")
 
 
 def _check_token(what: str, value: object) -> None:

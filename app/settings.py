@@ -76,6 +76,12 @@ NOTIFY_MUTE = declare(
     Setting("notify.mute", bool, False, "Mute desktop notifications of new buyer messages")
 )
 
+# --- drafting -------------------------------------------------------------------------
+DRAFT_ON_OPEN = declare(
+    Setting("drafting.draft_on_open", bool, True, "Draft a reply when a thread is opened")
+)
+DRAFT_PROVIDER = declare(Setting("drafting.provider", str, "Templates", "Drafting provider (name)"))
+
 
 def get(conn: Any, setting: Setting[T]) -> T:
     row = conn.execute("SELECT value FROM settings WHERE key = ?", (setting.key,)).fetchone()

@@ -1,0 +1,1 @@
+"""Reply drafting: offline templates or an AI provider behind the PII firewall."""
