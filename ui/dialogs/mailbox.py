@@ -173,7 +173,8 @@ class MailboxesDialog(QDialog):
         self.list.clear()
         for store in stores:
             account = by_store.get(store.id)
-            item = QListWidgetItem(f"{store.name}\n{describe(account)}")
+            demo = "  (demo)" if store.demo else ""
+            item = QListWidgetItem(f"{store.name}{demo}\n{describe(account)}")
             item.setData(Qt.ItemDataRole.UserRole, _Row(store, account))
             self.list.addItem(item)
             if keep is not None and keep.store.id == store.id:
@@ -291,7 +292,7 @@ class MailboxDialog(QDialog):
             "replies to buyers only when they come from it."
         )
         why.setObjectName("fromAddressHint")
-        why.setWordWrap(True)
+        # One line at the dialog's width; wrapped, the form gave it three lines' height.
         why.setStyleSheet("color: #555;")
         top.addRow("", why)
         outer.addLayout(top)
@@ -303,7 +304,8 @@ class MailboxDialog(QDialog):
 
         note = QLabel(
             "Passwords are stored in your system keychain, never in Müttefik Desk's data "
-            "file." + (" Leave a password empty to keep the stored one." if editing else "")
+            "file."
+            + (" Leave a password empty to keep the stored one." if _has_passwords(account) else "")
         )
         note.setObjectName("keychainNote")
         note.setWordWrap(True)
@@ -336,6 +338,14 @@ class MailboxDialog(QDialog):
         kind = account.kind if account else MailboxKind.IMAP
         (self.maildir_choice if kind is MailboxKind.MAILDIR else self.imap_choice).setChecked(True)
         self._kind_changed()
+        # A test's answer is about the values it tested: any change takes it away.
+        for edit in self.findChildren(QLineEdit):
+            edit.textEdited.connect(lambda _t: self._stale())
+        for combo in self.findChildren(QComboBox):
+            combo.activated.connect(lambda _i: self._stale())
+        self.kind_group.buttonClicked.connect(lambda _b: self._stale())
+        self.maildir_path.textChanged.connect(self.maildir_path.setToolTip)
+        self.maildir_path.setToolTip(self.maildir_path.text())
         self.from_address.setFocus()
 
     # --- form -----------------------------------------------------------------------
@@ -526,6 +536,10 @@ class MailboxDialog(QDialog):
         self.smtp_user.setPlaceholderText(
             "same as the From address" if maildir else "same as incoming"
         )
+        if not (self._account and self._account.smtp_host):
+            self.smtp_password.setPlaceholderText(
+                "if the server asks for one" if maildir else "empty: same as incoming"
+            )
 
     def choose_maildir(self) -> None:
         folder = QFileDialog.getExistingDirectory(
@@ -654,6 +668,10 @@ class MailboxDialog(QDialog):
         for name, label in self.field_errors.items():
             shown = error is not None and name == field
             label.setText(error.message if error is not None and shown else "")
+            # The form gives a wrapped label the height of its narrowest layout: ask
+            # for the lines it needs at the field's width, or the message is cut off.
+            width = max(self._field_widgets[name].width(), 200)
+            label.setMinimumHeight(label.heightForWidth(width) + 4 if shown else 0)
             self._field_forms[name].setRowVisible(label, shown)
         suspects: list[QWidget] = []
         maildir = kind is MailboxKind.MAILDIR
@@ -672,6 +690,11 @@ class MailboxDialog(QDialog):
                 widget.setStyleSheet(_BAD_FIELD if widget in suspects else "")
         if suspects:
             suspects[0].setFocus()
+
+    def _stale(self) -> None:
+        if not self._busy and self.last_result is not None:
+            self.last_result = None
+            self.result_label.setVisible(False)
 
     def _set_busy(self, busy: bool, text: str = "") -> None:
         self._busy = busy
@@ -716,6 +739,11 @@ class MailboxDialog(QDialog):
         self.smtp_password.clear()
         self.mailbox_saved.emit(account)
         self.accept()
+
+
+def _has_passwords(account: MailAccount | None) -> bool:
+    """Whether the keychain holds a password for this mailbox (IMAP, or its SMTP)."""
+    return account is not None and (account.kind is MailboxKind.IMAP or bool(account.smtp_host))
 
 
 def _int(text: str) -> int | None:

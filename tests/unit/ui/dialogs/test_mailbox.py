@@ -193,6 +193,8 @@ def test_connection_to_a_maildir_reports_success_in_words(
     assert form.last_error is None
     assert "Connected" in form.result_label.text() and "inbox" in form.result_label.text()
     assert _accounts(services) == []  # a test saves nothing
+    qtbot.keyClicks(form.from_address, "x")  # the answer was about the old values
+    assert not form.result_label.isVisibleTo(form) and form.last_result is None
 
 
 def test_plain_connection_to_a_remote_host_is_refused_with_the_reason(
@@ -205,6 +207,8 @@ def test_plain_connection_to_a_remote_host_is_refused_with_the_reason(
     form.test_connection()
     message = _error_under(form, "imap_security")
     assert "TLS or STARTTLS" in message and "only to this computer" in message
+    lines = form.field_errors["imap_security"].minimumHeight() // form.fontMetrics().lineSpacing()
+    assert lines >= 3  # the whole message, not the first two lines of it
     assert "TLS or STARTTLS" in form.result_label.text()
     assert form.test_button.isEnabled()  # refused before any connection
     form.save()
