@@ -80,6 +80,13 @@ class MailSettingsInvalid(UserError):
     title = "Mailbox settings need a look"
     message = "Some mailbox settings are not valid."
 
+    def __init__(
+        self, message: str | None = None, *, field: str | None = None, detail: str | None = None
+    ) -> None:
+        super().__init__(message, detail=detail)
+        #: The ``MailAccount`` field at fault (the dialog marks it); None: the whole.
+        self.field = field
+
 
 class MailPasswordMissing(UserError):
     title = "Mailbox password missing"
@@ -143,88 +150,102 @@ def secret_name(store_id: int, which: str) -> str:
 _MAX_FIELD = 500
 
 
-def _host(value: str | None, what: str) -> str:
+def _host(value: str | None, what: str, field: str) -> str:
     host = (value or "").strip()
     if not host:
-        raise MailSettingsInvalid(f"Enter the {what} server's name.")
+        raise MailSettingsInvalid(f"Enter the {what} server's name.", field=field)
     if len(host) > 253 or any(c.isspace() or ord(c) < 33 or ord(c) > 126 for c in host):
         raise MailSettingsInvalid(
-            f"The {what} server's name has characters a server name cannot have."
+            f"The {what} server's name has characters a server name cannot have.", field=field
         )
     return host
 
 
-def _port(value: int | None, what: str) -> int:
-    if value is None or not 1 <= int(value) <= 65535:
-        raise MailSettingsInvalid(f"The {what} port must be a number from 1 to 65535.")
-    return int(value)
+def _port(value: object, what: str, field: str) -> int:
+    try:
+        port = int(str(value))
+    except ValueError:
+        port = 0
+    if value is None or not 1 <= port <= 65535:
+        raise MailSettingsInvalid(f"The {what} port must be a number from 1 to 65535.", field=field)
+    return port
 
 
-def _security(value: Security | None, host: str, what: str) -> Security:
-    if value is None:
-        raise MailSettingsInvalid(f"Choose how the {what} connection is protected.")
-    if value is Security.PLAIN and not transport.is_loopback(host):
+def _security(value: object, host: str, what: str, field: str) -> Security:
+    try:
+        security = Security(str(value)) if value is not None else None  # "plain" too
+    except ValueError:
+        security = None
+    if security is None:
+        raise MailSettingsInvalid(f"Choose how the {what} connection is protected.", field=field)
+    if security is Security.PLAIN and not transport.is_loopback(host):
         raise MailSettingsInvalid(
             f"The {what} connection must use TLS or STARTTLS: without it your password "
             "and your buyers' messages would cross the network readable by anyone on the "
-            "way. (Unprotected connections are allowed only to this computer.)"
+            "way. (Unprotected connections are allowed only to this computer.)",
+            field=field,
         )
-    return value
+    return security
 
 
-def _text(value: str | None, what: str, *, required: bool = True) -> str | None:
+def _text(value: str | None, what: str, field: str, *, required: bool = True) -> str | None:
     text = (value or "").strip()
     if not text:
         if required:
-            raise MailSettingsInvalid(f"Enter the {what}.")
+            raise MailSettingsInvalid(f"Enter the {what}.", field=field)
         return None
     if len(text) > _MAX_FIELD or any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise MailSettingsInvalid(f"The {what} is too long or has control characters.")
+        raise MailSettingsInvalid(f"The {what} is too long or has control characters.", field=field)
     return text
 
 
 def validate_account(account: MailAccount) -> MailAccount:
-    """The account with its fields trimmed, or :class:`MailSettingsInvalid` in plain words."""
+    """The account with its fields trimmed and typed, or :class:`MailSettingsInvalid` in
+    plain words naming the field."""
     _, address = parseaddr(account.from_address or "")
     if not address or address.count("@") != 1 or address != (account.from_address or "").strip():
         raise MailSettingsInvalid(
             "Enter the email address you registered with Amazon as the From address "
-            "(for example orders@yourshop.com): Amazon relays only mail from it."
+            "(for example orders@yourshop.com): Amazon relays only mail from it.",
+            field="from_address",
         )
-    clean = replace(account, from_address=address)
-    if account.kind is MailboxKind.IMAP:
-        host = _host(account.imap_host, "incoming (IMAP)")
+    kind = MailboxKind(str(account.kind))
+    clean = replace(account, kind=kind, from_address=address)
+    if kind is MailboxKind.IMAP:
+        host = _host(account.imap_host, "incoming (IMAP)", "imap_host")
         clean = replace(
             clean,
             imap_host=host,
-            imap_port=_port(account.imap_port, "IMAP"),
-            imap_security=_security(account.imap_security, host, "IMAP"),
-            imap_user=_text(account.imap_user, "mailbox user name"),
-            inbox_folder=_text(account.inbox_folder, "inbox folder") or "INBOX",
-            sent_folder=_text(account.sent_folder, "Sent folder", required=False),
+            imap_port=_port(account.imap_port, "IMAP", "imap_port"),
+            imap_security=_security(account.imap_security, host, "IMAP", "imap_security"),
+            imap_user=_text(account.imap_user, "mailbox user name", "imap_user"),
+            inbox_folder=_text(account.inbox_folder, "inbox folder", "inbox_folder") or "INBOX",
+            sent_folder=_text(account.sent_folder, "Sent folder", "sent_folder", required=False),
             maildir_path=None,
         )
     else:
-        path = _text(account.maildir_path, "Maildir folder")
+        path = _text(account.maildir_path, "Maildir folder", "maildir_path")
         assert path is not None
         folder = Path(path).expanduser()
         if not all((folder / sub).is_dir() for sub in ("cur", "new", "tmp")):
             raise MailSettingsInvalid(
-                f"{folder} is not a Maildir folder (it needs cur, new and tmp inside)."
+                f"{folder} is not a Maildir folder (it needs cur, new and tmp inside).",
+                field="maildir_path",
             )
         clean = replace(clean, maildir_path=str(folder.resolve()), imap_host=None)
     if account.smtp_host:
-        host = _host(account.smtp_host, "outgoing (SMTP)")
+        host = _host(account.smtp_host, "outgoing (SMTP)", "smtp_host")
         clean = replace(
             clean,
             smtp_host=host,
-            smtp_port=_port(account.smtp_port, "SMTP"),
-            smtp_security=_security(account.smtp_security, host, "SMTP"),
-            smtp_user=_text(account.smtp_user, "SMTP user name", required=False),
+            smtp_port=_port(account.smtp_port, "SMTP", "smtp_port"),
+            smtp_security=_security(account.smtp_security, host, "SMTP", "smtp_security"),
+            smtp_user=_text(account.smtp_user, "SMTP user name", "smtp_user", required=False),
         )
-    elif account.kind is MailboxKind.IMAP:
+    elif kind is MailboxKind.IMAP:
         raise MailSettingsInvalid(
-            "Enter the outgoing (SMTP) server: replies to buyers are sent through it."
+            "Enter the outgoing (SMTP) server: replies to buyers are sent through it.",
+            field="smtp_host",
         )
     return clean
 
