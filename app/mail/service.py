@@ -315,6 +315,7 @@ class MailService:
         fetch_order: Callable[[int, str], object] | None = None,
         source_factory: SourceFactory | None = None,
         sender: Sender | None = None,
+        smtp_check: Sender | None = None,
     ) -> None:
         self.vault = vault
         self.secrets = secrets
@@ -326,6 +327,7 @@ class MailService:
         self._fetch_order = fetch_order
         self._source_factory = source_factory or _default_source
         self._sender = sender or smtp.send
+        self._smtp_check = smtp_check or smtp.check
         self._fetching: dict[int, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -490,7 +492,13 @@ class MailService:
         finally:
             source.close()
         found = f"the inbox ({inbox})" + (f" and the Sent folder ({sent})" if sent else "")
-        return f"Connected: Müttefik Desk can read {found}."
+        if not clean.smtp_host:
+            return f"Connected: Müttefik Desk can read {found}."
+        self._smtp_check(clean, passwords.smtp or passwords.imap)
+        return (
+            f"Connected: Müttefik Desk can read {found} and sign in to the outgoing "
+            f"server {clean.smtp_host} (nothing was sent)."
+        )
 
     def open_source(self, actor: Actor, account: MailAccount) -> Source:
         """A connection to the store's mailbox (the IDLE watcher's).  Blocks."""

@@ -122,37 +122,9 @@ def send(
         )
     data = _wire_bytes(message)
 
-    phase = "smtp connect"
-    smtp: smtplib.SMTP | None = None
+    smtp = _open(account, password, host, port, security, timeout, context)
+    phase = "smtp mail from"
     try:
-        if security is Security.TLS:
-            smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
-        else:
-            smtp = smtplib.SMTP(host, port, timeout=timeout)
-        phase = "smtp ehlo"
-        smtp.ehlo()
-        if security is Security.STARTTLS:
-            phase = "smtp starttls"
-            if not smtp.has_extn("starttls"):
-                raise MailUnreachable(
-                    "The mail server does not offer an encrypted connection (STARTTLS) on "
-                    "this port. Choose TLS, or the port your provider names for STARTTLS.",
-                    detail="smtp: no STARTTLS",
-                )
-            smtp.starttls(context=context)
-            smtp.ehlo()
-        if password:
-            phase = "smtp login"
-            user = account.smtp_user or account.imap_user or account.from_address
-            try:
-                smtp.login(user, password)
-            except (smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError) as exc:
-                raise MailAuthFailed(detail=detail(phase, exc)) from None
-            except smtplib.SMTPException as exc:
-                if isinstance(exc, smtplib.SMTPServerDisconnected):
-                    raise
-                raise MailAuthFailed(detail=detail(phase, exc)) from None
-        phase = "smtp mail from"
         code, _ = smtp.mail(account.from_address)
         if code != 250:
             raise MailServerError(
@@ -192,6 +164,82 @@ def send(
         smtp.quit()
     except (OSError, smtplib.SMTPException):
         _close(smtp)
+
+
+def check(
+    account: MailAccount,
+    password: str | None,
+    *,
+    timeout: float = 30.0,
+    ssl_context: ssl.SSLContext | None = None,
+) -> None:
+    """Connect, secure and sign in to the account's SMTP server, then say goodbye: what
+    "Test connection" checks of the outgoing side.  Sends nothing.  Raises as
+    :func:`send` does before a message is handed over."""
+    host, port, security = _server(account)
+    require_safe(host, security)
+    smtp = _open(
+        account,
+        password,
+        host,
+        port,
+        security,
+        timeout,
+        ssl_context or ssl.create_default_context(),
+    )
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        _close(smtp)
+
+
+def _open(
+    account: MailAccount,
+    password: str | None,
+    host: str,
+    port: int,
+    security: Security,
+    timeout: float,
+    context: ssl.SSLContext,
+) -> smtplib.SMTP:
+    """A connected, secured and signed-in SMTP session (nothing handed over yet)."""
+    phase = "smtp connect"
+    smtp: smtplib.SMTP | None = None
+    try:
+        if security is Security.TLS:
+            smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(host, port, timeout=timeout)
+        phase = "smtp ehlo"
+        smtp.ehlo()
+        if security is Security.STARTTLS:
+            phase = "smtp starttls"
+            if not smtp.has_extn("starttls"):
+                raise MailUnreachable(
+                    "The mail server does not offer an encrypted connection (STARTTLS) on "
+                    "this port. Choose TLS, or the port your provider names for STARTTLS.",
+                    detail="smtp: no STARTTLS",
+                )
+            smtp.starttls(context=context)
+            smtp.ehlo()
+        if password:
+            phase = "smtp login"
+            user = account.smtp_user or account.imap_user or account.from_address
+            try:
+                smtp.login(user, password)
+            except (smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError) as exc:
+                raise MailAuthFailed(detail=detail(phase, exc)) from None
+            except smtplib.SMTPException as exc:
+                if isinstance(exc, smtplib.SMTPServerDisconnected):
+                    raise
+                raise MailAuthFailed(detail=detail(phase, exc)) from None
+        return smtp
+    except (MailAuthFailed, MailUnreachable):
+        _close(smtp)
+        raise
+    except (OSError, smtplib.SMTPException) as exc:
+        _close(smtp)
+        _raise_unreachable(phase, exc)
 
 
 def _server(account: MailAccount) -> tuple[str, int, Security]:

@@ -249,3 +249,18 @@ def test_an_attachment_is_fetched_from_the_mailbox_on_demand(world: World) -> No
     world.box.append(relay_email(order_id=ORDER, alias=relay_alias("other")), "Amazon")
     with pytest.raises(AttachmentGone):
         world.mail.attachment(ADMIN, message.rowid, 0)
+
+
+def test_test_connection_signs_in_to_both_servers_and_sends_nothing(
+    world: World, smtp_servers
+) -> None:  # type: ignore[no-untyped-def]
+    said = world.mail.test_account(ADMIN, world.account, None)
+    assert "sign in to the outgoing server" in said and world.smtp.logins
+    assert world.smtp.received == []
+    refusing = smtp_servers(fault=Fault.AUTH)
+    with pytest.raises(MailAuthFailed):
+        world.mail.test_account(
+            ADMIN,
+            world.account_with(refusing),
+            MailPasswords(imap=world.box.password, smtp=refusing.password),
+        )
