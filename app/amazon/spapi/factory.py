@@ -19,7 +19,6 @@ import hashlib
 import json
 import logging
 import ssl
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -56,29 +55,11 @@ from app.errors import (
     TlsFailure,
     UserError,
 )
+from app.net import tls_context as tls_context  # re-exported: the one TLS context
 
 log = logging.getLogger("muttefik.sync")
 
 ApiT = TypeVar("ApiT", bound=Client)
-
-_tls_lock = threading.Lock()
-_tls: ssl.SSLContext | None = None
-
-
-def tls_context() -> ssl.SSLContext:
-    """One verifying TLS context for every SP-API and LWA connection of the process.
-
-    Each httpx client otherwise builds its own, and loading the CA bundle holds the GIL
-    for ~50 ms: a visible hitch in the GUI at the start of every sync.  Same settings as
-    httpx's default (certifi's bundle, SSL_CERT_FILE/SSL_CERT_DIR honoured); certificate
-    and host name checks stay on.
-    """
-    global _tls
-    with _tls_lock:
-        if _tls is None:
-            _tls = httpx.create_ssl_context(verify=True)
-        return _tls
-
 
 # The library logs request headers (the access token) at DEBUG; keep it quiet.
 logging.getLogger("sp_api").setLevel(logging.WARNING)
