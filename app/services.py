@@ -18,6 +18,7 @@ from app.audit import make_audit_log
 from app.audit_service import AuditService
 from app.auth.service import AuthService, OperatorService
 from app.clock import Clock, SystemClock
+from app.drafting.service import DraftService
 from app.jobs import JobHost
 from app.key_service import KeyService
 from app.mail.inbox_service import InboxService
@@ -93,6 +94,7 @@ class Services:
     mail: MailService
     #: The scheduled mail check (polling + IDLE); started by the GUI, not by the CLI.
     mail_job: MailJob
+    drafting: DraftService
 
 
 def build_services(core: Core) -> Services:
@@ -155,4 +157,12 @@ def build_services(core: Core) -> Services:
         ),
         mail=mail,
         mail_job=MailJob(mail=mail, jobs=core.jobs),
+        drafting=DraftService(
+            vault=core.vault,
+            secrets=core.secrets,
+            clock=core.clock,
+            notices=core.notices,
+            audit=audit_log,
+            jobs=core.jobs,
+        ),
     )

@@ -47,6 +47,8 @@ from app.audit import AuditFilter
 from app.auth.hashing import fast_hashing_for_tests
 from app.auth.models import Actor
 from app.auth.rbac import Role
+from app.drafting.models import Intent, ProviderConfig, ProviderKind
+from app.drafting.service import TEMPLATES, Knowledge, Template
 from app.errors import PermissionDenied, UserError
 from app.mail.models import MailAccount, MailboxKind
 from app.services import Core, Services, build_services
@@ -433,6 +435,50 @@ MATRIX: dict[str, tuple[frozenset[str], Call]] = {
     "mail.attachment": (
         ON_STORE,
         lambda w, a, s: w.services.mail.attachment(a, w.message_in(s), 0),
+    ),
+    # --- drafting -----------------------------------------------------------------------
+    "drafting.draft": (
+        REPLY_ON_STORE,
+        lambda w, a, s: w.services.drafting.draft(a, w.thread_in(s)),
+    ),
+    "drafting.personalise": (
+        REPLY_ON_STORE,
+        lambda w, a, s: w.services.drafting.personalise(a, w.thread_in(s), "Hi {buyer_first_name}"),
+    ),
+    "drafting.providers": (SIGNED_IN, lambda w, a, s: w.services.drafting.providers(a)),
+    "drafting.save_provider": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.drafting.save_provider(
+            a,
+            ProviderConfig(
+                f"Model {next(_names)}", ProviderKind.OPENAI, "http://127.0.0.1:9/v1", "m"
+            ),
+            "sk-test",
+        ),
+    ),
+    "drafting.remove_provider": (  # no such provider: refused after the check
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.drafting.remove_provider(a, "Nobody's model"),
+    ),
+    "drafting.test_provider": (  # the built-in templates: answered without the network
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.drafting.test_provider(a, TEMPLATES, None),
+    ),
+    "drafting.templates": (SIGNED_IN, lambda w, a, s: w.services.drafting.templates(a)),
+    "drafting.save_template": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.drafting.save_template(
+            a, Template("", "Thanks", Intent.OTHER, "en-US", "Thank you.")
+        ),
+    ),
+    "drafting.remove_template": (  # no such template: refused after the check
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.drafting.remove_template(a, "999999"),
+    ),
+    "drafting.knowledge": (SIGNED_IN, lambda w, a, s: w.services.drafting.knowledge(a)),
+    "drafting.save_knowledge": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.drafting.save_knowledge(a, Knowledge(tone="Warm.")),
     ),
 }
 
