@@ -35,6 +35,10 @@ class KnownPII:
         return bool(self.names or self.addresses or self.phones or self.emails)
 
 
+#: The default of ``redact(text, known=...)``: nothing known about the buyer.
+NOTHING_KNOWN = KnownPII()
+
+
 @dataclass(frozen=True)
 class Found:
     kind: Kind

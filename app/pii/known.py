@@ -1,0 +1,200 @@
+"""Matching what we know about a thread's buyer, in any spelling.
+
+Names match token by token (so a first name alone is found, in any case, with accents
+folded or German umlauts spelled out); phones match by their digits (any separators,
+with or without the country code or trunk 0); an address matches as a run of its own
+tokens in any order (``Apt 4, 123 Main St`` for ``123 Main Street Apt 4``) that holds a
+number or three of its words; emails match case-insensitively.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+
+from app.pii.models import Kind, KnownPII
+from app.pii.normalise import Token, digits, fold, tokens, transliterations
+
+Span = tuple[int, int]
+
+# words of a name that identify no one on their own
+_NAME_SKIP = frozenset(
+    """
+    mr mrs ms miss mx dr prof herr frau m mme mlle monsieur madame sr sra srta senor
+    senora sig signor signora dott ing jr sr ii iii iv van von der den de del della di
+    da du dos la le ter ten zu y bin al el amazon customer buyer kunde client cliente
+    the and
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+# name words that are also everyday words: matched only when written with a capital
+_COMMON_WORDS = frozenset(
+    """
+    will may mark rose grace june april summer bill pat sue art ray don hope faith joy
+    dean guy rich frank victor page king bob jack chase glen dawn sky river rob max ben
+    neil penny ruby amber august autumn crystal holly ivy lily pearl violet carol sandy
+    rusty gay earl major miles wade bird lane young long brown white black green wood
+    hill marie sara anna lina ella emma mia noah paul
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+# filler words of an address that do not make a run on their own
+_ADDRESS_FILLER = frozenset(
+    """
+    de la le les du des del di da el los las y e the of on am an der st rd ave apt ste
+    no
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+_PHONE_RUN_RE = re.compile(r"\+?\(?\d[\d \t\u00a0().\-/]*\d")
+_GAP_OK_RE = re.compile(r"^[\s,.;:\-/#'’()º°ª]*$")
+
+
+@dataclass(frozen=True)
+class KnownMatcher:
+    """``KnownPII`` compiled for matching (build once per thread, use for every text)."""
+
+    name_words: frozenset[str]
+    addresses: tuple[frozenset[str], ...]
+    phone_keys: tuple[str, ...]
+    emails: tuple[str, ...]
+
+    @classmethod
+    def build(cls, known: KnownPII, region: str | None = None) -> KnownMatcher:
+        names: set[str] = set()
+        for name in known.names:
+            for tok in tokens(name):
+                if tok.has_digit:
+                    continue
+                for variant in transliterations(tok.raw):
+                    if len(variant) >= 2 and variant not in _NAME_SKIP:
+                        names.add(variant)
+        addresses = tuple(
+            frozenset(t.canon for t in tokens(address))
+            for address in known.addresses
+            if address.strip()
+        )
+        keys: set[str] = set()
+        for phone in known.phones:
+            keys.update(_phone_keys(phone, region))
+        emails = tuple(e.strip().lower() for e in known.emails if "@" in e)
+        return cls(frozenset(names), addresses, tuple(sorted(keys)), emails)
+
+    # -- finding, with offsets, for redaction
+
+    def find(self, text: str, toks: list[Token]) -> list[tuple[Kind, int, int]]:
+        out: list[tuple[Kind, int, int]] = []
+        lowered = text.lower()
+        for email in self.emails:
+            start = lowered.find(email)
+            while start >= 0:
+                out.append((Kind.EMAIL, start, start + len(email)))
+                start = lowered.find(email, start + 1)
+        for start, end in self.find_phones(text):
+            out.append((Kind.PHONE, start, end))
+        for start, end in self.find_addresses(text, toks):
+            out.append((Kind.ADDRESS, start, end))
+        for tok in toks:
+            if self.is_name(tok):
+                out.append((Kind.NAME, tok.start, tok.end))
+        return out
+
+    def is_name(self, tok: Token) -> bool:
+        if tok.canon in self.name_words or fold(tok.raw) in self.name_words:
+            return tok.canon not in _COMMON_WORDS or tok.capitalised
+        return False
+
+    def find_phones(self, text: str) -> list[Span]:
+        if not self.phone_keys:
+            return []
+        out = []
+        for m in _PHONE_RUN_RE.finditer(text):
+            run = digits(m.group())
+            if len(run) < 6:
+                continue
+            for key in self.phone_keys:
+                if key in run or (len(run) >= 7 and key.endswith(run)):
+                    out.append(_phone_span(text, m, run, key))
+                    break
+        return out
+
+    def find_addresses(self, text: str, toks: list[Token]) -> list[Span]:
+        out: list[Span] = []
+        for words in self.addresses:
+            run: list[Token] = []
+            for tok in [*toks, None]:
+                if tok is not None and tok.canon in words:
+                    if run and not _GAP_OK_RE.match(text[run[-1].end : tok.start]):
+                        _close_run(run, out)
+                        run = []
+                    run.append(tok)
+                    continue
+                _close_run(run, out)
+                run = []
+        return out
+
+    # -- yes/no, for the outbound guard
+
+    def contains(self, text: str) -> Kind | None:
+        lowered = text.lower()
+        if any(email in lowered for email in self.emails):
+            return Kind.EMAIL
+        if self.find_phones(text):
+            return Kind.PHONE
+        toks = tokens(text)
+        if self.addresses and self.find_addresses(text, toks):
+            return Kind.ADDRESS
+        if self.name_words and any(self.is_name(t) for t in toks):
+            return Kind.NAME
+        return None
+
+
+def _close_run(run: list[Token], out: list[Span]) -> None:
+    if not run:
+        return
+    numbered = any(t.has_digit for t in run)
+    words = [t for t in run if t.canon not in _ADDRESS_FILLER]
+    if (
+        (len(run) >= 2 and numbered and words)
+        or len(words) >= 3
+        or (len(run) == 1 and numbered and len(run[0].canon) >= 5)
+    ):
+        out.append((run[0].start, run[-1].end))
+
+
+def _phone_keys(phone: str, region: str | None) -> set[str]:
+    raw = digits(phone)
+    keys = set()
+    if len(raw) >= 6:
+        keys.add(raw.lstrip("0"))
+    for guess in (region, "US", "GB", "DE", "FR"):
+        try:
+            parsed = phonenumbers.parse(phone, guess)
+        except phonenumbers.NumberParseException:
+            continue
+        national = str(parsed.national_number)
+        if len(national) >= 6:
+            keys.add(national)
+        if phone.strip().startswith("+") or guess is None:
+            break
+    return {k for k in keys if len(k) >= 6}
+
+
+def _phone_span(text: str, m: re.Match[str], run: str, key: str) -> Span:
+    """The part of a digit run that holds the known number (and its prefix)."""
+    if len(run) <= len(key) + 4:
+        start, end = m.span()
+    else:  # several numbers in one run: take the digits of the key and what precedes
+        first = run.find(key)
+        count = 0
+        start, end = m.start(), m.end()
+        for i, ch in enumerate(m.group()):
+            if ch.isdigit():
+                if count == max(0, first - 3):
+                    start = m.start() + i
+                count += 1
+                if count == first + len(key):
+                    end = m.start() + i + 1
+                    break
+    if text[start : start + 1] == "(" and ")" not in text[start:end]:
+        start += 1
+    return start, end
