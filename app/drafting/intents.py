@@ -2,7 +2,7 @@
 
 Each intent has weighted patterns per language; a message scores every pattern of every
 language (buyers mix languages, and the words rarely collide), the subject counts at
-half weight (Amazon's subjects say "Order delivery inquiry", "Return policy inquiry"),
+a small weight (Amazon's subjects say "Order delivery inquiry", "Return policy inquiry"),
 and the highest score wins.  Ties go to the more specific intent (:data:`_PRIORITY`):
 "the parcel arrived broken, I want a refund" is about the damage first.  Nothing found:
 :attr:`Intent.OTHER`.  Pure functions; no state; any thread.
@@ -112,6 +112,7 @@ _RULES: _Rules = {
         (r"\bpaquete (perdido|robado|extraviado|devuelto al remitente)", 3),
         (r"\bdirecci[óo]n (equivocada|incorrecta)", 2),
         (r"\bentrega fallida|\bno pudo ser entregado", 3),
+        (r"\bdevuelt[oa] al remitente", 3),
         # it
         (r"\brisulta (gi[àa] )?consegnato|\bsegnato come consegnato", 3),
         (r"\bpacco (perso|smarrito|rubato|restituito al mittente)", 3),
@@ -349,7 +350,7 @@ _RULES: _Rules = {
         # de
         (r"\b(rechnung|mwst|mehrwertsteuer|ust|umsatzsteuer|quittung|beleg)", 3),
         # fr
-        (r"\b(facture|tva|re[çc]u)\b", 3),
+        (r"\b(facture|tva|un re[çc]u)\b", 3),
         # es
         (r"\b(factura|iva|recibo)\b", 3),
         # it
@@ -404,6 +405,9 @@ def _compiled() -> tuple[
     return rules, hints
 
 
+#: Amazon's subject alone is enough when the text says nothing clear; any clear words
+#: in the text outweigh it.
+_SUBJECT_WEIGHT = 1.5
 #: Below this nothing is said clearly enough: OTHER.
 _THRESHOLD = 1.5
 
@@ -430,7 +434,7 @@ def scores(text: str, subject: str = "") -> dict[Intent, float]:
             result[intent] = total
     for pattern, intent in hints:
         if subject and pattern.search(subject):
-            result[intent] = result.get(intent, 0.0) + 1.0
+            result[intent] = result.get(intent, 0.0) + _SUBJECT_WEIGHT
     return result
 
 

@@ -36,7 +36,9 @@ from app.mail.models import Direction
 from app.mail.parse import parse_email
 from app.notices import SettingsChanged
 from app.services import Core
+from tests.helpers import fake_ai as fake_ai_helper
 from tests.helpers.emails import relay_email
+from tests.helpers.fake_ai import API_KEY, FakeAI
 from tests.helpers.operators import put_operator
 
 ADMIN = Actor(id=1, username="ada", display_name="Ada", role=Role.ADMIN)
@@ -360,3 +362,70 @@ def test_the_knowledge_base_is_saved_and_audited_without_its_text(world: World) 
     assert entry.details == {}
     with pytest.raises(PermissionDenied):
         world.drafting.save_knowledge(AGENT, Knowledge(tone="x"))
+
+
+# --- AI drafts (the fake provider on loopback) ------------------------------------------
+
+fake_ai = fake_ai_helper.fake_ai
+
+BUYER_TEXT = (
+    "Hi, I'm Cherri Lynn. The kettle arrived broken, the lid is cracked.\n"
+    "Call me on +1 206 555 0100 or write to cherri.lynn@example.com.\n"
+    "Thanks,\nCherri"
+)
+
+
+def _ai(world: World, fake_ai: FakeAI, kind: ProviderKind = ProviderKind.OPENAI) -> str:
+    config = fake_ai.provider_config(kind, name=f"Fake {kind}")
+    world.drafting.save_provider(ADMIN, config, API_KEY)
+    return config.name
+
+
+@pytest.mark.parametrize("kind", [ProviderKind.OPENAI, ProviderKind.ANTHROPIC])
+def test_an_ai_draft_streams_and_the_provider_never_sees_the_buyer(
+    world: World, fake_ai: FakeAI, kind: ProviderKind
+) -> None:
+    name = _ai(world, fake_ai, kind)
+    thread = world.thread(BUYER_TEXT, buyer="Cherri Lynn")
+    alias = world.core.vault.call(
+        lambda c: c.execute("SELECT alias FROM threads WHERE id = ?", (thread,)).fetchone()[0]
+    )
+    chunks: list[str] = []
+    draft = world.drafting.draft(AGENT, thread, provider=name, on_chunk=chunks.append)
+    assert len(chunks) > 1 and draft.text == "".join(chunks).strip()
+    assert (draft.provider, draft.intent, draft.language) == (name, Intent.DAMAGED, "en")
+    (request,) = fake_ai.requests
+    sent = request.raw.decode()
+    for pii in ("Cherri", "Lynn", "555 0100", "example.com", alias.split("@")[0]):
+        assert pii.lower() not in sent.lower(), pii
+    assert ORDER in sent and "kettle arrived broken" in sent  # the request is useful
+    (entry,) = world.entries("draft_created")
+    assert entry.details["provider_kind"] == str(kind)
+
+
+def test_the_default_provider_setting_is_used(world: World, fake_ai: FakeAI) -> None:
+    name = _ai(world, fake_ai)
+    world.core.vault.call_write(
+        lambda c: settings.put(c, settings.DRAFT_PROVIDER, name, now=world.core.clock.now())
+    )
+    draft = world.drafting.draft(AGENT, world.thread("Where is my order?"))
+    assert draft.provider == name and len(fake_ai.requests) == 1
+
+
+def test_a_request_still_holding_pii_is_stopped_audited_and_never_sent(
+    world: World, fake_ai: FakeAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.pii
+    from app.drafting.guard import PIIBlocked
+    from app.pii.models import Redaction
+
+    name = _ai(world, fake_ai)
+    monkeypatch.setattr(app.pii, "redact", lambda text, known, **kw: Redaction(text))  # a miss
+    thread = world.thread(BUYER_TEXT, buyer="Cherri Lynn")
+    with pytest.raises(PIIBlocked) as caught:
+        world.drafting.draft(AGENT, thread, provider=name)
+    assert "Nothing was sent" in caught.value.message
+    assert fake_ai.requests == []
+    (entry,) = world.entries("draft_blocked")
+    assert entry.details == {"kind": "name", "provider_kind": "openai"}
+    assert world.entries("draft_created") == []
