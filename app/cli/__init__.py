@@ -17,7 +17,7 @@ import sys
 from typing import Any
 
 from app import __version__
-from app.cli import audit, mail, operators, orders, settings, stores, unattended, vault
+from app.cli import audit, draft, mail, operators, orders, settings, stores, unattended, vault
 from app.cli import parse_email as parse_email_cli
 from app.cli.terminal import profile_from_args
 from app.errors import NoInput, UserError
@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     orders,
     stores,
     mail,
+    draft,
     settings,
     audit,
     operators,
