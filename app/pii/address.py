@@ -157,6 +157,23 @@ _SUFFIX_WORDS = frozenset(fold(w) for w in (_EN_SUFFIX_LONG + "|" + _EN_SUFFIX_S
 _UNIT_WORD_RE = re.compile(r"(?i:apt|apartment|flat|unit|suite|ste|room|rm|fl|floor|#|bldg)")
 
 
+_DIGITS_RE = re.compile(r"\d+")
+_REACH = 70  # how far an address pattern reaches from its digits (a long street name)
+
+
+def _windowed(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
+    """``pattern.finditer`` only near digits: every address pattern holds one, and most of
+    a message has none (the protected values are masked by then)."""
+    segments: list[list[int]] = []
+    for m in _DIGITS_RE.finditer(text):
+        start, end = max(0, m.start() - _REACH), min(len(text), m.end() + _REACH)
+        if segments and start <= segments[-1][1]:
+            segments[-1][1] = end
+        else:
+            segments.append([start, end])
+    return [m for start, end in segments for m in pattern.finditer(text, start, end)]
+
+
 def _us_extent(text: str, start: int) -> int | None:
     """usaddress on the rest of the line from a house number: the end of the address."""
     line_end = text.find("\n", start)
@@ -216,7 +233,7 @@ def _us_extent(text: str, start: int) -> int | None:
 def find_addresses(text: str, masked: str | None = None, *, us: bool = True) -> list[Span]:
     source = masked if masked is not None else mask(text, protected_spans(text))
     spans: list[Span] = []
-    for m in ADDRESS_RE.finditer(source):
+    for m in _windowed(ADDRESS_RE, source):
         start, end = m.span()
         value = m.group()
         city = _POSTCODE_CITY_RE.match(value)

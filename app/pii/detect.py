@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from app.pii.normalise import digits
+from app.pii.normalise import digits, lower_same_length
 
 Span = tuple[int, int]
 
@@ -47,20 +47,53 @@ _PROTECT_PATTERNS = [
     # amounts: currency before or after, thousands separated
     rf"(?:[$€£¥]|\b(?:{_CURRENCY})\b)\s?{_AMOUNT}",
     rf"\b{_AMOUNT}\s?(?:[$€£¥]|(?:{_CURRENCY}|euros?|dollars?|pounds?)\b)",
-    # labelled identifiers: SKU, EAN, invoice, tracking, order…
-    r"(?i:\b(?:sku|ean|upc|gtin|isbn|asin|model|modell|modèle|modelo|modello|art\.?-?nr|"
+    # Japanese postcodes with their mark are addresses, not phones: see app.pii.address
+]
+PROTECT_RE = re.compile("|".join(f"(?:{p})" for p in _PROTECT_PATTERNS))
+# labelled identifiers: SKU, EAN, invoice, tracking, order… (matched on lowercased text:
+# re is five times slower with IGNORECASE)
+LABELLED_RE = re.compile(
+    r"\b(?:sku|ean|upc|gtin|isbn|asin|model|modell|modèle|modelo|modello|art\.?-?nr|"
     r"artikel(?:nummer)?|item|part|invoice|rechnung(?:snummer)?|facture|factura|fattura|"
     r"tracking|sendungsnummer|sendungsverfolgung|suivi|seguimiento|tracciamento|"
     r"order|bestellung|bestellnummer|commande|pedido|ordine|ref|reference|référence|"
-    r"referencia|riferimento|serial|seriennummer|s/n)\b)"
-    r"\s*(?i:no\.?|nr\.?|number|num\.?|n[°º]|#)?\s*[:#]?\s*"
-    r"(?=[\w-]*\d)[A-Za-z0-9][\w-]*(?:[ ]\d{2,6}){0,4}",
-]
-PROTECT_RE = re.compile("|".join(f"(?:{p})" for p in _PROTECT_PATTERNS))
+    r"referencia|riferimento|serial|seriennummer|s/n)\b"
+    r"\s*(?:no\.?|nr\.?|number|num\.?|n[°º]|#)?\s*[:#]?\s*"
+    r"(?=[\w-]*\d)[a-z0-9][\w-]*(?:[ ]\d{2,6}){0,4}"
+)
 
 
-def protected_spans(text: str) -> list[Span]:
-    return [m.span() for m in PROTECT_RE.finditer(text)]
+def protected_spans(text: str, lowered: str | None = None) -> list[Span]:
+    """Values to keep: ids, tracking numbers, dates and times, IPs, amounts, labelled ids.
+
+    ``lowered`` is ``lower_same_length(text)`` when the caller has it already."""
+    if lowered is None:
+        lowered = lower_same_length(text)
+    spans = _near_digits(PROTECT_RE, text, before=4)
+    spans += [m.span() for m in LABELLED_RE.finditer(lowered)]
+    return sorted(spans)
+
+
+_DIGIT_RUN_RE = re.compile(r"\d+")
+
+
+def _near_digits(pattern: re.Pattern[str], text: str, before: int) -> list[Span]:
+    """``pattern``'s matches when each starts at most ``before`` characters ahead of a
+    digit it holds (every protected value does): a few ``match`` calls per number instead
+    of trying the whole alternation at every position of the text."""
+    out: list[Span] = []
+    covered = 0
+    for digit in _DIGIT_RUN_RE.finditer(text):
+        p = digit.start()
+        if p < covered:
+            continue
+        for q in range(max(covered, p - before), p + 1):
+            hit = pattern.match(text, q)
+            if hit is not None and hit.end() > p:
+                out.append(hit.span())
+                covered = hit.end()
+                break
+    return out
 
 
 def mask(text: str, spans: Iterable[Span]) -> str:
@@ -79,16 +112,37 @@ def overlaps(span: Span, spans: Iterable[Span]) -> bool:
 
 _DOT = r"(?:\.|\[dot\]|\(dot\)| dot )"
 _TLDS = r"com|net|org|de|fr|es|it|co\.uk|uk|jp|ca|eu|info|me|io"
-# an address, or one written out to slip past filters: "jane at gmail dot com"
-EMAIL_RE = re.compile(
-    r"[\w.%+'-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}"
-    rf"|(?i:[\w.+-]+(?:[ \t]*{_DOT}[ \t]*[\w+-]+)*\s*(?:\[at\]|\(at\)|\{{at\}}| at )\s*[\w-]+"
-    rf"(?:\s*{_DOT}\s*[\w-]+)*\s*{_DOT}\s*(?:{_TLDS}))\b"
+# Both kinds are found from their "@" (or "at"), then the local part is read backwards:
+# a regex starting with the local part would try every word of the text.
+_EMAIL_DOMAIN_RE = re.compile(r"@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
+_EMAIL_LOCAL_CHARS = frozenset("._%+'-")
+# one written out to slip past filters: "jane dot doe at gmail dot com" (lowercased text)
+_AT_DOMAIN_RE = re.compile(
+    rf"(?:[ \t]*(?:\[at\]|\(at\)|\{{at\}})[ \t]*| at )"
+    rf"[\w-]+(?:[ \t]*{_DOT}[ \t]*[\w-]+)*[ \t]*{_DOT}[ \t]*(?:{_TLDS})\b"
 )
+_AT_LOCAL_RE = re.compile(rf"[\w.+-]+(?:[ \t]*{_DOT}[ \t]*[\w+-]+)*$")
 
 
-def find_emails(text: str) -> list[Span]:
-    return [m.span() for m in EMAIL_RE.finditer(text)]
+def find_emails(text: str, lowered: str | None = None) -> list[Span]:
+    spans = []
+    if "@" in text:
+        for m in _EMAIL_DOMAIN_RE.finditer(text):
+            start = m.start()
+            while start > 0 and (
+                text[start - 1].isalnum() or text[start - 1] in _EMAIL_LOCAL_CHARS
+            ):
+                start -= 1
+            if start < m.start():
+                spans.append((start, m.end()))
+    if lowered is None:
+        lowered = lower_same_length(text)
+    if " at " in lowered or "[at]" in lowered or "(at)" in lowered or "{at}" in lowered:
+        for m in _AT_DOMAIN_RE.finditer(lowered):
+            local = _AT_LOCAL_RE.search(lowered, max(0, m.start() - 64), m.start())
+            if local is not None:
+                spans.append((local.start(), m.end()))
+    return sorted(spans)
 
 
 # --- phones -----------------------------------------------------------------------

@@ -8,7 +8,7 @@ import re
 from app.pii import address, detect, names
 from app.pii.known import KnownMatcher
 from app.pii.models import NOTHING_KNOWN, PLACEHOLDER, Found, Kind, KnownPII, Redaction
-from app.pii.normalise import Token, tokens
+from app.pii.normalise import lower_same_length, tokens
 
 # when spans of different kinds overlap, the longer one names the union; on a tie:
 _PRIORITY = {Kind.EMAIL: 0, Kind.PHONE: 1, Kind.ADDRESS: 2, Kind.NAME: 3}
@@ -28,13 +28,13 @@ def redact(
     street addresses, names in introductions, greetings and sign-offs.  ``found`` holds
     the spans of the *input* text, sorted and non-overlapping."""
     region = detect.region_for(marketplace)
-    toks = tokens(text)
     spans: list[tuple[Kind, int, int]] = []
     if known:
-        spans += KnownMatcher.build(known, region).find(text, toks)
-    protected = detect.protected_spans(text)
+        spans += KnownMatcher.build(known, region).find(text)
+    lowered = lower_same_length(text)
+    protected = detect.protected_spans(text, lowered)
     masked = detect.mask(text, protected)
-    spans += [(Kind.EMAIL, s, e) for s, e in detect.find_emails(text)]
+    spans += [(Kind.EMAIL, s, e) for s, e in detect.find_emails(text, lowered)]
     masked = detect.mask(masked, [(s, e) for k, s, e in spans if k is Kind.EMAIL])
     spans += [(Kind.PHONE, s, e) for s, e in detect.find_phones(text, region, masked)]
     places = address.find_addresses(text, masked, us=region in (None, "US", "CA"))
@@ -45,7 +45,8 @@ def redact(
         if line is not None:
             people.append(line)
     spans += [(Kind.NAME, s, e) for s, e in people]
-    spans += _elsewhere(text, toks, people)
+    if people:
+        spans += _elsewhere(text, people)
     found = _resolve(spans, text)
     return Redaction(_apply(text, found), tuple(found))
 
@@ -75,18 +76,19 @@ def _unescape(m: re.Match[str]) -> str:
     return _ESCAPES[m.group(2)]
 
 
-def _elsewhere(
-    text: str, toks: list[Token], people: list[tuple[int, int]]
-) -> list[tuple[Kind, int, int]]:
-    """A name found once (a signature) is removed wherever else it is written."""
-    if not people:
-        return []
+def _elsewhere(text: str, people: list[tuple[int, int]]) -> list[tuple[Kind, int, int]]:
+    """A name found once (a signature) is removed wherever else it is written with a
+    capital."""
     words = set()
     for start, end in people:
         for tok in tokens(text[start:end]):
             if len(tok.canon) >= 3 and tok.canon not in names.NOT_NAMES_FOLDED:
-                words.add(tok.canon)
-    return [(Kind.NAME, t.start, t.end) for t in toks if t.canon in words and t.capitalised]
+                words.add(tok.raw[:1].upper() + tok.raw[1:])
+    if not words:
+        return []
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w])(?:{alternatives})(?![\w])")
+    return [(Kind.NAME, m.start(), m.end()) for m in pattern.finditer(text)]
 
 
 def _resolve(spans: list[tuple[Kind, int, int]], text: str) -> list[Found]:

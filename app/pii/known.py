@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import phonenumbers
 
 from app.pii.models import Kind, KnownPII
-from app.pii.normalise import Token, digits, fold, tokens, transliterations
+from app.pii.normalise import TOKEN_RE, Token, canon, digits, tokens, transliterations
 
 Span = tuple[int, int]
 
@@ -57,6 +57,7 @@ class KnownMatcher:
     addresses: tuple[frozenset[str], ...]
     phone_keys: tuple[str, ...]
     emails: tuple[str, ...]
+    interesting: frozenset[str]  # the name words and every address's words
 
     @classmethod
     def build(cls, known: KnownPII, region: str | None = None) -> KnownMatcher:
@@ -77,11 +78,12 @@ class KnownMatcher:
         for phone in known.phones:
             keys.update(_phone_keys(phone, region))
         emails = tuple(e.strip().lower() for e in known.emails if "@" in e)
-        return cls(frozenset(names), addresses, tuple(sorted(keys)), emails)
+        interesting = frozenset(names).union(*addresses)
+        return cls(frozenset(names), addresses, tuple(sorted(keys)), emails, interesting)
 
     # -- finding, with offsets, for redaction
 
-    def find(self, text: str, toks: list[Token]) -> list[tuple[Kind, int, int]]:
+    def find(self, text: str) -> list[tuple[Kind, int, int]]:
         out: list[tuple[Kind, int, int]] = []
         lowered = text.lower()
         for email in self.emails:
@@ -91,15 +93,26 @@ class KnownMatcher:
                 start = lowered.find(email, start + 1)
         for start, end in self.find_phones(text):
             out.append((Kind.PHONE, start, end))
-        for start, end in self.find_addresses(text, toks):
+        hits = self._hits(text)
+        for start, end in self.find_addresses(text, hits):
             out.append((Kind.ADDRESS, start, end))
-        for tok in toks:
+        for _, tok in hits:
             if self.is_name(tok):
                 out.append((Kind.NAME, tok.start, tok.end))
         return out
 
+    def _hits(self, text: str) -> list[tuple[int, Token]]:
+        """The tokens of ``text`` that are words of a name or an address, with their
+        ordinal (only those become objects: most words of a message are neither)."""
+        hits = []
+        for ordinal, m in enumerate(TOKEN_RE.finditer(text)):
+            word = canon(m.group())
+            if word in self.interesting:
+                hits.append((ordinal, Token(m.start(), m.end(), m.group(), word)))
+        return hits
+
     def is_name(self, tok: Token) -> bool:
-        if tok.canon in self.name_words or fold(tok.raw) in self.name_words:
+        if tok.canon in self.name_words:
             return tok.canon not in _COMMON_WORDS or tok.capitalised
         return False
 
@@ -117,19 +130,22 @@ class KnownMatcher:
                     break
         return out
 
-    def find_addresses(self, text: str, toks: list[Token]) -> list[Span]:
+    def find_addresses(self, text: str, hits: list[tuple[int, Token]]) -> list[Span]:
+        """Runs of an address's own words, next to each other (punctuation between)."""
         out: list[Span] = []
         for words in self.addresses:
             run: list[Token] = []
-            for tok in [*toks, None]:
-                if tok is not None and tok.canon in words:
-                    if run and not _GAP_OK_RE.match(text[run[-1].end : tok.start]):
-                        _close_run(run, out)
-                        run = []
-                    run.append(tok)
+            last = -2
+            for ordinal, tok in hits:
+                if tok.canon not in words:
                     continue
-                _close_run(run, out)
-                run = []
+                adjacent = ordinal == last + 1 and _GAP_OK_RE.match(text[run[-1].end : tok.start])
+                if run and not adjacent:
+                    _close_run(run, out)
+                    run = []
+                run.append(tok)
+                last = ordinal
+            _close_run(run, out)
         return out
 
     # -- yes/no, for the outbound guard
@@ -140,10 +156,10 @@ class KnownMatcher:
             return Kind.EMAIL
         if self.find_phones(text):
             return Kind.PHONE
-        toks = tokens(text)
-        if self.addresses and self.find_addresses(text, toks):
+        hits = self._hits(text)
+        if self.addresses and self.find_addresses(text, hits):
             return Kind.ADDRESS
-        if self.name_words and any(self.is_name(t) for t in toks):
+        if any(self.is_name(tok) for _, tok in hits):
             return Kind.NAME
         return None
 
@@ -162,20 +178,17 @@ def _close_run(run: list[Token], out: list[Span]) -> None:
 
 
 def _phone_keys(phone: str, region: str | None) -> set[str]:
+    """The digits to look for: as written (no leading zeros) and the national number."""
     raw = digits(phone)
-    keys = set()
-    if len(raw) >= 6:
-        keys.add(raw.lstrip("0"))
-    for guess in (region, "US", "GB", "DE", "FR"):
-        try:
-            parsed = phonenumbers.parse(phone, guess)
-        except phonenumbers.NumberParseException:
-            continue
-        national = str(parsed.national_number)
-        if len(national) >= 6:
-            keys.add(national)
-        if phone.strip().startswith("+") or guess is None:
-            break
+    keys = {raw.lstrip("0")}
+    try:
+        parsed = phonenumbers.parse(
+            phone, None if phone.strip().startswith("+") else region or "US"
+        )
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is not None:
+        keys.add(str(parsed.national_number))
     return {k for k in keys if len(k) >= 6}
 
 

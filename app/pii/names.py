@@ -13,7 +13,7 @@ import re
 from app.pii.detect import LOWER as _LOW
 from app.pii.detect import UPPER as _UP
 from app.pii.detect import Span
-from app.pii.normalise import fold
+from app.pii.normalise import fold, lower_same_length
 
 # a name: 1-3 capitalised words with particles between (van der, de la, O'Brien, Jean-Luc)
 _NAME_WORD = rf"[{_UP}](?:\.|[{_LOW}{_UP}'’-]+)"
@@ -54,22 +54,23 @@ _SIGNOFF = (
     r"cordiali saluti|saluti|distinti saluti|grazie|grazie mille|grazie in anticipo|"
     r"un saluto|buona giornata"
 )
-_INTRO_RE = re.compile(
-    rf"(?i:\b(?:{_STRONG_INTRO}))[ \t]*(?P<strong>{_ANY_NAME})"
-    rf"|(?i:(?<![\w'’])(?:{_WEAK_INTRO}))[ \t]+(?P<weak>{_NAME})"
-    rf"|^[ \t]*(?P<here>{_NAME})[ \t]+here\b"
-)
-_GREETING_RE = re.compile(
-    rf"(?im:^[ \t]*(?:{_GREETING}))[ \t]*,?[ \t]+(?:(?:{_TITLE})\.?[ \t]+)?"
-    rf"(?P<name>{_NAME})[ \t]*(?=[,!.:\n]|$)"
+# Trigger words are found in the lowercased text without IGNORECASE (five times faster in
+# re); the name after them is matched in the original text, where capitals tell.
+_INTRO_RE = re.compile(rf"(?<![\w'’])(?:(?P<strong>{_STRONG_INTRO})|(?P<weak>{_WEAK_INTRO}))(?!\w)")
+_AFTER_STRONG_RE = re.compile(rf"[ \t]*(?P<name>{_ANY_NAME})")
+_AFTER_WEAK_RE = re.compile(rf"[ \t]+(?P<name>{_NAME})")
+_HERE_RE = re.compile(rf"[ \t]*(?P<name>{_NAME})[ \t]+here\b")
+_GREETING_RE = re.compile(rf"(?m:^[ \t]*(?:{_GREETING}))(?!\w)")
+_AFTER_GREETING_RE = re.compile(
+    rf"[ \t]*,?[ \t]+(?:(?:{_TITLE})\.?[ \t]+)?(?P<name>{_NAME})[ \t]*(?=[,!.:\n]|$)"
 )
 _TITLE_RE = re.compile(rf"\b(?:{_TITLE})\.?[ \t]+(?P<name>{_NAME})")
-_SIGNOFF_LINE_RE = re.compile(
+_SIGNOFF_RE = re.compile(rf"(?m:^[ \t]*(?:{_SIGNOFF}))(?!\w)")
+_AFTER_SIGNOFF_RE = re.compile(
     # "Thanks, John" on one line
-    rf"(?im:^[ \t]*(?:{_SIGNOFF})\b[ \t]*[,.!:]*[ \t]*(?:,[ \t]*|[ \t])"
-    rf"(?P<inline>{_NAME})[ \t]*[.!]?[ \t]*$)"
+    rf"(?m:[ \t]*[,.!:]*[ \t]*(?:,[ \t]*|[ \t])(?P<inline>{_NAME})[ \t]*[.!]?[ \t]*$)"
     # "Kind regards,\njohn" (the line after the sign-off, maybe after a blank line)
-    rf"|(?im:^[ \t]*(?:{_SIGNOFF})\b[^\n]{{0,30}}?[ \t]*[,.!:]*[ \t]*\n(?:[ \t]*\n)?[ \t]*"
+    rf"|(?m:[^\n]{{0,30}}?[ \t]*[,.!:]*[ \t]*\n(?:[ \t]*\n)?[ \t]*"
     rf"(?P<next>{_ANY_NAME})[ \t]*[.!]?[ \t]*$)"
 )
 _DASH_RE = re.compile(rf"(?m:(?:^|[ \t])(?:--?|—|–|~)[ \t]*(?P<name>{_NAME})[ \t]*$)")
@@ -155,22 +156,33 @@ def find_names(text: str) -> list[Span]:
             base = m.start(group)
             spans.append((base + part[0], base + part[1]))
 
-    for m in _INTRO_RE.finditer(text):
+    lowered = lower_same_length(text)
+    for m in _INTRO_RE.finditer(lowered):
         if m.group("strong") is not None:
-            add(m, "strong", strict=False)
-        elif m.group("weak") is not None:
-            add(m, "weak", strict=True)
+            after = _AFTER_STRONG_RE.match(text, m.end())
+            if after:
+                add(after, "name", strict=False)
         else:
-            add(m, "here", strict=True)
-    for m in _GREETING_RE.finditer(text):
-        add(m, "name", strict=True)
+            after = _AFTER_WEAK_RE.match(text, m.end())
+            if after:
+                add(after, "name", strict=True)
+    here = _HERE_RE.match(text)
+    if here:
+        add(here, "name", strict=True)
+    for m in _GREETING_RE.finditer(lowered):
+        after = _AFTER_GREETING_RE.match(text, m.end())
+        if after:
+            add(after, "name", strict=True)
     for m in _TITLE_RE.finditer(text):
         add(m, "name", strict=True)
-    for m in _SIGNOFF_LINE_RE.finditer(text):
-        if m.group("inline") is not None:
-            add(m, "inline", strict=True)
+    for m in _SIGNOFF_RE.finditer(lowered):
+        after = _AFTER_SIGNOFF_RE.match(text, m.end())
+        if after is None:
+            continue
+        if after.group("inline") is not None:
+            add(after, "inline", strict=True)
         else:
-            add(m, "next", strict=False)
+            add(after, "next", strict=False)
     for m in _DASH_RE.finditer(text):
         add(m, "name", strict=True)
     last = _last_line(text)

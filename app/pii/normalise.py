@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 _SPECIAL = str.maketrans(
     {
@@ -34,7 +34,7 @@ _SPECIAL = str.maketrans(
     }
 )
 # Letters and digits; "_" is a word character for re but never part of a value.
-_TOKEN_RE = re.compile(r"[^\W_]+")
+TOKEN_RE = re.compile(r"[^\W_]+")
 _WS_RE = re.compile(r"\s+")
 _DIGIT_RE = re.compile(r"\d")
 
@@ -88,6 +88,14 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+def lower_same_length(text: str) -> str:
+    """``text.lower()`` with every offset kept (``İ`` lowers to two characters: kept)."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
 def normalise(text: str) -> str:
     """Case, accents and whitespace folded: the form two spellings of a value share."""
     return _WS_RE.sub(" ", fold(text)).strip()
@@ -123,8 +131,9 @@ def transliterations(token: str) -> set[str]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    """A run of letters or digits: where it is, as written, and its canonical form."""
+
     start: int
     end: int
     raw: str
@@ -140,6 +149,4 @@ class Token:
 
 
 def tokens(text: str) -> list[Token]:
-    return [
-        Token(m.start(), m.end(), m.group(), canon(m.group())) for m in _TOKEN_RE.finditer(text)
-    ]
+    return [Token(m.start(), m.end(), m.group(), canon(m.group())) for m in TOKEN_RE.finditer(text)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.pii.detect import find_emails, find_phones, protected_spans, region_for
+from app.pii.detect import find_emails, find_phones, mask, protected_spans, region_for
 
 
 def _found(spans: list[tuple[int, int]], text: str) -> list[str]:
@@ -73,9 +73,10 @@ def test_non_pii_numbers_are_not_phones(text: str) -> None:
     assert find_phones(text, "DE") == []
 
 
-def test_protected_values_are_found() -> None:
-    text = "order 302-1234567-7654321, ASIN B0C1234567"
-    assert _found(protected_spans(text), text) == ["order 302-1234567-7654321", "ASIN B0C1234567"]
+def test_protected_values_are_masked_with_their_labels() -> None:
+    text = "Order 302-1234567-7654321, ASIN B0C1234567, call 0176 98765432"
+    masked = mask(text, protected_spans(text))
+    assert masked == "_" * 25 + ", " + "_" * 15 + ", call 0176 98765432"
 
 
 @pytest.mark.parametrize(
