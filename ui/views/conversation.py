@@ -14,9 +14,22 @@ checked against Amazon's messaging rules (``app.mail.rules.check_reply``): the o
 parts are highlighted and a warning offers "Fix" or "Send anyway".  A send that fails
 keeps the text in the editor (and as the draft) and says why.
 
+Drafting (issue 12, ``services.drafting``): opening a thread that needs a reply with an
+empty editor (no saved draft) starts a draft in the background when the setting
+``drafting.draft_on_open`` is on ("Drafting with <provider>…", Cancel).  The service runs
+on the network lane; an AI draft's chunks come back through a queued signal and are
+appended to the editor.  The seller typing stops a running draft and keeps every
+character; a draft never replaces text the seller typed ("Regenerate" asks first, a
+template chosen with "Use template…" is inserted at the cursor).  Placeholders left in
+the text (``[NAME]``, ``[tracking number]``, ``{buyer_first_name}``) are highlighted in
+their own colour and counted above Send; "Personalise" fills them locally, only when
+clicked.  A draft that fails says why in the pane, with Retry.
+
 Signals: ``conversation_loaded(int)``, ``conversation_missing(int)``,
 ``reply_sent(int)``, ``send_failed(int)``, ``draft_saved(int)``,
-``marked_no_response(int)``, ``rules_warned(int)`` (the number of rule hits).
+``marked_no_response(int)``, ``rules_warned(int)`` (the number of rule hits),
+``draft_started(int)``, ``draft_chunk_shown(int)``, ``draft_ready(int)``,
+``draft_failed(int)``, ``draft_stopped(int)``, ``personalised(int)`` (thread ids).
 Thread: GUI only.  Reads through ``services.inbox.read`` (DB thread), writes through
 ``ui.ops.Op`` (sending and attachments on the network lane).
 """
@@ -24,9 +37,11 @@ Thread: GUI only.  Reads through ``services.inbox.read`` (DB thread), writes thr
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import shiboken6
 from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
@@ -57,13 +72,18 @@ from PySide6.QtWidgets import (
 
 from app.auth.models import Actor
 from app.clock import Clock, SystemClock
+from app.drafting.templates import PLACEHOLDER
+from app.errors import UserError
 from app.mail.clock import time_left
-from app.mail.models import Direction, RuleHit, SendState
+from app.mail.models import Direction, RuleHit, SendState, ThreadState
 from app.mail.rules import check_reply
 from ui.models.threads_model import STATE_TEXT, URGENCY_COLOURS, local_time
-from ui.ops import Lane, Op, when_done
+from ui.ops import Job, Lane, Op, when_done
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from app.drafting.models import Draft
     from app.mail.inbox_service import Conversation
     from app.services import Services
 
@@ -80,6 +100,21 @@ _WARN_STYLE = (
     " border-radius: 4px; padding: 6px;"
 )
 _HIT_COLOUR = QColor("#ffcdd2")
+# Placeholders to fill: amber, apart from the rules warning's red.
+_PLACEHOLDER_COLOUR = QColor("#ffe8a3")
+_PLACEHOLDER_UNDERLINE = QColor("#9a6700")
+_DRAFT_BUSY_STYLE = "color: #555;"
+_DRAFT_ERROR_STYLE = (
+    "background: #fdecea; color: #7f1d1d; border: 1px solid #f5c2c0;"
+    " border-radius: 4px; padding: 4px 6px;"
+)
+TEMPLATES_PROVIDER = "Templates"
+
+
+def placeholders_in(text: str) -> list[re.Match[str]]:
+    """The placeholders left in ``text``, in order."""
+    return list(PLACEHOLDER.finditer(text))
+
 
 SEND_STATE_TEXT: dict[str, str] = {
     SendState.SENDING: "Sending…",
@@ -226,6 +261,14 @@ class ConversationPane(QWidget):
     draft_saved = Signal(int)
     marked_no_response = Signal(int)
     rules_warned = Signal(int)
+    draft_started = Signal(int)
+    draft_chunk_shown = Signal(int)
+    draft_ready = Signal(int)
+    draft_failed = Signal(int)
+    draft_stopped = Signal(int)
+    personalised = Signal(int)
+    # (draft serial, text): emitted on the network worker, delivered on the GUI thread.
+    _chunk_arrived = Signal(int, str)
 
     def __init__(
         self,
@@ -248,6 +291,19 @@ class ConversationPane(QWidget):
         self._loaded_draft = ""
         self._sending = False
         self.hits: list[RuleHit] = []
+        self._rule_selections: list[QTextEdit.ExtraSelection] = []
+        self.placeholders: list[str] = []
+        self._drafting = getattr(services, "drafting", None)
+        self._settings = getattr(services, "settings", None)
+        self._draft_serial = 0
+        self._draft_job: Job | None = None
+        self._draft_request: tuple[str | None, str | None, bool] | None = None
+        # What the drafting put into the editor (None: the text is the seller's own).
+        self._drafted_text: str | None = None
+        self._last_draft: tuple[int, Draft] | None = None
+        self._default_provider: str | None = None
+        self.draft_error: UserError | None = None
+        self.draft_future: Future[Draft] | None = None
 
         self.stack = QStackedWidget()
         self.empty_page = QLabel("Select a conversation on the left.")
@@ -267,6 +323,7 @@ class ConversationPane(QWidget):
         self._draft_timer.setSingleShot(True)
         self._draft_timer.setInterval(DRAFT_DEBOUNCE_MS)
         self._draft_timer.timeout.connect(self.save_draft_now)
+        self._chunk_arrived.connect(self._show_chunk, Qt.ConnectionType.QueuedConnection)
 
     # --- layout ---------------------------------------------------------------------
 
@@ -335,6 +392,8 @@ class ConversationPane(QWidget):
         self.rules_box.hide()
         v.addWidget(self.rules_box)
 
+        v.addLayout(self._draft_row())
+
         self.editor = QPlainTextEdit()
         self.editor.setObjectName("replyEditor")
         self.editor.setPlaceholderText(
@@ -346,6 +405,17 @@ class ConversationPane(QWidget):
         self.editor.setMinimumHeight(90)
         self.editor.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         v.addWidget(self.editor, 2)
+
+        self.placeholders_label = QLabel()
+        self.placeholders_label.setObjectName("placeholdersLabel")
+        self.placeholders_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.placeholders_label.setWordWrap(True)
+        self.placeholders_label.setStyleSheet(
+            f"color: #6b4a00; background: {_PLACEHOLDER_COLOUR.name()};"
+            " border-radius: 4px; padding: 2px 6px;"
+        )
+        self.placeholders_label.hide()
+        v.addWidget(self.placeholders_label)
 
         buttons = QHBoxLayout()
         self.draft_label = QLabel()
@@ -373,6 +443,47 @@ class ConversationPane(QWidget):
         send_shortcut.activated.connect(lambda: self.send())
         return page
 
+    def _draft_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.draft_status = QLabel()
+        self.draft_status.setObjectName("draftStatus")
+        self.draft_status.setWordWrap(True)
+        self.draft_status.setTextFormat(Qt.TextFormat.PlainText)
+        self.draft_status.setStyleSheet(_DRAFT_BUSY_STYLE)
+        row.addWidget(self.draft_status, 1)
+        self.cancel_draft_button = QPushButton("Cancel")
+        self.cancel_draft_button.setObjectName("cancelDraftButton")
+        self.cancel_draft_button.setToolTip("Stop drafting (what arrived so far stays)")
+        self.cancel_draft_button.clicked.connect(lambda: self.stop_draft("Drafting cancelled."))
+        self.cancel_draft_button.hide()
+        row.addWidget(self.cancel_draft_button)
+        self.retry_draft_button = QPushButton("Retry")
+        self.retry_draft_button.setObjectName("retryDraftButton")
+        self.retry_draft_button.setToolTip("Ask for the draft again")
+        self.retry_draft_button.clicked.connect(self.retry_draft)
+        self.retry_draft_button.hide()
+        row.addWidget(self.retry_draft_button)
+        self.regenerate_button = QPushButton("Regenerate")
+        self.regenerate_button.setObjectName("regenerateButton")
+        self.regenerate_button.setToolTip("A new draft from the same provider")
+        self.regenerate_button.clicked.connect(self.regenerate)
+        self.template_button = QPushButton("Use template…")
+        self.template_button.setObjectName("useTemplateButton")
+        self.template_button.setToolTip("Choose one of your reply templates for this thread")
+        self.template_button.clicked.connect(self.choose_template)
+        self.personalise_button = QPushButton("Personalise")
+        self.personalise_button.setObjectName("personaliseButton")
+        self.personalise_button.setToolTip(
+            "Fill the placeholders such as [NAME] or {buyer_first_name} with this buyer's "
+            "details, here on this computer (nothing is sent anywhere)"
+        )
+        self.personalise_button.clicked.connect(self.personalise)
+        for button in (self.regenerate_button, self.template_button, self.personalise_button):
+            button.setAutoDefault(False)
+            button.setEnabled(self._drafting is not None)
+            row.addWidget(button)
+        return row
+
     # --- public ---------------------------------------------------------------------
 
     @property
@@ -384,6 +495,7 @@ class ConversationPane(QWidget):
         return self._conversation
 
     def clear(self, text: str | None = None) -> None:
+        self.stop_draft(None)
         self.save_draft_now()
         self._serial += 1
         self._thread_id = None
@@ -395,9 +507,11 @@ class ConversationPane(QWidget):
         """Load and show ``thread_id`` (DB thread); the previous thread's unsaved draft
         is saved first."""
         if thread_id != self._thread_id:
+            self.stop_draft(None)
             self.save_draft_now()
             self._set_editor_text("")
             self._hide_rules()
+            self._show_draft_status("")
             if self.stack.currentWidget() is not self.thread_page:
                 self.stack.setCurrentWidget(self.loading_page)
         self._thread_id = thread_id
@@ -479,6 +593,8 @@ class ConversationPane(QWidget):
         self.stack.setCurrentWidget(self.thread_page)
         if row.unread:
             self._mark_read(row.id)
+        if first_show:
+            self._maybe_draft_on_open(conversation)
         self.conversation_loaded.emit(row.id)
 
     def _show_clock(self) -> None:
@@ -508,15 +624,22 @@ class ConversationPane(QWidget):
         self.editor.blockSignals(True)
         self.editor.setPlainText(text)
         self.editor.blockSignals(False)
-        self.editor.setExtraSelections([])
+        self._rule_selections = []
+        self._drafted_text = None
+        self._refresh_placeholders()
         self._draft_timer.stop()
 
     # --- drafts ---------------------------------------------------------------------
 
     def _text_changed(self) -> None:
+        """The seller changed the text (the drafting's own changes block this signal)."""
         if self._thread_id is None:
             return
+        if self._draft_job is not None:
+            self.stop_draft("Drafting stopped because you started typing. Your text stays.")
+        self._drafted_text = None
         self._draft_timer.start()
+        self._refresh_placeholders()
         if self.rules_box.isVisible():
             self._recheck()
 
@@ -562,6 +685,42 @@ class ConversationPane(QWidget):
             return ""
         return str(getattr(conversation.thread, "marketplace_domain", "") or "")
 
+    def _apply_selections(self) -> None:
+        self.editor.setExtraSelections(self._placeholder_selections() + self._rule_selections)
+
+    def _placeholder_selections(self) -> list[QTextEdit.ExtraSelection]:
+        text = self.editor.toPlainText()
+        fmt = QTextCharFormat()
+        fmt.setBackground(_PLACEHOLDER_COLOUR)
+        fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.DotLine)
+        fmt.setUnderlineColor(_PLACEHOLDER_UNDERLINE)
+        selections = []
+        for match in placeholders_in(text):
+            selection = QTextEdit.ExtraSelection()
+            cursor = QTextCursor(self.editor.document())
+            cursor.setPosition(_qt_pos(text, match.start()))
+            cursor.setPosition(_qt_pos(text, match.end()), QTextCursor.MoveMode.KeepAnchor)
+            selection.cursor = cursor
+            selection.format = fmt
+            selections.append(selection)
+        return selections
+
+    def _refresh_placeholders(self) -> None:
+        """Highlight the placeholders left in the reply and count them above Send."""
+        found = [m.group(0) for m in placeholders_in(self.editor.toPlainText())]
+        self.placeholders = found
+        if found:
+            distinct = list(dict.fromkeys(found))
+            shown = ", ".join(distinct[:4]) + (", …" if len(distinct) > 4 else "")
+            noun = "placeholder" if len(found) == 1 else "placeholders"
+            self.placeholders_label.setText(f"{len(found)} {noun} to fill: {shown}")
+            self.placeholders_label.setToolTip(
+                "Replace them with the right words, or click Personalise to fill the "
+                "buyer's name and the order's details here on this computer."
+            )
+        self.placeholders_label.setVisible(bool(found))
+        self._apply_selections()
+
     def _highlight(self, hits: list[RuleHit]) -> None:
         selections = []
         fmt = QTextCharFormat()
@@ -578,7 +737,8 @@ class ConversationPane(QWidget):
             selection.cursor = cursor
             selection.format = fmt
             selections.append(selection)
-        self.editor.setExtraSelections(selections)
+        self._rule_selections = selections
+        self._apply_selections()
 
     def _show_hits(self, hits: list[RuleHit]) -> None:
         self.hits = hits
@@ -606,7 +766,8 @@ class ConversationPane(QWidget):
     def _hide_rules(self) -> None:
         self.hits = []
         self.rules_box.hide()
-        self.editor.setExtraSelections([])
+        self._rule_selections = []
+        self._apply_selections()
 
     def fix(self) -> None:
         """Back to the editor at the first offending part (the highlights stay)."""
@@ -674,6 +835,7 @@ class ConversationPane(QWidget):
         mail, actor = self._mail, self._actor
         if mail is None:
             return
+        self.stop_draft(None)
         self._sending = True
         self.send_button.setEnabled(False)
         self.send_button.setText("Sending…")
@@ -715,6 +877,294 @@ class ConversationPane(QWidget):
     def _restore_send_button(self) -> None:
         self.send_button.setEnabled(True)
         self.send_button.setText("Send")
+
+    # --- drafting (issue 12) --------------------------------------------------------
+
+    def _maybe_draft_on_open(self, conversation: Conversation) -> None:
+        """A thread that needs a reply, shown with nothing in the editor: draft one if
+        the seller asked for that (``drafting.draft_on_open``)."""
+        if self._drafting is None or self._settings is None:
+            return
+        row = conversation.thread
+        thread_id = row.id
+        wants = (
+            str(row.state) == ThreadState.NEEDS_REPLY
+            and not conversation.draft
+            and conversation.pending is None
+            and any(str(m.direction) == Direction.IN for m in conversation.messages)
+        )
+        serial = self._serial
+
+        def got(values: dict[str, Any]) -> None:
+            name = values.get("drafting.provider")
+            self._default_provider = str(name) if name else None
+            if (
+                wants
+                and values.get("drafting.draft_on_open")
+                and serial == self._serial
+                and thread_id == self._thread_id
+                and not self.editor.toPlainText()
+                and self._draft_job is None
+            ):
+                self.start_draft()
+
+        when_done(
+            self._settings.all(self._actor),
+            got,
+            lambda exc: log.info("drafting settings not read: %s", type(exc).__name__),
+            parent=self,
+        )
+
+    @property
+    def drafting(self) -> bool:
+        """True while a draft is being made."""
+        return self._draft_job is not None
+
+    def start_draft(
+        self,
+        *,
+        provider: str | None = None,
+        template_id: str | None = None,
+        insert: bool = False,
+    ) -> None:
+        """Draft a reply on the network lane (``provider`` None: the default).
+
+        The editor must hold no text of the seller's, unless ``insert``: then the draft
+        goes in at the cursor when it is ready (a template chosen by hand)."""
+        drafting, actor, thread_id = self._drafting, self._actor, self._thread_id
+        if drafting is None or thread_id is None or self._conversation is None or self._sending:
+            return
+        self.stop_draft(None)
+        self._draft_serial += 1
+        serial = self._draft_serial
+        self._draft_request = (provider, template_id, insert)
+        self.draft_error = None
+        if not insert:
+            # Empty, or a draft the seller did not touch (Regenerate): it is replaced.
+            self._put_text("")
+            self._drafted_text = ""
+        name = TEMPLATES_PROVIDER if template_id else provider or self._default_provider
+        self._show_draft_status(f"Drafting with {name}…" if name else "Drafting…", busy=True)
+        chunk_signal = self._chunk_arrived
+        pane = self
+
+        def work(job: Job) -> Draft:
+            def on_chunk(piece: str) -> None:
+                # Worker thread: hand the text to the GUI thread (queued signal).
+                if job.cancel.is_set():
+                    return
+                if not shiboken6.isValid(pane):
+                    job.cancel.set()
+                    return
+                chunk_signal.emit(serial, piece)
+
+            result: Draft = drafting.draft(
+                actor,
+                thread_id,
+                provider=provider,
+                template_id=template_id,
+                on_chunk=None if insert else on_chunk,
+                cancel=job.cancel,
+            )
+            return result
+
+        op: Op[Draft] = (
+            Op(self, work, lane=Lane.NET)
+            .on_success(lambda draft: self._draft_done(serial, thread_id, draft))
+            .on_failure(lambda exc: self._draft_error(serial, thread_id, exc))
+            .on_cancelled(lambda: None)
+        )
+        self.draft_future = op.run()
+        self._draft_job = op.job
+        self.draft_started.emit(thread_id)
+
+    def stop_draft(self, message: str | None = "Drafting stopped.") -> None:
+        """Stop a running draft: what arrived stays in the editor.  ``message`` None:
+        silently (another thread was opened)."""
+        job = self._draft_job
+        if job is None:
+            return
+        job.cancel.set()
+        self._draft_job = None
+        self._draft_serial += 1  # late chunks and the late result are dropped
+        self._show_draft_status(message or "")
+        if message is not None and self._thread_id is not None:
+            self.draft_stopped.emit(self._thread_id)
+
+    def _show_chunk(self, serial: int, piece: str) -> None:
+        if serial != self._draft_serial or self._draft_job is None or self._drafted_text is None:
+            return
+        if self.editor.toPlainText() != self._drafted_text:
+            return
+        cursor = QTextCursor(self.editor.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        self.editor.blockSignals(True)
+        cursor.insertText(piece)
+        self.editor.blockSignals(False)
+        self._drafted_text = self.editor.toPlainText()
+        self._refresh_placeholders()
+        if self._thread_id is not None:
+            self.draft_chunk_shown.emit(self._thread_id)
+
+    def _draft_done(self, serial: int, thread_id: int, draft: Draft) -> None:
+        if not shiboken6.isValid(self) or serial != self._draft_serial:
+            return
+        self._draft_job = None
+        if thread_id != self._thread_id:
+            return
+        insert = self._draft_request is not None and self._draft_request[2]
+        if insert and self.editor.toPlainText() and self._drafted_text is None:
+            # The seller's own text: the template goes in at the cursor, nothing replaced.
+            cursor = self.editor.textCursor()
+            self.editor.blockSignals(True)
+            cursor.insertText(draft.text)
+            self.editor.blockSignals(False)
+        elif self._drafted_text is None and self.editor.toPlainText():
+            return  # cannot happen (typing stops the draft); never overwrite the seller
+        else:
+            self._put_text(draft.text)
+        self._drafted_text = self.editor.toPlainText()
+        self._last_draft = (thread_id, draft)
+        self._refresh_placeholders()
+        self._draft_timer.start()  # kept as the thread's draft, like typed text
+        how = "from a template" if draft.template_id else f"by {draft.provider}"
+        self._show_draft_status(f"Draft written {how}: read it through before sending.")
+        self.draft_ready.emit(thread_id)
+
+    def _draft_error(self, serial: int, thread_id: int, exc: BaseException) -> None:
+        if not shiboken6.isValid(self) or serial != self._draft_serial:
+            return
+        self._draft_job = None
+        if thread_id != self._thread_id:
+            return
+        if isinstance(exc, UserError):
+            log.info("no draft: %s", type(exc).__name__)
+            self.draft_error = exc
+            self._show_draft_status(f"No draft: {exc.message}", error=True)
+        else:
+            from ui.errors import show_error
+
+            self._show_draft_status(
+                "No draft: Müttefik Desk hit a problem it did not expect.", error=True
+            )
+            show_error(self, exc)
+        self.draft_failed.emit(thread_id)
+
+    def retry_draft(self) -> None:
+        provider, template_id, insert = self._draft_request or (None, None, False)
+        seller_text = bool(self.editor.toPlainText()) and self._drafted_text is None
+        if not insert and seller_text and not self._confirm_replace():
+            return
+        self.start_draft(provider=provider, template_id=template_id, insert=insert)
+
+    def regenerate(self) -> None:
+        """A new draft from the provider of the last one (the default if none)."""
+        if self._thread_id is None:
+            return
+        provider = None
+        last = self._last_draft
+        if last is not None and last[0] == self._thread_id and not last[1].template_id:
+            provider = last[1].provider
+        text = self.editor.toPlainText()
+        if text.strip() and text != self._drafted_text and not self._confirm_replace():
+            return
+        self.start_draft(provider=provider)
+
+    def _confirm_replace(self) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Replace your reply?",
+            "The reply has text you wrote or changed. Replace it with a new draft?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def choose_template(self) -> None:
+        """The template picker, filtered by the thread's intent and language."""
+        from ui.dialogs.drafting import TemplatePicker
+
+        if self._drafting is None or self._thread_id is None:
+            return
+        thread_id = self._thread_id
+        last = self._last_draft
+        intent = last[1].intent if last is not None and last[0] == thread_id else None
+        language = last[1].language if last is not None and last[0] == thread_id else None
+        picker = TemplatePicker(
+            drafting=self._drafting,
+            actor=self._actor,
+            intent=intent,
+            language=language,
+            parent=self,
+        )
+        picker.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def chosen(template_id: str) -> None:
+            if thread_id != self._thread_id:
+                return
+            seller_text = bool(self.editor.toPlainText()) and self._drafted_text is None
+            self.start_draft(template_id=template_id, insert=seller_text)
+
+        picker.template_chosen.connect(chosen)
+        self.template_picker = picker
+        picker.open()
+
+    def personalise(self) -> None:
+        """Fill the placeholders with this buyer's details, locally (the service reads
+        them from the database; nothing goes over the network)."""
+        drafting, actor, thread_id = self._drafting, self._actor, self._thread_id
+        text = self.editor.toPlainText()
+        if drafting is None or thread_id is None or not text.strip():
+            return
+        self.stop_draft(None)
+
+        def done(filled: str) -> None:
+            if thread_id != self._thread_id:
+                return
+            if self.editor.toPlainText() != text:
+                self._show_draft_status(
+                    "The reply changed while it was being personalised: click Personalise again."
+                )
+                return
+            # One undoable edit, seen as the seller's (saved as the draft).
+            cursor = QTextCursor(self.editor.document())
+            cursor.select(QTextCursor.SelectionType.Document)
+            cursor.insertText(filled)
+            left = len(self.placeholders)
+            self._show_draft_status(
+                "Personalised." + (f" {left} still to fill by hand." if left else "")
+            )
+            self.personalised.emit(thread_id)
+
+        def failed(exc: BaseException) -> None:
+            if thread_id != self._thread_id:
+                return
+            if isinstance(exc, UserError):
+                log.info("not personalised: %s", type(exc).__name__)
+                self._show_draft_status(f"Not personalised: {exc.message}", error=True)
+            else:
+                from ui.errors import show_error
+
+                show_error(self, exc)
+
+        Op(self, lambda _job: str(drafting.personalise(actor, thread_id, text))).on_success(
+            done
+        ).on_failure(failed).run()
+
+    def _put_text(self, text: str) -> None:
+        """Replace the editor's text as the drafting (not seen as the seller typing)."""
+        cursor = QTextCursor(self.editor.document())
+        cursor.select(QTextCursor.SelectionType.Document)
+        self.editor.blockSignals(True)
+        cursor.insertText(text)
+        self.editor.blockSignals(False)
+        self._refresh_placeholders()
+
+    def _show_draft_status(self, text: str, *, busy: bool = False, error: bool = False) -> None:
+        self.draft_status.setText(text)
+        self.draft_status.setStyleSheet(_DRAFT_ERROR_STYLE if error else _DRAFT_BUSY_STYLE)
+        self.cancel_draft_button.setVisible(busy)
+        self.retry_draft_button.setVisible(error and self._draft_request is not None)
 
     # --- no response needed ---------------------------------------------------------
 

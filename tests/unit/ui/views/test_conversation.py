@@ -1,5 +1,9 @@
 """The conversation pane: messages, the rules warning with highlights, drafts saved and
-restored, "no response needed", a send that fails keeping the text, attachments."""
+restored, "no response needed", a send that fails keeping the text, attachments; and
+drafting (issue 12) through the real drafting service: a template draft on opening a
+thread, a streamed AI draft from the fake provider server, typing stopping a draft and
+keeping the text, placeholders highlighted and counted, Personalise, a request stopped
+by the PII guard."""
 
 from __future__ import annotations
 
@@ -7,21 +11,29 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton
 
+from app import settings
 from app.clock import FakeClock
+from app.demo.fake_ai import FakeAI
 from app.mail import repo
 from app.mail.inbox_service import ThreadQuery
 from app.mail.models import SendState, ThreadState
 from app.mail.rules import check_reply
 from app.services import Core, Services, build_services
 from app.vault import Vault
+from tests.helpers import fake_ai as fake_ai_helper
 from tests.helpers.inbox import Seeded, add_store, seed_inbox
 from tests.helpers.operators import put_operator
 from tests.helpers.orders import ADMIN
 from ui.events import QtEvents
 from ui.views import conversation as conversation_view
 from ui.views.conversation import ConversationPane
+
+fake_ai = fake_ai_helper.fake_ai
+API_KEY = fake_ai_helper.API_KEY
 
 BAD_REPLY = "Thanks! See https://example.com/deal or write to me at shop@example.com"
 
@@ -44,12 +56,20 @@ def seeded(vault: Vault, clock: FakeClock) -> Seeded:
     return seed_inbox(vault, clock.now())
 
 
-def _pane(qtbot: Any, services: Services, thread_id: int) -> ConversationPane:
+def _new_pane(qtbot: Any, services: Services, *, draft_on_open: bool = False) -> ConversationPane:
+    """A pane with no thread yet; drafts on opening only if asked (the tests of issue
+    11 type into an empty editor)."""
     actor = put_operator(services.core.vault, ADMIN)
+    services.settings.set(actor, settings.DRAFT_ON_OPEN, draft_on_open)
     pane = ConversationPane(services=services, actor=actor, clock=services.core.clock)
     qtbot.addWidget(pane)
     pane.resize(700, 700)
     pane.show()
+    return pane
+
+
+def _pane(qtbot: Any, services: Services, thread_id: int) -> ConversationPane:
+    pane = _new_pane(qtbot, services)
     with qtbot.waitSignal(pane.conversation_loaded, timeout=5000):
         pane.show_thread(thread_id)
     return pane
@@ -289,3 +309,225 @@ def test_retrying_a_reply_that_may_have_gone_out_asks_first(
     assert not pane._sending  # nothing goes out before the seller answers
     box.reject()  # the seller checks the Sent folder first: nothing is sent
     assert not pane._sending and pane.send_button.isEnabled()
+
+
+# --- drafting (issue 12) ------------------------------------------------------------------
+
+
+AI = "Fake-AI"
+STREAMED = "Thank you for your message. We are sorry about the mug and will refund it today."
+
+
+@pytest.fixture
+def ai_provider(services: Services, fake_ai: FakeAI) -> str:
+    """The fake provider server saved as the provider "Fake AI" (with its key)."""
+    admin = put_operator(services.core.vault, ADMIN)
+    services.drafting.save_provider(admin, fake_ai.provider_config(name=AI), API_KEY)
+    return AI
+
+
+def test_a_template_draft_appears_when_a_thread_that_needs_a_reply_is_opened(
+    qtbot: Any, services: Services, seeded: Seeded
+) -> None:
+    pane = _new_pane(qtbot, services, draft_on_open=True)
+    with qtbot.waitSignals([pane.draft_started, pane.draft_ready], timeout=10000):
+        pane.show_thread(seeded.soon)
+    text = pane.editor.toPlainText()
+    expected = services.drafting.draft(pane._actor, seeded.soon).text
+    assert text == expected and text.strip()
+    assert "template" in pane.draft_status.text()
+    assert not pane.cancel_draft_button.isVisibleTo(pane)
+    # Kept as the thread's draft: opening it again shows it, and drafts nothing new.
+    with qtbot.waitSignal(pane.draft_saved, timeout=5000):
+        pane.show_thread(seeded.replied)  # replied: no draft
+    with qtbot.assertNotEmitted(pane.draft_started, wait=300):
+        qtbot.waitUntil(lambda: pane.conversation is not None and pane.thread_id == seeded.replied)
+    assert pane.editor.toPlainText() == ""
+    with (
+        qtbot.assertNotEmitted(pane.draft_started, wait=300),
+        qtbot.waitSignal(pane.conversation_loaded, timeout=5000),
+    ):
+        pane.show_thread(seeded.soon)
+    assert pane.editor.toPlainText() == expected
+
+
+def test_no_draft_on_opening_when_the_setting_is_off(
+    qtbot: Any, services: Services, seeded: Seeded
+) -> None:
+    pane = _new_pane(qtbot, services, draft_on_open=False)
+    with (
+        qtbot.assertNotEmitted(pane.draft_started, wait=300),
+        qtbot.waitSignal(pane.conversation_loaded, timeout=5000),
+    ):
+        pane.show_thread(seeded.soon)
+    assert pane.editor.toPlainText() == ""
+    # Regenerate drafts on request.
+    with qtbot.waitSignal(pane.draft_ready, timeout=10000):
+        pane.regenerate_button.click()
+    assert pane.editor.toPlainText().strip()
+
+
+def test_a_streamed_ai_draft_appears_in_chunks(
+    qtbot: Any, services: Services, seeded: Seeded, fake_ai: FakeAI, ai_provider: str
+) -> None:
+    fake_ai.reply_text = STREAMED
+    admin = put_operator(services.core.vault, ADMIN)
+    services.settings.set(admin, settings.DRAFT_PROVIDER, ai_provider)
+    pane = _new_pane(qtbot, services, draft_on_open=True)
+    seen: list[str] = []
+    pane.draft_chunk_shown.connect(lambda _t: seen.append(pane.editor.toPlainText()))
+    with qtbot.waitSignal(pane.draft_started, timeout=5000):
+        pane.show_thread(seeded.soon)
+    assert pane.draft_status.text() == f"Drafting with {ai_provider}…"
+    assert pane.cancel_draft_button.isVisibleTo(pane)
+    with qtbot.waitSignal(pane.draft_ready, timeout=10000):
+        pass
+    assert pane.editor.toPlainText() == STREAMED
+    # Word by word: each step shows more of the reply.
+    assert len(seen) >= 5
+    assert all(STREAMED.startswith(step) for step in seen)
+    assert [len(s) for s in seen] == sorted({len(s) for s in seen})
+    assert ai_provider in pane.draft_status.text()
+    # The buyer's name (Cherri) never reached the provider.
+    assert fake_ai.requests and "cherri" not in fake_ai.received_text().lower()
+
+
+def test_typing_stops_a_running_draft_and_keeps_the_text(
+    qtbot: Any, services: Services, seeded: Seeded, fake_ai: FakeAI, ai_provider: str
+) -> None:
+    fake_ai.reply_text = STREAMED
+    fake_ai.chunk_delay = 0.2
+    pane = _pane(qtbot, services, seeded.soon)
+    with qtbot.waitSignal(pane.draft_chunk_shown, timeout=10000):
+        pane.start_draft(provider=ai_provider)
+    future = pane.draft_future
+    assert future is not None and pane.drafting
+    pane.editor.moveCursor(QTextCursor.MoveOperation.End)
+    with qtbot.waitSignal(pane.draft_stopped, timeout=1000):
+        qtbot.keyClicks(pane.editor, " Sorry")
+    typed = pane.editor.toPlainText()
+    assert typed.endswith(" Sorry") and len(typed) < len(STREAMED)
+    assert "typing" in pane.draft_status.text() and not pane.drafting
+    qtbot.waitUntil(future.done, timeout=10000)
+    QCoreApplication.processEvents()
+    assert pane.editor.toPlainText() == typed  # nothing arrived after the seller typed
+    # Regenerate now asks before replacing the seller's text; "No" keeps it.
+    from PySide6.QtWidgets import QMessageBox as Box
+
+    asked: list[str] = []
+
+    def no(*args: Any, **_k: Any) -> Any:
+        asked.append(args[1])
+        return Box.StandardButton.No
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Box, "question", no)
+        with qtbot.assertNotEmitted(pane.draft_started):
+            pane.regenerate_button.click()
+    assert asked == ["Replace your reply?"]
+    assert pane.editor.toPlainText() == typed
+
+
+def test_cancel_stops_the_draft(
+    qtbot: Any, services: Services, seeded: Seeded, fake_ai: FakeAI, ai_provider: str
+) -> None:
+    fake_ai.reply_text = STREAMED
+    fake_ai.chunk_delay = 0.2
+    pane = _pane(qtbot, services, seeded.soon)
+    with qtbot.waitSignal(pane.draft_chunk_shown, timeout=10000):
+        pane.start_draft(provider=ai_provider)
+    future = pane.draft_future
+    assert future is not None
+    with qtbot.waitSignal(pane.draft_stopped, timeout=1000):
+        pane.cancel_draft_button.click()
+    assert pane.draft_status.text() == "Drafting cancelled."
+    qtbot.waitUntil(future.done, timeout=10000)
+    QCoreApplication.processEvents()
+    assert len(pane.editor.toPlainText()) < len(STREAMED)
+
+
+def test_placeholders_are_highlighted_apart_from_rule_hits_and_counted(
+    qtbot: Any, services: Services, seeded: Seeded
+) -> None:
+    pane = _pane(qtbot, services, seeded.urgent)
+    assert not pane.placeholders_label.isVisibleTo(pane)
+    text = "Hello [NAME], your kettle ships with [tracking number]. See https://example.com"
+    pane.editor.setPlainText(text)
+    assert pane.placeholders_label.text().startswith("2 placeholders to fill")
+    assert pane.placeholders_label.isVisibleTo(pane)
+    assert _selected_texts(pane) == ["[NAME]", "[tracking number]"]
+    pane.send_button.click()  # the rules check still runs at Send
+    assert pane.rules_box.isVisibleTo(pane)
+    selections = pane.editor.extraSelections()
+    assert [s.cursor.selectedText() for s in selections] == [
+        "[NAME]",
+        "[tracking number]",
+        "https://example.com",
+    ]
+    colours = [s.format.background().color().name() for s in selections]
+    assert colours[0] == colours[1] != colours[2]
+    pane.editor.setPlainText("Hello {buyer_first_name}, thank you.")
+    assert pane.placeholders_label.text().startswith("1 placeholder to fill")
+    pane.editor.setPlainText("Hello, thank you.")
+    assert not pane.placeholders_label.isVisibleTo(pane)
+    assert pane.editor.extraSelections() == []
+
+
+def test_personalise_fills_the_placeholders_locally(
+    qtbot: Any, services: Services, seeded: Seeded
+) -> None:
+    pane = _pane(qtbot, services, seeded.soon)
+    pane.editor.setPlainText("Hello {buyer_first_name}, of course. Best wishes to [NAME].")
+    assert len(pane.placeholders) == 2
+    with qtbot.waitSignal(pane.personalised, timeout=5000):
+        pane.personalise_button.click()
+    assert pane.editor.toPlainText() == "Hello Cherri, of course. Best wishes to Cherri."
+    assert pane.placeholders == [] and not pane.placeholders_label.isVisibleTo(pane)
+    # One undoable edit.
+    pane.editor.undo()
+    assert "{buyer_first_name}" in pane.editor.toPlainText()
+
+
+def test_a_request_stopped_by_the_pii_guard_says_why_and_sends_nothing(
+    qtbot: Any, services: Services, seeded: Seeded, fake_ai: FakeAI, ai_provider: str
+) -> None:
+    """The seller's policies name the buyer: the request would carry the buyer's name
+    to the provider, so the guard stops it before a byte is sent."""
+    from app.drafting.prompt import Knowledge
+
+    admin = put_operator(services.core.vault, ADMIN)
+    services.drafting.save_knowledge(
+        admin, Knowledge(tone="Brief.", policies="Cherri gets 10% off.")
+    )
+    pane = _pane(qtbot, services, seeded.soon)
+    with qtbot.waitSignal(pane.draft_failed, timeout=10000):
+        pane.start_draft(provider=ai_provider)
+    assert "stopped because it contained the buyer's name" in pane.draft_status.text()
+    assert "Nothing was sent" in pane.draft_status.text()
+    assert pane.retry_draft_button.isVisibleTo(pane)
+    assert pane.editor.toPlainText() == ""
+    assert fake_ai.requests == [] and fake_ai.connections == 0
+    # Fixed: Retry drafts.
+    services.drafting.save_knowledge(admin, Knowledge(tone="Brief.", policies="10% off."))
+    fake_ai.reply_text = STREAMED
+    with qtbot.waitSignal(pane.draft_ready, timeout=10000):
+        pane.retry_draft_button.click()
+    assert pane.editor.toPlainText() == STREAMED
+    assert not pane.retry_draft_button.isVisibleTo(pane)
+
+
+def test_a_template_chosen_by_hand_goes_in_at_the_cursor(
+    qtbot: Any, services: Services, seeded: Seeded
+) -> None:
+    pane = _pane(qtbot, services, seeded.soon)
+    pane.editor.setPlainText("Dear buyer,\n")
+    pane.editor.moveCursor(QTextCursor.MoveOperation.End)
+    pane.template_button.click()
+    picker = pane.template_picker
+    qtbot.waitUntil(lambda: picker.browser.list.count() > 0, timeout=5000)
+    chosen = picker.browser.selected()
+    assert chosen is not None and picker.preview.toPlainText() == chosen.body
+    with qtbot.waitSignal(pane.draft_ready, timeout=10000):
+        picker.use_button.click()
+    text = pane.editor.toPlainText()
+    assert text.startswith("Dear buyer,\n") and len(text) > len("Dear buyer,\n")
