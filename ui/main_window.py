@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._stores_action.setVisible(self.is_admin)
         self._mailboxes_action.setVisible(self.is_admin)
+        self._drafting_action.setVisible(self.is_admin)
         self._password_action.setVisible(_can_change_password(session))
         if profile.demo:
             self.show_banner(
@@ -160,6 +161,7 @@ class MainWindow(QMainWindow):
         self._operator_label.setText(_operator_text(session))
         self._stores_action.setVisible(self.is_admin)
         self._mailboxes_action.setVisible(self.is_admin)
+        self._drafting_action.setVisible(self.is_admin)
         self._password_action.setVisible(_can_change_password(session))
         self.build_tabs()
         self.set_locked(False)
@@ -237,6 +239,9 @@ class MainWindow(QMainWindow):
         self._mailboxes_action = QAction("&Mailboxes…", self)
         self._mailboxes_action.triggered.connect(self.manage_mailboxes)
         self.tools_menu.addAction(self._mailboxes_action)
+        self._drafting_action = QAction("Dra&fting…", self)
+        self._drafting_action.triggered.connect(self.manage_drafting)
+        self.tools_menu.addAction(self._drafting_action)
         check = QAction("Check &database…", self)
         check.triggered.connect(self.check_database)
         self.tools_menu.addAction(check)
@@ -297,6 +302,20 @@ class MainWindow(QMainWindow):
         MailboxesDialog(
             store_service=self.services.stores,
             mail_service=self.services.mail,
+            actor=actor,
+            parent=self,
+        ).open()
+
+    def manage_drafting(self) -> None:
+        """Admins: drafting providers, tone and policies, reply templates."""
+        from ui.dialogs.drafting import DraftingDialog
+
+        actor = getattr(self.session, "actor", None)
+        if actor is None or not self.is_admin:
+            return
+        DraftingDialog(
+            drafting=self.services.drafting,
+            settings_service=self.services.settings,
             actor=actor,
             parent=self,
         ).open()
