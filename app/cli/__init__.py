@@ -19,6 +19,7 @@ from typing import Any
 from app import __version__
 from app.cli import audit, draft, mail, operators, orders, settings, stores, unattended, vault
 from app.cli import parse_email as parse_email_cli
+from app.cli import redact as redact_cli
 from app.cli.terminal import profile_from_args
 from app.errors import NoInput, UserError
 
@@ -35,6 +36,7 @@ COMMAND_MODULES = (
     operators,
     unattended,
     parse_email_cli,
+    redact_cli,
 )
 
 log = logging.getLogger("muttefik.cli")

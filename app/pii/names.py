@@ -115,6 +115,10 @@ NOT_NAMES = frozenset(
 NOT_NAMES_FOLDED = frozenset(fold(w) for w in NOT_NAMES)
 
 
+# I'm, it's, we're, c'est: an apostrophe and one or two letters (O'Neil, D'Angelo pass)
+_CONTRACTION_RE = re.compile(r"['’][a-z]{1,2}$|^[a-z]{1,2}['’](?:est|ai|s|m|re|ve|ll|d)$")
+
+
 def _name_tokens(value: str, *, strict: bool) -> tuple[int, int] | None:
     """The part of ``value`` that is a name: leading words until a non-name; None if none.
 
@@ -129,7 +133,7 @@ def _name_tokens(value: str, *, strict: bool) -> tuple[int, int] | None:
         f = fold(word.strip("'’-"))
         if re.fullmatch(_PARTICLE, word) and first_start is not None:
             continue
-        if f in NOT_NAMES_FOLDED or any(c.isdigit() for c in word):
+        if f in NOT_NAMES_FOLDED or any(c.isdigit() for c in word) or _CONTRACTION_RE.search(f):
             break
         if strict and not word[:1].isupper():
             break
