@@ -51,13 +51,13 @@ from app.auth.rbac import Permission
 from app.clock import Clock
 from app.drafting import repo
 from app.drafting.intents import detect_thread_intent
-from app.drafting.language import detect_language
+from app.drafting.language import detect_language, preload
 from app.drafting.models import Draft, Intent, OrderContext, ProviderConfig, ProviderKind
 from app.drafting.prompt import Knowledge, build_messages
 from app.drafting.templates import Template, builtin_templates, choose, placeholders, render
 from app.drafting.templates import render_text as render_variables
 from app.errors import UserError
-from app.jobs import JobHost
+from app.jobs import JobHost, Lane
 from app.mail import parse as mail_parse
 from app.mail import repo as mail_repo
 from app.mail.models import Direction
@@ -258,6 +258,12 @@ def validate_template(template: Template) -> Template:
     return replace(template, title=title, body=body, language=language.strip(), tags=tags)
 
 
+def _warm() -> None:
+    preload()  # the language model
+    builtin_templates()  # the starter library's files
+    detect_thread_intent(["warm up"])  # the intent rules compiled
+
+
 # --- the service ------------------------------------------------------------------------
 
 
@@ -283,6 +289,13 @@ class DraftService:
         self.jobs = jobs
 
     # --- drafting -------------------------------------------------------------------------
+
+    def warm_up(self) -> Future[None]:
+        """Load the offline language model, the starter templates and the intent rules in
+        the background (about a second, once per process), so the first draft of the
+        session does not wait for them.  The app calls
+        this when its window is shown; it reads no data."""
+        return self.jobs.call(Lane.LONG, _warm)
 
     def draft(
         self,

@@ -509,6 +509,7 @@ NO_ACTOR: dict[str, str] = {
     "mail_job.wait_idle": "waits for the scheduled mail check's current round to end",
     "mail_job.status": "last run, error and progress of the scheduled mail check",
     "mail_job.stop_watchers": "stops the IDLE connections of the scheduled mail check",
+    "drafting.warm_up": "loads the offline language model in the background; reads no data",
 }
 
 

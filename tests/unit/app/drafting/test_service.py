@@ -242,6 +242,16 @@ def test_a_named_provider_that_is_not_set_up_is_refused(world: World) -> None:
         world.drafting.draft(AGENT, thread, provider="Nobody's model")
 
 
+def test_warm_up_loads_the_language_model_off_the_caller_s_thread(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.drafting import language
+
+    monkeypatch.setattr(language, "_identifier", None)
+    world.drafting.warm_up().result(timeout=60)
+    assert language._identifier is not None
+
+
 # --- personalising ----------------------------------------------------------------------
 
 
