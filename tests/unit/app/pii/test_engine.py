@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from itertools import pairwise
 
 import pytest
+from hypothesis import given, settings
 
 from app.pii import Found, Kind, KnownPII, contains_known, contains_known_json, redact
+from tests.helpers.pii import leaks, messages
 
 JANE = KnownPII(
     names=("Jane Doe",),
@@ -114,3 +117,15 @@ def test_contains_known_reads_python_data_and_ascii_escaped_json() -> None:
 
 def test_nothing_known_contains_nothing() -> None:
     assert contains_known("Jane Doe 206 555 0100", KnownPII()) is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(messages())
+def test_known_pii_never_survives_redaction(case: tuple[KnownPII, str, str]) -> None:
+    known, marketplace, text = case
+    assert leaks(text, known) != []  # the message does carry the PII
+    out = redact(text, known, marketplace=marketplace).text
+    assert leaks(out, known) == []
+    for order_id in re.findall(r"\b\d{3}-\d{7}-\d{7}\b", text):
+        assert order_id in out
+    assert re.findall(r"\bB0[A-Z0-9]{8}\b", out) == re.findall(r"\bB0[A-Z0-9]{8}\b", text)
