@@ -6,7 +6,9 @@ a prompt with the order's non-PII context, goes through ``providers.complete`` t
 fake provider (both APIs, streamed or not), and the provider received none of the
 known PII, checked here with a normaliser of this test's own (case, accents,
 separators).  The same thread unredacted is stopped with ``PIIBlocked`` and the
-provider received nothing, not even a connection.
+provider received nothing, not even a connection.  A third property does both with the
+PII engine's own generators (``tests/helpers/pii.py``: six marketplaces) and its
+``leaks`` oracle.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from app.drafting.models import OrderContext, ProviderKind
 from app.drafting.prompt import Knowledge, build_messages
 from app.pii import redact
 from app.pii.models import KnownPII
+from tests.helpers import pii as pii_helper
 
 pytestmark = pytest.mark.integration
 
@@ -45,6 +48,14 @@ PRODUCTS = (
     "Merino wool hiking socks", "Ceramic pour-over coffee dripper", "USB-C charging cable 2 m",
     "Non-slip yoga mat", "Stainless steel water bottle 750 ml", "LED desk lamp with clamp",
 )  # fmt: skip
+MARKETPLACES = {
+    "US": "amazon.com",
+    "UK": "amazon.co.uk",
+    "DE": "amazon.de",
+    "FR": "amazon.fr",
+    "ES": "amazon.es",
+    "IT": "amazon.it",
+}
 CARRIERS = ("UPS", "DHL", "Royal Mail", "USPS", "Hermes")
 
 
@@ -120,7 +131,7 @@ def contexts(draw: st.DrawFn, marketplace: str) -> OrderContext:
     order_id = draw(st.from_regex(r"(11[1-4]|20[1-6]|30[1-6])-[0-9]{7}-[0-9]{7}", fullmatch=True))
     return OrderContext(
         order_id=order_id,
-        marketplace={"US": "amazon.com", "UK": "amazon.co.uk", "DE": "amazon.de"}[marketplace],
+        marketplace=MARKETPLACES.get(marketplace, "amazon.com"),
         status=draw(st.sampled_from(("Shipped", "Unshipped", "Delivered"))),
         items=(draw(st.sampled_from(PRODUCTS)),),
         skus=(draw(st.from_regex(r"[A-Z]{3,4}-[A-Z0-9]{2,4}", fullmatch=True)),),
@@ -306,3 +317,34 @@ def test_unredacted_requests_are_blocked_and_nothing_is_received(server: FakeAI,
             on_chunk=(lambda _chunk: None) if stream else None,
         )
     assert (len(server.requests), server.connections) == before
+
+
+# --- the same with the PII engine's own generators (six marketplaces) -------------------
+
+
+@st.composite
+def engine_cases(draw: st.DrawFn) -> tuple[KnownPII, str, str, OrderContext, ProviderKind]:
+    known, marketplace, text = draw(pii_helper.messages())
+    context = draw(contexts(marketplace))
+    kind = draw(st.sampled_from((ProviderKind.OPENAI, ProviderKind.ANTHROPIC)))
+    return known, marketplace, text, context, kind
+
+
+@PROPERTY
+@given(case=engine_cases())
+def test_engine_generated_messages_reach_the_provider_only_redacted(
+    server: FakeAI, case: Any
+) -> None:
+    known, marketplace, text, context, kind = case
+    config = server.provider_config(kind)
+    raw = build_messages([("buyer", text)], context, Knowledge(), "en")
+    before = (len(server.requests), server.connections)
+    with pytest.raises(PIIBlocked):
+        providers.complete(config, None, raw, known)
+    assert (len(server.requests), server.connections) == before
+
+    redacted = redact(text, known, marketplace=marketplace).text
+    messages = build_messages([("buyer", redacted)], context, Knowledge(), "en")
+    providers.complete(config, None, messages, known, on_chunk=lambda _chunk: None)
+    assert len(server.requests) == before[0] + 1
+    assert pii_helper.leaks(_received(server, before[0]), known) == []
