@@ -4,6 +4,7 @@ after it committed."""
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import Future
 from typing import Any
 
@@ -59,9 +60,18 @@ class SettingsService:
                     action=Action.SETTINGS_CHANGED,
                     object_type="setting",
                     object_id=setting.key,
-                    details={"key": setting.key, "old": str(old), "new": str(new)},
+                    details={"key": setting.key, "old": _token(old), "new": _token(new)},
                 )
                 self.notices.after_commit(self.vault, SettingsChanged(frozenset({setting.key})))
             return new
 
         return self.vault.call_write(write)
+
+
+_NOT_TOKEN = re.compile(r"[^A-Za-z0-9_.:+\-]+")
+
+
+def _token(value: Any) -> str:
+    """A setting's value as the audit log keeps it: a plain token (a text setting such
+    as a provider's name "Demo AI (OpenAI-style)" becomes "Demo_AI_OpenAI-style_")."""
+    return _NOT_TOKEN.sub("_", str(value))[:80]

@@ -108,3 +108,18 @@ def test_a_change_is_announced_after_commit_only(core: Core) -> None:
     services.settings.set(admin, S.IDLE_LOCK_MINUTES, 5)  # unchanged: nothing to announce
     assert len(seen) == 1
     assert services.settings.all(admin).result(5)[S.IDLE_LOCK_MINUTES.key] == 5
+
+
+def test_a_text_setting_with_spaces_is_audited_as_a_token(core: Core) -> None:
+    # A provider's name such as "Demo AI (OpenAI-style)" is a valid value; the audit log
+    # takes plain tokens only, and once refused the whole change.
+    services = build_services(core)
+    admin = _admin(services)
+    assert services.settings.set(admin, S.DRAFT_PROVIDER, "Demo AI (OpenAI-style)")
+    assert services.settings.read(admin, S.DRAFT_PROVIDER).result(5) == "Demo AI (OpenAI-style)"
+    (details,) = core.vault.call(
+        lambda c: c.execute(
+            "SELECT details FROM audit_log WHERE action = ?", (Action.SETTINGS_CHANGED,)
+        ).fetchone()
+    )
+    assert "Demo_AI_OpenAI-style_" in details
