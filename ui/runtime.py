@@ -83,6 +83,9 @@ class SessionRuntime(QObject):
         # The demo syncs its store once the fake Amazon runs; later rounds keep the schedule.
         self.sync_job.start(run_now=not demo)
         self.services.mail_job.start()
+        # The language model and the starter templates load off the GUI thread, so the
+        # first draft of the session is as quick as the next.
+        self.services.drafting.warm_up()
         if demo:
             self._start_demo()
         self._refresh_last_success()
