@@ -30,7 +30,8 @@ Faults (:class:`AIFault`, ``fault(kind, count=None)``; ``count`` requests, or un
 ``clear_faults()``): ``bad_key`` 401, ``unknown_model`` 404, ``rate_limit`` 429 with
 ``retry-after: {retry_after}``, ``server_error`` 500, ``slow`` (waits ``slow_seconds``
 before answering), ``cut`` (a stream stops without its end marker; a plain answer
-drops the connection).  ``chunk_delay`` spaces streamed chunks.
+drops the connection).  ``chunk_delay`` spaces streamed chunks; ``can_stream=False``
+answers whole even when asked to stream (as some local servers do).
 
 The default answer is a polite reply chosen by the intent words of the last user
 message (English or German), with the order id if the prompt names one: plain text, no
@@ -248,8 +249,11 @@ class FakeAI:
         chunk_delay: float = 0.0,
         retry_after: float | None = 1,
         slow_seconds: float = 5.0,
+        can_stream: bool = True,
     ) -> None:
         self.reply_text = reply_text
+        #: False: answers whole even when asked to stream (as some local servers do).
+        self.can_stream = can_stream
         self.api_key = api_key
         self.models = frozenset(models) if models is not None else None
         self.chunk_words = chunk_words
@@ -478,7 +482,7 @@ class FakeAI:
         ident = "chatcmpl-" + uuid.uuid4().hex[:24]
         created = int(time.time())
         cut = self._take(AIFault.CUT)
-        if not body.get("stream"):
+        if not (body.get("stream") and self.can_stream):
             payload = {
                 "id": ident,
                 "object": "chat.completion",
@@ -530,7 +534,7 @@ class FakeAI:
         ident = "msg_" + uuid.uuid4().hex[:24]
         usage = {"input_tokens": 0, "output_tokens": 0}
         cut = self._take(AIFault.CUT)
-        if not body.get("stream"):
+        if not (body.get("stream") and self.can_stream):
             payload = {
                 "id": ident,
                 "type": "message",

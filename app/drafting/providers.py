@@ -388,15 +388,20 @@ def _attempt(
             log.info("drafting provider %s: HTTP %d", config.kind.value, response.status_code)
             if response.status_code != 200:
                 raise _status_error(config, response)
-            if on_chunk is None:
-                try:
-                    text = _text_of(config.kind, json.loads(response.read()))
-                except ValueError:
-                    text = None
-                if text is None:
-                    raise _unreadable(config, "no text in the answer")
-            else:
+            streamed = "text/event-stream" in response.headers.get("content-type", "")
+            if on_chunk is not None and streamed:
                 text = _read_stream(config, response, on_chunk, cancel, emitted)
+            else:  # asked for no stream, or a server that does not stream answered whole
+                try:
+                    answer = _text_of(config.kind, json.loads(response.read()))
+                except ValueError:
+                    answer = None
+                if answer is None:
+                    raise _unreadable(config, "no text in the answer")
+                text = answer
+                if on_chunk is not None and text:
+                    _check_cancel(cancel)
+                    on_chunk(text)
         finally:
             response.close()
     except httpx.TransportError as exc:

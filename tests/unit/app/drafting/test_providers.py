@@ -151,6 +151,18 @@ def test_streaming_passes_chunks_in_order(fake_ai: FakeAI, kind: ProviderKind) -
 
 
 @pytest.mark.parametrize("kind", BOTH)
+def test_a_server_that_does_not_stream_gives_one_chunk(kind: ProviderKind) -> None:
+    with FakeAI(can_stream=False, reply_text=LONG) as ai:
+        chunks: list[str] = []
+        assert (
+            complete(ai.provider_config(kind), None, MESSAGES, KnownPII(), on_chunk=chunks.append)
+            == LONG
+        )
+        assert ai.requests[0].body["stream"] is True
+    assert chunks == [LONG]
+
+
+@pytest.mark.parametrize("kind", BOTH)
 def test_cancel_between_chunks_closes_the_stream(fake_ai: FakeAI, kind: ProviderKind) -> None:
     fake_ai.reply_text = LONG
     fake_ai.chunk_delay = 0.02  # the stream is still being written when the client leaves
