@@ -443,26 +443,36 @@ class ConversationPane(QWidget):
         send_shortcut.activated.connect(lambda: self.send())
         return page
 
-    def _draft_row(self) -> QHBoxLayout:
-        row = QHBoxLayout()
+    def _draft_row(self) -> QVBoxLayout:
+        """The drafting line (what the draft is doing, Cancel / Retry; hidden when there
+        is nothing to say) over the drafting buttons."""
+        rows = QVBoxLayout()
+        rows.setSpacing(2)
+        self.draft_status_box = QWidget()
+        self.draft_status_box.setObjectName("draftStatusBox")
+        status_row = QHBoxLayout(self.draft_status_box)
+        status_row.setContentsMargins(0, 0, 0, 0)
         self.draft_status = QLabel()
         self.draft_status.setObjectName("draftStatus")
         self.draft_status.setWordWrap(True)
         self.draft_status.setTextFormat(Qt.TextFormat.PlainText)
         self.draft_status.setStyleSheet(_DRAFT_BUSY_STYLE)
-        row.addWidget(self.draft_status, 1)
+        status_row.addWidget(self.draft_status, 1)
         self.cancel_draft_button = QPushButton("Cancel")
         self.cancel_draft_button.setObjectName("cancelDraftButton")
         self.cancel_draft_button.setToolTip("Stop drafting (what arrived so far stays)")
         self.cancel_draft_button.clicked.connect(lambda: self.stop_draft("Drafting cancelled."))
         self.cancel_draft_button.hide()
-        row.addWidget(self.cancel_draft_button)
+        status_row.addWidget(self.cancel_draft_button)
         self.retry_draft_button = QPushButton("Retry")
         self.retry_draft_button.setObjectName("retryDraftButton")
         self.retry_draft_button.setToolTip("Ask for the draft again")
         self.retry_draft_button.clicked.connect(self.retry_draft)
         self.retry_draft_button.hide()
-        row.addWidget(self.retry_draft_button)
+        status_row.addWidget(self.retry_draft_button)
+        self.draft_status_box.hide()
+        rows.addWidget(self.draft_status_box)
+        row = QHBoxLayout()
         self.regenerate_button = QPushButton("Regenerate")
         self.regenerate_button.setObjectName("regenerateButton")
         self.regenerate_button.setToolTip("A new draft from the same provider")
@@ -482,7 +492,9 @@ class ConversationPane(QWidget):
             button.setAutoDefault(False)
             button.setEnabled(self._drafting is not None)
             row.addWidget(button)
-        return row
+        row.addStretch(1)
+        rows.addLayout(row)
+        return rows
 
     # --- public ---------------------------------------------------------------------
 
@@ -585,7 +597,9 @@ class ConversationPane(QWidget):
         QTimer.singleShot(0, self._scroll_to_end)
 
         draft = conversation.draft or ""
-        if first_show or not keep_editor or not self.editor.toPlainText():
+        if self._draft_job is not None and not first_show:
+            pass  # a draft is arriving: it owns the editor (a reload must not reset it)
+        elif first_show or not keep_editor or not self.editor.toPlainText():
             self._loaded_draft = draft
             self._set_editor_text(draft)
             # A reload after our own save keeps its "Draft saved" note.
@@ -1163,6 +1177,7 @@ class ConversationPane(QWidget):
     def _show_draft_status(self, text: str, *, busy: bool = False, error: bool = False) -> None:
         self.draft_status.setText(text)
         self.draft_status.setStyleSheet(_DRAFT_ERROR_STYLE if error else _DRAFT_BUSY_STYLE)
+        self.draft_status_box.setVisible(bool(text))
         self.cancel_draft_button.setVisible(busy)
         self.retry_draft_button.setVisible(error and self._draft_request is not None)
 

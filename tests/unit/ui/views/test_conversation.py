@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton
 
 from app import settings
 from app.clock import FakeClock
-from app.demo.fake_ai import FakeAI
+from app.demo.fake_ai import AIFault, FakeAI
 from app.mail import repo
 from app.mail.inbox_service import ThreadQuery
 from app.mail.models import SendState, ThreadState
@@ -371,6 +371,8 @@ def test_a_streamed_ai_draft_appears_in_chunks(
     qtbot: Any, services: Services, seeded: Seeded, fake_ai: FakeAI, ai_provider: str
 ) -> None:
     fake_ai.reply_text = STREAMED
+    fake_ai.slow_seconds = 1.0
+    fake_ai.fault(AIFault.SLOW, count=1)  # the first words come after the reload below
     admin = put_operator(services.core.vault, ADMIN)
     services.settings.set(admin, settings.DRAFT_PROVIDER, ai_provider)
     pane = _new_pane(qtbot, services, draft_on_open=True)
@@ -380,6 +382,11 @@ def test_a_streamed_ai_draft_appears_in_chunks(
         pane.show_thread(seeded.soon)
     assert pane.draft_status.text() == f"Drafting with {ai_provider}…"
     assert pane.cancel_draft_button.isVisibleTo(pane)
+    # The inbox reloads the thread before the first words come (it was marked read):
+    # the draft keeps the editor and streams on.
+    with qtbot.waitSignal(pane.conversation_loaded, timeout=5000):
+        pane.reload()
+    assert pane.editor.toPlainText() == "" and pane.drafting
     with qtbot.waitSignal(pane.draft_ready, timeout=10000):
         pass
     assert pane.editor.toPlainText() == STREAMED
