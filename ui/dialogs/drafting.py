@@ -764,6 +764,7 @@ class _TemplateList(QWidget):
         layout.addLayout(filters)
         self.list = QListWidget()
         self.list.setObjectName("templatesList")
+        self.list.setSpacing(2)
         self.list.currentItemChanged.connect(lambda *_: self.selection_changed.emit())
         layout.addWidget(self.list, 1)
         self.empty = QLabel("No template for this choice: widen the filters.")
@@ -852,6 +853,7 @@ class TemplatesTab(QWidget):
         splitter.addWidget(self._editor())
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
+        splitter.setSizes([380, 520])  # titles readable from the start
         layout.addWidget(splitter)
         self._show_template(None)
         self.reload()
@@ -1094,6 +1096,7 @@ class TemplatePicker(QDialog):
         body.addWidget(self.preview)
         body.setStretchFactor(0, 2)
         body.setStretchFactor(1, 3)
+        body.setSizes([340, 440])
         layout.addWidget(body, 1)
         note = QLabel(
             "The order's details are filled in when the draft is made; the buyer's name "
