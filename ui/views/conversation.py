@@ -300,6 +300,7 @@ class ConversationPane(QWidget):
         self._draft_request: tuple[str | None, str | None, bool] | None = None
         # What the drafting put into the editor (None: the text is the seller's own).
         self._drafted_text: str | None = None
+        self._replace_on_first = False  # the next chunk replaces the editor's text
         self._last_draft: tuple[int, Draft] | None = None
         self._default_provider: str | None = None
         self.draft_error: UserError | None = None
@@ -954,9 +955,11 @@ class ConversationPane(QWidget):
         self._draft_request = (provider, template_id, insert)
         self.draft_error = None
         if not insert:
-            # Empty, or a draft the seller did not touch (Regenerate): it is replaced.
-            self._put_text("")
-            self._drafted_text = ""
+            # Empty, a draft the seller did not touch, or text they agreed to replace
+            # (Regenerate): replaced by the first words that come, so a draft that
+            # fails leaves it as it was.
+            self._drafted_text = self.editor.toPlainText()
+            self._replace_on_first = True
         name = TEMPLATES_PROVIDER if template_id else provider or self._default_provider
         self._show_draft_status(f"Drafting with {name}…" if name else "Drafting…", busy=True)
         chunk_signal = self._chunk_arrived
@@ -1000,6 +1003,7 @@ class ConversationPane(QWidget):
             return
         job.cancel.set()
         self._draft_job = None
+        self._replace_on_first = False
         self._draft_serial += 1  # late chunks and the late result are dropped
         self._show_draft_status(message or "")
         if message is not None and self._thread_id is not None:
@@ -1010,13 +1014,17 @@ class ConversationPane(QWidget):
             return
         if self.editor.toPlainText() != self._drafted_text:
             return
-        cursor = QTextCursor(self.editor.document())
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        self.editor.blockSignals(True)
-        cursor.insertText(piece)
-        self.editor.blockSignals(False)
+        if self._replace_on_first:
+            self._replace_on_first = False
+            self._put_text(piece)
+        else:
+            cursor = QTextCursor(self.editor.document())
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            self.editor.blockSignals(True)
+            cursor.insertText(piece)
+            self.editor.blockSignals(False)
+            self._refresh_placeholders()
         self._drafted_text = self.editor.toPlainText()
-        self._refresh_placeholders()
         if self._thread_id is not None:
             self.draft_chunk_shown.emit(self._thread_id)
 
@@ -1037,6 +1045,7 @@ class ConversationPane(QWidget):
             return  # cannot happen (typing stops the draft); never overwrite the seller
         else:
             self._put_text(draft.text)
+        self._replace_on_first = False
         self._drafted_text = self.editor.toPlainText()
         self._last_draft = (thread_id, draft)
         self._refresh_placeholders()

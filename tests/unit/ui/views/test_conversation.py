@@ -506,13 +506,18 @@ def test_a_request_stopped_by_the_pii_guard_says_why_and_sends_nothing(
     services.drafting.save_knowledge(
         admin, Knowledge(tone="Brief.", policies="Cherri gets 10% off.")
     )
+    services.settings.set(admin, settings.DRAFT_PROVIDER, ai_provider)
     pane = _pane(qtbot, services, seeded.soon)
-    with qtbot.waitSignal(pane.draft_failed, timeout=10000):
-        pane.start_draft(provider=ai_provider)
+    pane.editor.setPlainText("My own words")
+    # Regenerate over the seller's text, who agrees to replace it.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(QMessageBox, "question", lambda *_a, **_k: QMessageBox.StandardButton.Yes)
+        with qtbot.waitSignal(pane.draft_failed, timeout=10000):
+            pane.regenerate_button.click()
     assert "stopped because it contained the buyer's name" in pane.draft_status.text()
     assert "Nothing was sent" in pane.draft_status.text()
     assert pane.retry_draft_button.isVisibleTo(pane)
-    assert pane.editor.toPlainText() == ""
+    assert pane.editor.toPlainText() == "My own words"  # no draft: the text stays
     assert fake_ai.requests == [] and fake_ai.connections == 0
     # Fixed: Retry drafts.
     services.drafting.save_knowledge(admin, Knowledge(tone="Brief.", policies="10% off."))
