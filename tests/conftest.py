@@ -24,7 +24,7 @@ from tests.support import MemoryKeyring
 # Fixtures that test modules in several folders share.
 pytest_plugins = ["tests.helpers.cli"]
 # Real mail servers for the mail tests (dovecot, aiosmtpd) and their throwaway CA.
-pytest_plugins += ["tests.helpers.dovecot", "tests.helpers.smtp_server"]
+pytest_plugins += ["tests.helpers.dovecot", "tests.helpers.smtp_server", "tests.helpers.fake_ai"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

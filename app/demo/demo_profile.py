@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from app import settings
 from app.amazon.models import Credentials, Region, Store, StoreDraft
 from app.auth.models import Actor
+from app.demo.fake_ai import FakeAI
 from app.demo.fake_spapi import FakeSpApi
 from app.demo.fake_spapi_catalog import MARKETPLACES
 from app.demo.mail import (
@@ -35,6 +36,8 @@ from app.mail.models import MailAccount, MailboxKind
 if TYPE_CHECKING:
     from app.amazon.sync_job import SyncJob
     from app.services import Core, Services
+
+DEMO_AI = "Demo AI"
 
 log = logging.getLogger("muttefik.demo")
 
@@ -52,11 +55,14 @@ class DemoHandle:
     store: Store
     sync_job: SyncJob
     mail_feed: DemoMailFeed | None = None
+    ai: FakeAI | None = None
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the running sync (between pages), then the fake server it talks to."""
         if self.mail_feed is not None:
             self.mail_feed.close(timeout)
+        if self.ai is not None:
+            self.ai.close()
         self.sync_job.cancel_current()
         if not self.sync_job.wait_idle(timeout):
             log.debug("the demo's sync did not stop within %.0f s", timeout)
@@ -83,18 +89,31 @@ def start_demo(
         store = _ensure_store(core, services, actor, server)
         feed = _start_mail(core, server, lambda _key: services.mail_job.run_now(store.id))
         _ensure_mailbox(core, services, actor, store)
+        ai = _start_ai(services, actor)
     except BaseException:
         server.close()
         raise
     services.sync_job.run_now(store.id)
     services.mail_job.run_now(store.id)
     log.info("demo started: %d orders at %s", orders, server.base_url)
-    return DemoHandle(server=server, store=store, sync_job=services.sync_job, mail_feed=feed)
+    return DemoHandle(server=server, store=store, sync_job=services.sync_job, mail_feed=feed, ai=ai)
 
 
 def demo_maildir(core: Core) -> Path:
     """The demo store's mailbox: a Maildir in the demo profile's folder."""
     return core.profile.root / DEMO_MAILDIR_NAME
+
+
+def _start_ai(services: Services, actor: Actor) -> FakeAI:
+    """A stand-in AI provider on loopback, saved as the drafting provider "Demo AI" (its
+    port changes each run); the default stays the offline templates."""
+    ai = FakeAI(chunk_delay=0.03).start()
+    try:
+        services.drafting.save_provider(actor, ai.provider_config(name=DEMO_AI), None)
+    except BaseException:
+        ai.close()
+        raise
+    return ai
 
 
 def _ensure_mailbox(core: Core, services: Services, actor: Actor, store: Store) -> None:
