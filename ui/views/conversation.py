@@ -1104,15 +1104,43 @@ class ConversationPane(QWidget):
         return answer == QMessageBox.StandardButton.Yes
 
     def choose_template(self) -> None:
-        """The template picker, filtered by the thread's intent and language."""
-        from ui.dialogs.drafting import TemplatePicker
-
-        if self._drafting is None or self._thread_id is None:
+        """The template picker, filtered by the thread's intent and language: those of
+        its last draft, else detected here on a worker (the language model takes a
+        moment to load the first time)."""
+        conversation = self._conversation
+        if self._drafting is None or self._thread_id is None or conversation is None:
             return
         thread_id = self._thread_id
         last = self._last_draft
-        intent = last[1].intent if last is not None and last[0] == thread_id else None
-        language = last[1].language if last is not None and last[0] == thread_id else None
+        if last is not None and last[0] == thread_id:
+            self._open_picker(thread_id, str(last[1].intent), last[1].language)
+            return
+        buyer = [m.body or "" for m in conversation.messages if str(m.direction) == Direction.IN]
+        subject = conversation.thread.subject or ""
+        marketplace = self._domain()
+
+        def detect(_job: Job) -> tuple[str, str]:
+            from app.drafting.intents import detect_thread_intent
+            from app.drafting.language import detect_language
+
+            sample = "\n".join(buyer[-2:]) or subject
+            language = detect_language(sample, marketplace=marketplace)
+            return str(detect_thread_intent(buyer, subject)), language
+
+        def detected(found: tuple[str, str]) -> None:
+            if shiboken6.isValid(self) and thread_id == self._thread_id:
+                self._open_picker(thread_id, *found)
+
+        def failed(exc: BaseException) -> None:
+            log.info("intent not detected for the picker: %s", type(exc).__name__)
+            if shiboken6.isValid(self) and thread_id == self._thread_id:
+                self._open_picker(thread_id, None, None)
+
+        Op(self, detect).on_success(detected).on_failure(failed).run()
+
+    def _open_picker(self, thread_id: int, intent: str | None, language: str | None) -> None:
+        from ui.dialogs.drafting import TemplatePicker
+
         picker = TemplatePicker(
             drafting=self._drafting,
             actor=self._actor,

@@ -535,8 +535,14 @@ def test_a_template_chosen_by_hand_goes_in_at_the_cursor(
     pane.editor.setPlainText("Dear buyer,\n")
     pane.editor.moveCursor(QTextCursor.MoveOperation.End)
     pane.template_button.click()
+    qtbot.waitUntil(lambda: getattr(pane, "template_picker", None) is not None, timeout=10000)
     picker = pane.template_picker
     qtbot.waitUntil(lambda: picker.browser.list.count() > 0, timeout=5000)
+    # Filtered by what the buyer asks ("Can I return the mug?") and their language.
+    assert picker.browser.intent_filter.currentData() == "return_refund"
+    assert picker.browser.language_filter.currentData() == "en"
+    listed = [picker.browser.list.item(i).text() for i in range(picker.browser.list.count())]
+    assert listed and all("Return or refund · English" in text for text in listed)
     chosen = picker.browser.selected()
     assert chosen is not None and picker.preview.toPlainText() == chosen.body
     with qtbot.waitSignal(pane.draft_ready, timeout=10000):
