@@ -809,6 +809,17 @@ class _TemplateList(QWidget):
         wanted = None if item is None else item.data(Qt.ItemDataRole.UserRole)
         return next((t for t in self.templates if t.id == wanted), None)
 
+    def widen_if_empty(self) -> str:
+        """No template for the filters: drop the language, then the intent; says what
+        was dropped ("" if nothing)."""
+        notes = []
+        for combo, what in ((self.language_filter, "language"), (self.intent_filter, "intent")):
+            if self.list.count() or combo.currentData() is None:
+                continue
+            notes.append(f"No template for {combo.currentText()} yet: showing every {what}.")
+            combo.setCurrentIndex(0)  # refills
+        return " ".join(notes)
+
     def select(self, template_id: str) -> None:
         for row in range(self.list.count()):
             item = self.list.item(row)
@@ -1112,12 +1123,19 @@ class TemplatePicker(QDialog):
         self.buttons.accepted.connect(self.use)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
-        when_done(
-            drafting.templates(actor),
-            self.browser.set_templates,
-            self._failed,
-            parent=self,
-        )
+        self.widened = QLabel()
+        self.widened.setObjectName("pickerWidened")
+        self.widened.setWordWrap(True)
+        self.widened.setStyleSheet("color: #6b4a00;")
+        self.widened.setVisible(False)
+        layout.insertWidget(1, self.widened)
+        when_done(drafting.templates(actor), self._show, self._failed, parent=self)
+
+    def _show(self, templates: list[Template]) -> None:
+        self.browser.set_templates(templates)
+        note = self.browser.widen_if_empty()
+        self.widened.setText(note)
+        self.widened.setVisible(bool(note))
 
     def _preview(self) -> None:
         template = self.browser.selected()

@@ -282,3 +282,21 @@ def test_the_picker_filters_by_intent_and_language_and_previews(
     with qtbot.waitSignal(picker.template_chosen, timeout=1000) as used:
         picker.use_button.click()
     assert used.args == [chosen.id]
+
+
+def test_the_picker_shows_every_language_when_none_has_a_template(
+    qtbot: Any, services: Services
+) -> None:
+    """A French buyer and no French template yet (the starter library is English and
+    German): the picker says so and lists the intent's templates in every language."""
+    picker = TemplatePicker(
+        drafting=services.drafting, actor=ADMIN, intent=str(Intent.CANCELLATION), language="fr"
+    )
+    qtbot.addWidget(picker)
+    qtbot.waitUntil(lambda: picker.browser.list.count() > 0, timeout=5000)
+    assert picker.browser.language_filter.currentData() is None
+    assert picker.browser.intent_filter.currentData() == str(Intent.CANCELLATION)
+    assert picker.widened.text() == "No template for French yet: showing every language."
+    shown = [t for t in picker.browser.templates if t.id in _listed_ids(picker.browser)]
+    assert {t.intent for t in shown} == {Intent.CANCELLATION}
+    assert {t.base_language for t in shown} >= {"en", "de"}
