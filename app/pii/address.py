@@ -69,12 +69,18 @@ _ES_IT_TYPE = _alt(
     r"Località Loc\."
 )
 _PO_BOX = (
-    r"P\.?[ \t]?O\.?[ \t]?Box|Post[ \t]+Office[ \t]+Box|Postfach|Boîte[ \t]+postale|B\.?P\.|"
+    r"P\.?[ \t]?O\.?[ \t]?Box|Post[ \t]+Office[ \t]+Box|Postfach|Boîte[ \t]+postale|B\.?P\.?|"
     r"Apartado(?:[ \t]+de[ \t]+Correos)?|Casella[ \t]+Postale"
 )
 _CITY_PARTS = _alt(r"am an der im in bei sur sous en de del la le les di")
 _CEDEX = r"Cedex(?:[ \t]\d{1,2})?"
 _HOUSE = r"\b\d{1,5}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?"
+_FUNCTION_WORDS = _alt(
+    "and or in on at to but near please for with is was which where instead since as so then "
+    "if because not by from the this that it its my our your apt apartment suite unit flat "
+    "ste fl floor building bldg"
+)
+_NOT_A_NOUN = rf"(?![ \t]+(?!(?:{_FUNCTION_WORDS})\b)[a-z])"
 _QUADRANT = r"(?:[ \t]+(?:NE|NW|SE|SW|N|S|E|W)\b)?"
 _ES_FLOOR = (
     r"(?:[ \t]*[,-]?[ \t]*\d{1,2}[ \t]*[º°ªoa]\.?(?:[ \t]*[A-Z]\b)?)*"
@@ -83,9 +89,12 @@ _ES_FLOOR = (
 _JP_PLACE = r"(?:東京都|北海道|大阪府|京都府|[^\s、。,]{2,3}県)[^\s、。,]{1,20}?(?:市|区|郡|町|村)"
 _ADDRESS_PATTERNS = [
     # EN street line: 12 High Street / 1600 N. Pennsylvania Ave NW / 221b Baker St
-    rf"{_HOUSE},?[ \t]+(?:[NSEW]\.?[ \t]+)?(?:[{_UP}0-9]{_W}*[ \t]+){{0,4}}?"
-    rf"(?:{_EN_SUFFIX_SHORT})\b\.?{_QUADRANT}",
-    rf"(?i:{_HOUSE},?[ \t]+(?:[a-z0-9]{_W}*[ \t]+){{0,3}}?(?:{_EN_SUFFIX_LONG})\b){_QUADRANT}",
+    # (a name between number and street word; not followed by a noun: "2 Park Avenue notebooks")
+    rf"{_HOUSE},?[ \t]+(?:[NSEW]\.?[ \t]+)?(?:[{_UP}0-9]{_W}*[ \t]+){{1,4}}?"
+    rf"(?:{_EN_SUFFIX_SHORT})\b\.?{_QUADRANT}{_NOT_A_NOUN}",
+    rf"(?i:{_HOUSE},?[ \t]+(?:[a-z0-9]{_W}*[ \t]+){{1,3}}?(?:{_EN_SUFFIX_LONG})\b)"
+    rf"{_QUADRANT}{_NOT_A_NOUN}",
+    rf"{_HOUSE}[ \t]+Broadway\b",
     # DE: Hauptstraße 5 / Berliner Str. 12a / Am Markt 3
     rf"\b[{_UP}]{_W}*?(?i:{_DE_SUFFIX})[ \t]+\d{{1,4}}[ \t]?[a-zA-Z]?"
     r"(?:[ \t]?[-/][ \t]?\d{1,4}[a-z]?)?\b",

@@ -150,7 +150,9 @@ def find_emails(text: str, lowered: str | None = None) -> list[Span]:
 # A number with phone punctuation: optional + or 00 prefix, digits, spaces, dots,
 # dashes, slashes and parentheses; not glued to letters.
 PHONE_CANDIDATE_RE = re.compile(
-    r"(?<![\w+])(?:\+|\b00|\(\+?)?\d[\d \t\u00a0().\-/]*\d\)?(?![\w])"
+    # not glued to Latin letters or digits (Japanese text has no spaces around numbers)
+    r"(?<![0-9A-Za-zÀ-ÖØ-öø-ÿ_+])(?:\+|(?<![0-9])00|\(\+?)?\d[\d \t\u00a0().\-/]*\d\)?"
+    r"(?![0-9A-Za-zÀ-ÖØ-öø-ÿ_])"
     r"(?:\s*(?:ext\.?|x|#|Durchwahl|poste)\s*\d{1,5}\b)?"
 )
 _SEPARATOR_RE = re.compile(r"[ \t\u00a0().\-/]")

@@ -15,32 +15,41 @@ from app.pii.detect import UPPER as _UP
 from app.pii.detect import Span
 from app.pii.normalise import fold, lower_same_length
 
+
+def _longest_first(alternatives: str) -> str:
+    """``a|a b`` → ``a b|a``: re takes the first alternative that matches, and "thanks"
+    must not hide "thanks in advance"."""
+    return "|".join(sorted(set(alternatives.split("|")), key=lambda a: (-len(a), a)))
+
+
 # a name: 1-3 capitalised words with particles between (van der, de la, O'Brien, Jean-Luc)
 _NAME_WORD = rf"[{_UP}](?:\.|[{_LOW}{_UP}'’-]+)"
-_PARTICLE = r"(?:van|von|der|den|de|del|della|di|da|du|dos|la|le|ter|ten|zu|y|bin|al|el)"
+_PARTICLE = r"(?i:van|von|der|den|de|del|della|di|da|du|dos|la|le|ter|ten|zu|y|bin|al|el)"
 _NAME = rf"{_NAME_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_NAME_WORD}){{0,2}}"
-_ANY_NAME = r"[^\W\d_][\w'’-]*(?:[ \t]+[^\W\d_][\w'’-]*){0,2}"
+_ANY_WORD = r"[^\W\d_][\w'’-]*"
+_ANY_NAME = rf"{_ANY_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_ANY_WORD}){{0,2}}"
 
-_STRONG_INTRO = (
+_STRONG_INTRO = _longest_first(
     r"my name is|my name's|name:|i am called|mein name ist|ich heiße|ich heisse|mein name:|"
     r"je m'appelle|je m’appelle|mon nom est|me llamo|mi nombre es|mi chiamo|il mio nome è|"
     r"il mio nome e'|mi nome è|nome:|nom:|nombre:"
 )
-_WEAK_INTRO = (
-    r"i'm|i’m|i am|im|this is|it's|it’s|here is|ich bin|hier ist|hier spricht|hier schreibt|"
+_WEAK_INTRO = _longest_first(
+    r"i'm|i’m|i am|im|this is|it's|it’s|here is|ich bin die|ich bin der|ich bin|hier ist|"
+    r"hier spricht|hier schreibt|"
     r"je suis|moi c'est|c'est|ici|soy|aquí|aqui|le escribe|sono|qui è|qui e'|vi scrive"
 )
-_GREETING = (
+_GREETING = _longest_first(
     r"hi|hello|hey|dear|good morning|good afternoon|good evening|hallo|hi|liebe|lieber|"
     r"guten tag|guten morgen|moin|servus|grüß gott|bonjour|bonsoir|salut|cher|chère|"
     r"hola|buenos días|buenos dias|buenas tardes|buenas|estimado|estimada|querido|"
     r"querida|ciao|salve|buongiorno|buonasera|gentile|gentilissimo|gentilissima|caro|cara"
 )
-_TITLE = (
+_TITLE = _longest_first(
     r"Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Herrn|Frau|M\.|Mme|Mlle|Monsieur|Madame|Mademoiselle|"
     r"Sr|Sra|Srta|Señor|Señora|Señorita|Don|Doña|Sig|Sig\.ra|Signor|Signora|Signorina|Dott|Dott\.ssa|Ing"
 )
-_SIGNOFF = (
+_SIGNOFF = _longest_first(
     r"thanks|thank you|thanks again|thanks in advance|thank you in advance|many thanks|"
     r"thanks so much|thank you very much|thx|ty|regards|best regards|kind regards|warm regards|"
     r"warmest regards|best wishes|all the best|best|cheers|sincerely|yours sincerely|"
@@ -59,7 +68,8 @@ _SIGNOFF = (
 _INTRO_RE = re.compile(rf"(?<![\w'’])(?:(?P<strong>{_STRONG_INTRO})|(?P<weak>{_WEAK_INTRO}))(?!\w)")
 _AFTER_STRONG_RE = re.compile(rf"[ \t]*(?P<name>{_ANY_NAME})")
 _AFTER_WEAK_RE = re.compile(rf"[ \t]+(?P<name>{_NAME})")
-_HERE_RE = re.compile(rf"[ \t]*(?P<name>{_NAME})[ \t]+here\b")
+# "Priya here." at the start of the message or of a sentence
+_HERE_RE = re.compile(rf"(?m:(?:^|(?<=[,.!:;]))[ \t]*(?P<name>{_NAME})[ \t]+here\b)")
 _GREETING_RE = re.compile(rf"(?m:^[ \t]*(?:{_GREETING}))(?!\w)")
 _AFTER_GREETING_RE = re.compile(
     rf"[ \t]*,?[ \t]+(?:(?:{_TITLE})\.?[ \t]+)?(?P<name>{_NAME})[ \t]*(?=[,!.:\n]|$)"
@@ -83,6 +93,7 @@ _ADDRESS_LABEL_RE = re.compile(
 # capitalised words that are not names (folded)
 NOT_NAMES = frozenset(
     """
+    amazing awesome great terrible horrible awful excellent perfect ridiculous unacceptable
     the a an and or team seller sellers support customer customers service services sir
     madam sirs madams all there everyone everybody folks guys amazon thanks thank
     regards hello hi hey dear ok okay yes no not sorry happy very so also just still
@@ -131,7 +142,9 @@ def _name_tokens(value: str, *, strict: bool) -> tuple[int, int] | None:
         if not word:
             break
         f = fold(word.strip("'’-"))
-        if re.fullmatch(_PARTICLE, word) and first_start is not None:
+        if re.fullmatch(_PARTICLE, word) and (first_start is not None or word[:1].isupper()):
+            if first_start is None:  # "De Luca": a capitalised particle starts the name
+                first_start = w.start()
             continue
         if f in NOT_NAMES_FOLDED or any(c.isdigit() for c in word) or _CONTRACTION_RE.search(f):
             break
@@ -170,8 +183,7 @@ def find_names(text: str) -> list[Span]:
             after = _AFTER_WEAK_RE.match(text, m.end())
             if after:
                 add(after, "name", strict=True)
-    here = _HERE_RE.match(text)
-    if here:
+    for here in _HERE_RE.finditer(text):
         add(here, "name", strict=True)
     for m in _GREETING_RE.finditer(lowered):
         after = _AFTER_GREETING_RE.match(text, m.end())

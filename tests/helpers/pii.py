@@ -18,11 +18,13 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from hypothesis import strategies as st
 
-from app.pii import KnownPII
+from app.pii import KnownPII, Redaction
 
 
 @dataclass(frozen=True)
@@ -296,3 +298,189 @@ def messages() -> st.SearchStrategy[tuple[KnownPII, str, str]]:
     return st.tuples(buyers(), st.integers(min_value=0, max_value=2**32 - 1)).map(
         lambda pair: (pair[0][0], pair[0][1], message_with(pair[0][0], pair[1]))
     )
+
+
+# --- the corpus (tests/data/pii) ------------------------------------------------------
+
+CORPUS_DIR = Path(__file__).resolve().parents[1] / "data" / "pii"
+_KINDS = ("name", "address", "phone", "email")
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    kind: str
+    value: str  # as written in the text
+    known: bool  # written from what the thread knows (KnownPII)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    marketplace: str
+    text: str
+    known: KnownPII
+    pii: tuple[Occurrence, ...]
+    keep: tuple[str, ...]
+
+
+def load_corpus(name: str) -> list[Case]:
+    """The cases of ``tests/data/pii/<name>.txt`` (format in the README there)."""
+    cases: list[Case] = []
+    header: list[str] | None = None
+    lines: list[str] = []
+    for raw in (CORPUS_DIR / f"{name}.txt").read_text("utf-8").splitlines():
+        if raw.startswith("==="):
+            if header is not None:
+                cases.append(_case(header, lines))
+            header, lines = raw[3:].split(), []
+        elif raw.startswith(("# ", "### ")):
+            continue  # a comment or a section title
+        elif header is not None:
+            lines.append(raw)
+    if header is not None:
+        cases.append(_case(header, lines))
+    return cases
+
+
+def _case(header: list[str], lines: list[str]) -> Case:
+    case_id, marketplace = header
+    text_lines = []
+    known: dict[str, list[str]] = {kind: [] for kind in _KINDS}
+    pii: list[Occurrence] = []
+    keep: list[str] = []
+    for line in lines:
+        if not line.startswith("@"):
+            if pii or keep or any(known.values()):
+                if line.strip():
+                    raise ValueError(f"{case_id}: text after the annotations")
+                continue
+            text_lines.append(line)
+            continue
+        tag, _, value = line[1:].partition(" ")
+        value = value.replace("\\n", "\n")
+        if tag == "keep":
+            keep.append(value)
+        elif tag.startswith("known-") and tag[6:] in _KINDS:
+            known[tag[6:]].append(value)
+        elif tag.rstrip("!") in _KINDS:
+            pii.append(Occurrence(tag.rstrip("!"), value, tag.endswith("!")))
+        else:
+            raise ValueError(f"{case_id}: unknown annotation @{tag}")
+    while text_lines and not text_lines[-1].strip():
+        text_lines.pop()
+    text = "\n".join(text_lines)
+    for value in [o.value for o in pii] + keep:
+        if value not in text:
+            raise ValueError(f"{case_id}: {value!r} is not in the text")
+    return Case(
+        case_id,
+        marketplace,
+        text,
+        KnownPII(
+            names=tuple(known["name"]),
+            addresses=tuple(known["address"]),
+            phones=tuple(known["phone"]),
+            emails=tuple(known["email"]),
+        ),
+        tuple(pii),
+        tuple(keep),
+    )
+
+
+_STREET_WORDS = frozenset(
+    """
+    street st road rd avenue ave drive dr lane ln boulevard blvd court ct close way place
+    rue avenue boulevard allee allée chemin impasse quai place calle avenida paseo plaza
+    carrer via viale piazza corso strasse straße str weg platz allee apt flat unit suite
+    the de la des du del di
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+
+
+def removed(occurrence: Occurrence, redacted: str) -> bool:
+    """Whether ``occurrence`` can no longer be read in the redacted text."""
+    value = occurrence.value
+    words = {fold(w).lower() for w in _WORD.findall(redacted)}
+    if occurrence.kind == "name":
+        parts = [p for p in _WORD.findall(value) if len(p) >= 2]
+        return not any(fold(p).lower() in words for p in parts) if parts else True
+    if occurrence.kind == "email":
+        local = re.split(r"@|\s*\[at\]\s*|\s+at\s+", value)[0]
+        return fold(local).lower() not in fold(redacted).lower()
+    if occurrence.kind == "phone":
+        return not _phone_left(value, redacted)
+    # address: no number of it and not its street (or place) word is left
+    parts = _WORD.findall(value)
+    numbered = [p for p in parts if any(c.isdigit() for c in p)]
+    named = [p for p in parts if not any(c.isdigit() for c in p) and len(p) >= 4]
+    named = [p for p in named if fold(p).lower() not in _STREET_WORDS]
+    for part in numbered:
+        if re.search(rf"(?<![\w]){re.escape(part)}(?![\w])", redacted):
+            return False
+    return not named or fold(named[0]).lower() not in words
+
+
+def _phone_left(value: str, redacted: str) -> bool:
+    """Six digits or more of the number, from its start or its end, as written, or all of
+    its digits as one number: still in the text."""
+    spots = [i for i, c in enumerate(value) if c.isdigit()]
+    if len(spots) < 6:
+        return value in redacted
+    head = value[: spots[5] + 1]
+    tail = value[spots[-6] :]
+    digits = "".join(value[i] for i in spots)
+    whole = re.search(rf"(?<!\d){digits}(?!\d)", redacted) is not None
+    return head in redacted or tail in redacted or whole
+
+
+@dataclass
+class Score:
+    cases: int = 0
+    known: int = 0
+    known_leaks: int = 0
+    contact: int = 0  # unknown emails and phones
+    contact_leaks: int = 0
+    addresses: int = 0
+    addresses_removed: int = 0
+    names: int = 0
+    names_removed: int = 0
+    keep: int = 0
+    kept: int = 0
+    misses: list[str] | None = None
+
+    def rate(self, part: int, whole: int) -> float:
+        return 1.0 if whole == 0 else part / whole
+
+
+def score(cases: list[Case], redact_fn: Callable[..., Redaction]) -> Score:
+    """Run ``redact_fn(text, known, marketplace=...)`` over the cases and count."""
+    out = Score(misses=[])
+    assert out.misses is not None
+    for case in cases:
+        out.cases += 1
+        redacted = redact_fn(case.text, case.known, marketplace=case.marketplace).text
+        for occurrence in case.pii:
+            gone = removed(occurrence, redacted)
+            if occurrence.known:
+                out.known += 1
+                out.known_leaks += not gone
+            elif occurrence.kind in ("email", "phone"):
+                out.contact += 1
+                out.contact_leaks += not gone
+            elif occurrence.kind == "address":
+                out.addresses += 1
+                out.addresses_removed += gone
+            else:
+                out.names += 1
+                out.names_removed += gone
+            if not gone:
+                out.misses.append(
+                    f"{case.id}: {occurrence.kind} {occurrence.value!r} -> {redacted!r}"
+                )
+        for value in case.keep:
+            out.keep += 1
+            if value in redacted:
+                out.kept += 1
+            else:
+                out.misses.append(f"{case.id}: lost {value!r} -> {redacted!r}")
+    return out
