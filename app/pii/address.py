@@ -74,6 +74,7 @@ _PO_BOX = (
 )
 _CITY_PARTS = _alt(r"am an der im in bei sur sous en de del la le les di")
 _CEDEX = r"Cedex(?:[ \t]\d{1,2})?"
+_CITY_TAIL = rf"\([A-Z]{{2}}\)|[A-Z]{{2}}\b|{_CEDEX}|{_CITY}"  # (RM), Cedex 02, am Main
 _HOUSE = r"\b\d{1,5}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?"
 _FUNCTION_WORDS = _alt(
     "and or in on at to but near please for with is was which where instead since as so then "
@@ -117,7 +118,7 @@ _ADDRESS_PATTERNS = [
     rf"\b(?:{_STATES})[ \t]+\d{{5}}(?:-\d{{4}})?\b",
     # DE/FR/ES/IT postcode + city: 10115 Berlin, 75002 Paris Cedex 02, 00184 Roma (RM)
     rf"(?<![\d.,/-])\b(?:[DFEI]-|DE-|FR-)?\d{{5}}[ \t]+{_CITY}"
-    rf"(?:[ \t-](?:{_CITY_PARTS}|\([A-Z]{{2}}\)|[A-Z]{{2}}\b|{_CEDEX}|{_CITY})){{0,3}}",
+    rf"(?:[ \t-](?:(?:{_CITY_PARTS})[ \t-])?(?:{_CITY_TAIL})){{0,3}}",
     r"\b\d{4}[ \t]?[A-Z]{2}\b(?=[ \t]+[A-Z])",  # NL 1012 AB Amsterdam
     # Japan: 〒100-0001, 東京都千代田区千代田1-1
     r"〒[ \t]?\d{3}-?\d{4}",
@@ -144,6 +145,21 @@ _NOT_CITY = {
     "rpm",
     "lumen",
     "lux",
+    "btu",
+    "led",
+    "usb",
+    "watt",
+    "volt",
+    "kw",
+    "gb",
+    "tb",
+    "mb",
+    "ml",
+    "mm",
+    "cm",
+    "kg",
+    "lbs",
+    "hz",
 }
 _POSTCODE_CITY_RE = re.compile(rf"^(?:[DFEI]-|DE-|FR-)?\d{{5}}[ \t]+({_CITY})")
 # merge two address spans when only a city / state / country sits between them

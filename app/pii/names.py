@@ -137,6 +137,7 @@ def _name_tokens(value: str, *, strict: bool) -> tuple[int, int] | None:
     words = list(re.finditer(r"[^\s]+", value))
     keep_end = None
     first_start = None
+    capitalised: bool | None = None  # how the name's first word is written
     for w in words:
         word = w.group().strip(",.!:;")
         if not word:
@@ -150,10 +151,14 @@ def _name_tokens(value: str, *, strict: bool) -> tuple[int, int] | None:
             break
         if strict and not word[:1].isupper():
             break
+        if capitalised is not None and capitalised and not word[:1].isupper():
+            break  # "Rubén Castaño y el reloj": a capitalised name ends at a lowercase word
         if len(f) < 2 and not (len(word) == 2 and word.endswith(".")):
             break
         if first_start is None:
             first_start = w.start()
+        if capitalised is None:
+            capitalised = word[:1].isupper()
         keep_end = w.start() + len(w.group().rstrip(",.!:;"))
     if first_start is None or keep_end is None:
         return None
