@@ -743,6 +743,8 @@ class ConversationPane(QWidget):
         fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
         fmt.setUnderlineColor(QColor("#b3261e"))
         for hit in hits:
+            if hit.kind == "placeholder":
+                continue  # placeholders keep their own (amber) highlight
             selection = QTextEdit.ExtraSelection()
             cursor = QTextCursor(self.editor.document())
             cursor.setPosition(_qt_pos(self.editor.toPlainText(), hit.start))
@@ -764,14 +766,30 @@ class ConversationPane(QWidget):
             snippet = text[hit.start : hit.end].strip()
             lines.append(f"• {hit.message} (“{snippet[:40]}”)" if snippet else f"• {hit.message}")
         more = f"\n…and {len(hits) - 6} more." if len(hits) > 6 else ""
-        self.rules_text.setText(
-            "Amazon may block this reply or warn your account:\n" + "\n".join(lines) + more
-        )
+        if all(hit.kind == "placeholder" for hit in hits):
+            heading = "This reply still has placeholders the buyer would see:\n"
+        else:
+            heading = "Amazon may block this reply or warn your account:\n"
+        self.rules_text.setText(heading + "\n".join(lines) + more)
         self.rules_box.show()
         self.rules_warned.emit(len(hits))
 
+    def _send_checks(self, text: str) -> list[RuleHit]:
+        """Amazon's messaging rules, then the placeholders still to fill ("[NAME]")."""
+        hits = check_reply(text, marketplace_domain=self._domain())
+        hits += [
+            RuleHit(
+                "placeholder",
+                m.start(),
+                m.end(),
+                "A placeholder is still in the reply: fill it in, remove it or Personalise.",
+            )
+            for m in placeholders_in(text)
+        ]
+        return sorted(hits, key=lambda hit: hit.start)
+
     def _recheck(self) -> None:
-        hits = check_reply(self.editor.toPlainText(), marketplace_domain=self._domain())
+        hits = self._send_checks(self.editor.toPlainText())
         if hits:
             self.hits = hits
             self._highlight(hits)
@@ -805,7 +823,7 @@ class ConversationPane(QWidget):
         if thread_id is None or self._conversation is None or not raw.strip() or self._sending:
             return
         if not force:
-            hits = check_reply(raw, marketplace_domain=self._domain())
+            hits = self._send_checks(raw)
             if hits:
                 self._show_hits(hits)
                 return

@@ -549,3 +549,16 @@ def test_a_template_chosen_by_hand_goes_in_at_the_cursor(
         picker.use_button.click()
     text = pane.editor.toPlainText()
     assert text.startswith("Dear buyer,\n") and len(text) > len("Dear buyer,\n")
+
+
+def test_send_stops_at_a_placeholder_left_in_the_reply(
+    qtbot: Any, services: Services, seeded: Seeded
+) -> None:
+    # "[NAME]" reaching a buyer is as bad as a broken rule: Send asks first.
+    pane = _pane(qtbot, services, seeded.urgent)
+    pane.editor.setPlainText("Hello [NAME], your order ships tomorrow.")
+    pane.send_button.click()
+    assert pane.rules_box.isVisibleTo(pane)
+    assert pane.rules_text.text().startswith("This reply still has placeholders")
+    assert [h.kind for h in pane.hits] == ["placeholder"]
+    assert not pane._sending  # nothing went to the mail server
