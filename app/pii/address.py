@@ -165,7 +165,7 @@ _POSTCODE_CITY_RE = re.compile(rf"^(?:[DFEI]-|DE-|FR-)?\d{{5}}[ \t]+({_CITY})")
 # merge two address spans when only a city / state / country sits between them
 _GAP_RE = re.compile(rf"^[\s,;]*(?:{_PN}[ \t]*,?[ \t]*(?:\([A-Z]{{2}}\))?[\s,;]*){{0,4}}$")
 _CITY_BEFORE_RE = re.compile(
-    rf"(?:^|[,:\n]|\s-\s)[ \t]*((?:[{_UP}][\w{_LOW}'’.-]*[ \t]*,?[ \t]+){{1,3}})$"
+    rf"(?:^|[,:\n]|\s-\s|(?<=[ \t]))[ \t]*((?:[{_UP}][\w{_LOW}'’.-]*[ \t]*,?[ \t]+){{1,3}})$"
 )
 _US_CANDIDATE_RE = re.compile(r"\b\d{1,6}[ \t]+[A-Za-z]")
 _US_LABELS = {
@@ -179,6 +179,12 @@ _US_LABELS = {
 }
 _ABBREVIATED = {"StreetNamePostType", "StreetNamePreDirectional", "OccupancyType"}
 _SUFFIX_WORDS = frozenset(fold(w) for w in (_EN_SUFFIX_LONG + "|" + _EN_SUFFIX_SHORT).split("|"))
+_NOT_A_NOUN_RE = re.compile(_NOT_A_NOUN)
+# UK and Canadian postcodes, which follow their town
+_POSTCODE_FIRST_RE = re.compile(
+    r"(?:GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?[ \t]?\d[ABD-HJLNP-UW-Z]{2})\b"
+    r"|[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ \t]?\d[ABCEGHJ-NPRSTV-Z]\d\b"
+)
 _ZIP_RE = re.compile(r"\b\d{5}(?:-\d{4})?\b")
 _UNIT_WORD_RE = re.compile(r"(?i:apt|apartment|flat|unit|suite|ste|room|rm|fl|floor|#|bldg)")
 
@@ -255,8 +261,8 @@ def _us_extent(text: str, start: int) -> int | None:
         end = pos
         if token.endswith((".", ";")) and label not in _ABBREVIATED:
             break
-    if end is None or not has_type:
-        return None
+    if end is None or not has_type or not _NOT_A_NOUN_RE.match(segment, end):
+        return None  # "2 Park Avenue notebooks"
     return start + len(segment[:end].rstrip(",. "))
 
 
@@ -284,6 +290,8 @@ def find_addresses(text: str, masked: str | None = None, *, us: bool = True) -> 
 def _with_city_before(text: str, span: Span) -> Span:
     """``London SW1A 1AA``: a postcode takes the place name just before it."""
     start, end = span
+    if not _POSTCODE_FIRST_RE.match(text, start):
+        return span
     line_start = text.rfind("\n", 0, start) + 1
     prefix = text[line_start:start]
     m = _CITY_BEFORE_RE.search(prefix)

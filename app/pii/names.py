@@ -153,13 +153,14 @@ def _name_tokens(value: str, *, strict: bool) -> tuple[int, int] | None:
             break
         if capitalised is not None and capitalised and not word[:1].isupper():
             break  # "Rubén Castaño y el reloj": a capitalised name ends at a lowercase word
-        if len(f) < 2 and not (len(word) == 2 and word.endswith(".")):
+        initial = re.fullmatch(r"[^\W\d_]\.", w.group()) is not None  # "H."
+        if len(f) < 2 and not initial:
             break
         if first_start is None:
             first_start = w.start()
         if capitalised is None:
             capitalised = word[:1].isupper()
-        keep_end = w.start() + len(w.group().rstrip(",.!:;"))
+        keep_end = w.start() + (2 if initial else len(w.group().rstrip(",.!:;")))
     if first_start is None or keep_end is None:
         return None
     return first_start, keep_end

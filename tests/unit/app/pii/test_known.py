@@ -1,0 +1,64 @@
+"""Matching what we know of a buyer in any spelling (app/pii/known.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.pii import Kind, KnownPII
+from app.pii.known import KnownMatcher
+
+
+def _found(known: KnownPII, text: str) -> list[tuple[Kind, str]]:
+    return sorted((k, text[s:e]) for k, s, e in KnownMatcher.build(known).find(text))
+
+
+@pytest.mark.parametrize(
+    ("phone", "written"),
+    [
+        ("+1 (206) 555-0100", "2065550100"),
+        ("+1 (206) 555-0100", "206.555.0100"),
+        ("+1 (206) 555-0100", "555-0100"),
+        ("2065550100", "+1 206 555 0100"),
+        ("+44 7700 900123", "07700 900 123"),
+        ("0176 98765432", "+49 176 98765432"),
+        ("0176 98765432", "0049-176-98765432"),
+    ],
+)
+def test_a_known_phone_in_any_format(phone: str, written: str) -> None:
+    assert _found(KnownPII(phones=(phone,)), f"call {written} now") == [(Kind.PHONE, written)]
+
+
+def test_a_known_address_in_another_order_and_spelling() -> None:
+    known = KnownPII(addresses=("123 Main Street, Apt 4, Seattle, WA 98101",))
+    text = "it is apt 4, 123 MAIN ST. in town"
+    assert _found(known, text) == [(Kind.ADDRESS, "apt 4, 123 MAIN ST")]
+
+
+def test_a_city_alone_is_not_the_address() -> None:
+    known = KnownPII(addresses=("123 Main Street, Seattle, WA 98101",))
+    assert _found(known, "I was in Seattle last week") == []
+
+
+def test_name_words_in_any_case_and_spelling() -> None:
+    known = KnownPII(names=("Jürgen Müller",))
+    text = "JUERGEN, jurgen, Mueller and muller"
+    assert [v for _, v in _found(known, text)] == sorted(["JUERGEN", "jurgen", "Mueller", "muller"])
+
+
+def test_everyday_words_match_only_with_a_capital() -> None:
+    known = KnownPII(names=("May Rose",))
+    assert _found(known, "you may see a rose") == []
+    assert _found(known, "Thanks, May") == [(Kind.NAME, "May")]
+
+
+def test_titles_and_particles_are_not_name_words() -> None:
+    known = KnownPII(names=("Mr Jan de Vries",))
+    assert [v for _, v in _found(known, "Mr de la Cruz and Jan")] == ["Jan"]
+
+
+def test_contains_answers_the_first_kind_it_sees() -> None:
+    known = KnownPII(names=("Jane Doe",), emails=("jd@x.com",))
+    matcher = KnownMatcher.build(known)
+    assert matcher.contains("mail JD@X.COM") is Kind.EMAIL
+    assert matcher.contains("dear jane") is Kind.NAME
+    assert matcher.contains("dear seller") is None
