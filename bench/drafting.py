@@ -207,6 +207,41 @@ def redaction_latency(runs: int = 500) -> dict[str, float]:
     return figures
 
 
+def guard_latency(runs: int = 500) -> dict[str, float]:
+    """``contains_known`` on a 10 KB JSON request body holding none of the PII (the
+    outbound guard's every-request cost, the whole body scanned), ms p50 / p95."""
+    import json
+
+    from app.pii import KnownPII, contains_known, redact
+
+    known = KnownPII(
+        names=("Jane Doe",),
+        addresses=("1425 Maple Avenue, Apt 4, Springfield, IL 62704",),
+        phones=("+1 217 555 0100",),
+        emails=("x7k2m9abcd@marketplace.amazon.com",),
+    )
+    thread = redact(_MESSAGE_2KB, known, marketplace="US").text
+    body = {
+        "model": "m",
+        "messages": [
+            {"role": "system", "content": "Write a short, polite reply. No links. " * 40},
+            *({"role": "user", "content": thread} for _ in range(4)),
+        ],
+    }
+    text = json.dumps(body)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        assert contains_known(text, known) is None
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return {
+        "bytes": float(len(text)),
+        "p50": statistics.median(times),
+        "p95": times[int(len(times) * 0.95) - 1],
+    }
+
+
 def redaction_throughput(rounds: int = 5) -> dict[str, float]:
     """Every corpus message redacted ``rounds`` times: messages and KB per second."""
     from app.pii import redact
@@ -243,6 +278,11 @@ def print_redaction(runs: int) -> None:
         f"  {lat['bytes']:.0f}-byte message: nothing known p50 {lat['unknown_p50']:.2f} ms, "
         f"p95 {lat['unknown_p95']:.2f} ms; with known PII p50 {lat['known_p50']:.2f} ms, "
         f"p95 {lat['known_p95']:.2f} ms, max {lat['known_max']:.2f} ms (target < 5 ms)"
+    )
+    guard = guard_latency(runs)
+    print(
+        f"  outbound guard, contains_known on a {guard['bytes'] / 1024:.1f} KB JSON body: "
+        f"p50 {guard['p50']:.2f} ms, p95 {guard['p95']:.2f} ms"
     )
     rate = redaction_throughput()
     print(f"  throughput over the corpus: {rate['messages']:.0f} messages/s, {rate['kb']:.0f} KB/s")

@@ -209,12 +209,13 @@ _DOMAINS = {
 
 
 def region_for(marketplace: str | None) -> str | None:
-    """``"UK"``, ``"gb"``, ``"amazon.co.uk"``, ``"www.amazon.de"`` → a phonenumbers region."""
+    """``"UK"``, ``"gb"``, ``"amazon.co.uk"``, ``"marketplace.amazon.de"``, ``"Amazon.fr"``
+    → a phonenumbers region; None when it names none."""
     if not marketplace:
         return None
-    m = marketplace.strip().lower().removeprefix("www.")
-    if m.startswith("amazon."):
-        return _DOMAINS.get(m.removeprefix("amazon."))
+    m = marketplace.strip().lower()
+    if "amazon." in m:
+        return _DOMAINS.get(m.rsplit("amazon.", 1)[1])
     return REGIONS.get(m.upper())
 
 

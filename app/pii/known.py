@@ -165,14 +165,19 @@ class KnownMatcher:
 
 
 def _close_run(run: list[Token], out: list[Span]) -> None:
+    """A run of an address's words is the address when it identifies a place: a number
+    with a street or town word, two numbers (a postcode in two parts, a house number and
+    a flat), a long number (a postcode), or three words; "Apt 4" or "Seattle WA" is not."""
     if not run:
         return
-    numbered = any(t.has_digit for t in run)
-    words = [t for t in run if t.canon not in _ADDRESS_FILLER]
+    nums = [t for t in run if t.has_digit]
+    alpha = [t for t in run if not t.has_digit and len(t.canon) >= 3]
+    alpha = [t for t in alpha if t.canon not in _ADDRESS_FILLER]
     if (
-        (len(run) >= 2 and numbered and words)
-        or len(words) >= 3
-        or (len(run) == 1 and numbered and len(run[0].canon) >= 5)
+        any(len(t.canon) >= 5 for t in nums)
+        or (nums and alpha)
+        or (len(nums) >= 2 and any(len(t.canon) >= 3 for t in nums))
+        or len(alpha) >= 3
     ):
         out.append((run[0].start, run[-1].end))
 

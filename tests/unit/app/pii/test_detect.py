@@ -86,6 +86,8 @@ def test_protected_values_are_masked_with_their_labels() -> None:
         ("uk", "GB"),
         ("amazon.co.uk", "GB"),
         ("www.amazon.de", "DE"),
+        ("marketplace.amazon.fr", "FR"),
+        ("Amazon.co.jp", "JP"),
         ("JP", "JP"),
         ("", None),
         (None, None),

@@ -35,8 +35,10 @@ def test_a_known_address_in_another_order_and_spelling() -> None:
 
 
 def test_a_city_alone_is_not_the_address() -> None:
-    known = KnownPII(addresses=("123 Main Street, Seattle, WA 98101",))
-    assert _found(known, "I was in Seattle last week") == []
+    known = KnownPII(addresses=("123 Main Street, Apt 4, Seattle, WA 98101",))
+    assert _found(known, "I was in Seattle, WA last week, Apt 4 is free") == []
+    assert _found(known, "zip 98101") == [(Kind.ADDRESS, "98101")]
+    assert _found(known, "Main St 123") == [(Kind.ADDRESS, "Main St 123")]
 
 
 def test_name_words_in_any_case_and_spelling() -> None:
