@@ -45,6 +45,8 @@ _ADDRESS_FILLER = frozenset(
     no
     """.split()  # noqa: SIM905 (a word list reads better as text)
 )
+# Han, kana, Hangul, Thai: scripts whose words are not separated by spaces
+_UNSPACED_RE = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _PHONE_RUN_RE = re.compile(r"\+?\(?\d[\d \t\u00a0().\-/]*\d")
 _GAP_OK_RE = re.compile(r"^[\s,.;:\-/#'’()º°ª]*$")
 
@@ -58,11 +60,17 @@ class KnownMatcher:
     phone_keys: tuple[str, ...]
     emails: tuple[str, ...]
     interesting: frozenset[str]  # the name words and every address's words
+    unspaced: tuple[str, ...] = ()  # names in scripts written without spaces (山田太郎)
 
     @classmethod
     def build(cls, known: KnownPII, region: str | None = None) -> KnownMatcher:
         names: set[str] = set()
+        unspaced: set[str] = set()
         for name in known.names:
+            if _UNSPACED_RE.search(name):
+                whole = "".join(name.split())
+                unspaced.update(t.raw for t in tokens(name) if len(t.raw) >= 2)
+                unspaced.add(whole)
             for tok in tokens(name):
                 if tok.has_digit:
                     continue
@@ -79,7 +87,14 @@ class KnownMatcher:
             keys.update(_phone_keys(phone, region))
         emails = tuple(e.strip().lower() for e in known.emails if "@" in e)
         interesting = frozenset(names).union(*addresses)
-        return cls(frozenset(names), addresses, tuple(sorted(keys)), emails, interesting)
+        return cls(
+            frozenset(names),
+            addresses,
+            tuple(sorted(keys)),
+            emails,
+            interesting,
+            tuple(sorted(unspaced, key=len, reverse=True)),
+        )
 
     # -- finding, with offsets, for redaction
 
@@ -99,6 +114,11 @@ class KnownMatcher:
         for _, tok in hits:
             if self.is_name(tok):
                 out.append((Kind.NAME, tok.start, tok.end))
+        for name in self.unspaced:  # inside a run of characters: no word boundaries there
+            start = text.find(name)
+            while start >= 0:
+                out.append((Kind.NAME, start, start + len(name)))
+                start = text.find(name, start + len(name))
         return out
 
     def _hits(self, text: str) -> list[tuple[int, Token]]:
@@ -159,7 +179,7 @@ class KnownMatcher:
         hits = self._hits(text)
         if self.addresses and self.find_addresses(text, hits):
             return Kind.ADDRESS
-        if any(self.is_name(tok) for _, tok in hits):
+        if any(self.is_name(tok) for _, tok in hits) or any(n in text for n in self.unspaced):
             return Kind.NAME
         return None
 

@@ -403,6 +403,8 @@ def removed(occurrence: Occurrence, redacted: str) -> bool:
     words = {fold(w).lower() for w in _WORD.findall(redacted)}
     if occurrence.kind == "name":
         parts = [p for p in _WORD.findall(value) if len(p) >= 2]
+        if any(ord(c) >= 0x2E80 for c in value):  # CJK: no spaces between words
+            return not any(p in redacted for p in parts)
         return not any(fold(p).lower() in words for p in parts) if parts else True
     if occurrence.kind == "email":
         local = re.split(r"@|\s*\[at\]\s*|\s+at\s+", value)[0]

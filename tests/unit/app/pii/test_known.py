@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.pii import Kind, KnownPII
+from app.pii import Kind, KnownPII, redact
 from app.pii.known import KnownMatcher
 
 
@@ -64,3 +64,10 @@ def test_contains_answers_the_first_kind_it_sees() -> None:
     assert matcher.contains("mail JD@X.COM") is Kind.EMAIL
     assert matcher.contains("dear jane") is Kind.NAME
     assert matcher.contains("dear seller") is None
+
+
+def test_names_in_scripts_without_spaces_are_found_inside_words() -> None:
+    known = KnownPII(names=("山田 太郎",))
+    assert (Kind.NAME, "山田太郎") in _found(known, "山田太郎です。")
+    assert redact("山田太郎です。", known).text == "[NAME]です。"
+    assert KnownMatcher.build(known).contains("お客様 太郎様") is Kind.NAME
