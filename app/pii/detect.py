@@ -149,13 +149,17 @@ def find_emails(text: str, lowered: str | None = None) -> list[Span]:
 
 # A number with phone punctuation: optional + or 00 prefix, digits, spaces, dots,
 # dashes, slashes and parentheses; not glued to letters.
+# spaces, dots, dashes, slashes, parentheses; also their full-width and typographic forms
+PHONE_SEPARATORS = (
+    " \t\u00a0\u202f\u3000().\\-/\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e\uff0f\u30fc"
+)
 PHONE_CANDIDATE_RE = re.compile(
     # not glued to Latin letters or digits (Japanese text has no spaces around numbers)
-    r"(?<![0-9A-Za-zÀ-ÖØ-öø-ÿ_+])(?:\+|(?<![0-9])00|\(\+?)?\d[\d \t\u00a0().\-/]*\d\)?"
+    rf"(?<![0-9A-Za-zÀ-ÖØ-öø-ÿ_+])(?:\+|(?<![0-9])00|\(\+?)?\d[\d{PHONE_SEPARATORS}]*\d\)?"
     r"(?![0-9A-Za-zÀ-ÖØ-öø-ÿ_])"
     r"(?:\s*(?:ext\.?|x|#|Durchwahl|poste)\s*\d{1,5}\b)?"
 )
-_SEPARATOR_RE = re.compile(r"[ \t\u00a0().\-/]")
+_SEPARATOR_RE = re.compile(rf"[{PHONE_SEPARATORS}]")
 
 REGIONS = {
     "UK": "GB",

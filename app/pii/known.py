@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from app.pii.detect import PHONE_SEPARATORS
 from app.pii.models import Kind, KnownPII
 from app.pii.normalise import TOKEN_RE, Token, canon, digits, tokens, transliterations
 
@@ -47,7 +48,7 @@ _ADDRESS_FILLER = frozenset(
 )
 # Han, kana, Hangul, Thai: scripts whose words are not separated by spaces
 _UNSPACED_RE = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
-_PHONE_RUN_RE = re.compile(r"\+?\(?\d[\d \t\u00a0().\-/]*\d")
+_PHONE_RUN_RE = re.compile(rf"[+＋]?[(（]?\d[\d{PHONE_SEPARATORS}]*\d")
 _GAP_OK_RE = re.compile(r"^[\s,.;:\-/#'’()º°ª]*$")
 
 

@@ -102,7 +102,11 @@ def normalise(text: str) -> str:
 
 
 def digits(text: str) -> str:
-    return "".join(_DIGIT_RE.findall(text))
+    """The digits of ``text`` as ASCII (full-width ``０９０`` is ``090``)."""
+    found = "".join(_DIGIT_RE.findall(text))
+    if found.isascii():
+        return found
+    return "".join(str(unicodedata.digit(c, 0)) for c in found)
 
 
 @lru_cache(maxsize=8192)

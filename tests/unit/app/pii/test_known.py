@@ -22,6 +22,7 @@ def _found(known: KnownPII, text: str) -> list[tuple[Kind, str]]:
         ("+44 7700 900123", "07700 900 123"),
         ("0176 98765432", "+49 176 98765432"),
         ("0176 98765432", "0049-176-98765432"),
+        ("090-1234-5678", "０９０－１２３４－５６７８"),
     ],
 )
 def test_a_known_phone_in_any_format(phone: str, written: str) -> None:

@@ -51,3 +51,4 @@ def test_tokens_keep_offsets_into_the_text() -> None:
 
 def test_digits() -> None:
     assert digits("+1 (206) 555-0100") == "12065550100"
+    assert digits("０９０-１２３４-５６７８") == "09012345678"
