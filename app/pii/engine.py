@@ -78,17 +78,23 @@ def _unescape(m: re.Match[str]) -> str:
 
 def _elsewhere(text: str, people: list[tuple[int, int]]) -> list[tuple[Kind, int, int]]:
     """A name found once (a signature) is removed wherever else it is written with a
-    capital."""
+    capital.  (``str.find``, not a regex: re's cache would keep the names.)"""
     words = set()
     for start, end in people:
         for tok in tokens(text[start:end]):
             if len(tok.canon) >= 3 and tok.canon not in names.NOT_NAMES_FOLDED:
                 words.add(tok.raw[:1].upper() + tok.raw[1:])
-    if not words:
-        return []
-    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    pattern = re.compile(rf"(?<![\w])(?:{alternatives})(?![\w])")
-    return [(Kind.NAME, m.start(), m.end()) for m in pattern.finditer(text)]
+    out: list[tuple[Kind, int, int]] = []
+    for word in words:
+        start = text.find(word)
+        while start >= 0:
+            end = start + len(word)
+            before = text[start - 1] if start else " "
+            after = text[end] if end < len(text) else " "
+            if not before.isalnum() and not after.isalnum():
+                out.append((Kind.NAME, start, end))
+            start = text.find(word, end)
+    return out
 
 
 def _resolve(spans: list[tuple[Kind, int, int]], text: str) -> list[Found]:

@@ -16,7 +16,16 @@ import phonenumbers
 
 from app.pii.detect import PHONE_SEPARATORS
 from app.pii.models import Kind, KnownPII
-from app.pii.normalise import TOKEN_RE, Token, canon, digits, tokens, transliterations
+from app.pii.normalise import (
+    Token,
+    canon,
+    digits,
+    fold_same_length,
+    lower_same_length,
+    spellings,
+    tokens,
+    transliterations,
+)
 
 Span = tuple[int, int]
 
@@ -49,7 +58,7 @@ _ADDRESS_FILLER = frozenset(
 # Han, kana, Hangul, Thai: scripts whose words are not separated by spaces
 _UNSPACED_RE = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _PHONE_RUN_RE = re.compile(rf"[+＋]?[(（]?\d[\d{PHONE_SEPARATORS}]*\d")
-_GAP_OK_RE = re.compile(r"^[\s,.;:\-/#'’()º°ª]*$")
+_GAP_OK_RE = re.compile(r"[\s,.;:\-/#'’()º°ª]*")
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,7 @@ class KnownMatcher:
     emails: tuple[str, ...]
     interesting: frozenset[str]  # the name words and every address's words
     unspaced: tuple[str, ...] = ()  # names in scripts written without spaces (山田太郎)
+    spelled: tuple[str, ...] = ()  # folded spellings of the interesting words
 
     @classmethod
     def build(cls, known: KnownPII, region: str | None = None) -> KnownMatcher:
@@ -88,6 +98,7 @@ class KnownMatcher:
             keys.update(_phone_keys(phone, region))
         emails = tuple(e.strip().lower() for e in known.emails if "@" in e)
         interesting = frozenset(names).union(*addresses)
+        spelled = {s for word in interesting for s in spellings(word)}
         return cls(
             frozenset(names),
             addresses,
@@ -95,13 +106,14 @@ class KnownMatcher:
             emails,
             interesting,
             tuple(sorted(unspaced, key=len, reverse=True)),
+            tuple(sorted(spelled)),
         )
 
     # -- finding, with offsets, for redaction
 
     def find(self, text: str) -> list[tuple[Kind, int, int]]:
         out: list[tuple[Kind, int, int]] = []
-        lowered = text.lower()
+        lowered = lower_same_length(text)
         for email in self.emails:
             start = lowered.find(email)
             while start >= 0:
@@ -112,7 +124,7 @@ class KnownMatcher:
         hits = self._hits(text)
         for start, end in self.find_addresses(text, hits):
             out.append((Kind.ADDRESS, start, end))
-        for _, tok in hits:
+        for tok in hits:
             if self.is_name(tok):
                 out.append((Kind.NAME, tok.start, tok.end))
         for name in self.unspaced:  # inside a run of characters: no word boundaries there
@@ -122,15 +134,29 @@ class KnownMatcher:
                 start = text.find(name, start + len(name))
         return out
 
-    def _hits(self, text: str) -> list[tuple[int, Token]]:
-        """The tokens of ``text`` that are words of a name or an address, with their
-        ordinal (only those become objects: most words of a message are neither)."""
-        hits = []
-        for ordinal, m in enumerate(TOKEN_RE.finditer(text)):
-            word = canon(m.group())
-            if word in self.interesting:
-                hits.append((ordinal, Token(m.start(), m.end(), m.group(), word)))
-        return hits
+    def _hits(self, text: str) -> list[Token]:
+        """The tokens of ``text`` that are words of a name or an address, in order.
+
+        Each spelling is looked for with ``str.find`` in the folded text (most words of a
+        message are neither, and a Python loop over every token costs more); when folding
+        would move offsets (``æ``, ``ß``), token by token instead."""
+        folded = fold_same_length(text)
+        if folded is None:
+            return [t for t in tokens(text) if t.canon in self.interesting]
+        found: dict[int, Token] = {}
+        for spelling in self.spelled:
+            start = folded.find(spelling)
+            while start >= 0:
+                end = start + len(spelling)
+                before = folded[start - 1] if start else " "
+                after = folded[end] if end < len(folded) else " "
+                if not _is_word_char(before) and not _is_word_char(after):
+                    raw = text[start:end]
+                    word = canon(raw)
+                    if word in self.interesting:
+                        found[start] = Token(start, end, raw, word)
+                start = folded.find(spelling, start + 1)
+        return [found[k] for k in sorted(found)]
 
     def is_name(self, tok: Token) -> bool:
         if tok.canon in self.name_words:
@@ -151,21 +177,19 @@ class KnownMatcher:
                     break
         return out
 
-    def find_addresses(self, text: str, hits: list[tuple[int, Token]]) -> list[Span]:
-        """Runs of an address's own words, next to each other (punctuation between)."""
+    def find_addresses(self, text: str, hits: list[Token]) -> list[Span]:
+        """Runs of an address's own words, next to each other (only spaces and
+        punctuation between them: no other word)."""
         out: list[Span] = []
         for words in self.addresses:
             run: list[Token] = []
-            last = -2
-            for ordinal, tok in hits:
+            for tok in hits:
                 if tok.canon not in words:
                     continue
-                adjacent = ordinal == last + 1 and _GAP_OK_RE.match(text[run[-1].end : tok.start])
-                if run and not adjacent:
+                if run and not _GAP_OK_RE.fullmatch(text, run[-1].end, tok.start):
                     _close_run(run, out)
                     run = []
                 run.append(tok)
-                last = ordinal
             _close_run(run, out)
         return out
 
@@ -180,9 +204,13 @@ class KnownMatcher:
         hits = self._hits(text)
         if self.addresses and self.find_addresses(text, hits):
             return Kind.ADDRESS
-        if any(self.is_name(tok) for _, tok in hits) or any(n in text for n in self.unspaced):
+        if any(self.is_name(tok) for tok in hits) or any(n in text for n in self.unspaced):
             return Kind.NAME
         return None
+
+
+def _is_word_char(c: str) -> bool:
+    return c.isalnum()
 
 
 def _close_run(run: list[Token], out: list[Span]) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 from typing import NamedTuple
 
 _SPECIAL = str.maketrans(
@@ -88,6 +87,35 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+def fold_same_length(text: str) -> str | None:
+    """``fold(text)`` when it keeps every offset (each character folds to one), else None
+    (``æ`` → ``ae``, ``ß`` → ``ss``: the caller then folds token by token)."""
+    if text.isascii():
+        return text.lower()
+    out = []
+    seen: dict[str, str] = {}
+    for c in text:
+        if c.isascii():
+            out.append(c.lower())
+            continue
+        f = seen.get(c)
+        if f is None:
+            f = seen[c] = fold(c)
+        if len(f) != 1:
+            return None
+        out.append(f)
+    return "".join(out)
+
+
+def spellings(word: str) -> set[str]:
+    """The folded spellings whose :func:`canon` is ``word`` (``st``: ``street``, ``str``…)."""
+    out = {word}
+    out.update(k for k, v in _CANON.items() if v == word)
+    if word.endswith("st") and len(word) > 4:
+        out.update({word[:-2] + "strasse", word[:-2] + "str"})
+    return {w for w in out if canon(w) == word}
+
+
 def lower_same_length(text: str) -> str:
     """``text.lower()`` with every offset kept (``İ`` lowers to two characters: kept)."""
     lowered = text.lower()
@@ -109,9 +137,10 @@ def digits(text: str) -> str:
     return "".join(str(unicodedata.digit(c, 0)) for c in found)
 
 
-@lru_cache(maxsize=8192)
 def canon(token: str) -> str:
-    """The folded token, street words in one spelling (``Straße`` = ``Str`` = ``St``)."""
+    """The folded token, street words in one spelling (``Straße`` = ``Str`` = ``St``).
+
+    Not cached: a cache would keep buyers' words in the process after their message."""
     folded = fold(token)
     if folded in _CANON:
         return _CANON[folded]
