@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from app.pii import normalise
-from app.pii.normalise import canon, digits, tokens, transliterations
+from app.pii.normalise import (
+    canon,
+    digits,
+    fold_same_length,
+    spellings,
+    tokens,
+    transliterations,
+)
 
 
 @pytest.mark.parametrize(
@@ -52,3 +59,15 @@ def test_tokens_keep_offsets_into_the_text() -> None:
 def test_digits() -> None:
     assert digits("+1 (206) 555-0100") == "12065550100"
     assert digits("０９０-１２３４-５６７８") == "09012345678"
+
+
+def test_fold_same_length_keeps_offsets_or_says_it_cannot() -> None:
+    assert fold_same_length("Müller, ÉCOLE") == "muller, ecole"
+    assert fold_same_length("Straße") is None  # ß is two letters folded
+    assert fold_same_length("Æbeltoft") is None
+
+
+def test_spellings_are_what_canon_maps_to_a_word() -> None:
+    assert spellings("st") >= {"st", "street", "str", "strasse"}
+    assert spellings("hauptst") == {"hauptst", "hauptstr", "hauptstrasse"}
+    assert all(canon(s) == "ave" for s in spellings("ave"))
