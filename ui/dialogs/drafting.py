@@ -55,7 +55,7 @@ from PySide6.QtWidgets import (
 from app import settings
 from app.auth.models import Actor
 from app.drafting.models import Intent, ProviderConfig, ProviderKind
-from app.drafting.prompt import Knowledge
+from app.drafting.prompt import LANGUAGE_NAMES, Knowledge
 from app.drafting.templates import VARIABLES, Template
 from app.errors import UserError
 from ui.dialogs.store import _BAD_FIELD, _BUSY_STYLE, _ERR_STYLE, _OK_STYLE, _esc
@@ -77,18 +77,7 @@ INTENT_LABELS: dict[Intent, str] = {
 }
 
 #: The languages a draft is written in (those the language detector knows).
-LANGUAGES: dict[str, str] = {
-    "en": "English",
-    "de": "German",
-    "fr": "French",
-    "es": "Spanish",
-    "it": "Italian",
-    "ja": "Japanese",
-    "nl": "Dutch",
-    "pl": "Polish",
-    "sv": "Swedish",
-    "tr": "Turkish",
-}
+LANGUAGES: dict[str, str] = LANGUAGE_NAMES
 
 KIND_LABELS: dict[ProviderKind, str] = {
     ProviderKind.OPENAI: "OpenAI-compatible (OpenAI, Azure, Ollama, LM Studio, vLLM, …)",
