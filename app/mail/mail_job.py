@@ -88,7 +88,10 @@ class MailJob:
             job.cancel.set()
 
     def _accounts_changed(self, notice: MailAccountsChanged) -> None:
-        self.jobs.call(Lane.QUERY, self._watch_all)
+        try:
+            self.jobs.call(Lane.QUERY, self._watch_all)
+        except RuntimeError:  # the app is closing (the demo saved its mailbox late)
+            log.debug("mailbox change after shutdown: no watchers started")
 
     def _settings_changed(self, notice: SettingsChanged) -> None:
         if settings.MAIL_POLL_MINUTES.key in notice.keys:

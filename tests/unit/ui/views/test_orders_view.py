@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QItemSelectionModel
 
 from app.amazon import orders_repo
 from app.amazon.models import OrderStatus
@@ -107,7 +108,7 @@ def test_selecting_a_row_shows_details(qtbot: Any, vault: Vault, services: Servi
     orders = seed(vault, 10)
     v = _view(qtbot, services)
     with qtbot.waitSignal(v.detail.order_loaded, timeout=3000) as blocker:
-        v.table.selectRow(2)
+        _select_row(v, 2)
     assert blocker.args == [orders[2].order_id]
     assert v.detail.items_table.rowCount() == len(orders[2].items)
     first = v.detail.items_table.item(0, 0)
@@ -127,7 +128,7 @@ def test_seller_central_link(
         "ui.views.order_detail.QDesktopServices.openUrl", lambda url: opened.append(url.toString())
     )
     with qtbot.waitSignal(v.detail.order_loaded, timeout=3000):
-        v.table.selectRow(0)
+        _select_row(v, 0)
     v.detail.seller_central.click()
     assert opened == [orders_repo.seller_central_url(orders[0])]
     assert opened[0].startswith("https://sellercentral.amazon.com/orders-v3/order/")
@@ -154,6 +155,15 @@ def test_order_not_stored_yet_fetches_now(
     assert fetched == [missing.order_id]
 
 
+def _select_row(v: Any, row: int) -> None:
+    """Select one row as a click does, whatever keyboard modifiers Qt believes are held
+    (``QTableView.selectRow`` reads them: a Ctrl left "down" by another test's key
+    chord toggles instead of selecting)."""
+    sm = v.table.selectionModel()
+    flags = QItemSelectionModel.SelectionFlag
+    sm.setCurrentIndex(v.model.index(row, 0), flags.ClearAndSelect | flags.Rows)
+
+
 def test_synced_refresh_is_throttled_and_keeps_selection(
     qtbot: Any, vault: Vault, services: Services, monkeypatch: Any
 ) -> None:
@@ -162,7 +172,7 @@ def test_synced_refresh_is_throttled_and_keeps_selection(
     bus = Notices()
     events = QtEvents(bus)
     v = _view(qtbot, services, qt_events=events)
-    v.table.selectRow(3)
+    _select_row(v, 3)
     chosen = orders[3].order_id
     newest = make_order(-3)
     vault.call_write(lambda conn: orders_repo.upsert_orders(conn, [newest], now=NOW))
@@ -284,7 +294,7 @@ def test_an_order_not_delivered_yet_shows_its_delivery_state_not_delivered(
     row = next(i for i, o in enumerate(orders) if o.delivered_at is None)
     v = _view(qtbot, services)
     with qtbot.waitSignal(v.detail.order_loaded, timeout=3000):
-        v.table.selectRow(row)
+        _select_row(v, row)
     form = v.detail.dates
     pairs = {}
     for r in range(form.rowCount()):
