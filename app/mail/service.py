@@ -96,6 +96,15 @@ class MailPasswordMissing(UserError):
     )
 
 
+class NoOutgoingServer(MailSettingsInvalid):
+    title = "No outgoing mail server"
+    message = (
+        "This store's mailbox has no outgoing (SMTP) server, so replies cannot be sent "
+        "from Müttefik Desk. An admin adds it in Tools → Mailboxes; until then answer in "
+        "Seller Central. Your text is kept as the draft."
+    )
+
+
 class ReplyMaybeSent(UserError):
     title = "This reply may already have been sent"
     message = (
@@ -711,6 +720,8 @@ class MailService:
             account = load_account(conn, store_id)
             if account is None:
                 raise MailboxNotConnected()
+            if not account.smtp_host and not _is_demo(conn, store_id):
+                raise NoOutgoingServer()
             repo.set_draft(conn, thread_id, text, now)
             target = _reply_target(conn, thread_id)
             pending = repo.pending_reply(conn, thread_id)
@@ -781,7 +792,7 @@ class MailService:
         return SendResult(rowid, thread_id)
 
     def _deliver(self, account: MailAccount, message: Any) -> None:
-        if not account.smtp_host:  # the demo's Maildir store: into its Sent folder
+        if not account.smtp_host:  # the demo store only (send_reply checked): its Sent
             source = self._source_factory(account, MailPasswords())
             try:
                 _, sent = source.folders()
@@ -926,6 +937,11 @@ def _same_message(raw: bytes, message_id: str | None) -> bool:
         return True
     headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
     return transport.bare_message_id(str(headers.get("Message-ID", ""))) == message_id
+
+
+def _is_demo(conn: Conn, store_id: int) -> bool:
+    row = conn.execute("SELECT demo FROM stores WHERE id = ?", (store_id,)).fetchone()
+    return bool(row and row[0])
 
 
 def _reply_target(conn: Conn, thread_id: int) -> dict[str, Any]:

@@ -9,8 +9,15 @@ from typing import Any
 
 import pytest
 
+from app.auth.models import Actor
+from app.auth.rbac import Role
 from app.mail.models import MailAccount, MailboxKind, Security
-from app.mail.service import MailSettingsInvalid, validate_account
+from app.mail.service import MailSettingsInvalid, NoOutgoingServer, validate_account
+from app.services import Core, build_services
+from tests.helpers.inbox import add_store, put_buyer_message
+from tests.helpers.operators import put_operator
+
+ADMIN = Actor(id=1, username="admin", display_name="Admin", role=Role.ADMIN)
 
 IMAP = MailAccount(
     store_id=1,
@@ -69,3 +76,27 @@ def test_a_maildir_must_be_one(tmp_path: Path) -> None:
     assert caught.value.field == "maildir_path"
     mailbox.Maildir(tmp_path / "box", create=True)
     assert validate_account(replace(account, maildir_path=str(tmp_path / "box"))).maildir_path
+
+
+def test_a_maildir_without_an_outgoing_server_sends_nothing(core: Core, tmp_path: Path) -> None:
+    # Only the demo store "sends" into its own Sent folder; a seller's Maildir without
+    # SMTP once did the same, and the reply never reached the buyer.
+    put_operator(core.vault, ADMIN)
+    add_store(core.vault)
+    services = build_services(core)
+    box = tmp_path / "box"
+    mailbox.Maildir(box, create=True).add_folder("Sent")
+    account = MailAccount(
+        store_id=1, kind=MailboxKind.MAILDIR, from_address="a@b.example", maildir_path=str(box)
+    )
+    services.mail.save_account(ADMIN, account, None)
+    now = core.clock.now()
+    stored = put_buyer_message(
+        core.vault, now=now, received=now, alias="buyer", order_id=None, text="Is it blue?"
+    )
+    with pytest.raises(NoOutgoingServer):
+        services.mail.send_reply(ADMIN, stored.thread_id, "Yes, it is blue.")
+    assert len(mailbox.Maildir(box).get_folder("Sent")) == 0  # no Sent copy made
+    core.vault.call_write(lambda c: c.execute("UPDATE stores SET demo = 1 WHERE id = 1"))
+    services.mail.send_reply(ADMIN, stored.thread_id, "Yes, it is blue.")  # the demo's way
+    assert len(mailbox.Maildir(box).get_folder("Sent")) == 1
