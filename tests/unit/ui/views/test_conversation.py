@@ -28,6 +28,7 @@ from tests.helpers import fake_ai as fake_ai_helper
 from tests.helpers.inbox import Seeded, add_store, seed_inbox
 from tests.helpers.operators import put_operator
 from tests.helpers.orders import ADMIN
+from tests.helpers.windows import windows_go_before_the_vault  # noqa: F401
 from ui.events import QtEvents
 from ui.views import conversation as conversation_view
 from ui.views.conversation import ConversationPane

@@ -8,9 +8,8 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QFont
-from PySide6.QtWidgets import QApplication
 
 from app import settings
 from app.amazon import orders_repo
@@ -24,23 +23,12 @@ from app.vault import Vault
 from tests.helpers.inbox import Seeded, add_store, put_buyer_message, seed_inbox
 from tests.helpers.operators import put_operator
 from tests.helpers.orders import ADMIN, make_order
+from tests.helpers.windows import windows_go_before_the_vault  # noqa: F401
 from ui.events import QtEvents
 from ui.models.roles import ItemRole
 from ui.models.threads_model import URGENCY_COLOURS, Column
 from ui.views import inbox as inbox_view
 from ui.views.inbox import InboxView
-
-
-@pytest.fixture(autouse=True)
-def _views_go_before_the_vault(vault: Vault, qtbot: Any) -> Iterator[None]:
-    """Delete the test's windows while the vault is still open: a read that lands after
-    the test (a reload after "no response needed") is then dropped, as it is for a
-    closed window in the app, instead of reaching a closed vault."""
-    yield
-    for widget in QApplication.topLevelWidgets():
-        widget.close()
-        widget.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 @pytest.fixture
