@@ -595,6 +595,43 @@ def finish_reply(
     refresh_thread(conn, thread_id, now=now)
 
 
+@dataclass(frozen=True)
+class ReplyTarget:
+    """Where a reply goes: the relay alias, the subject it answers and the threading
+    headers (the newest buyer message's Message-ID; the thread's last ten)."""
+
+    alias: str
+    subject: str
+    in_reply_to: str | None
+    references: tuple[str, ...]
+
+
+def reply_target(conn: Conn, thread_id: int) -> ReplyTarget:
+    """Raises :class:`ThreadNotFound`."""
+    row = conn.execute("SELECT alias, subject FROM threads WHERE id = ?", (thread_id,)).fetchone()
+    if row is None:
+        raise ThreadNotFound(detail=f"thread {thread_id}")
+    ids = [
+        r[0]
+        for r in conn.execute(
+            "SELECT message_id FROM messages WHERE thread_id = ? AND message_id IS NOT NULL "
+            "ORDER BY received_at, id",
+            (thread_id,),
+        )
+    ]
+    last_in = conn.execute(
+        "SELECT message_id, subject FROM messages WHERE thread_id = ? AND direction = 'in' "
+        "ORDER BY received_at DESC, id DESC LIMIT 1",
+        (thread_id,),
+    ).fetchone()
+    return ReplyTarget(
+        alias=row[0] or "",
+        subject=(last_in[1] if last_in and last_in[1] else row[1]) or "",
+        in_reply_to=last_in[0] if last_in else None,
+        references=tuple(ids[-10:]),
+    )
+
+
 def pending_reply(conn: Conn, thread_id: int) -> PendingReply | None:
     """The thread's reply still being sent or of unknown outcome, if any."""
     r = conn.execute(

@@ -38,6 +38,7 @@ from typing import Any, Protocol
 
 from app import access
 from app.amazon import orders_repo
+from app.amazon.stores import load_store
 from app.audit import Action, AuditLog, make_audit_log
 from app.auth.models import Actor
 from app.auth.rbac import Permission
@@ -714,21 +715,28 @@ class MailService:
             raise MailSettingsInvalid("The reply is empty.")
         now = self.clock.now()
 
-        def prepare(conn: Conn) -> tuple[MailAccount, dict[str, Any], repo.PendingReply | None]:
+        def prepare(
+            conn: Conn,
+        ) -> tuple[MailAccount, repo.ReplyTarget, repo.PendingReply | None, int | None]:
             store_id = repo.thread_store(conn, thread_id)
             operator = access.current(conn, actor, Permission.REPLY_TO_BUYERS, store_id=store_id)
             account = load_account(conn, store_id)
             if account is None:
                 raise MailboxNotConnected()
-            if not account.smtp_host and not _is_demo(conn, store_id):
+            store = load_store(conn, store_id)
+            if not account.smtp_host and not (store and store.demo):
                 raise NoOutgoingServer()
             repo.set_draft(conn, thread_id, text, now)
-            target = _reply_target(conn, thread_id)
+            target = repo.reply_target(conn, thread_id)
+            if "@" not in target.alias:
+                raise MailSettingsInvalid(
+                    "This conversation has no Amazon relay address to answer (the message "
+                    "could not be read); answer it from Seller Central."
+                )
             pending = repo.pending_reply(conn, thread_id)
-            target["operator_id"] = operator.id
-            return account, target, pending
+            return account, target, pending, operator.id
 
-        account, target, pending = self.vault.call_write(prepare)
+        account, target, pending, operator_id = self.vault.call_write(prepare)
         if pending is not None:
             # Handed over when the connection ended, or the app stopped mid-send.
             if self._found_in_sent(account, pending.message_id):
@@ -745,11 +753,11 @@ class MailService:
         )
         message = smtp.build_reply(
             account=account,
-            to=target["alias"],
-            subject=target["subject"] or "",
+            to=target.alias,
+            subject=target.subject,
             body=body,
-            in_reply_to=target["in_reply_to"],
-            references=target["references"],
+            in_reply_to=target.in_reply_to,
+            references=target.references,
             message_id=message_id,
             date=now,
         )
@@ -765,11 +773,11 @@ class MailService:
             return repo.begin_reply(
                 conn,
                 thread_id,
-                operator_id=target["operator_id"],
+                operator_id=operator_id,
                 message_id=message_id,
                 subject=str(message["Subject"]),
                 body=body,
-                in_reply_to=target["in_reply_to"],
+                in_reply_to=target.in_reply_to,
                 now=now,
             )
 
@@ -937,43 +945,6 @@ def _same_message(raw: bytes, message_id: str | None) -> bool:
         return True
     headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
     return transport.bare_message_id(str(headers.get("Message-ID", ""))) == message_id
-
-
-def _is_demo(conn: Conn, store_id: int) -> bool:
-    row = conn.execute("SELECT demo FROM stores WHERE id = ?", (store_id,)).fetchone()
-    return bool(row and row[0])
-
-
-def _reply_target(conn: Conn, thread_id: int) -> dict[str, Any]:
-    """Where a reply goes: the relay alias, the subject to answer, and the threading
-    headers of the newest buyer message."""
-    alias, subject = conn.execute(
-        "SELECT alias, subject FROM threads WHERE id = ?", (thread_id,)
-    ).fetchone()
-    ids = [
-        r[0]
-        for r in conn.execute(
-            "SELECT message_id FROM messages WHERE thread_id = ? AND message_id IS NOT NULL "
-            "ORDER BY received_at, id",
-            (thread_id,),
-        )
-    ]
-    last_in = conn.execute(
-        "SELECT message_id, subject FROM messages WHERE thread_id = ? AND direction = 'in' "
-        "ORDER BY received_at DESC, id DESC LIMIT 1",
-        (thread_id,),
-    ).fetchone()
-    if not alias or "@" not in alias:
-        raise MailSettingsInvalid(
-            "This conversation has no Amazon relay address to answer (the message could "
-            "not be read); answer it from Seller Central."
-        )
-    return {
-        "alias": alias,
-        "subject": (last_in[1] if last_in and last_in[1] else subject) or "",
-        "in_reply_to": last_in[0] if last_in else None,
-        "references": tuple(ids[-10:]),
-    }
 
 
 _UNREADABLE = "This message could not be read as an email; open it in your mail program to see it."
