@@ -49,10 +49,11 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from app.demo.loopback import LoopbackServer
 from app.drafting.models import ProviderConfig, ProviderKind
 
 log = logging.getLogger("muttefik.demo")
@@ -235,7 +236,7 @@ def _bad_request(api: str, message: str) -> _Answer:
     return _Answer(400, {"error": {"message": message, "type": "invalid_request_error"}})
 
 
-class FakeAI:
+class FakeAI(LoopbackServer):
     """The fake server.  Public methods are thread-safe; requests are served on the
     server's own threads."""
 
@@ -266,54 +267,17 @@ class FakeAI:
         self._faults: dict[AIFault, int | None] = {}
         self._requests: list[AIRequest] = []
         self._connections = 0
-        self._stopping = threading.Event()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     # --- lifecycle -----------------------------------------------------------------
 
-    def start(self) -> FakeAI:
-        if self._httpd is not None:
-            return self
-        self._stopping.clear()
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        httpd.daemon_threads = True
-        httpd.block_on_close = False
-        httpd.fake = self  # type: ignore[attr-defined]
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.name = "fake-ai"
-        self._thread.start()
+    thread_name = "fake-ai"
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
+
+    def _started(self) -> None:
         log.info("fake AI provider listening on %s", self.base_url)
-        return self
-
-    def close(self) -> None:
-        self._stopping.set()  # wakes slow answers
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeAI:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError("FakeAI is not started")
-        return int(self._httpd.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def openai_url(self) -> str:

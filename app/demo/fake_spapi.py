@@ -61,7 +61,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -83,6 +83,7 @@ from app.demo.fake_spapi_query import (
     parse_search,
 )
 from app.demo.fake_spapi_render import make_odd
+from app.demo.loopback import LoopbackServer
 from app.demo.seed_orders import MARKETPLACE_BY_ID, OrderStore, iso, to_epoch
 
 log = logging.getLogger("muttefik.demo")
@@ -139,7 +140,7 @@ def _errors(code: str, message: str, details: str = "") -> dict[str, Any]:
     return {"errors": [{"code": code, "message": message, "details": details}]}
 
 
-class FakeSpApi:
+class FakeSpApi(LoopbackServer):
     """The fake server.  Public methods are thread-safe and may be called while
     requests are in flight; request handling runs on the server's own threads."""
 
@@ -170,54 +171,17 @@ class FakeSpApi:
         self._refresh_tokens = {self.refresh_token}
         self._tokens: dict[str, float] = {}  # access token -> expiry (epoch seconds)
         self._requests: list[RequestRecord] = []
-        self._stopping = threading.Event()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     # --- lifecycle --------------------------------------------------------------
 
-    def start(self) -> FakeSpApi:
-        if self._httpd is not None:
-            return self
-        self._stopping.clear()
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        httpd.daemon_threads = True
-        httpd.block_on_close = False
-        httpd.fake = self  # type: ignore[attr-defined]
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.name = "fake-spapi"
-        self._thread.start()
+    thread_name = "fake-spapi"
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
+
+    def _started(self) -> None:
         log.info("fake SP-API listening on %s with %d orders", self.base_url, len(self.store))
-        return self
-
-    def close(self) -> None:
-        self._stopping.set()  # wakes up slow replies
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeSpApi:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError("FakeSpApi is not started")
-        return int(self._httpd.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def lwa_url(self) -> str:
