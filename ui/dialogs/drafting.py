@@ -58,7 +58,7 @@ from app.drafting.models import Intent, ProviderConfig, ProviderKind
 from app.drafting.prompt import LANGUAGE_NAMES, Knowledge
 from app.drafting.templates import VARIABLES, Template
 from app.errors import UserError
-from ui.dialogs.store import _BAD_FIELD, _BUSY_STYLE, _ERR_STYLE, _OK_STYLE, _esc
+from ui.dialogs.forms import BAD_FIELD, BUSY_STYLE, ERR_STYLE, OK_STYLE, esc, result_label
 from ui.ops import Job, Lane, Op, when_done
 
 TEMPLATES_PROVIDER = "Templates"
@@ -168,7 +168,7 @@ def _status(label: QLabel, text: str, style: str) -> None:
 
 
 def _error_text(exc: UserError) -> str:
-    return f"<b>✖ {_esc(exc.title)}</b><br>{_esc(exc.message)}"
+    return f"<b>✖ {esc(exc.title)}</b><br>{esc(exc.message)}"
 
 
 class DraftingDialog(QDialog):
@@ -311,7 +311,7 @@ class ProvidersTab(QWidget):
         if not shiboken6.isValid(self):
             return
         if isinstance(exc, UserError):
-            _status(self.status, _error_text(exc), _ERR_STYLE)
+            _status(self.status, _error_text(exc), ERR_STYLE)
         else:
             from ui.errors import show_error
 
@@ -320,7 +320,7 @@ class ProvidersTab(QWidget):
     def _set(self, setting: Any, value: Any, done_text: str) -> None:
         service, actor = self._settings, self._actor
         Op(self, lambda _job: service.set(actor, setting, value)).on_success(
-            lambda _r: _status(self.status, _esc(done_text), _OK_STYLE)
+            lambda _r: _status(self.status, esc(done_text), OK_STYLE)
         ).on_failure(self._failed).run()
 
     def _default_chosen(self) -> None:
@@ -466,11 +466,7 @@ class ProviderDialog(QDialog):
         test_row.addWidget(self.test_button)
         test_row.addStretch(1)
         layout.addLayout(test_row)
-        self.result_label = QLabel()
-        self.result_label.setObjectName("providerResult")
-        self.result_label.setWordWrap(True)
-        self.result_label.setTextFormat(Qt.TextFormat.RichText)
-        self.result_label.setVisible(False)
+        self.result_label = result_label("providerResult")
         layout.addWidget(self.result_label)
         layout.addStretch(1)
         self.buttons = QDialogButtonBox(
@@ -539,10 +535,10 @@ class ProviderDialog(QDialog):
         elif not config.model:
             problem = (self.model, "Enter the model's name.")
         for edit in (self.name, self.base_url, self.model):
-            edit.setStyleSheet(_BAD_FIELD if problem and problem[0] is edit else "")
+            edit.setStyleSheet(BAD_FIELD if problem and problem[0] is edit else "")
         if problem is not None:
             problem[0].setFocus()
-            _status(self.result_label, f"<b>✖ Check the form</b><br>{_esc(problem[1])}", _ERR_STYLE)
+            _status(self.result_label, f"<b>✖ Check the form</b><br>{esc(problem[1])}", ERR_STYLE)
             return None
         return config
 
@@ -576,7 +572,7 @@ class ProviderDialog(QDialog):
         self._set_busy(False)
         self.last_error = None
         self.last_result = text
-        _status(self.result_label, f"<b>✔ The provider answered</b><br>{_esc(text)}", _OK_STYLE)
+        _status(self.result_label, f"<b>✔ The provider answered</b><br>{esc(text)}", OK_STYLE)
 
     def _failed(self, attempt: int, exc: BaseException) -> None:
         if not self._current(attempt):
@@ -585,7 +581,7 @@ class ProviderDialog(QDialog):
         if isinstance(exc, UserError):
             self.last_error = exc
             self.last_result = None
-            _status(self.result_label, _error_text(exc), _ERR_STYLE)
+            _status(self.result_label, _error_text(exc), ERR_STYLE)
         else:
             from ui.errors import show_error
 
@@ -601,7 +597,7 @@ class ProviderDialog(QDialog):
         self.test_button.setEnabled(not busy)
         self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(not busy)
         if busy:
-            _status(self.result_label, _esc(text), _BUSY_STYLE)
+            _status(self.result_label, esc(text), BUSY_STYLE)
 
     def reject(self) -> None:
         self._attempt += 1  # a test still running is not shown
@@ -695,7 +691,7 @@ class KnowledgeTab(QWidget):
             return
         self.save_button.setEnabled(self._knowledge is not None)
         if isinstance(exc, UserError):
-            _status(self.status, _error_text(exc), _ERR_STYLE)
+            _status(self.status, _error_text(exc), ERR_STYLE)
         else:
             from ui.errors import show_error
 
@@ -1017,7 +1013,7 @@ class TemplatesTab(QWidget):
             _status(
                 self.status,
                 _error_text(UserError("Give the template a title and a text.")),
-                _ERR_STYLE,
+                ERR_STYLE,
             )
             return
         service, actor = self._drafting, self._actor
@@ -1028,7 +1024,7 @@ class TemplatesTab(QWidget):
                 return
             self._new = False
             self.reload(keep=result.id)
-            _status(self.status, f"Saved “{_esc(result.title)}”.", "color: #1e6b34;")
+            _status(self.status, f"Saved “{esc(result.title)}”.", "color: #1e6b34;")
             self.template_saved.emit(result)
 
         Op(self, lambda _job: service.save_template(actor, template)).on_success(saved).on_failure(
@@ -1058,7 +1054,7 @@ class TemplatesTab(QWidget):
             return
         self.save_button.setEnabled(self._editing is not None and not self._editing.builtin)
         if isinstance(exc, UserError):
-            _status(self.status, _error_text(exc), _ERR_STYLE)
+            _status(self.status, _error_text(exc), ERR_STYLE)
         else:
             from ui.errors import show_error
 

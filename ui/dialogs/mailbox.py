@@ -53,7 +53,7 @@ from app.mail.transport import (
     MailboxMissing,
     MailUnreachable,
 )
-from ui.dialogs.store import _BAD_FIELD, _BUSY_STYLE, _ERR_STYLE, _OK_STYLE, _esc
+from ui.dialogs.forms import BAD_FIELD, BUSY_STYLE, ERR_STYLE, OK_STYLE, esc, result_label
 from ui.ops import Job, Lane, Op, when_done
 
 IMAP_PORTS = {Security.TLS: 993, Security.STARTTLS: 143, Security.PLAIN: 143}
@@ -320,11 +320,7 @@ class MailboxDialog(QDialog):
         test_row.addWidget(self.test_button)
         test_row.addStretch(1)
         outer.addLayout(test_row)
-        self.result_label = QLabel()
-        self.result_label.setObjectName("testResult")
-        self.result_label.setWordWrap(True)
-        self.result_label.setTextFormat(Qt.TextFormat.RichText)
-        self.result_label.setVisible(False)
+        self.result_label = result_label("testResult")
         outer.addWidget(self.result_label)
         outer.addStretch(1)
 
@@ -635,8 +631,8 @@ class MailboxDialog(QDialog):
         self.last_error = None
         self.last_result = text
         self._mark_fields(None)
-        self.result_label.setStyleSheet(_OK_STYLE)
-        self.result_label.setText(f"<b>✔ Connection works</b><br>{_esc(text)}")
+        self.result_label.setStyleSheet(OK_STYLE)
+        self.result_label.setText(f"<b>✔ Connection works</b><br>{esc(text)}")
         self.result_label.setVisible(True)
 
     def _test_failed(self, attempt: int, exc: BaseException) -> None:
@@ -658,8 +654,8 @@ class MailboxDialog(QDialog):
         self.last_error = error
         self.last_result = None
         self._mark_fields(error)
-        self.result_label.setStyleSheet(_ERR_STYLE)
-        self.result_label.setText(f"<b>✖ {_esc(error.title)}</b><br>{_esc(error.message)}")
+        self.result_label.setStyleSheet(ERR_STYLE)
+        self.result_label.setText(f"<b>✖ {esc(error.title)}</b><br>{esc(error.message)}")
         self.result_label.setVisible(True)
 
     def _mark_fields(self, error: UserError | None) -> None:
@@ -687,7 +683,7 @@ class MailboxDialog(QDialog):
             suspects = [self.maildir_path] if maildir else [self.inbox_folder, self.sent_folder]
         for widget in self._field_widgets.values():
             if isinstance(widget, QLineEdit | QComboBox):
-                widget.setStyleSheet(_BAD_FIELD if widget in suspects else "")
+                widget.setStyleSheet(BAD_FIELD if widget in suspects else "")
         if suspects:
             suspects[0].setFocus()
 
@@ -701,8 +697,8 @@ class MailboxDialog(QDialog):
         self.test_button.setEnabled(not busy)
         self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(not busy)
         if busy:
-            self.result_label.setStyleSheet(_BUSY_STYLE)
-            self.result_label.setText(_esc(text))
+            self.result_label.setStyleSheet(BUSY_STYLE)
+            self.result_label.setText(esc(text))
             self.result_label.setVisible(True)
 
     def reject(self) -> None:

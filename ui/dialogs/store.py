@@ -47,6 +47,7 @@ from app.errors import (
     TlsFailure,
     UserError,
 )
+from ui.dialogs.forms import BAD_FIELD, BUSY_STYLE, ERR_STYLE, OK_STYLE, esc, result_label
 from ui.ops import Job, Lane, Op
 
 # Marketplaces per region (id, label), in Seller Central's order.
@@ -84,11 +85,6 @@ REGION_LABELS = {
     Region.EU: "Europe, Middle East, India (EU)",
     Region.FE: "Far East (FE)",
 }
-
-_OK_STYLE = "background: #e7f4ea; border: 1px solid #9fd3ad; border-radius: 4px; padding: 8px;"
-_ERR_STYLE = "background: #fdecea; border: 1px solid #f1aeb5; border-radius: 4px; padding: 8px;"
-_BUSY_STYLE = "background: #eef2f7; border: 1px solid #c9d3e0; border-radius: 4px; padding: 8px;"
-_BAD_FIELD = "border: 1px solid #c62828;"
 
 
 class StoreServiceLike(Protocol):
@@ -237,11 +233,7 @@ class StoreDialog(QDialog):
         test_row.addWidget(self.test_button)
         test_row.addStretch(1)
         outer.addLayout(test_row)
-        self.result_label = QLabel()
-        self.result_label.setObjectName("testResult")
-        self.result_label.setWordWrap(True)
-        self.result_label.setTextFormat(Qt.TextFormat.RichText)
-        self.result_label.setVisible(False)
+        self.result_label = result_label("testResult")
         outer.addWidget(self.result_label)
 
         self.buttons = QDialogButtonBox(
@@ -353,8 +345,8 @@ class StoreDialog(QDialog):
         if report.ok:
             self.last_error = None
             self._mark_fields(None)
-            self.result_label.setStyleSheet(_OK_STYLE)
-            self.result_label.setText(f"<b>✔ {_esc(report.title)}</b><br>{_esc(report.message)}")
+            self.result_label.setStyleSheet(OK_STYLE)
+            self.result_label.setText(f"<b>✔ {esc(report.title)}</b><br>{esc(report.message)}")
             self.result_label.setVisible(True)
         else:
             self._show_error(report.error or UserError(report.message))
@@ -371,8 +363,8 @@ class StoreDialog(QDialog):
     def _show_error(self, error: UserError) -> None:
         self.last_error = error
         self._mark_fields(error)
-        self.result_label.setStyleSheet(_ERR_STYLE)
-        self.result_label.setText(f"<b>✖ {_esc(error.title)}</b><br>{_esc(error.message)}")
+        self.result_label.setStyleSheet(ERR_STYLE)
+        self.result_label.setText(f"<b>✖ {esc(error.title)}</b><br>{esc(error.message)}")
         self.result_label.setVisible(True)
 
     def _mark_fields(self, error: UserError | None) -> None:
@@ -410,15 +402,15 @@ class StoreDialog(QDialog):
             self.lwa_endpoint,
             self.market_box,
         ):
-            w.setStyleSheet(_BAD_FIELD if w in suspects else "")
+            w.setStyleSheet(BAD_FIELD if w in suspects else "")
 
     def _set_busy(self, busy: bool, text: str = "") -> None:
         self._busy = busy
         self.test_button.setEnabled(not busy)
         self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(not busy)
         if busy:
-            self.result_label.setStyleSheet(_BUSY_STYLE)
-            self.result_label.setText(_esc(text))
+            self.result_label.setStyleSheet(BUSY_STYLE)
+            self.result_label.setText(esc(text))
             self.result_label.setVisible(True)
 
     # --- save -----------------------------------------------------------------------
@@ -459,7 +451,3 @@ class StoreDialog(QDialog):
         self.refresh_token.clear()
         self.store_saved.emit(store)
         self.accept()
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
