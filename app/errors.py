@@ -10,6 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 
 
+class VaultClosed(RuntimeError):
+    """The data file was closed (the app is quitting) while work still wanted it: not a
+    fault to show anyone; late callbacks drop their result."""
+
+    def __init__(self) -> None:
+        super().__init__("vault is closed")
+
+
 class UserError(Exception):
     """An error with a message for the seller.  ``title`` is a short heading."""
 

@@ -28,7 +28,7 @@ import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from app.errors import OperationCancelled
+from app.errors import OperationCancelled, VaultClosed
 from app.jobs import Job, JobHost, Lane
 
 __all__ = ["Job", "Lane", "Op", "host", "install", "on_gui", "when_done"]
@@ -51,6 +51,10 @@ class _Bridge(QObject):
     def _run(self, fn: Callable[[], None]) -> None:
         try:
             fn()
+        except VaultClosed:
+            # The app is quitting: a result that lands after the data file closed (a
+            # table's next rows) is dropped; an error box here would keep it from exiting.
+            log.info("a GUI callback came after the data file closed; dropped")
         except Exception:
             log.exception("GUI callback failed")
             from ui.errors import report_exception

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from app.errors import KeyChangeUnfinished
+from app.errors import KeyChangeUnfinished, VaultClosed
 from app.paths import Profile
 from app.vault import migrations, wal
 from app.vault.check import CheckResult, main_file_problems, run_checks
@@ -119,7 +119,7 @@ class Vault:
     def run(self, fn: Callable[[Conn], T]) -> Future[T]:
         """Run ``fn(conn)`` on the DB thread.  ``fn`` manages its own transaction."""
         if self._closed:
-            raise RuntimeError("vault is closed")
+            raise VaultClosed()
         return self._executor.submit(self._guarded, fn)
 
     def write(self, fn: Callable[[Conn], T]) -> Future[T]:

@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 
-from app.errors import OperationCancelled
+from app.errors import OperationCancelled, VaultClosed
 from app.jobs import JobHost, Lane
 from ui import ops
 
@@ -137,3 +137,22 @@ def test_many_calls_do_not_corrupt_the_interpreter(qtbot) -> None:
     for _ in range(500):
         QApplication.processEvents()
     assert before - sys.getrefcount(None) < 250
+
+
+def test_a_callback_after_the_data_file_closed_is_dropped_without_an_error_box(
+    qtbot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Quitting right after start: a table's next read landed after Core.close; the
+    # error box it raised kept the app from exiting (seen with the startup bench).
+    reported: list[object] = []
+    monkeypatch.setattr("ui.errors.report_exception", lambda *a, **k: reported.append(a))
+    ran = threading.Event()
+
+    def late() -> None:
+        ran.set()
+        raise VaultClosed()
+
+    ops.on_gui(late)
+    qtbot.waitUntil(ran.is_set, timeout=2000)
+    QApplication.processEvents()
+    assert reported == []
