@@ -207,6 +207,24 @@ class Action:
     TEMPLATE_SAVED = define_action("template_saved", "intent", label="Reply template saved")
     TEMPLATE_REMOVED = define_action("template_removed", label="Reply template removed")
     KNOWLEDGE_SAVED = define_action("knowledge_saved", label="Tone and policies saved")
+    # Shipping labels (issue 13): ids, carrier, service, cost and format; never an address.
+    LABEL_BOUGHT = define_action(
+        "label_bought", "carrier", "service", "cost", "format", label="Shipping label bought"
+    )
+    LABEL_NOT_BOUGHT = define_action(
+        "label_not_bought", "error", "state", label="Shipping label not bought"
+    )
+    LABEL_PRINTED = define_action("label_printed", "printer", "format", label="Label printed")
+    LABEL_REPRINTED = define_action(
+        "label_reprinted", "printer", "format", "source", label="Label reprinted"
+    )
+    LABEL_VOIDED = define_action("label_voided", label="Shipping label voided")
+    LABEL_FORGOTTEN = define_action(
+        "label_forgotten", label="Unconfirmed label purchase marked as not bought"
+    )
+    SHIPPING_SETTINGS_CHANGED = define_action(
+        "shipping_settings_changed", "what", label="Shipping settings changed"
+    )
 
 
 def _check_token(what: str, value: object) -> None:

@@ -90,6 +90,15 @@ class ThreadsChanged(Notice):
 
 
 @dataclass(frozen=True)
+class ShipmentsChanged(Notice):
+    """Labels were bought, voided, printed or their tracking refreshed (``order_ids``),
+    or package presets, shipping defaults or label printers changed (no order ids)."""
+
+    store_ids: frozenset[int] = frozenset()
+    order_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class MailAccountsChanged(Notice):
     store_ids: frozenset[int] = frozenset()
 

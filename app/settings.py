@@ -81,6 +81,15 @@ DRAFT_ON_OPEN = declare(
     Setting("drafting.draft_on_open", bool, True, "Draft a reply when a thread is opened")
 )
 DRAFT_PROVIDER = declare(Setting("drafting.provider", str, "Templates", "Drafting provider (name)"))
+#: Opt-in (off by default): keep bought labels for reprinting after a restart, encrypted
+#: (AES-GCM, key in the keychain), for this many hours at most.  Off: reprints after a
+#: restart download the label from Amazon again.
+LABEL_REPRINT_CACHE = declare(
+    Setting("labels.reprint_cache", bool, False, "Keep labels for reprinting (encrypted, 24 h)")
+)
+LABEL_CACHE_HOURS = declare(
+    Setting("labels.reprint_cache_hours", int, 24, "Keep labels for reprinting (hours)", 1, 24)
+)
 
 
 def get(conn: Any, setting: Setting[T]) -> T:

@@ -46,6 +46,7 @@ class Permission(StrEnum):
     VIEW_STORE = "view_store"
     CHANGE_STORE_DATA = "change_store_data"
     REPLY_TO_BUYERS = "reply_to_buyers"  # drafts, sending, "no response needed"
+    SHIP_ORDERS = "ship_orders"  # rates, buying, printing and voiding labels, package presets
 
 
 STORE_SCOPED = frozenset(
@@ -55,6 +56,7 @@ STORE_SCOPED = frozenset(
         Permission.SYNC_ORDERS,
         Permission.FETCH_MAIL,
         Permission.REPLY_TO_BUYERS,
+        Permission.SHIP_ORDERS,
     }
 )
 
