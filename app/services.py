@@ -19,6 +19,7 @@ from app.audit_service import AuditService
 from app.auth.service import AuthService, OperatorService
 from app.clock import Clock, SystemClock
 from app.drafting.service import DraftService
+from app.fulfillment.service import LabelService
 from app.jobs import JobHost
 from app.key_service import KeyService
 from app.mail.inbox_service import InboxService
@@ -95,6 +96,7 @@ class Services:
     #: The scheduled mail check (polling + IDLE); started by the GUI, not by the CLI.
     mail_job: MailJob
     drafting: DraftService
+    labels: LabelService
 
 
 def build_services(core: Core) -> Services:
@@ -164,5 +166,12 @@ def build_services(core: Core) -> Services:
             notices=core.notices,
             audit=audit_log,
             jobs=core.jobs,
+        ),
+        labels=LabelService(
+            vault=core.vault,
+            secrets=core.secrets,
+            clock=core.clock,
+            notices=core.notices,
+            audit=audit_log,
         ),
     )
