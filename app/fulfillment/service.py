@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import secrets as _secrets
 import threading
 from collections import OrderedDict
@@ -65,6 +66,7 @@ from app.errors import (
     AmazonServerError,
     NetworkDown,
     OperationCancelled,
+    PermissionDenied,
     UserError,
 )
 from app.fulfillment import repo
@@ -455,7 +457,7 @@ class LabelService:
         try:
             purchase, bought_rate = self._purchase(store, quote, rate_id, chosen, cancel)
         except PriceChanged:
-            self._not_bought(actor_id, row_id, store.id, order_id, "price_changed", "not bought")
+            self._not_bought(actor_id, row_id, store.id, order_id, "price_changed", "not_bought")
             raise
         except (NetworkDown, AmazonServerError, AmazonBadResponse) as exc:
             # Sent, maybe bought: never buy again without the seller's say-so.
@@ -463,7 +465,7 @@ class LabelService:
             found = self.vault.call(lambda conn: repo.shipment(conn, row_id))
             raise PurchaseUncertain(found, detail=type(exc).__name__) from exc
         except BaseException as exc:
-            self._not_bought(actor_id, row_id, store.id, order_id, type(exc).__name__, "not bought")
+            self._not_bought(actor_id, row_id, store.id, order_id, type(exc).__name__, "not_bought")
             raise
         documents = purchase.documents
         finished = self.clock.now()
@@ -489,9 +491,9 @@ class LabelService:
                 object_type="order",
                 object_id=order_id,
                 details={
-                    "carrier": bought_rate.carrier_name,
-                    "service": bought_rate.service_name,
-                    "cost": str(bought_rate.total),
+                    "carrier": _token(bought_rate.carrier_id),
+                    "service": _token(bought_rate.service_id),
+                    "cost": f"{bought_rate.total.currency}:{bought_rate.total.amount}",
                     "format": str(chosen.format),
                 },
             )
@@ -658,7 +660,7 @@ class LabelService:
             reprint = found.printed > 0
             repo.count_print(conn, row_id)
             repo.set_last_printer(conn, label_format, printer[:200])
-            details: dict[str, Any] = {"printer": printer[:200], "format": label_format}
+            details: dict[str, Any] = {"printer": _token(printer), "format": _token(label_format)}
             if reprint:
                 details["source"] = source or "memory"
             self.audit.append(
@@ -774,6 +776,12 @@ class LabelService:
         cheapest claims-protected service picked (else the cheapest).  An order that
         cannot be rated is a FAILED or SKIPPED line with the reason; the rest go on."""
         found = {s.order_id: s for s in self.shippable(actor, order_ids).result()}
+        stores = {s.store_id for s in found.values()}
+        self.vault.call(
+            lambda conn: [
+                access.current(conn, actor, Permission.SHIP_ORDERS, sid) for sid in stores
+            ]
+        )
         lines: list[BatchLine] = []
         for done, order_id in enumerate(order_ids):
             if job is not None:
@@ -807,7 +815,7 @@ class LabelService:
             quote = self.get_rates(
                 actor, order_id, order.preset, cancel=job.cancel if job is not None else None
             )
-        except OperationCancelled:
+        except (OperationCancelled, PermissionDenied):
             raise
         except UserError as exc:
             return replace(line, state=BatchState.FAILED, message=exc.message)
@@ -868,6 +876,8 @@ class LabelService:
                         message=exc.message,
                     )
                 )
+            except PermissionDenied:
+                raise
             except UserError as exc:
                 out.append(replace(line, state=BatchState.FAILED, message=exc.message))
             else:
@@ -897,7 +907,7 @@ class LabelService:
             if same_name is not None and same_name.id != clean.id and (same_name.sku != clean.sku):
                 raise InvalidPreset(f"A package named “{clean.name}” exists already.")
             row_id = repo.save_preset(conn, clean, now)
-            self._settings_audit(conn, actor_now, clean.store_id, "package preset")
+            self._settings_audit(conn, actor_now, clean.store_id, "package_preset")
             return replace(clean, id=row_id)
 
         return self.vault.call_write(write)
@@ -907,7 +917,7 @@ class LabelService:
             actor_now = access.current(conn, actor, Permission.SHIP_ORDERS, store_id)
             if not repo.delete_preset(conn, store_id, preset_id):
                 raise UserError("That package preset no longer exists.")
-            self._settings_audit(conn, actor_now, store_id, "package preset removed")
+            self._settings_audit(conn, actor_now, store_id, "package_preset_removed")
 
         self.vault.call_write(write)
 
@@ -921,7 +931,7 @@ class LabelService:
             if load_store(conn, defaults.store_id) is None:
                 raise UserError("This store no longer exists.")
             repo.save_defaults(conn, defaults, now)
-            self._settings_audit(conn, actor_now, defaults.store_id, "shipping defaults")
+            self._settings_audit(conn, actor_now, defaults.store_id, "shipping_defaults")
 
         self.vault.call_write(write)
 
@@ -941,7 +951,7 @@ class LabelService:
             repo.save_printer(
                 conn, clean, kind, (address or "").strip() or None, settings_json, now
             )
-            self._settings_audit(conn, actor_now, None, "label printer")
+            self._settings_audit(conn, actor_now, None, "label_printer")
 
         self.vault.call_write(write)
 
@@ -950,7 +960,7 @@ class LabelService:
             actor_now = access.current(conn, actor, Permission.MANAGE_SETTINGS)
             if not repo.remove_printer(conn, name):
                 raise UserError("That printer is not set up.")
-            self._settings_audit(conn, actor_now, None, "label printer removed")
+            self._settings_audit(conn, actor_now, None, "label_printer_removed")
 
         self.vault.call_write(write)
 
@@ -1121,6 +1131,11 @@ class LabelService:
 
 
 # --- pure helpers -----------------------------------------------------------------------
+
+
+def _token(text: str) -> str:
+    """A printer's or carrier's name as an audit token (spaces and the like become _)."""
+    return re.sub(r"[^A-Za-z0-9_.:+\-]", "_", text)[:80]
 
 
 def pick_rate(quote: RateQuote) -> Any:

@@ -33,15 +33,37 @@ import threading
 import typing
 from collections.abc import Callable
 from concurrent.futures import Future
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app import access, settings
-from app.amazon.models import Credentials, Region, Store, StoreDraft
+from app.amazon import orders_repo
+from app.amazon.models import (
+    Credentials,
+    DeliveryState,
+    Money,
+    Order,
+    OrderItem,
+    OrderStatus,
+    Region,
+    Store,
+    StoreDraft,
+)
 from app.amazon.orders_repo import OrderQuery
 from app.amazon.spapi.orders import OrderNotFound, Page
+from app.amazon.spapi.shipping import (
+    CannotCancel,
+    DimensionUnit,
+    PurchaseRefused,
+    Rate,
+    RateQuote,
+    ShipmentNotFound,
+    WeightUnit,
+)
 from app.amazon.stores import secret_name
 from app.audit import AuditFilter
 from app.auth.hashing import fast_hashing_for_tests
@@ -50,6 +72,7 @@ from app.auth.rbac import Role
 from app.drafting.models import Intent, ProviderConfig, ProviderKind
 from app.drafting.service import TEMPLATES, Knowledge, Template
 from app.errors import PermissionDenied, UserError
+from app.fulfillment.models import BatchLine, BatchState, PackagePreset, ShippingDefaults
 from app.mail.models import MailAccount, MailboxKind
 from app.services import Core, Services, build_services
 from tests.helpers.operators import put_operator
@@ -73,6 +96,8 @@ SIGNED_IN = OPERATORS | {"system"}
 ON_STORE = frozenset({"admin", "agent_own", "system"})
 #: ``reply_to_buyers`` on the target store (operators only: the system never replies).
 REPLY_ON_STORE = frozenset({"admin", "agent_own"})
+#: ``ship_orders`` on the target store (operators only: the system buys no labels).
+SHIP_ON_STORE = frozenset({"admin", "agent_own"})
 
 CREDS = Credentials(lwa_client_secret="amzn1.oa2-cs.v1.secret", refresh_token="Atzr|token")
 _names = itertools.count(1)
@@ -93,6 +118,52 @@ class _NoAmazon:
 
 def _refusing_factory(store: Store, creds: Credentials) -> Any:
     return _NoAmazon()
+
+
+class _NoShipping:
+    """The Shipping client of the matrix: no rates, every other call refused by Amazon."""
+
+    def get_rates(self, request: Any) -> RateQuote:
+        return RateQuote(order_id=request.order_id, request_token="t", rates=())
+
+    def purchase(self, quote: Any, rate_id: str, spec: Any) -> Any:
+        raise PurchaseRefused()
+
+    def documents(self, shipment_id: str, reference: str, spec: Any) -> Any:
+        raise ShipmentNotFound()
+
+    def cancel(self, shipment_id: str) -> None:
+        raise CannotCancel()
+
+    def tracking(self, tracking_id: str, carrier_id: str) -> Any:
+        raise ShipmentNotFound()
+
+    def close(self) -> None:
+        pass
+
+
+def _a_quote(order_id: str) -> RateQuote:
+    rate = Rate(
+        rate_id="r1",
+        carrier_id="UPS",
+        carrier_name="UPS",
+        service_id="UPS_GROUND",
+        service_name="Ground",
+        total=Money(Decimal("7.45"), "EUR"),
+    )
+    return RateQuote(order_id=order_id, request_token="t", rates=(rate,))
+
+
+_BOX = PackagePreset(
+    store_id=0,
+    name="Box",
+    length=Decimal(10),
+    width=Decimal(8),
+    height=Decimal(4),
+    dimension_unit=DimensionUnit.INCH,
+    weight=Decimal(2),
+    weight_unit=WeightUnit.POUND,
+)
 
 
 @dataclasses.dataclass
@@ -146,6 +217,42 @@ class World:
             self._threads[store_id] = int(self.core.vault.call_write(write))
         return self._threads[store_id]
 
+    def order_in(self, store_id: int) -> str:
+        """An unshipped merchant-fulfilled order of ``store_id``."""
+        order_id = f"{900 + store_id:03d}-0000000-{store_id:07d}"
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        order = Order(
+            order_id=order_id,
+            store_id=store_id,
+            marketplace_id="A1PA6795UKMFR9",
+            marketplace_name="Amazon.de",
+            status=OrderStatus.UNSHIPPED,
+            purchase_date=now,
+            last_updated=now,
+            fulfillment_channel="MFN",
+            items=(OrderItem("1", "B000TEST01", "SKU-1", "A mug", 1),),
+            delivery_state=DeliveryState.TO_SHIP,
+        )
+        self.core.vault.call_write(lambda conn: orders_repo.upsert_orders(conn, [order], now=now))
+        return order_id
+
+    def shipment_in(self, store_id: int) -> int:
+        """A bought label of an order of ``store_id`` (a new row each call)."""
+        order_id = self.order_in(store_id)
+        n = next(_names)
+
+        def write(conn: Any) -> int:
+            return int(
+                conn.execute(
+                    "INSERT INTO shipments(store_id, order_id, state, shipment_id, carrier_id, "
+                    "tracking_id, label_format, created_at) VALUES (?, ?, 'bought', ?, 'UPS', "
+                    "?, 'PDF', '2026-01-01T00:00:00Z')",
+                    (store_id, order_id, f"shp-{n}", f"1Z{n:08d}"),
+                ).lastrowid
+            )
+
+        return int(self.core.vault.call_write(write))
+
     def message_in(self, store_id: int) -> int:
         thread = self.thread_in(store_id)
         return int(
@@ -195,6 +302,7 @@ def world(core: Core) -> World:
     services.operators.hasher = fast_hashing_for_tests()
     services.stores.client_factory = _refusing_factory
     services.sync.client_factory = _refusing_factory
+    services.labels.client_factory = lambda store, creds: _NoShipping()
     vault = core.vault
     a, b = (
         vault.call_write(
@@ -479,6 +587,99 @@ MATRIX: dict[str, tuple[frozenset[str], Call]] = {
     "drafting.save_knowledge": (
         ADMIN_ONLY,
         lambda w, a, s: w.services.drafting.save_knowledge(a, Knowledge(tone="Warm.")),
+    ),
+    # --- shipping labels ------------------------------------------------------------------
+    "labels.read": (SIGNED_IN, lambda w, a, s: w.services.labels.read(a, lambda r: r.recent())),
+    "labels.shippable": (
+        SIGNED_IN,
+        lambda w, a, s: w.services.labels.shippable(a, [w.order_in(s)]),
+    ),
+    "labels.shipments": (
+        SIGNED_IN,
+        lambda w, a, s: w.services.labels.shipments(a, [w.order_in(s)]),
+    ),
+    "labels.get_rates": (  # no ship-from address: refused after the check
+        SHIP_ON_STORE,
+        lambda w, a, s: w.services.labels.get_rates(
+            a, w.order_in(s), dataclasses.replace(_BOX, store_id=s)
+        ),
+    ),
+    "labels.buy": (  # Amazon refuses the purchase: nothing bought, after the check
+        SHIP_ON_STORE,
+        lambda w, a, s: w.services.labels.buy(a, w.order_in(s), _a_quote(w.order_in(s)), "r1"),
+    ),
+    "labels.forget_uncertain": (  # the label is bought, not uncertain: refused after the check
+        SHIP_ON_STORE,
+        lambda w, a, s: w.services.labels.forget_uncertain(a, w.shipment_in(s)),
+    ),
+    "labels.documents": (  # Amazon does not know the shipment: after the check
+        SHIP_ON_STORE,
+        lambda w, a, s: w.services.labels.documents(a, w.shipment_in(s)),
+    ),
+    "labels.record_printed": (
+        SHIP_ON_STORE,
+        lambda w, a, s: w.services.labels.record_printed(
+            a, w.shipment_in(s), printer="LabelPDF", label_format="PDF"
+        ),
+    ),
+    "labels.remember_printer": (
+        SIGNED_IN,
+        lambda w, a, s: w.services.labels.remember_printer(a, "SLIP", "LabelPDF"),
+    ),
+    "labels.void": (  # Amazon refuses to void: after the check
+        SHIP_ON_STORE,
+        lambda w, a, s: w.services.labels.void(a, w.shipment_in(s)),
+    ),
+    "labels.refresh_tracking": (
+        SHIP_ON_STORE,
+        lambda w, a, s: w.services.labels.refresh_tracking(a, w.shipment_in(s)),
+    ),
+    "labels.batch_rates": (  # another store's order is simply not found
+        OPERATORS,
+        lambda w, a, s: w.services.labels.batch_rates(a, [w.order_in(s)]),
+    ),
+    "labels.batch_buy": (
+        SHIP_ON_STORE,
+        lambda w, a, s: w.services.labels.batch_buy(
+            a,
+            [
+                BatchLine(
+                    w.order_in(s),
+                    s,
+                    BatchState.RATED,
+                    quote=_a_quote(w.order_in(s)),
+                    rate=_a_quote(w.order_in(s)).rates[0],
+                )
+            ],
+        ),
+    ),
+    "labels.save_preset": (
+        SHIP_ON_STORE,
+        lambda w, a, s: w.services.labels.save_preset(
+            a, dataclasses.replace(_BOX, store_id=s, name=f"Box {next(_names)}")
+        ),
+    ),
+    "labels.delete_preset": (  # no such preset: refused after the check
+        SHIP_ON_STORE,
+        lambda w, a, s: w.services.labels.delete_preset(a, s, 999999),
+    ),
+    "labels.save_defaults": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.labels.save_defaults(a, ShippingDefaults(store_id=s)),
+    ),
+    "labels.save_printer": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.labels.save_printer(
+            a, "Zebra", "zpl_tcp", "10.0.0.9:9100", "{}"
+        ),
+    ),
+    "labels.remove_printer": (  # not set up: refused after the check
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.labels.remove_printer(a, "Nobody's printer"),
+    ),
+    "labels.purge_reprint_cache": (
+        SIGNED_IN,
+        lambda w, a, s: w.services.labels.purge_reprint_cache(a),
     ),
 }
 
