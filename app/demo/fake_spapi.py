@@ -27,6 +27,11 @@ Endpoints:
 
 * ``POST /auth/o2/token`` (grant_type=refresh_token): LWA token, 401 ``invalid_client``,
   400 ``invalid_grant`` / ``invalid_request`` / ``unsupported_grant_type``.
+* Shipping API v2 (``/shipping/v2/...``: getRates, purchaseShipment,
+  getShipmentDocuments, cancelShipment, getTracking): see
+  :mod:`app.demo.fake_spapi_shipping`; ``shipments``, ``purchase_count(order_id)``,
+  ``recipient(order_id)`` (the fake name and address printed on its labels),
+  ``expire_rate_tokens()``.
 * ``GET /orders/2026-01-01/orders`` (searchOrders) and ``.../orders/{orderId}``
   (getOrder).  Needs ``x-amz-access-token`` from this server, else 403 ``Unauthorized``.
   Results are sorted ascending by the time field filtered on (lastUpdatedTime for
@@ -38,7 +43,9 @@ Endpoints:
 
 Faults (:class:`Fault`, via ``srv.faults.set(name, count=None|N, delay=, operation=)``):
 ``throttle``, ``server_error``, ``unavailable``, ``slow``, ``malformed_json``,
-``truncated_json``, ``disconnect``, ``missing_role``, ``odd_order`` (API); ``expired_token``,
+``truncated_json``, ``disconnect``, ``missing_role``, ``odd_order`` (API);
+``purchase_failed``, ``insufficient_funds``, ``address_invalid``, ``token_expired``
+(purchaseShipment); ``expired_token``,
 ``invalid_client``, ``invalid_grant`` (LWA).  Counters: ``request_count(op)``,
 ``throttled_count(op)``, ``requests`` (each with the includedData it asked for; LWA
 secrets redacted).  Other controls: ``update_order``, ``remove_order``,
@@ -66,10 +73,12 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from app.clock import Clock
+from app.demo.fake_labels import FakeRecipient
 from app.demo.fake_spapi_faults import (
     GET_ORDER,
     LWA_TOKEN,
     SEARCH_ORDERS,
+    SHIPPING_OPERATIONS,
     Fault,
     Faults,
     RateLimiter,
@@ -83,6 +92,8 @@ from app.demo.fake_spapi_query import (
     parse_search,
 )
 from app.demo.fake_spapi_render import make_odd
+from app.demo.fake_spapi_shipping import FakeShipment, FakeShipping
+from app.demo.fake_spapi_shipping import route as shipping_route
 from app.demo.loopback import LoopbackServer
 from app.demo.seed_orders import MARKETPLACE_BY_ID, OrderStore, iso, to_epoch
 
@@ -126,6 +137,7 @@ class FakeMarketplace:
     endpoint: str
     marketplace_id: str
     region: str
+    name: str = ""  # country code; ShippingV2 picks its business id from it ("US", "UK")
 
 
 @dataclass
@@ -171,6 +183,9 @@ class FakeSpApi(LoopbackServer):
         self._refresh_tokens = {self.refresh_token}
         self._tokens: dict[str, float] = {}  # access token -> expiry (epoch seconds)
         self._requests: list[RequestRecord] = []
+        self.shipping = FakeShipping(
+            self.store, self.clock, self.faults, lambda: self.rate_limiter.speed
+        )
         super().__init__()
 
     # --- lifecycle --------------------------------------------------------------
@@ -220,6 +235,23 @@ class FakeSpApi(LoopbackServer):
         self.rate_limiter.drain(operation)
 
     @property
+    def shipments(self) -> list[FakeShipment]:
+        """Labels bought so far (voided ones included, with ``voided`` set)."""
+        return self.shipping.shipments
+
+    def purchase_count(self, order_id: str) -> int:
+        """How many labels were bought for ``order_id`` (voided ones included)."""
+        return self.shipping.purchase_count(order_id)
+
+    def recipient(self, order_id: str) -> FakeRecipient:
+        """The fake buyer's name and address that this order's labels carry."""
+        return self.shipping.recipient(order_id)
+
+    def expire_rate_tokens(self) -> None:
+        """Every Shipping request token handed out so far is now expired."""
+        self.shipping.expire_rate_tokens()
+
+    @property
     def requests(self) -> list[RequestRecord]:
         with self._lock:
             return list(self._requests)
@@ -247,9 +279,10 @@ class FakeSpApi(LoopbackServer):
             (AccessTokenClient,),
             {"scheme": "http://", "host": f"127.0.0.1:{self.port}"},
         )
-        region = MARKETPLACE_BY_ID[marketplace_id].region
+        mkt = MARKETPLACE_BY_ID[marketplace_id]
+        name = "UK" if mkt.country == "GB" else mkt.country
         return {
-            "marketplace": FakeMarketplace(self.base_url, marketplace_id, region),
+            "marketplace": FakeMarketplace(self.base_url, marketplace_id, mkt.region, name),
             "credentials": {
                 "refresh_token": self.refresh_token,
                 "lwa_app_id": self.client_id,
@@ -288,23 +321,33 @@ class FakeSpApi(LoopbackServer):
             self._record(LWA_TOKEN, path, redacted, reply.status)
             return reply
         params = parse_qs(url.query, keep_blank_values=True)
+        shipping = shipping_route(method, path)
         if method == "GET" and path == ORDERS_PATH:
             op, order_id = SEARCH_ORDERS, None
         elif method == "GET" and path.startswith(ORDERS_PATH + "/") and path.count("/") == 4:
             op, order_id = GET_ORDER, unquote(path.rsplit("/", 1)[1])
+        elif shipping is not None:
+            op, order_id = shipping[0], unquote(shipping[1] or "") or None
         else:
             reply = self._json(404, _errors("NotFound", "Resource not found."))
             self._record("unknown", path, params, 404)
             return reply
         self._wait(self.faults.take(Fault.SLOW, op))
-        reply = self._api(op, order_id, params, headers)
+        reply = self._api(op, order_id, params, headers, body)
         reply.headers["x-amzn-RateLimit-Limit"] = self.rate_limiter.limit_header(op)
         self._record(op, path, params, reply.status)
         return reply
 
     def _api(
-        self, op: str, order_id: str | None, params: Params, headers: Mapping[str, str]
+        self,
+        op: str,
+        order_id: str | None,
+        params: Params,
+        headers: Mapping[str, str],
+        body: bytes = b"",
     ) -> _Reply:
+        """One API request after routing; ``order_id`` is the shipment id for the
+        Shipping operations."""
         token = headers.get("x-amz-access-token", "")
         with self._lock:
             expiry = self._tokens.get(token)
@@ -334,10 +377,19 @@ class FakeSpApi(LoopbackServer):
                 503, _errors("ServiceUnavailable", "Service temporarily unavailable.")
             )
         try:
-            reply = self._search(params) if order_id is None else self._get(order_id, params)
+            if op in SHIPPING_OPERATIONS:
+                reply = self._json(*self.shipping.serve(op, order_id, params, body))
+            elif order_id is None:
+                reply = self._search(params)
+            else:
+                reply = self._get(order_id, params)
         except InvalidInput as exc:
             return self._json(400, _errors("InvalidInput", exc.message, exc.details))
-        if reply.status == 200 and self.faults.take(Fault.ODD_ORDER, op) is not None:
+        if (
+            reply.status == 200
+            and op not in SHIPPING_OPERATIONS
+            and self.faults.take(Fault.ODD_ORDER, op) is not None
+        ):
             reply = self._json(200, make_odd(json.loads(reply.body)))
         if reply.status == 200:
             if self.faults.take(Fault.MALFORMED_JSON, op) is not None:
@@ -458,6 +510,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = _serve
     do_POST = _serve
+    do_PUT = _serve
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("fake SP-API %s", format % args)

@@ -16,11 +16,26 @@ from app.clock import Clock
 SEARCH_ORDERS = "searchOrders"
 GET_ORDER = "getOrder"
 LWA_TOKEN = "lwaToken"
+# Shipping API v2
+GET_RATES = "getRates"
+PURCHASE_SHIPMENT = "purchaseShipment"
+GET_SHIPMENT_DOCUMENTS = "getShipmentDocuments"
+CANCEL_SHIPMENT = "cancelShipment"
+GET_TRACKING = "getTracking"
+SHIPPING_OPERATIONS = (
+    GET_RATES,
+    PURCHASE_SHIPMENT,
+    GET_SHIPMENT_DOCUMENTS,
+    CANCEL_SHIPMENT,
+    GET_TRACKING,
+)
+API_OPERATIONS = (SEARCH_ORDERS, GET_ORDER, *SHIPPING_OPERATIONS)
 
 #: Amazon's documented default usage plans (requests per second, burst).
 USAGE_PLANS: dict[str, tuple[float, int]] = {
     SEARCH_ORDERS: (0.0056, 20),
     GET_ORDER: (0.5, 30),
+    **dict.fromkeys(SHIPPING_OPERATIONS, (80.0, 100)),
 }
 
 
@@ -41,6 +56,11 @@ class Fault(StrEnum):
     DISCONNECT = "disconnect"  # headers + half the body, then the connection drops
     MISSING_ROLE = "missing_role"  # 403 Unauthorized (app lacks the role)
     ODD_ORDER = "odd_order"  # 200; the first order: unknown status, an item without ASIN
+    # Shipping v2 purchaseShipment (400 with Amazon's error code; nothing is bought)
+    PURCHASE_FAILED = "purchase_failed"  # the carrier refused the shipment
+    INSUFFICIENT_FUNDS = "insufficient_funds"  # the seller's payment method declined
+    ADDRESS_INVALID = "address_invalid"  # the carrier rejected an address
+    TOKEN_EXPIRED = "token_expired"  # TOKEN_EXPIRED, however fresh the rates are
     # LWA token endpoint
     EXPIRED_TOKEN = "expired_token"  # issued access tokens are already expired
     INVALID_CLIENT = "invalid_client"  # 401 invalid_client
@@ -72,14 +92,15 @@ class Faults:
         delay: float = 0.0,
         operation: str | None = None,
     ) -> None:
-        """Arm ``fault``.  ``operation`` limits an API fault to ``searchOrders`` or
-        ``getOrder``; ``delay`` (seconds) is for :attr:`Fault.SLOW`."""
+        """Arm ``fault``.  ``operation`` limits an API fault to one operation
+        (``searchOrders``, ``getOrder``, ``getRates``, ``purchaseShipment``...);
+        ``delay`` (seconds) is for :attr:`Fault.SLOW`."""
         name = Fault(fault)
         if count is not None and count < 1:
             raise ValueError("count must be at least 1 (or None for 'until cleared')")
         if name is Fault.SLOW and delay <= 0:
             raise ValueError("Fault.SLOW needs a positive delay")
-        if operation is not None and operation not in (SEARCH_ORDERS, GET_ORDER):
+        if operation is not None and operation not in API_OPERATIONS:
             raise ValueError(f"unknown operation {operation!r}")
         with self._lock:
             self._armed[name] = _Armed(count, delay, operation)
