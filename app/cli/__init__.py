@@ -17,7 +17,18 @@ import sys
 from typing import Any
 
 from app import __version__
-from app.cli import audit, draft, mail, operators, orders, settings, stores, unattended, vault
+from app.cli import (
+    audit,
+    draft,
+    labels,
+    mail,
+    operators,
+    orders,
+    settings,
+    stores,
+    unattended,
+    vault,
+)
 from app.cli import parse_email as parse_email_cli
 from app.cli import redact as redact_cli
 from app.cli.terminal import profile_from_args
@@ -31,6 +42,7 @@ COMMAND_MODULES = (
     stores,
     mail,
     draft,
+    labels,
     settings,
     audit,
     operators,

@@ -76,6 +76,14 @@ def shipment(conn: Conn, row_id: int) -> Shipment | None:
     return None if found is None else _shipment(found)
 
 
+def shipment_by_amazon_id(conn: Conn, shipment_id: str) -> Shipment | None:
+    r = conn.execute(
+        f"SELECT {_SHIPMENT_COLUMNS} FROM {_SHIPMENT_FROM} WHERE s.shipment_id = ?",
+        (shipment_id,),
+    ).fetchone()
+    return None if r is None else _shipment(r)
+
+
 def shipments_for_orders(conn: Conn, order_ids: list[str]) -> list[Shipment]:
     """Every shipment of these orders, newest first."""
     if not order_ids:

@@ -260,6 +260,13 @@ class LabelsReader:
             if s.store_id in self.visible
         ]
 
+    def find(self, ref: str) -> Shipment | None:
+        """A visible shipment by Amazon's shipment id, or by its record number."""
+        found = repo.shipment_by_amazon_id(self._conn, ref)
+        if found is None and ref.isdigit():
+            found = repo.shipment(self._conn, int(ref))
+        return found if found is not None and found.store_id in self.visible else None
+
     def recent(self, limit: int = 200) -> list[Shipment]:
         return repo.recent_shipments(self._conn, self.visible, limit)
 
