@@ -12,8 +12,8 @@ the queues exist:
   it works) to ``socket://`` a :class:`ZplListener` of the session;
 - a second raw queue the tests may pause (``cupsdisable``) without touching the others.
 
-The last two are named per session (``MuttefikRaw<pid>``) and deleted at its end, so two
-test runs never point each other's queue somewhere else.  When CUPS or cups-pdf is
+The last two are named per fixture instance (``MuttefikRaw<port>``) and deleted at its
+end, so two test runs never point each other's queue somewhere else.  When CUPS or cups-pdf is
 missing, :func:`tests.support.service_missing`.
 
 Fixtures (a test module imports them, or a conftest lists this module in
@@ -124,15 +124,19 @@ def _start_scheduler() -> None:
     if os.geteuid() != 0:
         service_missing("the CUPS scheduler is not running and only root may start it here")
     assert cupsd is not None
+    # Its socket's folder, which an init system would make (a container has none).
+    Path("/run/cups").mkdir(mode=0o755, exist_ok=True)
     # cupsd daemonizes; its output goes nowhere so no pipe of ours stays open.
-    subprocess.run(
+    started = subprocess.run(
         [cupsd],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        check=True,
+        check=False,
         timeout=30,
     )
+    if started.returncode != 0:
+        pytest.fail(f"cupsd exited with {started.returncode}: see /var/log/cups/error_log")
     deadline = time.monotonic() + STARTUP_SECONDS
     while not scheduler_running():  # no event to await: cupsd says nothing when ready
         if time.monotonic() > deadline:
@@ -250,7 +254,9 @@ def cups() -> Iterator[Cups]:
         _start_scheduler()
     _ensure_pdf_queue()
     listener = ZplListener()
-    raw_queue, pausable = f"MuttefikRaw{os.getpid()}", f"MuttefikPaused{os.getpid()}"
+    # Named by the listener's port: unique while it listens, even when two test modules
+    # each import this fixture (pytest then makes one instance per module).
+    raw_queue, pausable = f"MuttefikRaw{listener.port}", f"MuttefikPaused{listener.port}"
     add_raw_queue(raw_queue, listener.port)
     add_raw_queue(pausable, listener.port)
     try:
