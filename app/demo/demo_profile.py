@@ -15,13 +15,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app import settings
 from app.amazon.models import Credentials, Region, Store, StoreDraft
+from app.amazon.spapi.shipping import Address, DimensionUnit, WeightUnit
 from app.auth.models import Actor
 from app.demo.fake_ai import FakeAI
+from app.demo.fake_printer import FakeZplPrinter
 from app.demo.fake_spapi import FakeSpApi
 from app.demo.fake_spapi_catalog import MARKETPLACES
 from app.demo.mail import (
@@ -31,6 +34,8 @@ from app.demo.mail import (
     demo_orders,
     seed_demo_mailbox,
 )
+from app.fulfillment.models import PackagePreset, ShippingDefaults
+from app.fulfillment.printers import PrintSettings
 from app.mail.models import MailAccount, MailboxKind
 
 if TYPE_CHECKING:
@@ -38,6 +43,18 @@ if TYPE_CHECKING:
     from app.services import Core, Services
 
 DEMO_AI = "Demo AI"
+DEMO_PRINTER = "Demo thermal printer (ZPL)"
+#: The demo seller's warehouse (fictional): Amazon needs a ship-from address for rates.
+DEMO_SHIP_FROM = Address(
+    name="Demo Seller Shipping",
+    company_name="Kestrel & Co. (demo)",
+    address_line1="410 Terry Avenue North",
+    city="Seattle",
+    state_or_region="WA",
+    postal_code="98109",
+    country_code="US",
+    phone="+12065550100",
+)
 
 log = logging.getLogger("muttefik.demo")
 
@@ -56,6 +73,7 @@ class DemoHandle:
     sync_job: SyncJob
     mail_feed: DemoMailFeed | None = None
     ai: FakeAI | None = None
+    printer: FakeZplPrinter | None = None
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the running sync (between pages), then the fake server it talks to."""
@@ -63,6 +81,8 @@ class DemoHandle:
             self.mail_feed.close(timeout)
         if self.ai is not None:
             self.ai.close()
+        if self.printer is not None:
+            self.printer.close()
         self.sync_job.cancel_current()
         if not self.sync_job.wait_idle(timeout):
             log.debug("the demo's sync did not stop within %.0f s", timeout)
@@ -90,13 +110,21 @@ def start_demo(
         feed = _start_mail(core, server, lambda _key: services.mail_job.run_now(store.id))
         _ensure_mailbox(core, services, actor, store)
         ai = _start_ai(services, actor)
+        printer = _ensure_shipping(services, actor, store)
     except BaseException:
         server.close()
         raise
     services.sync_job.run_now(store.id)
     services.mail_job.run_now(store.id)
     log.info("demo started: %d orders at %s", orders, server.base_url)
-    return DemoHandle(server=server, store=store, sync_job=services.sync_job, mail_feed=feed, ai=ai)
+    return DemoHandle(
+        server=server,
+        store=store,
+        sync_job=services.sync_job,
+        mail_feed=feed,
+        ai=ai,
+        printer=printer,
+    )
 
 
 def demo_maildir(core: Core) -> Path:
@@ -114,6 +142,44 @@ def _start_ai(services: Services, actor: Actor) -> FakeAI:
         ai.close()
         raise
     return ai
+
+
+def _ensure_shipping(services: Services, actor: Actor, store: Store) -> FakeZplPrinter:
+    """Labels in the demo: a ship-from address, package presets (a default box and a few
+    SKUs) on the first run, and a stand-in thermal printer on loopback (its port changes
+    each run)."""
+    labels = services.labels
+    if labels.read(actor, lambda r: r.defaults(store.id)).result().ship_from is None:
+        labels.save_defaults(actor, ShippingDefaults(store_id=store.id, ship_from=DEMO_SHIP_FROM))
+        for name, sku, size, weight in (
+            ("Small box", None, (10, 8, 4), "1.5"),
+            ("Pan box", "KST-FP-12", (16, 14, 4), "3.2"),
+            ("Bottle tube", "NRD-BT-750", (12, 4, 4), "1.1"),
+            ("Tent bag", "TRK-TP-2P", (24, 8, 8), "6.5"),
+        ):
+            labels.save_preset(
+                actor,
+                PackagePreset(
+                    store_id=store.id,
+                    name=name,
+                    sku=sku,
+                    length=Decimal(size[0]),
+                    width=Decimal(size[1]),
+                    height=Decimal(size[2]),
+                    dimension_unit=DimensionUnit.INCH,
+                    weight=Decimal(weight),
+                    weight_unit=WeightUnit.POUND,
+                ),
+            )
+    printer = FakeZplPrinter().start()
+    try:
+        labels.save_printer(
+            actor, DEMO_PRINTER, "zpl_tcp", printer.address, PrintSettings(dpi=203).to_json()
+        )
+    except BaseException:
+        printer.close()
+        raise
+    return printer
 
 
 def _ensure_mailbox(core: Core, services: Services, actor: Actor, store: Store) -> None:
