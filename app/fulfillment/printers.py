@@ -560,7 +560,10 @@ def cups_options(settings: PrintSettings, fmt: LabelFormat) -> dict[str, str]:
         options["orientation-requested"] = "3"
     elif settings.orientation is Orientation.LANDSCAPE:
         options["orientation-requested"] = "4"
-    if settings.scale_to_fit:
+    # A PNG's own resolution is whatever its file says (often none, or 96 dpi: CUPS then
+    # crops a 203 dpi label to a quarter), so a picture label is always fitted to the
+    # paper; a 4x6 label on 4x6 paper is then its true size.
+    if settings.scale_to_fit or fmt is LabelFormat.PNG:
         options["fit-to-page"] = "true"
         options["print-scaling"] = "fit"
     else:

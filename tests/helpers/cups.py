@@ -29,9 +29,11 @@ import queue
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,6 +236,44 @@ def tiny_pdf(*lines: str, width: int = 288, height: int = 432) -> bytes:
         xref,
     )
     return bytes(out)
+
+
+def tiny_png(width: int = 812, height: int = 1218) -> bytes:
+    """A grey-scale PNG (a 4x6 in label at 203 dpi by default) with a black frame and no
+    resolution chunk, as some carriers' labels come."""
+    white, black = b"\xff", b"\x00"
+    edge = b"\x00" + black * width
+    middle = b"\x00" + black + white * (width - 2) + black
+    raw = edge + middle * (height - 2) + edge
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def pdf_images(path: Path) -> list[tuple[int, int]]:
+    """(width, height) in pixels of each image in the PDF (pdfimages -list)."""
+    if shutil.which("pdfimages") is None:
+        service_missing("pdfimages not installed (apt-get install poppler-utils)")
+    out = _run("pdfimages", "-list", str(path)).stdout.splitlines()[2:]
+    return [(int(line.split()[3]), int(line.split()[4])) for line in out if line.strip()]
+
+
+def pdf_page_size(path: Path) -> str:
+    """pdfinfo's "Page size" value, e.g. "288 x 432 pts"."""
+    for line in _run("pdfinfo", str(path)).stdout.splitlines():
+        if line.startswith("Page size:"):
+            return line.split(":", 1)[1].strip()
+    return ""
 
 
 def zpl_label(order_id: str, tracking: str) -> bytes:

@@ -33,8 +33,11 @@ from tests.helpers.cups import (
     ENV,
     Cups,
     ZplListener,
+    pdf_images,
+    pdf_page_size,
     pdf_text,
     tiny_pdf,
+    tiny_png,
     wait_for_pdf,
     zpl_label,
 )
@@ -71,6 +74,21 @@ def test_a_pdf_label_prints_to_cups_pdf_and_its_text_reads_back(cups: Cups) -> N
     text = pdf_text(wait_for_pdf(since, f"Order {order}", timeout=60))
     assert f"TRACKING {tracking}" in text
     assert f"Order {order}" in text
+
+
+def test_a_png_label_prints_whole_on_4x6_paper(cups: Cups) -> None:
+    order = new_order_id()
+    since = time.time()
+    job = print_cups(
+        cups.pdf_queue,
+        tiny_png(812, 1218),
+        title=f"Order {order}",
+        options=cups_options(PrintSettings(Paper.LABEL_4X6), LabelFormat.PNG),
+    )
+    assert wait_for_job(job, timeout=60) is JobState.COMPLETED
+    output = wait_for_pdf(since, f"Order {order}", timeout=60)
+    assert pdf_page_size(output).startswith("288 x 432 pts")
+    assert pdf_images(output) == [(812, 1218)]  # every pixel: not cropped, not resampled
 
 
 def test_zpl_to_a_raw_cups_queue_arrives_byte_for_byte(cups: Cups) -> None:

@@ -376,6 +376,12 @@ def test_cups_options_per_paper_orientation_scaling_and_dpi() -> None:
     a4 = cups_options(PrintSettings(Paper.A4_2UP, Orientation.PORTRAIT), LabelFormat.PDF)
     assert (a4["media"], a4["number-up"], a4["orientation-requested"]) == ("A4", "2", "3")
     assert cups_options(PrintSettings(Paper.A6), LabelFormat.PDF)["media"] == "A6"
+    # A PNG is always fitted: its own resolution is unreliable (CUPS cropped one at 96 dpi).
+    assert cups_options(PrintSettings(), LabelFormat.PNG) == {
+        "media": "Custom.4x6in",
+        "fit-to-page": "true",
+        "print-scaling": "fit",
+    }
     assert cups_options(PrintSettings(Paper.A6, dpi=300), LabelFormat.ZPL) == {}
 
 
