@@ -27,7 +27,7 @@ import httpx
 from sp_api.auth import AccessTokenClient
 from sp_api.auth import access_token_client as _token_module
 from sp_api.auth.exceptions import AuthorizationError
-from sp_api.base import ApiResponse, Client
+from sp_api.base import ApiResponse, Client, Marketplaces
 from sp_api.base.credential_provider import FromCodeCredentialProvider
 from sp_api.base.exceptions import (
     SellingApiBadRequestException,
@@ -35,6 +35,7 @@ from sp_api.base.exceptions import (
     SellingApiForbiddenException,
     SellingApiNotFoundException,
     SellingApiRequestThrottledException,
+    SellingApiStateConflictException,
 )
 
 from app.amazon.models import Credentials, Store
@@ -72,6 +73,24 @@ class _Marketplace:
     endpoint: str
     marketplace_id: str
     region: str
+    #: The marketplace's country code as the library names it ("US", "UK", "DE"; ""
+    #: when unknown).  ``ShippingV2`` picks ``x-amzn-shipping-business-id`` from it.
+    name: str = ""
+
+
+def marketplace_name(marketplace_id: str) -> str:
+    """The library's country code for ``marketplace_id``: "UK" (not "GB") for
+    Amazon.co.uk, as ``ShippingV2``'s business ids spell it; "" when unknown."""
+    for member in Marketplaces:
+        if member.marketplace_id == marketplace_id:
+            return "UK" if member.name == "GB" else member.name
+    return ""
+
+
+#: ``bad_request`` of :func:`call`: the HTTP status (400, 409, or 999 when the library
+#: has no class for it, such as 422) and Amazon's error ``code`` -> the API's own error,
+#: or None for the generic classification.
+BadRequest = Callable[[int, str | None], UserError | None]
 
 
 def _token_client_class(lwa_url: str, client_id: str) -> type[AccessTokenClient]:
@@ -124,13 +143,21 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 def classify(
-    exc: BaseException, *, not_found: type[NotFoundAtAmazon] = NotFoundAtAmazon
+    exc: BaseException,
+    *,
+    not_found: type[NotFoundAtAmazon] = NotFoundAtAmazon,
+    bad_request: BadRequest | None = None,
 ) -> UserError:
     """Map an exception from the library or the HTTP stack to a seller-facing error;
-    a 404 becomes ``not_found`` (the calling API's own words).  Only an unreadable reply
+    a 404 becomes ``not_found`` (the calling API's own words), and a refused request
+    (400, 409, 422) goes to ``bad_request`` first when given.  Only an unreadable reply
     is :class:`AmazonBadResponse`; any other exception is ours and re-raised as it is."""
     if isinstance(exc, UserError):
         return exc
+    if bad_request is not None and _is_refusal(exc):
+        mapped = bad_request(int(getattr(exc, "code", 0)), getattr(exc, "amzn_code", None))
+        if mapped is not None:
+            return mapped
     if isinstance(exc, AuthorizationError):
         code = str(exc.error_code or "")
         detail = f"LWA {exc.status_code} {code}"
@@ -175,6 +202,14 @@ def classify(
 # --- building and calling a client ----------------------------------------------------------
 
 
+def _is_refusal(exc: BaseException) -> bool:
+    """A 400/409, or a status the library has no class for (422 comes out as the base
+    class with code 999): Amazon understood the request and said no."""
+    return isinstance(exc, SellingApiBadRequestException | SellingApiStateConflictException) or (
+        type(exc) is SellingApiException
+    )
+
+
 def build(
     api_class: type[ApiT],
     store: Store,
@@ -190,7 +225,10 @@ def build(
     endpoint = store.effective_sp_api_endpoint.rstrip("/")
     check_endpoint(endpoint)
     token_class = _token_client_class(store.effective_lwa_endpoint, store.lwa_client_id)
-    marketplace = _Marketplace(endpoint, store.marketplace_ids[0], store.region.lower())
+    marketplace_id = store.marketplace_ids[0]
+    marketplace = _Marketplace(
+        endpoint, marketplace_id, store.region.lower(), marketplace_name(marketplace_id)
+    )
     api: ApiT = api_class(
         marketplace,
         credentials={
@@ -220,19 +258,20 @@ def call(
     fn: Callable[[], ApiResponse],
     *,
     not_found: type[NotFoundAtAmazon] = NotFoundAtAmazon,
+    bad_request: BadRequest | None = None,
 ) -> ApiResponse:
-    """Run one request of ``api``; errors come out classified.  On 403 the access token
-    is refreshed once (it may have expired or been revoked early) before concluding
-    that a role is missing."""
+    """Run one request of ``api``; errors come out classified (``bad_request``: see
+    :func:`classify`).  On 403 the access token is refreshed once (it may have expired
+    or been revoked early) before concluding that a role is missing."""
     for attempt in (1, 2):
         try:
             return fn()
         except SellingApiForbiddenException as exc:
             _evict_token(api)
             if attempt == 2:
-                raise classify(exc, not_found=not_found) from exc
+                raise classify(exc, not_found=not_found, bad_request=bad_request) from exc
         except Exception as exc:
-            raise classify(exc, not_found=not_found) from exc
+            raise classify(exc, not_found=not_found, bad_request=bad_request) from exc
     raise AssertionError("unreachable")
 
 
