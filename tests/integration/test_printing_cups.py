@@ -12,6 +12,7 @@ import time
 import pytest
 
 from app.amazon.spapi.shipping import LabelFormat
+from app.demo.fake_labels import FakeRecipient, LabelContent, render
 from app.fulfillment.printers import (
     JobState,
     Paper,
@@ -89,6 +90,46 @@ def test_a_png_label_prints_whole_on_4x6_paper(cups: Cups) -> None:
     output = wait_for_pdf(since, f"Order {order}", timeout=60)
     assert pdf_page_size(output).startswith("288 x 432 pts")
     assert pdf_images(output) == [(812, 1218)]  # every pixel: not cropped, not resampled
+
+
+def fake_label(fmt: LabelFormat) -> tuple[LabelContent, bytes]:
+    """A label of the kind the fake SP-API sells (app/demo/fake_labels.py)."""
+    content = LabelContent(
+        order_id=new_order_id(),
+        tracking_id=new_tracking(),
+        carrier_name="UPS",
+        service_name="Ground",
+        recipient=FakeRecipient("Jane Tester", "1 Test Way", "Springfield", "IL", "62701", "US"),
+        ship_from=("Warehouse", "2 Depot Rd"),
+    )
+    return content, render(content, "LABEL", fmt.value, dpi=203)
+
+
+@pytest.mark.parametrize("fmt", [LabelFormat.PDF, LabelFormat.PNG])
+def test_the_fake_sp_api_labels_print_through_cups(cups: Cups, fmt: LabelFormat) -> None:
+    content, label = fake_label(fmt)
+    since = time.time()
+    job = print_cups(
+        cups.pdf_queue,
+        label,
+        title=f"Order {content.order_id}",
+        options=cups_options(PrintSettings(), fmt),
+    )
+    assert wait_for_job(job, timeout=60) is JobState.COMPLETED
+    output = wait_for_pdf(since, f"Order {content.order_id}", timeout=60)
+    assert pdf_page_size(output).startswith("288 x 432 pts")
+    if fmt is LabelFormat.PDF:  # vector: the text stays text
+        assert f"Tracking {content.tracking_id}" in pdf_text(output)
+    else:
+        assert pdf_images(output) == [(812, 1218)]
+
+
+def test_the_fake_sp_api_zpl_label_reaches_the_printer_and_reads(cups: Cups) -> None:
+    content, label = fake_label(LabelFormat.ZPL)
+    print_cups(cups.raw_queue, label, title=f"Order {content.order_id}", raw=True)
+    received = cups.raw_listener.next_job(timeout=60)
+    assert received == label
+    assert f"[barcode] {content.tracking_id}" in zpl_text(received)
 
 
 def test_zpl_to_a_raw_cups_queue_arrives_byte_for_byte(cups: Cups) -> None:
