@@ -31,7 +31,7 @@ Endpoints:
   getShipmentDocuments, cancelShipment, getTracking): see
   :mod:`app.demo.fake_spapi_shipping`; ``shipments``, ``purchase_count(order_id)``,
   ``recipient(order_id)`` (the fake name and address printed on its labels),
-  ``expire_rate_tokens()``.
+  ``unshipped_order(marketplace_id)`` (one that gets rates), ``expire_rate_tokens()``.
 * ``GET /orders/2026-01-01/orders`` (searchOrders) and ``.../orders/{orderId}``
   (getOrder).  Needs ``x-amz-access-token`` from this server, else 403 ``Unauthorized``.
   Results are sorted ascending by the time field filtered on (lastUpdatedTime for
@@ -246,6 +246,11 @@ class FakeSpApi(LoopbackServer):
     def recipient(self, order_id: str) -> FakeRecipient:
         """The fake buyer's name and address that this order's labels carry."""
         return self.shipping.recipient(order_id)
+
+    def unshipped_order(self, marketplace_id: str = "ATVPDKIKX0DER") -> str:
+        """An unshipped merchant-fulfilled order of ``marketplace_id`` (one that gets
+        Shipping rates), placing new orders if the seeded ones have none."""
+        return self.shipping.unshipped_order(marketplace_id)
 
     def expire_rate_tokens(self) -> None:
         """Every Shipping request token handed out so far is now expired."""

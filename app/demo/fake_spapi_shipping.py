@@ -264,14 +264,27 @@ class FakeShipping:
             for quote in self._quotes.values():
                 quote.created = datetime(2000, 1, 1, tzinfo=UTC)
 
-    def eligible_order_ids(self) -> list[str]:
-        """Orders that get rates (merchant-fulfilled, not yet shipped)."""
+    def eligible_order_ids(self, marketplace_id: str | None = None) -> list[str]:
+        """Orders that get rates (merchant-fulfilled, not yet shipped), oldest first;
+        only those of ``marketplace_id`` when given."""
         out = []
         for order_id in self._store.order_ids():
             rec = self._store.get(order_id)
-            if rec is not None and not rec.afn and rec.status in _ELIGIBLE:
+            if rec is None or rec.afn or rec.status not in _ELIGIBLE:
+                continue
+            if marketplace_id is None or rec.mkt.marketplace_id == marketplace_id:
                 out.append(order_id)
         return out
+
+    def unshipped_order(self, marketplace_id: str = "ATVPDKIKX0DER") -> str:
+        """An order of ``marketplace_id`` that gets rates: the oldest there is, else new
+        orders are placed (now) until one is.  Deterministic for the server's seed."""
+        for _ in range(100):
+            found = self.eligible_order_ids(marketplace_id)
+            if found:
+                return found[0]
+            self._store.add(25, self._clock.now())
+        raise LookupError(f"no unshipped merchant order in {marketplace_id}")
 
     # --- requests (server threads) ------------------------------------------------------
 

@@ -82,15 +82,7 @@ def client(srv: FakeSpApi, clock: FakeClock) -> Iterator[SpApiShippingClient]:
 
 
 def eligible(srv: FakeSpApi, country: str = "US") -> str:
-    """An unshipped merchant-fulfilled order of ``country`` (new orders are placed until
-    one is: the seeded history has few unshipped ones)."""
-    for _ in range(20):
-        for order_id in srv.shipping.eligible_order_ids():
-            rec = srv.store.get(order_id)
-            if rec is not None and rec.mkt.country == country:
-                return order_id
-        srv.add_orders(50)
-    raise AssertionError(f"no eligible {country} order")
+    return srv.unshipped_order({"US": "ATVPDKIKX0DER", "GB": "A1F83G8C2ARO7P"}[country])
 
 
 def quote_for(client: SpApiShippingClient, order_id: str) -> RateQuote:

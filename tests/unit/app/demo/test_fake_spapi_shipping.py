@@ -414,6 +414,16 @@ def test_disconnect_on_purchase(api: Api) -> None:
     assert len(api.srv.shipments) == 1
 
 
+def test_unshipped_order_places_orders_until_one_gets_rates(clock: FakeClock) -> None:
+    with FakeSpApi(orders=5, seed=2, speed=None, clock=clock) as srv:
+        order_id = srv.unshipped_order("A1F83G8C2ARO7P")
+        rec = srv.store.get(order_id)
+        assert rec is not None and rec.mkt.country == "GB"
+        assert not rec.afn and rec.status in ("UNSHIPPED", "PARTIALLY_SHIPPED")
+        assert srv.unshipped_order("A1F83G8C2ARO7P") == order_id  # the oldest one
+        assert order_id in srv.shipping.eligible_order_ids("A1F83G8C2ARO7P")
+
+
 def test_odd_order_fault_leaves_shipping_alone(api: Api) -> None:
     api.srv.faults.set(Fault.ODD_ORDER, count=1)
     rates(api, eligible(api))
