@@ -25,6 +25,8 @@ from tests.support import MemoryKeyring
 pytest_plugins = ["tests.helpers.cli"]
 # Real mail servers for the mail tests (dovecot, aiosmtpd) and their throwaway CA.
 pytest_plugins += ["tests.helpers.dovecot", "tests.helpers.smtp_server", "tests.helpers.fake_ai"]
+# A real print system (CUPS with cups-pdf and raw queues) and a thermal printer's port.
+pytest_plugins += ["tests.helpers.cups"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

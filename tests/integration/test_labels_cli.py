@@ -33,14 +33,7 @@ from app.paths import Profile
 from app.secrets import SecretStore
 from app.services import Core, build_services
 from tests.helpers.cli import add_store, answer_prompts, cli_profile, run  # noqa: F401
-from tests.helpers.cups import (  # noqa: F401
-    Cups,
-    ZplListener,
-    cups,
-    pdf_text,
-    wait_for_pdf,
-    zpl_listener,
-)
+from tests.helpers.cups import Cups, ZplListener, pdf_text, wait_for_pdf
 from tests.helpers.labels import SHIP_FROM
 from tests.helpers.world import ADMIN_PW
 
@@ -123,8 +116,8 @@ def _lines(out: str) -> list[dict[str, Any]]:
 
 def test_rates_buy_print_reprint_void_and_nothing_of_the_label_kept(
     shop: tuple[Profile, str, FakeSpApi, str],
-    cups: Cups,  # noqa: F811
-    zpl_listener: ZplListener,  # noqa: F811
+    cups: Cups,
+    zpl_listener: ZplListener,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
@@ -196,7 +189,7 @@ def test_rates_buy_print_reprint_void_and_nothing_of_the_label_kept(
 
 def test_a_zpl_label_goes_to_a_thermal_printer_byte_for_byte(
     shop: tuple[Profile, str, FakeSpApi, str],
-    zpl_listener: ZplListener,  # noqa: F811
+    zpl_listener: ZplListener,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:

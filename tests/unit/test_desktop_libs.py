@@ -32,6 +32,10 @@ QT_BINARIES = (
     "lib/libQt6Core.so.6",
     "lib/libQt6DBus.so.6",
     "lib/libQt6Network.so.6",
+    # printing and the label preview (issue 13): Qt's CUPS plugin links libcups
+    "plugins/printsupport/*.so",
+    "lib/libQt6PrintSupport.so.6",
+    "lib/libQt6Pdf.so.6",
 )
 
 # On every Debian and Ubuntu system, or pulled in by a listed package (libbrotli1 by
