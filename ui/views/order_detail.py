@@ -1,4 +1,5 @@
-"""The order detail panel: items, amounts, dates, fulfillment, tracking, Seller Central.
+"""The order detail panel: items, amounts, dates, fulfillment, tracking, Seller Central,
+and for merchant-fulfilled orders the shipping labels (``ui/views/order_shipping.py``).
 
 Signals: ``order_loaded(str)`` (an order was shown), ``order_missing(str)`` (the order
 is not stored yet).
@@ -38,9 +39,11 @@ from ui.models.orders_model import (
     local_time,
 )
 from ui.ops import when_done
+from ui.views.order_shipping import ShippingSection
 
 if TYPE_CHECKING:
     from app.services import Services
+    from ui.events import QtEvents
 
 _CHANNEL = {"AFN": "Fulfilled by Amazon (FBA)", "MFN": "Fulfilled by you (merchant)"}
 
@@ -68,11 +71,14 @@ class OrderDetailPanel(QWidget):
         *,
         services: Services,
         actor: Actor,
+        qt_events: QtEvents | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("orderDetail")
         self._orders = services.orders
+        self._services = services
+        self._qt_events = qt_events
         self._actor = actor
         self._order_id: str | None = None
         self._order: Order | None = None
@@ -230,6 +236,10 @@ class OrderDetailPanel(QWidget):
         v.addWidget(_heading("Fulfillment and tracking"))
         self.fulfillment = QFormLayout()
         v.addLayout(self.fulfillment)
+        self.shipping = ShippingSection(
+            services=self._services, actor=self._actor, qt_events=self._qt_events
+        )
+        v.addWidget(self.shipping)
         v.addStretch(1)
 
         scroll = QScrollArea()
@@ -342,6 +352,7 @@ class OrderDetailPanel(QWidget):
                 )
             )
         _fill(self.fulfillment, tracking)
+        self.shipping.show_order(order)
         self.stack.setCurrentWidget(self.detail_page)
         self.order_loaded.emit(order.order_id)
 
