@@ -26,7 +26,7 @@ import sys
 from datetime import date
 from typing import Any
 
-from app.amazon.spapi.shipping import DocumentSpec, LabelFormat, Rate, RateQuote
+from app.amazon.spapi.shipping import DocumentSpec, DocumentType, LabelFormat, Rate, RateQuote
 from app.cli.terminal import open_cli_services, sign_in_on_terminal
 from app.errors import UserError
 from app.fulfillment.models import PackagePreset, Shipment
@@ -135,7 +135,10 @@ def cmd_buy(args: argparse.Namespace) -> int:
         )
         print(json.dumps(_shipment_json(bought.shipment), ensure_ascii=False))
         sys.stdout.flush()
-        return _print(services, actor, bought.shipment, bought.documents, target, "memory")
+        documents, source = bought.documents, "memory"
+        if not documents:  # bought, but Amazon's answer held no label: download it
+            documents, source = services.labels.documents(actor, bought.shipment.id)
+        return _print(services, actor, bought.shipment, documents, target, source)
 
 
 def cmd_reprint(args: argparse.Namespace) -> int:
@@ -244,7 +247,7 @@ def _print(
     }
     if target.kind is PrinterKind.CUPS and target.name in saved:
         target = saved[target.name]  # the printer's saved preset (paper, scale, dpi)
-    label = documents[0]
+    label = next((d for d in documents if d.type is DocumentType.LABEL), documents[0])
     try:
         job = print_label(target, label, title=job_title(shipment.order_id))
     except UserError as exc:

@@ -15,12 +15,14 @@ from app.amazon.spapi.shipping import (
     Address,
     DimensionUnit,
     DocumentSpec,
+    DocumentType,
     LabelDocument,
     LabelFormat,
     Rate,
     RateQuote,
     WeightUnit,
 )
+from app.errors import UserError
 
 __all__ = [
     "Address",
@@ -143,7 +145,20 @@ class Bought:
 
     @property
     def label(self) -> LabelDocument:
-        return self.documents[0]
+        """The label; :class:`LabelNotReceived` if Amazon's answer had none (the label
+        is bought: "Print again" downloads it)."""
+        for doc in self.documents:
+            if doc.type is DocumentType.LABEL:
+                return doc
+        raise LabelNotReceived()
+
+
+class LabelNotReceived(UserError):
+    title = "Label not received"
+    message = (
+        "The label is bought, but Amazon's answer did not include it. Use “Print again” "
+        "to download it; nothing will be bought again."
+    )
 
 
 @dataclass(frozen=True)

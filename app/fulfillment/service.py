@@ -510,6 +510,16 @@ class LabelService:
             return found
 
         shipment = self.vault.call_write(finish)
+        if not any(d.type is DocumentType.LABEL for d in documents):
+            # Bought, but the label in the answer was missing or unreadable: ask again.
+            try:
+                return Bought(shipment=shipment, documents=self.documents(actor, row_id)[0])
+            except UserError as exc:
+                log.warning(
+                    "label of row %d bought but not downloaded (%s)", row_id, type(exc).__name__
+                )
+                return Bought(shipment=shipment, documents=())
+        documents = tuple(sorted(documents, key=lambda d: d.type is not DocumentType.LABEL))
         self.memory.put(row_id, documents)
         self._cache(row_id, documents)
         log.info("label bought for shipment row %d (%s)", row_id, chosen.format)

@@ -100,6 +100,7 @@ class ScriptedShipping:
     cancelled: list[str] = field(default_factory=list)
     delivered: bool = False
     hold: threading.Event | None = None  # purchase waits for it (concurrency tests)
+    no_label_once: bool = False  # the next purchase answer carries no document
     _tokens: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -145,6 +146,11 @@ class ScriptedShipping:
             self.purchases.append((quote.order_id, rate_id))
             n = len(self.purchases)
         tracking = f"1ZTEST{n:08d}"
+        if self.no_label_once:
+            self.no_label_once = False
+            return Purchase(
+                shipment_id=f"shp-{n}", package_reference="1", tracking_id=tracking, documents=()
+            )
         return Purchase(
             shipment_id=f"shp-{n}",
             package_reference="1",

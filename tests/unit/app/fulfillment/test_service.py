@@ -132,6 +132,16 @@ def test_a_purchase_is_recorded_without_the_label_and_kept_in_memory(
     assert RECIPIENT not in dump and "%PDF" not in dump
 
 
+def test_a_purchase_answer_without_the_label_downloads_it(
+    labels: LabelService, amazon: ScriptedShipping
+) -> None:
+    amazon.no_label_once = True
+    bought = _buy(labels)
+    assert amazon.downloads == 1
+    assert RECIPIENT.encode() in bought.label.data
+    assert labels.documents(ADMIN, bought.shipment.id)[1] == "memory"
+
+
 def test_an_order_with_a_live_label_is_not_bought_again_unless_asked(
     labels: LabelService, amazon: ScriptedShipping
 ) -> None:
