@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
         self._stores_action.setVisible(self.is_admin)
         self._mailboxes_action.setVisible(self.is_admin)
         self._drafting_action.setVisible(self.is_admin)
+        self._shipping_action.setVisible(self.is_admin)
         self._password_action.setVisible(_can_change_password(session))
         if profile.demo:
             self.show_banner(
@@ -162,6 +163,7 @@ class MainWindow(QMainWindow):
         self._stores_action.setVisible(self.is_admin)
         self._mailboxes_action.setVisible(self.is_admin)
         self._drafting_action.setVisible(self.is_admin)
+        self._shipping_action.setVisible(self.is_admin)
         self._password_action.setVisible(_can_change_password(session))
         self.build_tabs()
         self.set_locked(False)
@@ -242,6 +244,9 @@ class MainWindow(QMainWindow):
         self._drafting_action = QAction("Dra&fting…", self)
         self._drafting_action.triggered.connect(self.manage_drafting)
         self.tools_menu.addAction(self._drafting_action)
+        self._shipping_action = QAction("S&hipping…", self)
+        self._shipping_action.triggered.connect(self.manage_shipping)
+        self.tools_menu.addAction(self._shipping_action)
         check = QAction("Check &database…", self)
         check.triggered.connect(self.check_database)
         self.tools_menu.addAction(check)
@@ -319,6 +324,15 @@ class MainWindow(QMainWindow):
             actor=actor,
             parent=self,
         ).open()
+
+    def manage_shipping(self) -> None:
+        """Admins: ship-from addresses, package presets, label printers, reprint cache."""
+        from ui.dialogs.shipping import ShippingDialog
+
+        actor = getattr(self.session, "actor", None)
+        if actor is None or not self.is_admin:
+            return
+        ShippingDialog(services=self.services, actor=actor, parent=self).open()
 
     def check_database(self) -> None:
         """Run the full integrity check in the background (menu action)."""

@@ -7,6 +7,10 @@ and deferred while the tab is hidden; the selection survives refreshes (by order
 Everything it shows comes through ``services.orders`` (the orders door) as the signed-in
 operator, so the filter offers only the stores the database says that operator may see.
 
+"Buy shipping label…" (Ctrl+Shift+L, the table's context menu, the filter bar's button)
+opens the one-order dialog or, for several selected orders, the batch dialog; it is shown
+only to an operator who may ship for one of the stores (the label service checks again).
+
 Signals: ``connect_store_requested`` (the empty state's "Connect your Amazon store").
 Thread: GUI only.
 """
@@ -28,12 +32,13 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QResizeEvent, QShowEvent
+from PySide6.QtGui import QAction, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDateEdit,
+    QDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -43,6 +48,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -50,6 +56,7 @@ from PySide6.QtWidgets import (
 from app.amazon.models import Order, OrderStatus, Store, SyncProgress
 from app.amazon.orders_service import OrderQuery
 from app.auth.models import Actor
+from app.auth.rbac import Permission, allowed
 from app.clock import Clock
 from app.notices import (
     OrdersChanged,
@@ -156,6 +163,7 @@ class OrdersView(QWidget):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("ordersView")
+        self._services = services
         self._orders = services.orders
         self._actor = actor
         self._clock = clock or services.core.clock
@@ -180,6 +188,7 @@ class OrdersView(QWidget):
         )
         self._build_filter_bar()
         self._build_table()
+        self._build_label_action()
         self.detail = OrderDetailPanel(services=services, actor=actor)
 
         self.no_store = _EmptyState(
@@ -379,6 +388,65 @@ class OrdersView(QWidget):
         # in building the tab, not in the first sync's first rows.
         self._viewport = table.viewport()
 
+    def _build_label_action(self) -> None:
+        action = QAction("Buy shipping label…", self)
+        action.setObjectName("buyLabelAction")
+        action.setShortcut(QKeySequence("Ctrl+Shift+L"))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.setEnabled(False)
+        action.setVisible(False)  # until the stores say this operator may ship
+        action.triggered.connect(lambda _checked=False: self.buy_labels())
+        self.addAction(action)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.table.addAction(action)
+        self.buy_label_action = action
+        button = QToolButton()
+        button.setObjectName("buyLabelButton")
+        button.setDefaultAction(action)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        button.setVisible(False)
+        self.filter_bar.addWidget(button)
+        self.buy_label_button = button
+        self.table.selectionModel().selectionChanged.connect(
+            lambda *_a: self._update_label_action()
+        )
+        self.model.modelReset.connect(self._update_label_action)
+
+    def _may_ship(self) -> bool:
+        """Whether this operator may buy labels for one of the stores shown."""
+        return any(allowed(self._actor, Permission.SHIP_ORDERS, store.id) for store in self._stores)
+
+    def _update_label_action(self) -> None:
+        may = self._may_ship()
+        self.buy_label_action.setVisible(may)
+        self.buy_label_button.setVisible(may)
+        self.buy_label_action.setEnabled(may and bool(self.table.selectionModel().hasSelection()))
+        count = len(self.table.selectionModel().selectedRows())
+        # The text stays put (the filter bar would jump); the tooltip says what it does.
+        self.buy_label_action.setToolTip(
+            f"Rates, review and labels for the {count} selected orders (Ctrl+Shift+L)"
+            if count > 1
+            else "Rates and a label for the selected order (Ctrl+Shift+L)"
+        )
+
+    def buy_labels(self) -> QDialog | None:
+        """One selected order: the buy dialog; several: the batch dialog.  Returns it."""
+        ids = self.selected_order_ids()
+        if not ids or not self._may_ship():
+            return None
+        dialog: QDialog
+        if len(ids) == 1:
+            from ui.dialogs.label_buy import BuyLabelDialog
+
+            dialog = BuyLabelDialog(self._services, self._actor, ids[0], self)
+        else:
+            from ui.dialogs.label_batch import BatchLabelDialog
+
+            dialog = BatchLabelDialog(self._services, self._actor, ids, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
     def _report_shown_rows(self) -> None:
         table = self.table
         count = self.model.rowCount()
@@ -500,6 +568,7 @@ class OrdersView(QWidget):
         index = max(0, self.store_combo.findData(current))
         self.store_combo.setCurrentIndex(index)
         self.store_combo.blockSignals(False)
+        self._update_label_action()
         self._update_page()
 
     # --- refresh --------------------------------------------------------------------

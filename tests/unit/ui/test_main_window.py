@@ -23,6 +23,7 @@ def test_operator_can_open_change_password_and_lock_hides_name(qtbot: Any, core:
     assert window._stores_action.isVisible()
     assert window._mailboxes_action.isVisible()
     assert window._drafting_action.isVisible()
+    assert window._shipping_action.isVisible()
     window._password_action.trigger()
     dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, ChangePasswordDialog)]
     assert len(dialogs) == 1
@@ -59,6 +60,7 @@ def test_no_session_means_no_tabs_and_no_admin_actions(qtbot: Any, core: Any) ->
     assert not window._stores_action.isVisible()
     assert not window._mailboxes_action.isVisible()
     assert not window._drafting_action.isVisible()
+    assert not window._shipping_action.isVisible()
     assert not window._password_action.isVisible()
     window.manage_stores()
     assert window.tab("operators") is None and window.tab("orders") is None

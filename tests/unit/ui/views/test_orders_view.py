@@ -17,6 +17,7 @@ from app.services import Core, Services, build_services
 from app.vault import Vault
 from tests.helpers.operators import put_operator
 from tests.helpers.orders import ADMIN, NOW, make_order, seed
+from tests.helpers.windows import windows_go_before_the_vault  # noqa: F401
 from ui.events import QtEvents
 from ui.models.roles import ItemRole
 from ui.views import orders as orders_view
@@ -306,3 +307,58 @@ def test_an_order_not_delivered_yet_shows_its_delivery_state_not_delivered(
     from ui.models.orders_model import DELIVERY_TEXT
 
     assert pairs["Delivery:"] == DELIVERY_TEXT[orders[row].delivery_state]
+
+
+def _select_rows(v: Any, rows: list[int]) -> None:
+    sm = v.table.selectionModel()
+    flags = QItemSelectionModel.SelectionFlag
+    sm.clearSelection()
+    for row in rows:
+        sm.select(v.model.index(row, 0), flags.Select | flags.Rows)
+
+
+def test_buy_label_opens_the_one_order_dialog_or_the_batch(
+    qtbot: Any, vault: Vault, services: Services
+) -> None:
+    from ui.dialogs.label_batch import BatchLabelDialog
+    from ui.dialogs.label_buy import BuyLabelDialog
+
+    seed(vault, 6)
+    v = _view(qtbot, services)
+    action = v.buy_label_action
+    assert action.isVisible() and v.buy_label_button.isVisibleTo(v)
+    assert action.shortcut().toString() == "Ctrl+Shift+L"
+    assert action in v.table.actions()  # the table's context menu
+    assert not action.isEnabled() and v.buy_labels() is None  # nothing selected
+
+    _select_rows(v, [2])
+    assert action.isEnabled() and action.toolTip().startswith("Rates and a label for the")
+    one = v.buy_labels()
+    assert isinstance(one, BuyLabelDialog) and one.order_id == v.model.order_id(2)
+    one.reject()
+
+    _select_rows(v, [0, 1, 3])
+    assert action.toolTip().startswith("Rates, review and labels for the 3 selected")
+    action.trigger()
+    batches = [w for w in v.findChildren(BatchLabelDialog) if w.isVisible()]
+    assert len(batches) == 1
+    assert sorted(batches[0].order_ids) == sorted(str(v.model.order_id(r)) for r in (0, 1, 3))
+    batches[0].reject()
+
+
+def test_buy_label_is_hidden_from_an_operator_who_may_ship_for_no_store(
+    qtbot: Any, vault: Vault, services: Services
+) -> None:
+    seed(vault, 3)
+    stranger = Actor(id=2, username="s", display_name="S", role=AuthRole.AGENT)
+    v = _view(qtbot, services, actor=stranger)
+    assert not v.buy_label_action.isVisible() and not v.buy_label_button.isVisibleTo(v)
+    assert v.buy_labels() is None
+    member = Actor(
+        id=3, username="m", display_name="M", role=AuthRole.AGENT, store_ids=frozenset({1})
+    )
+    w = _view(qtbot, services, actor=member)
+    assert w.model.rowCount() == 3
+    assert w.buy_label_action.isVisible()
+    _select_rows(w, [0])
+    assert w.buy_label_action.isEnabled()
