@@ -376,13 +376,15 @@ def app_icon() -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from app.cli import build_parser, profile_from_args
+    from app.cli import build_parser, global_options, profile_from_args
     from app.cli import run as run_command
     from app.logsetup import setup_logging
     from app.paths import log_dir
 
-    # stage: arguments
-    args = build_parser().parse_args(argv)
+    # stage: arguments (the commands' modules load only when a command is given)
+    args = global_options(argv)
+    if args is None:
+        args = build_parser().parse_args(argv)
     level = getattr(logging, args.log_level)
     if args.command:
         setup_logging(None, level=level)

@@ -2,7 +2,7 @@
 
 No Qt here.  ``ui.main`` parses the same arguments and hands subcommands to :func:`run`.
 Each area's subcommands live in a module of this package with ``register(subparsers)``
-that sets ``func(args) -> int`` on its parsers; :data:`COMMAND_MODULES` lists them,
+that sets ``func(args) -> int`` on its parsers; :func:`command_modules` lists them,
 imported statically (the bundle finds only what is imported by name in the code).
 The core never imports this package: dependencies point down, from here to the services.
 """
@@ -17,47 +17,75 @@ import sys
 from typing import Any
 
 from app import __version__
-from app.cli import (
-    audit,
-    draft,
-    labels,
-    mail,
-    operators,
-    orders,
-    settings,
-    stores,
-    unattended,
-    vault,
-)
-from app.cli import parse_email as parse_email_cli
-from app.cli import redact as redact_cli
 from app.cli.terminal import profile_from_args
 from app.errors import NoInput, UserError
 
 __all__ = ["build_parser", "main", "profile_from_args", "run"]
 
-COMMAND_MODULES = (
-    vault,
-    orders,
-    stores,
-    mail,
-    draft,
-    labels,
-    settings,
-    audit,
-    operators,
-    unattended,
-    parse_email_cli,
-    redact_cli,
-)
+
+def command_modules() -> tuple[Any, ...]:
+    """The modules of the subcommands, each with ``register(subparsers)``.  Imported
+    here, statically (the bundle sees these imports), and only when commands are parsed:
+    the app's window starts without loading them (``global_options``)."""
+    from app.cli import (
+        audit,
+        draft,
+        labels,
+        mail,
+        operators,
+        orders,
+        settings,
+        stores,
+        unattended,
+        vault,
+    )
+    from app.cli import parse_email as parse_email_cli
+    from app.cli import redact as redact_cli
+
+    return (
+        vault,
+        orders,
+        stores,
+        mail,
+        draft,
+        labels,
+        settings,
+        audit,
+        operators,
+        unattended,
+        parse_email_cli,
+        redact_cli,
+    )
+
 
 log = logging.getLogger("muttefik.cli")
+
+
+def global_options(argv: list[str] | None) -> argparse.Namespace | None:
+    """The options of the app's window (``--profile``, ``--demo``, ``--log-level``) when
+    ``argv`` holds nothing else; ``None`` when it names a command or asks for help, which
+    :func:`build_parser` then parses with every command."""
+    parser = argparse.ArgumentParser(prog="muttefik", add_help=False)
+    _add_global_options(parser)
+    args, rest = parser.parse_known_args(argv)
+    if rest:
+        return None
+    args.command = None
+    return args
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="muttefik", description="Müttefik Desk: buyer messages, orders and labels."
     )
+    _add_global_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in command_modules():
+        module.register(sub)
+    return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", action="version", version=f"Müttefik Desk {__version__}")
     parser.add_argument(
         "--profile", metavar="DIR", type=_profile_dir, help="use the profile in DIR"
@@ -66,10 +94,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMAND_MODULES:
-        module.register(sub)
-    return parser
 
 
 def _profile_dir(text: str) -> str:
