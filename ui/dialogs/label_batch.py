@@ -144,13 +144,14 @@ class BatchLabelDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("batchLabelDialog")
-        self.setWindowTitle(f"Shipping labels for {len(order_ids)} orders")
+
         self.setMinimumSize(900, 520)
         self._labels = services.labels
         self._actor = actor
         self._print_fn = print_fn
         self._list_printers = list_printers
         self.order_ids = list(dict.fromkeys(order_ids))
+        self.setWindowTitle(f"Shipping labels for {len(self.order_ids)} orders")
         self.lines: list[BatchLine] = [BatchLine(oid, 0) for oid in self.order_ids]
         self.left_out: set[str] = set()
         #: The label of each bought shipment row printed or fetched here (memory only).
@@ -381,7 +382,6 @@ class BatchLabelDialog(QDialog):
         when_done(
             self._labels.read(self._actor, lambda r: (r.printers(), r.last_printers())),
             self._printers_read,
-            lambda _exc: None,  # no saved printers: the computer's queues still come
             parent=self,
         )
         listing = self._list_printers
