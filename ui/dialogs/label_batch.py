@@ -92,9 +92,17 @@ class Printed:
     note: str | None = None
 
 
+def service_text(carrier: str | None, service: str | None) -> str:
+    """ "UPS Ground"; "Amazon Shipping Ground" once, not after its carrier again."""
+    carrier, service = (carrier or "").strip(), (service or "").strip()
+    if carrier and service.lower().startswith(carrier.lower()):
+        return service
+    return f"{carrier} {service}".strip() or "—"
+
+
 def rate_text(rate: Rate) -> str:
     protected = " ✓" if rate.protected else ""
-    return f"{rate.carrier_name} {rate.service_name}{protected} — {rate.total}"
+    return f"{service_text(rate.carrier_name, rate.service_name)}{protected} — {rate.total}"
 
 
 def delivery_text(rate: Rate | None) -> str:
@@ -276,7 +284,7 @@ class BatchLabelDialog(QDialog):
         lines = [li for li in self.lines if li.state is state]
         if not lines:
             return []
-        reasons = "; ".join(f"{li.order_id}: {li.message or ''}".rstrip(": ") for li in lines[:3])
+        reasons = "; ".join(f"{li.order_id}: {li.message or ''}".rstrip(": .") for li in lines[:3])
         more = f" and {len(lines) - 3} more" if len(lines) > 3 else ""
         return [f"{len(lines)} {words}: {reasons}{more}"]
 
@@ -611,7 +619,7 @@ class BatchLabelDialog(QDialog):
         elif line.shipment is not None and line.state is BatchState.BOUGHT:
             shipment = line.shipment
             self.table.setItem(
-                index, Column.SERVICE, _item(f"{shipment.carrier or ''} {shipment.service or ''}")
+                index, Column.SERVICE, _item(service_text(shipment.carrier, shipment.service))
             )
         elif line.rate is not None:
             self.table.setItem(index, Column.SERVICE, _item(rate_text(line.rate)))

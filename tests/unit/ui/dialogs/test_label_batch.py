@@ -44,7 +44,7 @@ from app.services import Core, Services, build_services
 from tests.helpers.operators import put_operator
 from tests.helpers.orders import ADMIN, make
 from tests.helpers.windows import windows_go_before_the_vault  # noqa: F401
-from ui.dialogs.label_batch import BatchLabelDialog, Column
+from ui.dialogs.label_batch import BatchLabelDialog, Column, service_text
 from ui.printing import PrintTarget
 
 DECLINED = "111-0000003-0000021"  # make(3)'s order id: its purchase is declined
@@ -297,6 +297,7 @@ def test_a_batch_of_five_with_one_declined_buys_four_and_never_twice(
     bought = next(oid for oid in ORDER_IDS if oid != DECLINED)
     assert _state(dialog, bought).startswith("Bought, tracking 1ZTRACK")
     assert dialog.summary.text().startswith(f"4 bought, 1 failed: {DECLINED}: Amazon could not")
+    assert dialog.summary.text().endswith("Nothing was bought.")  # one full stop
     assert dialog.total_label.text() == "Bought: 4 labels for 29.80 USD"
     assert sorted(fake.purchases) == sorted(ORDER_IDS)
 
@@ -385,3 +386,9 @@ def test_the_dialog_closes_only_through_cancel_while_working(
     assert all(li.state is BatchState.PENDING for li in dialog.lines)
     dialog.reject()
     assert not dialog.isVisible()
+
+
+def test_a_service_named_after_its_carrier_is_not_named_twice() -> None:
+    assert service_text("UPS", "Ground") == "UPS Ground"
+    assert service_text("Amazon Shipping", "Amazon Shipping Ground") == "Amazon Shipping Ground"
+    assert service_text(None, None) == "—"
