@@ -57,8 +57,9 @@ from app.fulfillment.models import (
 )
 from app.fulfillment.service import AlreadyBought, PriceChanged, PurchaseUncertain
 from ui.dialogs.forms import BUSY_STYLE, ERR_STYLE, OK_STYLE, esc, result_label
+from ui.dialogs.label_preview import GuardedOp
 from ui.models.orders_model import local_time
-from ui.ops import Lane, Op, when_done
+from ui.ops import Lane, when_done
 
 #: The format choices: (text, format, dpi).
 FORMATS = (
@@ -145,6 +146,7 @@ class BuyLabelDialog(QDialog):
         self.ship_date = QDateEdit(QDate.currentDate())
         self.ship_date.setObjectName("shipDate")
         self.ship_date.setCalendarPopup(True)
+        self.ship_date.setDisplayFormat("ddd d MMM yyyy")
         self.ship_date.setMinimumDate(QDate.currentDate())
         row.addWidget(self.ship_date)
         row.addSpacing(16)
@@ -223,6 +225,7 @@ class BuyLabelDialog(QDialog):
         self.dim_unit.addItem("in", DimensionUnit.INCH)
         self.dim_unit.addItem("cm", DimensionUnit.CENTIMETER)
         dims.addWidget(self.dim_unit)
+        dims.addStretch(1)
         form.addRow("Size (L × W × H):", dims)
         weight = QHBoxLayout()
         self.weight_spin = self._spin()
@@ -394,7 +397,7 @@ class BuyLabelDialog(QDialog):
 
         self._set_busy(True)
         self._say(BUSY_STYLE, "Asking Amazon for rates…")
-        Op(self, work, lane=Lane.NET).with_progress("Asking Amazon for rates…").on_success(
+        GuardedOp(self, work, lane=Lane.NET).with_progress("Asking Amazon for rates…").on_success(
             self.show_rates
         ).on_failure(self._error).on_cancelled(self._rates_cancelled).run()
 
@@ -491,7 +494,7 @@ class BuyLabelDialog(QDialog):
         self._set_busy(True)
         self._say(BUSY_STYLE, "Buying the label…")
         # Not cancellable: once Amazon is asked, the label may be bought.
-        Op(self, work, lane=Lane.NET).with_progress(
+        GuardedOp(self, work, lane=Lane.NET).with_progress(
             "Buying the label…", cancellable=False
         ).on_success(self._bought).on_failure(self._error).run()
 
@@ -531,7 +534,7 @@ class BuyLabelDialog(QDialog):
             shipment = self.loaded.order.existing
             self._bought(Bought(shipment=shipment, documents=documents))
 
-        Op(
+        GuardedOp(
             self, lambda job: labels.documents(actor, row_id, cancel=job.cancel), lane=Lane.NET
         ).with_progress("Getting the label…").on_success(got).on_failure(self._error).on_cancelled(
             lambda: self._set_busy(False)
@@ -651,7 +654,9 @@ class BuyLabelDialog(QDialog):
         def answered(choice: str) -> None:
             if choice != "Yes, it was not bought":
                 return
-            Op(self, lambda _job: self._labels.forget_uncertain(self._actor, row_id)).on_success(
+            GuardedOp(
+                self, lambda _job: self._labels.forget_uncertain(self._actor, row_id)
+            ).on_success(
                 lambda _none: self._say(
                     OK_STYLE, "Noted. You can buy the label now: choose a service and Buy."
                 )

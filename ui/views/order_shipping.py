@@ -30,8 +30,9 @@ from app.amazon.models import Order
 from app.auth.models import Actor
 from app.fulfillment.models import Shipment, ShipmentState, ShippableOrder
 from app.notices import ShipmentsChanged
+from ui.dialogs.label_preview import GuardedOp
 from ui.models.orders_model import local_time
-from ui.ops import Lane, Op, when_done
+from ui.ops import Lane, when_done
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -241,7 +242,7 @@ class ShippingSection(QWidget):
             self.preview = dialog
             dialog.open()
 
-        Op(
+        GuardedOp(
             self, lambda job: labels.documents(actor, shipment.id, cancel=job.cancel), lane=Lane.NET
         ).with_progress("Getting the label…").on_success(got).run()
 
@@ -265,7 +266,7 @@ class ShippingSection(QWidget):
             self.question = None
             if button is not void:
                 return
-            Op(
+            GuardedOp(
                 self,
                 lambda job: labels.void(actor, shipment.id, cancel=job.cancel),
                 lane=Lane.NET,
@@ -279,7 +280,7 @@ class ShippingSection(QWidget):
 
     def refresh_tracking(self, shipment: Shipment) -> None:
         actor, labels = self._actor, self._labels
-        Op(
+        GuardedOp(
             self,
             lambda job: labels.refresh_tracking(actor, shipment.id, cancel=job.cancel),
             lane=Lane.NET,
