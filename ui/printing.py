@@ -71,8 +71,8 @@ class PrintTarget:
     def accepts(self, fmt: LabelFormat | str) -> bool:
         """Whether a document of ``fmt`` ("SLIP" for a packing slip) can go here."""
         if fmt == LabelFormat.ZPL:
-            return self.kind is PrinterKind.ZPL_TCP or self.raw
-        return self.kind is PrinterKind.CUPS and not self.raw
+            return self.kind == PrinterKind.ZPL_TCP or self.raw
+        return self.kind == PrinterKind.CUPS and not self.raw
 
 
 def job_title(order_id: str) -> str:
@@ -89,14 +89,14 @@ def print_label(
     failed).  Blocks: worker thread."""
     if not target.accepts(document.format):
         raise WrongPrinter(detail=f"{document.format} to {target.kind} raw={target.raw}")
-    if document.format is LabelFormat.ZPL:
-        if target.kind is PrinterKind.ZPL_TCP:
+    if document.format == LabelFormat.ZPL:
+        if target.kind == PrinterKind.ZPL_TCP:
             host, port = parse_printer_address(target.address or "")
             send_zpl_tcp(host, port, document.data)
             return f"{host}:{port}"
         return print_cups(target.name, document.data, title=title, raw=True)
     options = cups_options(settings, document.format)
-    if document.format is LabelFormat.PNG and document.dpi and not settings.scale_to_fit:
+    if document.format == LabelFormat.PNG and document.dpi and not settings.scale_to_fit:
         # CUPS places an image by its pixels per inch: at the label's dpi it is 4x6 in.
         options["ppi"] = str(document.dpi)
     return print_cups(target.name, document.data, title=title, options=options)

@@ -19,20 +19,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
     QComboBox,
     QDateEdit,
     QDialog,
-    QDoubleSpinBox,
-    QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -44,7 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.amazon.spapi.shipping import DimensionUnit, DocumentSpec, LabelFormat, WeightUnit
+from app.amazon.spapi.shipping import DocumentSpec, LabelFormat
 from app.auth.models import Actor
 from app.errors import UserError
 from app.fulfillment.models import (
@@ -58,6 +53,7 @@ from app.fulfillment.models import (
 from app.fulfillment.service import AlreadyBought, PriceChanged, PurchaseUncertain
 from ui.dialogs.forms import BUSY_STYLE, ERR_STYLE, OK_STYLE, esc, result_label
 from ui.dialogs.label_preview import GuardedOp
+from ui.dialogs.package_box import CUSTOM, PackageBox
 from ui.models.orders_model import local_time
 from ui.ops import Lane, when_done
 
@@ -68,7 +64,6 @@ FORMATS = (
     ("ZPL 203 dpi", LabelFormat.ZPL, 203),
     ("ZPL 300 dpi", LabelFormat.ZPL, 300),
 )
-CUSTOM = "Custom size"
 GREY = QBrush(QColor("#888"))
 
 
@@ -140,7 +135,13 @@ class BuyLabelDialog(QDialog):
         self.form = QWidget()
         body = QVBoxLayout(self.form)
         body.setContentsMargins(0, 0, 0, 0)
-        body.addWidget(self._package_box())
+        self.package_box = PackageBox()
+        # The box's fields, as the dialog's (tests and the flow read them here).
+        self.preset = self.package_box.preset
+        self.length_spin = self.package_box.length_spin
+        self.weight_spin = self.package_box.weight_spin
+        self.remember = self.package_box.remember
+        body.addWidget(self.package_box)
         row = QHBoxLayout()
         row.addWidget(QLabel("Ship date:"))
         self.ship_date = QDateEdit(QDate.currentDate())
@@ -153,8 +154,8 @@ class BuyLabelDialog(QDialog):
         row.addWidget(QLabel("Label format:"))
         self.format = QComboBox()
         self.format.setObjectName("formatCombo")
-        for text, fmt, dpi in FORMATS:
-            self.format.addItem(text, (fmt, dpi))
+        for text, _fmt, _dpi in FORMATS:
+            self.format.addItem(text)
         row.addWidget(self.format)
         row.addStretch(1)
         self.rates_button = QPushButton("Get rates")
@@ -196,66 +197,6 @@ class BuyLabelDialog(QDialog):
         layout.addLayout(buttons)
         self.resize(720, 600)
         self._load()
-
-    def _package_box(self) -> QGroupBox:
-        box = QGroupBox("Package")
-        form = QFormLayout(box)
-        self.preset = QComboBox()
-        self.preset.setObjectName("presetCombo")
-        self.preset.currentIndexChanged.connect(lambda _i: self._preset_chosen())
-        form.addRow("Preset:", self.preset)
-        dims = QHBoxLayout()
-        self.length_spin, self.width_spin, self.height_spin = (
-            self._spin(),
-            self._spin(),
-            self._spin(),
-        )
-        named = (
-            ("length", self.length_spin),
-            ("width", self.width_spin),
-            ("height", self.height_spin),
-        )
-        for name, spin in named:
-            spin.setObjectName(name)
-            dims.addWidget(spin)
-            if spin is not self.height_spin:
-                dims.addWidget(QLabel("×"))
-        self.dim_unit = QComboBox()
-        self.dim_unit.setObjectName("dimUnit")
-        self.dim_unit.addItem("in", DimensionUnit.INCH)
-        self.dim_unit.addItem("cm", DimensionUnit.CENTIMETER)
-        dims.addWidget(self.dim_unit)
-        dims.addStretch(1)
-        form.addRow("Size (L × W × H):", dims)
-        weight = QHBoxLayout()
-        self.weight_spin = self._spin()
-        self.weight_spin.setObjectName("weight")
-        weight.addWidget(self.weight_spin)
-        self.weight_unit = QComboBox()
-        self.weight_unit.setObjectName("weightUnit")
-        for text, unit in (
-            ("lb", WeightUnit.POUND),
-            ("oz", WeightUnit.OUNCE),
-            ("kg", WeightUnit.KILOGRAM),
-            ("g", WeightUnit.GRAM),
-        ):
-            self.weight_unit.addItem(text, unit)
-        weight.addWidget(self.weight_unit)
-        weight.addStretch(1)
-        form.addRow("Weight:", weight)
-        self.remember = QCheckBox()
-        self.remember.setObjectName("rememberPreset")
-        self.remember.setVisible(False)
-        form.addRow("", self.remember)
-        return box
-
-    @staticmethod
-    def _spin() -> QDoubleSpinBox:
-        spin = QDoubleSpinBox()
-        spin.setDecimals(2)
-        spin.setRange(0, 10000)
-        spin.setMinimumWidth(80)
-        return spin
 
     # --- loading ------------------------------------------------------------------------
 
@@ -305,17 +246,7 @@ class BuyLabelDialog(QDialog):
                 + ". Buying offers a reprint or a second label.",
             )
         self.form.setEnabled(True)
-        self.preset.blockSignals(True)
-        self.preset.addItem(CUSTOM, None)
-        for preset in loaded.presets:
-            self.preset.addItem(f"{preset.name} — {preset.describe()}", preset)
-        pick = order.preset
-        index = next(
-            (i for i in range(self.preset.count()) if _same(self.preset.itemData(i), pick)), 0
-        )
-        self.preset.setCurrentIndex(index)
-        self.preset.blockSignals(False)
-        self._preset_chosen()
+        self.package_box.show_presets(loaded.presets, order.preset)
         skus = {sku for sku, _title, _qty in order.items if sku}
         if len(skus) == 1:
             self.remember.setText(f"Remember for SKU {next(iter(skus))}")
@@ -327,37 +258,13 @@ class BuyLabelDialog(QDialog):
                 self.format.setCurrentIndex(i)
         self.rates_button.setFocus()
 
-    def _preset_chosen(self) -> None:
-        preset = self.preset.currentData()
-        if not isinstance(preset, PackagePreset):
-            return
-        self.length_spin.setValue(float(preset.length))
-        self.width_spin.setValue(float(preset.width))
-        self.height_spin.setValue(float(preset.height))
-        self.weight_spin.setValue(float(preset.weight))
-        self.dim_unit.setCurrentIndex(self.dim_unit.findData(preset.dimension_unit))
-        self.weight_unit.setCurrentIndex(self.weight_unit.findData(preset.weight_unit))
-
     def package(self) -> PackagePreset:
         """The package as the form shows it (a preset's name when it was not changed)."""
         assert self.loaded is not None
-        chosen = self.preset.currentData()
-        typed = PackagePreset(
-            store_id=self.loaded.order.store_id,
-            name=CUSTOM,
-            length=_dec(self.length_spin),
-            width=_dec(self.width_spin),
-            height=_dec(self.height_spin),
-            dimension_unit=DimensionUnit(self.dim_unit.currentData()),
-            weight=_dec(self.weight_spin),
-            weight_unit=WeightUnit(self.weight_unit.currentData()),
-        )
-        if isinstance(chosen, PackagePreset) and _same_size(chosen, typed):
-            return chosen
-        return typed
+        return self.package_box.package(self.loaded.order.store_id)
 
     def spec(self) -> DocumentSpec:
-        fmt, dpi = self.format.currentData()
+        _text, fmt, dpi = FORMATS[max(self.format.currentIndex(), 0)]
         return DocumentSpec(format=fmt, dpi=dpi)
 
     # --- rates --------------------------------------------------------------------------
@@ -672,27 +579,6 @@ class BuyLabelDialog(QDialog):
             ],
             answered,
         )
-
-
-def _dec(spin: QDoubleSpinBox) -> Decimal:
-    return Decimal(str(round(spin.value(), 2)))
-
-
-def _same_size(a: PackagePreset, b: PackagePreset) -> bool:
-    return (a.length, a.width, a.height, a.dimension_unit, a.weight, a.weight_unit) == (
-        b.length,
-        b.width,
-        b.height,
-        b.dimension_unit,
-        b.weight,
-        b.weight_unit,
-    )
-
-
-def _same(data: Any, preset: PackagePreset | None) -> bool:
-    if not isinstance(data, PackagePreset) or preset is None:
-        return False
-    return data.id == preset.id if preset.id is not None else data.name == preset.name
 
 
 def _with_existing(order: ShippableOrder, shipment: Any) -> ShippableOrder:

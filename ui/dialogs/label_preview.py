@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import shiboken6
@@ -212,7 +213,9 @@ class LabelPreviewDialog(QDialog):
         self._labels = labels
         self._actor = actor
         self._shipment = shipment
-        self.document = _label_document(documents)
+        label = _label_document(documents)
+        # The format as the enum (the checks below compare by identity).
+        self.document = replace(label, format=LabelFormat(label.format))
         self._source = source
         self._items = tuple(items)
         self._list_printers = list_printers

@@ -235,3 +235,24 @@ def test_a_second_buy_press_while_buying_buys_nothing(
         assert not dialog.buy_button.isEnabled()
         dialog.buy()  # a second press while buying does nothing
     assert client.purchases == 1
+
+
+def test_the_chosen_format_is_bought_and_previewed(
+    qtbot: Any, world: tuple[Services, ScriptedShipping]
+) -> None:
+    from app.amazon.spapi.shipping import LabelFormat
+
+    services, client = world
+    client.label = b"^XA^FO40,40^FDSHIP TO^FS^XZ"
+    dialog = _dialog(qtbot, services)
+    dialog.format.setCurrentText("ZPL 300 dpi")
+    _rates(qtbot, dialog)
+    with qtbot.waitSignal(dialog.label_bought, timeout=5000) as bought:
+        dialog.buy_button.click()
+    shipment = bought.args[0].shipment
+    assert (shipment.label_format, shipment.dpi) == (LabelFormat.ZPL, 300)
+    preview = dialog.preview
+    assert isinstance(preview, LabelPreviewDialog)
+    qtbot.addWidget(preview)
+    assert preview.document.format is LabelFormat.ZPL
+    assert preview.zpl_box.toPlainText() == "SHIP TO"
