@@ -2,23 +2,37 @@
 queue comes out as a PDF whose text holds the tracking number; a PNG label made by Qt
 comes out at its true size (4x6 in at its dpi); the packing slip Qt draws into memory
 comes out with the order id; ZPL reaches a raw queue and a TCP printer byte for byte;
-a label for a printer that cannot take it is refused before anything is sent."""
+a label for a printer that cannot take it is refused before anything is sent; and the
+buy dialog's whole path: rates and a purchase over HTTP against the fake SP-API, the
+preview at true size, Print to cups-pdf, bought once."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt
 from PySide6.QtGui import QFont, QImage, QPainter
 
+from app.amazon.models import Credentials, Region, StoreDraft
 from app.amazon.spapi.shipping import DocumentType, LabelDocument, LabelFormat
+from app.demo.fake_spapi import FakeSpApi
+from app.fulfillment.models import ShippingDefaults
 from app.fulfillment.printers import Paper, PrinterKind, PrintSettings
+from app.services import Core, Services, build_services
 from tests.helpers.cups import Cups, ZplListener, pdf_text, tiny_pdf, wait_for_pdf, zpl_label
+from tests.helpers.labels import BOX, SHIP_FROM
+from tests.helpers.operators import put_operator
+from tests.helpers.orders import ADMIN
+from tests.helpers.windows import windows_go_before_the_vault  # noqa: F401
 from tests.support import service_missing
+from ui.dialogs.label_buy import BuyLabelDialog
+from ui.dialogs.label_preview import LabelPreviewDialog, screen_dpi
 from ui.printing import (
     PrintTarget,
     WrongPrinter,
@@ -151,3 +165,67 @@ def test_a_label_the_printer_cannot_take_is_refused_before_sending(
         tcp = PrintTarget("Zebra", PrinterKind.ZPL_TCP, address=zpl_listener.address)
         print_label(tcp, pdf, LABEL_4X6, "Order 1")
     assert zpl_listener.jobs.empty()
+
+
+@pytest.fixture
+def fake_shop(core: Core) -> Iterator[tuple[Services, FakeSpApi, str]]:
+    """Store 1 on the fake SP-API over HTTP (the real Shipping client), its orders synced,
+    a ship-from address and a default box; an unshipped merchant-fulfilled order."""
+    from app.amazon.spapi import clear_token_cache
+
+    clear_token_cache()
+    put_operator(core.vault, ADMIN)
+    with FakeSpApi(orders=40, seed=5, speed=None, settle_seconds=0) as server:
+        server.add_orders(12)
+        services = build_services(core)
+        draft = StoreDraft(
+            "Main", Region.NA, ("ATVPDKIKX0DER",), server.client_id, server.base_url, server.lwa_url
+        )
+        services.stores.create_store(
+            ADMIN, draft, Credentials(server.client_secret, server.refresh_token)
+        )
+        services.sync.sync_store(ADMIN, 1, threading.Event())
+        services.labels.save_defaults(ADMIN, ShippingDefaults(store_id=1, ship_from=SHIP_FROM))
+        services.labels.save_preset(ADMIN, BOX)
+        stored = set(
+            core.vault.call(lambda c: [r[0] for r in c.execute("SELECT order_id FROM orders")])
+        )
+        eligible = [o for o in server.shipping.eligible_order_ids() if o in stored]
+        assert eligible, "the fake has no unshipped merchant-fulfilled order"
+        yield services, server, eligible[0]
+    clear_token_cache()
+
+
+def test_the_buy_dialog_buys_over_http_and_the_preview_prints_to_cups(
+    qtbot: Any, cups: Cups, fake_shop: tuple[Services, FakeSpApi, str]
+) -> None:
+    """The demo's path: rates and a purchase through the real Shipping client against
+    the fake SP-API, the preview at true size, Print to the cups-pdf queue (the tracking
+    number read back), bought once."""
+    from ui import ops
+
+    ops.install()
+    services, server, order_id = fake_shop
+    dialog = BuyLabelDialog(services, ADMIN, order_id)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.loaded is not None, timeout=10000)
+    dialog.rates_button.click()
+    qtbot.waitUntil(lambda: dialog.quote is not None and not dialog.busy, timeout=30000)
+    assert dialog.rates.rowCount() > 1 and dialog.buy_button.text().startswith("Buy for ")
+    with qtbot.waitSignal(dialog.label_bought, timeout=30000) as bought:
+        dialog.buy_button.click()
+    shipment = bought.args[0].shipment
+    assert shipment.tracking_id and [s.order_id for s in server.shipping.shipments] == [order_id]
+    preview = dialog.preview
+    assert isinstance(preview, LabelPreviewDialog)
+    qtbot.addWidget(preview)
+    dpi = screen_dpi(preview)
+    assert preview.display_size() == QSize(round(4 * dpi), round(6 * dpi))
+    qtbot.waitUntil(lambda: preview.printer.findData(cups.pdf_queue) >= 0, timeout=20000)
+    preview.printer.setCurrentIndex(preview.printer.findData(cups.pdf_queue))
+    since = time.time()
+    with qtbot.waitSignal(preview.label_printed, timeout=30000):
+        preview.print_button.click()
+    assert shipment.tracking_id in pdf_text(wait_for_pdf(since, f"Order {order_id}"))
+    assert len(server.shipping.shipments) == 1
