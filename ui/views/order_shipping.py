@@ -215,6 +215,8 @@ class ShippingSection(QWidget):
 
         dialog = BuyLabelDialog(self._services, self._actor, self._order.order_id, self.window())
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        # Also without change notices (a panel built without qt_events).
+        dialog.label_bought.connect(lambda _bought: self.reload())
         self.buy_dialog = dialog
         dialog.open()
 
@@ -239,6 +241,7 @@ class ShippingSection(QWidget):
                 parent=self.window(),
             )
             dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.label_printed.connect(lambda _printer: self.reload())
             self.preview = dialog
             dialog.open()
 
