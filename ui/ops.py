@@ -242,7 +242,8 @@ class Op(Generic[T]):
 
                 show_error(self._parent, exc)
 
-        when_done(future, finish_success, finish_failure)
+        # Nothing is delivered into a parent that was deleted meanwhile (a closed dialog).
+        when_done(future, finish_success, finish_failure, parent=self._parent)
         return future
 
 

@@ -1,9 +1,7 @@
 """Printing labels and packing slips from memory (the Qt side of ``app/fulfillment``).
 
-A label document is buyer PII: it goes from memory to the printer and nowhere else.
-PDF and PNG labels go to a CUPS queue as Amazon's own bytes, piped to ``lp`` with the
-printer preset's options (:func:`app.fulfillment.printers.cups_options`); ZPL goes raw to
-a thermal printer's TCP port or to a CUPS raw queue.  The packing slip is drawn by Qt
+Labels go through :func:`app.fulfillment.printing.print_label` (re-exported here with
+the target and error types), the dispatch the CLI uses too.  The packing slip is drawn by Qt
 (:class:`QTextDocument` on a :class:`QPdfWriter` writing into a :class:`QBuffer`: vector
 text, no file) and printed through the same pipe.  Job titles are ``Order <id>``.
 
@@ -16,20 +14,18 @@ which Qt allows off the GUI thread (QPainter on a QPdfWriter/QImage in another t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QSizeF
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
-from app.amazon.spapi.shipping import LabelDocument, LabelFormat
-from app.errors import UserError
-from app.fulfillment.printers import (
-    PrinterKind,
-    PrintSettings,
-    cups_options,
-    parse_printer_address,
-    print_cups,
-    send_zpl_tcp,
+from app.amazon.spapi.shipping import LabelFormat
+from app.fulfillment.printers import PrintSettings, cups_options, print_cups
+from app.fulfillment.printing import (
+    SLIP_FORMAT,
+    PrintTarget,
+    WrongPrinter,
+    job_title,
+    print_label,
 )
 
 __all__ = [
@@ -42,64 +38,7 @@ __all__ = [
     "print_packing_slip",
 ]
 
-#: The "format" the last printer of packing slips is remembered under.
-SLIP_FORMAT = "SLIP"
-
 SlipItem = tuple[str | None, str | None, int]  # (sku, title, quantity)
-
-
-class WrongPrinter(UserError):
-    title = "Choose another printer"
-    message = (
-        "This printer cannot print this kind of label. ZPL labels go to a thermal "
-        "printer (by its network address, or a raw printer queue); PDF and PNG labels and "
-        "packing slips go to a regular printer. The label is kept; nothing is bought again."
-    )
-
-
-@dataclass(frozen=True)
-class PrintTarget:
-    """Where a document can be printed: a CUPS queue (``raw``: a queue without a driver,
-    which passes ZPL through) or a thermal printer at ``address`` (host:port)."""
-
-    name: str
-    kind: PrinterKind
-    address: str | None = None
-    raw: bool = False
-    ready: bool = True
-
-    def accepts(self, fmt: LabelFormat | str) -> bool:
-        """Whether a document of ``fmt`` ("SLIP" for a packing slip) can go here."""
-        if fmt == LabelFormat.ZPL:
-            return self.kind == PrinterKind.ZPL_TCP or self.raw
-        return self.kind == PrinterKind.CUPS and not self.raw
-
-
-def job_title(order_id: str) -> str:
-    """A print job's name as others see it in the queue: the order id only."""
-    return f"Order {order_id}"
-
-
-def print_label(
-    target: PrintTarget, document: LabelDocument, settings: PrintSettings, title: str
-) -> str:
-    """Send ``document`` (from memory) to ``target``; returns the CUPS job id, or
-    ``host:port`` for a thermal printer.  Raises :class:`WrongPrinter` for a format
-    the target does not take and the printers' ``UserError``s (offline, not found,
-    failed).  Blocks: worker thread."""
-    if not target.accepts(document.format):
-        raise WrongPrinter(detail=f"{document.format} to {target.kind} raw={target.raw}")
-    if document.format == LabelFormat.ZPL:
-        if target.kind == PrinterKind.ZPL_TCP:
-            host, port = parse_printer_address(target.address or "")
-            send_zpl_tcp(host, port, document.data)
-            return f"{host}:{port}"
-        return print_cups(target.name, document.data, title=title, raw=True)
-    options = cups_options(settings, document.format)
-    if document.format == LabelFormat.PNG and document.dpi and not settings.scale_to_fit:
-        # CUPS places an image by its pixels per inch: at the label's dpi it is 4x6 in.
-        options["ppi"] = str(document.dpi)
-    return print_cups(target.name, document.data, title=title, options=options)
 
 
 def print_packing_slip(

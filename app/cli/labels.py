@@ -30,8 +30,8 @@ from app.amazon.spapi.shipping import DocumentSpec, DocumentType, LabelFormat, R
 from app.cli.terminal import open_cli_services, sign_in_on_terminal
 from app.errors import UserError
 from app.fulfillment.models import PackagePreset, Shipment
-from app.fulfillment.printers import PrinterKind, parse_printer_address
-from app.fulfillment.printing import PrintTarget, job_title, print_label
+from app.fulfillment.printers import PrinterKind, parse_printer_address, printer_status
+from app.fulfillment.printing import PrintTarget, job_title, print_label, saved_settings
 
 
 def register(sub: Any) -> None:
@@ -240,29 +240,34 @@ def _print(
 ) -> int:
     """Print the label; a printer problem leaves the label bought and says how to retry."""
     saved = {
-        name: PrintTarget.from_saved(name, kind, address, settings)
-        for name, kind, address, settings in services.labels.read(
+        name: settings
+        for name, _kind, _address, settings in services.labels.read(
             actor, lambda r: r.printers()
         ).result()
     }
-    if target.kind is PrinterKind.CUPS and target.name in saved:
-        target = saved[target.name]  # the printer's saved preset (paper, scale, dpi)
+    settings = saved_settings(saved.get(target.name, "{}"))  # paper, scale, dpi
     label = next((d for d in documents if d.type is DocumentType.LABEL), documents[0])
+    retry = (
+        f"--zpl-host {target.address}"
+        if target.kind is PrinterKind.ZPL_TCP
+        else f"--printer {target.name}"
+    )
     try:
-        job = print_label(target, label, title=job_title(shipment.order_id))
+        if target.kind is PrinterKind.CUPS:  # a raw queue takes ZPL, a regular one PDF/PNG
+            target = PrintTarget(target.name, raw=printer_status(target.name).raw)
+        job = print_label(target, label, settings, job_title(shipment.order_id))
     except UserError as exc:
         print(
             f"The label is bought but was not printed: {exc.message}\n"
             f"Print it again with: muttefik labels reprint --shipment {shipment.shipment_id} "
-            f"{'--zpl-host ' + target.address if target.address else '--printer ' + target.name}",
+            f"{retry}",
             file=sys.stderr,
         )
         return 2
     services.labels.record_printed(
         actor, shipment.id, printer=target.name, label_format=str(label.format), source=source
     )
-    where = f"job {job}" if job else "sent"
-    print(f"Printed on {target.describe()} ({where}).", file=sys.stderr)
+    print(f"Printed on {target.describe()} ({job}).", file=sys.stderr)
     return 0
 
 

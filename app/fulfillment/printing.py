@@ -1,14 +1,17 @@
-"""Sending a label document to a printer target, from memory: the one dispatch the CLI
-and the app's print dialogs share (no Qt).
+"""Sending a label document to a printer, from memory: the one dispatch the CLI and the
+app's print dialogs share (no Qt; ``ui/printing.py`` adds the packing slip Qt draws).
 
-A target is a CUPS queue (PDF and PNG go as Amazon's own bytes, placed on the paper by
-the printer's preset; ZPL goes raw) or a thermal printer's raw port (ZPL only).  The
-job title is "Order <id>": never a name.
+A label document is buyer PII: it goes from memory to the printer and nowhere else.
+PDF and PNG labels go to a CUPS queue as Amazon's own bytes, piped to ``lp`` with the
+printer preset's options (:func:`app.fulfillment.printers.cups_options`); ZPL goes raw
+to a thermal printer's TCP port or to a CUPS raw queue.  Job titles are ``Order <id>``.
+
+Thread: :func:`print_label` blocks (subprocess, socket): a worker (``Lane.NET``) or the CLI.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from app.amazon.spapi.shipping import LabelDocument, LabelFormat
 from app.errors import UserError
@@ -21,58 +24,83 @@ from app.fulfillment.printers import (
     send_zpl_tcp,
 )
 
+__all__ = [
+    "SLIP_FORMAT",
+    "PrintTarget",
+    "WrongPrinter",
+    "job_title",
+    "print_label",
+    "saved_settings",
+]
 
-class WrongPrinterForFormat(UserError):
-    title = "This printer cannot take this label"
+#: The "format" the last printer of packing slips is remembered under.
+SLIP_FORMAT = "SLIP"
+
+
+class WrongPrinter(UserError):
+    title = "Choose another printer"
+    message = (
+        "This printer cannot print this kind of label. ZPL labels go to a thermal "
+        "printer (by its network address, or a raw printer queue); PDF and PNG labels and "
+        "packing slips go to a regular printer. The label is kept; nothing is bought again."
+    )
 
 
 @dataclass(frozen=True)
 class PrintTarget:
-    """Where a label goes: a CUPS queue by name, or a thermal printer at host:port."""
+    """Where a document can be printed: a CUPS queue (``raw``: a queue without a driver,
+    which passes ZPL through) or a thermal printer at ``address`` (host:port)."""
 
     name: str
     kind: PrinterKind = PrinterKind.CUPS
-    address: str | None = None  # "host:port" for ZPL_TCP
-    settings: PrintSettings = field(default_factory=PrintSettings)
-    #: A CUPS queue without a driver (passes ZPL through).
+    address: str | None = None
     raw: bool = False
+    ready: bool = True
 
-    @classmethod
-    def from_saved(cls, name: str, kind: str, address: str | None, settings: str) -> PrintTarget:
-        """A printer as the label service keeps it (``LabelsReader.printers()``)."""
-        try:
-            preset = PrintSettings.from_json(settings) if settings.strip("{} ") else PrintSettings()
-        except ValueError:
-            preset = PrintSettings()
-        return cls(name=name, kind=PrinterKind(kind), address=address, settings=preset)
+    def accepts(self, fmt: LabelFormat | str) -> bool:
+        """Whether a document of ``fmt`` ("SLIP" for a packing slip) can go here."""
+        if fmt == LabelFormat.ZPL:
+            return self.kind == PrinterKind.ZPL_TCP or self.raw
+        return self.kind == PrinterKind.CUPS and not self.raw
 
     def describe(self) -> str:
         return f"{self.name} ({self.address})" if self.address else self.name
 
 
-def job_title(order_id: str, what: str = "") -> str:
-    return f"Order {order_id}{' ' + what if what else ''}"
+def job_title(order_id: str) -> str:
+    """A print job's name as others see it in the queue: the order id only."""
+    return f"Order {order_id}"
 
 
-def print_label(target: PrintTarget, document: LabelDocument, *, title: str) -> str | None:
-    """Print ``document`` on ``target``; returns the CUPS job id (None for a raw port).
-    Raises the printer errors of :mod:`app.fulfillment.printers` in plain words, and
-    :class:`WrongPrinterForFormat`.  Blocks (subprocess, socket): worker thread."""
-    if target.kind is PrinterKind.ZPL_TCP:
-        if document.format is not LabelFormat.ZPL:
-            raise WrongPrinterForFormat(
-                f"“{target.name}” is a thermal printer that takes ZPL labels only; this "
-                f"label is {document.format}. Choose another printer, or buy ZPL labels "
-                "for it (Tools → Shipping…)."
-            )
-        host, port = parse_printer_address(target.address or "")
-        send_zpl_tcp(host, port, document.data)
-        return None
-    if document.format is LabelFormat.ZPL:
+def saved_settings(settings_json: str) -> PrintSettings:
+    """A printer's saved preset (``LabelsReader.printers()``); the defaults if unreadable."""
+    try:
+        return (
+            PrintSettings.from_json(settings_json)
+            if settings_json.strip("{} ")
+            else (PrintSettings())
+        )
+    except ValueError:
+        return PrintSettings()
+
+
+def print_label(
+    target: PrintTarget, document: LabelDocument, settings: PrintSettings, title: str
+) -> str:
+    """Send ``document`` (from memory) to ``target``; returns the CUPS job id, or
+    ``host:port`` for a thermal printer.  Raises :class:`WrongPrinter` for a format
+    the target does not take and the printers' ``UserError``s (offline, not found,
+    failed).  Blocks: worker thread."""
+    if not target.accepts(document.format):
+        raise WrongPrinter(detail=f"{document.format} to {target.kind} raw={target.raw}")
+    if document.format == LabelFormat.ZPL:
+        if target.kind == PrinterKind.ZPL_TCP:
+            host, port = parse_printer_address(target.address or "")
+            send_zpl_tcp(host, port, document.data)
+            return f"{host}:{port}"
         return print_cups(target.name, document.data, title=title, raw=True)
-    return print_cups(
-        target.name,
-        document.data,
-        title=title,
-        options=cups_options(target.settings, document.format),
-    )
+    options = cups_options(settings, document.format)
+    if document.format == LabelFormat.PNG and document.dpi and not settings.scale_to_fit:
+        # CUPS places an image by its pixels per inch: at the label's dpi it is 4x6 in.
+        options["ppi"] = str(document.dpi)
+    return print_cups(target.name, document.data, title=title, options=options)

@@ -18,7 +18,7 @@ from app.auth.rbac import Role
 from app.demo.fake_spapi import FakeSpApi
 from app.demo.fake_spapi_faults import PURCHASE_SHIPMENT, Fault
 from app.fulfillment.models import BatchState, PackagePreset, ShipmentState, ShippingDefaults
-from app.fulfillment.printers import PrinterKind
+from app.fulfillment.printers import PrinterKind, PrintSettings
 from app.fulfillment.printing import PrintTarget, job_title, print_label
 from app.fulfillment.service import PurchaseUncertain
 from app.services import Core, Services, build_services
@@ -130,7 +130,7 @@ def test_a_batch_of_20_with_one_failure_buys_and_prints_19(
         assert line.shipment is not None
         documents, source = services.labels.documents(ADMIN, line.shipment.id)
         assert source == "memory"
-        print_label(printer, documents[0], title=job_title(line.order_id))
+        print_label(printer, documents[0], PrintSettings(), job_title(line.order_id))
         services.labels.record_printed(
             ADMIN, line.shipment.id, printer=printer.name, label_format="ZPL"
         )

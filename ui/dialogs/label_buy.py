@@ -52,10 +52,9 @@ from app.fulfillment.models import (
 )
 from app.fulfillment.service import AlreadyBought, PriceChanged, PurchaseUncertain
 from ui.dialogs.forms import BUSY_STYLE, ERR_STYLE, OK_STYLE, esc, result_label
-from ui.dialogs.label_preview import GuardedOp
 from ui.dialogs.package_box import CUSTOM, PackageBox
 from ui.models.orders_model import local_time
-from ui.ops import Lane, when_done
+from ui.ops import Lane, Op, when_done
 
 #: The format choices: (text, format, dpi).
 FORMATS = (
@@ -304,7 +303,7 @@ class BuyLabelDialog(QDialog):
 
         self._set_busy(True)
         self._say(BUSY_STYLE, "Asking Amazon for rates…")
-        GuardedOp(self, work, lane=Lane.NET).with_progress("Asking Amazon for rates…").on_success(
+        Op(self, work, lane=Lane.NET).with_progress("Asking Amazon for rates…").on_success(
             self.show_rates
         ).on_failure(self._error).on_cancelled(self._rates_cancelled).run()
 
@@ -401,7 +400,7 @@ class BuyLabelDialog(QDialog):
         self._set_busy(True)
         self._say(BUSY_STYLE, "Buying the label…")
         # Not cancellable: once Amazon is asked, the label may be bought.
-        GuardedOp(self, work, lane=Lane.NET).with_progress(
+        Op(self, work, lane=Lane.NET).with_progress(
             "Buying the label…", cancellable=False
         ).on_success(self._bought).on_failure(self._error).run()
 
@@ -441,7 +440,7 @@ class BuyLabelDialog(QDialog):
             shipment = self.loaded.order.existing
             self._bought(Bought(shipment=shipment, documents=documents))
 
-        GuardedOp(
+        Op(
             self, lambda job: labels.documents(actor, row_id, cancel=job.cancel), lane=Lane.NET
         ).with_progress("Getting the label…").on_success(got).on_failure(self._error).on_cancelled(
             lambda: self._set_busy(False)
@@ -561,9 +560,7 @@ class BuyLabelDialog(QDialog):
         def answered(choice: str) -> None:
             if choice != "Yes, it was not bought":
                 return
-            GuardedOp(
-                self, lambda _job: self._labels.forget_uncertain(self._actor, row_id)
-            ).on_success(
+            Op(self, lambda _job: self._labels.forget_uncertain(self._actor, row_id)).on_success(
                 lambda _none: self._say(
                     OK_STYLE, "Noted. You can buy the label now: choose a service and Buy."
                 )

@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
-import shiboken6
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, QSizeF, Qt, Signal
 from PySide6.QtGui import QFontDatabase, QImage, QPainter, QPixmap, QStandardItemModel
 from PySide6.QtPdf import QPdfDocument
@@ -86,49 +84,6 @@ ORIENTATION_TEXT = {
 }
 DPIS = (None, 203, 300, 600)
 ZPL_NOTE = "ZPL: sent to the printer as is; this is its text."
-T = TypeVar("T")
-
-
-class GuardedOp(Op[T]):
-    """An :class:`~ui.ops.Op` whose callbacks are dropped once its parent widget is gone
-    (a dialog closed while the printer list or a print was on its way): ``Op`` delivers
-    them regardless, into deleted widgets.  Without a failure callback, errors go to
-    ``show_error`` while the parent lives."""
-
-    def on_success(self, fn: Callable[[T], None]) -> Op[T]:
-        return super().on_success(_guard(self._parent, fn))
-
-    def on_failure(self, fn: Callable[[BaseException], None]) -> Op[T]:
-        return super().on_failure(_guard(self._parent, fn))
-
-    def on_cancelled(self, fn: Callable[[], None]) -> Op[T]:
-        parent = self._parent
-
-        def call() -> None:
-            if parent is None or shiboken6.isValid(parent):
-                fn()
-
-        return super().on_cancelled(call)
-
-    def run(self) -> Future[T]:
-        if self._failure is None:
-            parent = self._parent
-
-            def shown(exc: BaseException) -> None:
-                from ui.errors import show_error
-
-                show_error(parent, exc)
-
-            self.on_failure(shown)
-        return super().run()
-
-
-def _guard(owner: QWidget | None, fn: Callable[[Any], None]) -> Callable[[Any], None]:
-    def call(value: Any) -> None:
-        if owner is None or shiboken6.isValid(owner):
-            fn(value)
-
-    return call
 
 
 class LabelUnreadable(UserError):
@@ -430,9 +385,7 @@ class LabelPreviewDialog(QDialog):
             found["saved"] = saved
             both()
 
-        GuardedOp(self, lambda _job: self._list_printers(), lane=Lane.NET).on_success(
-            cups_done
-        ).run()
+        Op(self, lambda _job: self._list_printers(), lane=Lane.NET).on_success(cups_done).run()
         when_done(
             self._labels.read(self._actor, lambda r: (r.printers(), r.last_printers())),
             saved_done,
@@ -544,7 +497,7 @@ class LabelPreviewDialog(QDialog):
             self.save_preset_button.setEnabled(True)
             self._failed(exc, retry=False)
 
-        GuardedOp(
+        Op(
             self,
             lambda _job: self._labels.save_printer(
                 self._actor, target.name, str(target.kind), target.address, settings.to_json()
@@ -588,7 +541,7 @@ class LabelPreviewDialog(QDialog):
         self.retry_button.setVisible(False)
         self._say(BUSY_STYLE, f"Printing on {esc(target.name)}…")
         title = job_title(self._shipment.order_id)
-        GuardedOp(
+        Op(
             self,
             lambda _job: self._print_fn(target, document, settings, title),
             lane=Lane.NET,
@@ -603,7 +556,7 @@ class LabelPreviewDialog(QDialog):
             self._say(OK_STYLE, f"Sent to {esc(target.name)} ({esc(job_id)}).")
             self.label_printed.emit(target.name)
 
-        GuardedOp(
+        Op(
             self,
             lambda _job: self._labels.record_printed(
                 self._actor,
@@ -633,6 +586,6 @@ class LabelPreviewDialog(QDialog):
             self._busy(False)
             self._say(OK_STYLE, f"Packing slip sent to {esc(name)} ({esc(job_id)}).")
 
-        GuardedOp(self, work, lane=Lane.NET).on_success(done).on_failure(
+        Op(self, work, lane=Lane.NET).on_success(done).on_failure(
             lambda exc: self._failed(exc, retry=False)
         ).run()

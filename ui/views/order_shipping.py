@@ -30,9 +30,8 @@ from app.amazon.models import Order
 from app.auth.models import Actor
 from app.fulfillment.models import Shipment, ShipmentState, ShippableOrder
 from app.notices import ShipmentsChanged
-from ui.dialogs.label_preview import GuardedOp
 from ui.models.orders_model import local_time
-from ui.ops import Lane, when_done
+from ui.ops import Lane, Op, when_done
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -245,7 +244,7 @@ class ShippingSection(QWidget):
             self.preview = dialog
             dialog.open()
 
-        GuardedOp(
+        Op(
             self, lambda job: labels.documents(actor, shipment.id, cancel=job.cancel), lane=Lane.NET
         ).with_progress("Getting the label…").on_success(got).run()
 
@@ -269,7 +268,7 @@ class ShippingSection(QWidget):
             self.question = None
             if button is not void:
                 return
-            GuardedOp(
+            Op(
                 self,
                 lambda job: labels.void(actor, shipment.id, cancel=job.cancel),
                 lane=Lane.NET,
@@ -283,7 +282,7 @@ class ShippingSection(QWidget):
 
     def refresh_tracking(self, shipment: Shipment) -> None:
         actor, labels = self._actor, self._labels
-        GuardedOp(
+        Op(
             self,
             lambda job: labels.refresh_tracking(actor, shipment.id, cancel=job.cancel),
             lane=Lane.NET,

@@ -189,7 +189,7 @@ class OrdersView(QWidget):
         self._build_filter_bar()
         self._build_table()
         self._build_label_action()
-        self.detail = OrderDetailPanel(services=services, actor=actor)
+        self.detail = OrderDetailPanel(services=services, actor=actor, qt_events=qt_events)
 
         self.no_store = _EmptyState(
             "noStoreState",

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 
@@ -156,3 +157,26 @@ def test_a_callback_after_the_data_file_closed_is_dropped_without_an_error_box(
     qtbot.waitUntil(ran.is_set, timeout=2000)
     QApplication.processEvents()
     assert reported == []
+
+
+def test_a_closed_dialog_gets_no_late_answer(qtbot) -> None:
+    """An answer that comes after the Op's parent was deleted (a closed dialog) is
+    dropped instead of reaching deleted widgets."""
+    import threading
+
+    from PySide6.QtWidgets import QWidget
+
+    from ui import ops
+
+    widget = QWidget()
+    gate = threading.Event()
+    got: list[object] = []
+    future = ops.Op(widget, lambda _job: gate.wait(5)).on_success(got.append).run()
+    widget.deleteLater()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(widget), timeout=5000)
+    gate.set()
+    future.result(timeout=5)
+    flushed: list[bool] = []
+    ops.on_gui(lambda: flushed.append(True))  # queued after the answer
+    qtbot.waitUntil(lambda: bool(flushed), timeout=5000)
+    assert got == []

@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 from PySide6.QtPdf import QPdfDocument
 
+import app.fulfillment.printing
 import ui.printing
 from app.amazon.spapi.shipping import DocumentType, LabelDocument, LabelFormat
 from app.fulfillment.printers import Paper, PrinterKind, PrintSettings
@@ -40,7 +41,8 @@ def lp_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         calls.append({"queue": queue, "data": data, **kw})
         return f"{queue}-{len(calls)}"
 
-    monkeypatch.setattr(ui.printing, "print_cups", fake)
+    monkeypatch.setattr(ui.printing, "print_cups", fake)  # the packing slip
+    monkeypatch.setattr(app.fulfillment.printing, "print_cups", fake)  # labels
     return calls
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import shiboken6
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, QSizeF
 from PySide6.QtGui import QImage
 
@@ -214,27 +213,3 @@ def test_the_packing_slip_goes_to_a_regular_printer_with_the_items(
     assert slips == [("Office", ORDER.order_id, (("LANTERN-2", "Trail lantern", 2),))]
     last = services.labels.read(ADMIN, lambda r: r.last_printers()).result(timeout=5)
     assert last["SLIP"] == "Office"
-
-
-def test_a_closed_dialog_gets_no_late_answer(qtbot: Any) -> None:
-    """The printer list (lpstat) may answer after the preview was closed and deleted:
-    the answer is dropped instead of reaching deleted widgets."""
-    import threading
-
-    from PySide6.QtWidgets import QWidget
-
-    from ui import ops
-    from ui.dialogs.label_preview import GuardedOp
-
-    widget = QWidget()
-    gate = threading.Event()
-    got: list[object] = []
-    future = GuardedOp(widget, lambda _job: gate.wait(5)).on_success(got.append).run()
-    widget.deleteLater()
-    qtbot.waitUntil(lambda: not shiboken6.isValid(widget), timeout=5000)
-    gate.set()
-    future.result(timeout=5)
-    flushed: list[bool] = []
-    ops.on_gui(lambda: flushed.append(True))  # queued after the answer
-    qtbot.waitUntil(lambda: bool(flushed), timeout=5000)
-    assert got == []
