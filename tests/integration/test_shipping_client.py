@@ -103,7 +103,8 @@ def test_rates_purchase_documents_tracking_cancel(
         r.formats == (LabelFormat.PDF, LabelFormat.PNG, LabelFormat.ZPL) for r in quote.rates
     )
     assert quote.rates[0].dpis == (203, 300)
-    assert quote.ineligible and quote.ineligible[0].reasons == ("LATE_DELIVERY",)
+    assert quote.ineligible
+    assert quote.ineligible[0].reasons == ("would arrive after the promised delivery date",)
     cheapest = min(quote.rates, key=lambda r: r.total.amount)
 
     purchase = client.purchase(

@@ -616,11 +616,26 @@ def parse_rate(raw: Any) -> Rate | None:
     )
 
 
+#: Amazon's ``IneligibilityReasonCode`` values in a seller's words.
+INELIGIBILITY_REASONS = {
+    "NO_COVERAGE": "does not deliver to this address",
+    "PICKUP_SLOT_RESTRICTION": "no pickup slot on the ship date",
+    "UNSUPPORTED_VAS": "a chosen extra service is not offered",
+    "VAS_COMBINATION_RESTRICTION": "the chosen extra services cannot be combined",
+    "SIZE_RESTRICTIONS": "the package is too large",
+    "WEIGHT_RESTRICTIONS": "the package is too heavy",
+    "LATE_DELIVERY": "would arrive after the promised delivery date",
+    "PROGRAM_CONSTRAINTS": "the order is not eligible for this service",
+    "TERMS_AND_CONDITIONS_NOT_ACCEPTED": "the carrier's terms are not accepted in Seller Central",
+    "UNKNOWN": "not offered (no reason given)",
+}
+
+
 def _ineligible(raw: Any) -> IneligibleRate | None:
     if not isinstance(raw, dict):
         return None
     reasons = tuple(
-        r["code"]
+        INELIGIBILITY_REASONS.get(r["code"], f"not offered ({r['code'][:40]})")
         for r in raw.get("ineligibilityReasons") or ()
         if isinstance(r, dict) and isinstance(r.get("code"), str)
     )

@@ -186,7 +186,7 @@ def test_quote_maps_rates_money_windows_formats_and_benefits() -> None:
     assert r.formats == (LabelFormat.PDF, LabelFormat.ZPL)  # GIF left out
     assert r.dpis == (203, 300)
     assert r.protected and not r.requires_additional_inputs
-    assert quote.ineligible[0].reasons == ("LATE_DELIVERY",)
+    assert quote.ineligible[0].reasons == ("would arrive after the promised delivery date",)
     assert "TOKEN-0F3A" not in repr(quote)  # the token stays out of logs
 
 
