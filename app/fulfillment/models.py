@@ -39,7 +39,16 @@ __all__ = [
     "ShipmentState",
     "ShippableOrder",
     "ShippingDefaults",
+    "service_text",
 ]
+
+
+def service_text(carrier: str | None, service: str | None) -> str:
+    """ "UPS Ground"; "USPS Ground Advantage" once, not after its carrier again."""
+    carrier, service = (carrier or "").strip(), (service or "").strip()
+    if carrier and service.lower().startswith(carrier.lower()):
+        return service
+    return f"{carrier} {service}".strip() or "—"
 
 
 class ShipmentState(StrEnum):
@@ -129,6 +138,10 @@ class Shipment:
     tracking_status: str | None = None
     delivered_at: datetime | None = None
     tracking_checked_at: datetime | None = None
+
+    @property
+    def service_text(self) -> str:
+        return service_text(self.carrier, self.service)
 
     @property
     def active(self) -> bool:

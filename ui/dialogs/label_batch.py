@@ -52,7 +52,7 @@ from app.amazon.models import Money
 from app.amazon.spapi.shipping import DocumentType, LabelDocument, LabelFormat, Rate
 from app.auth.models import Actor
 from app.errors import UserError
-from app.fulfillment.models import BatchLine, BatchState
+from app.fulfillment.models import BatchLine, BatchState, service_text
 from app.fulfillment.printers import (
     PrinterInfo,
     PrinterKind,
@@ -90,14 +90,6 @@ class Printed:
     document: LabelDocument | None
     error: str | None = None
     note: str | None = None
-
-
-def service_text(carrier: str | None, service: str | None) -> str:
-    """ "UPS Ground"; "Amazon Shipping Ground" once, not after its carrier again."""
-    carrier, service = (carrier or "").strip(), (service or "").strip()
-    if carrier and service.lower().startswith(carrier.lower()):
-        return service
-    return f"{carrier} {service}".strip() or "—"
 
 
 def rate_text(rate: Rate) -> str:

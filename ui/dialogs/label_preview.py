@@ -225,7 +225,7 @@ class LabelPreviewDialog(QDialog):
         s = self._shipment
         info = QLabel(
             f"<b>Order {esc(s.order_id)}</b><br>"
-            + esc(" ".join(p for p in (s.carrier, s.service) if p) or "")
+            + esc(s.service_text if (s.carrier or s.service) else "")
             + (f"<br>Tracking {esc(s.tracking_id)}" if s.tracking_id else "")
         )
         info.setObjectName("shipmentInfo")

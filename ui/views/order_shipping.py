@@ -59,7 +59,7 @@ STATE_TEXT = {
 
 def shipment_text(s: Shipment) -> str:
     """The shipment in a few lines (no PII: a shipment record holds none)."""
-    head = " ".join(p for p in (s.carrier, s.service) if p) or "Label"
+    head = s.service_text if (s.carrier or s.service) else "Label"
     lines = [head + (f" · {s.cost}" if s.cost else "")]
     if s.tracking_id:
         lines.append(f"Tracking {s.tracking_id}")

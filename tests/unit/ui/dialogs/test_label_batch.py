@@ -44,7 +44,7 @@ from app.services import Core, Services, build_services
 from tests.helpers.operators import put_operator
 from tests.helpers.orders import ADMIN, make
 from tests.helpers.windows import windows_go_before_the_vault  # noqa: F401
-from ui.dialogs.label_batch import BatchLabelDialog, Column, service_text
+from ui.dialogs.label_batch import BatchLabelDialog, Column
 from ui.printing import PrintTarget
 
 DECLINED = "111-0000003-0000021"  # make(3)'s order id: its purchase is declined
@@ -386,9 +386,3 @@ def test_the_dialog_closes_only_through_cancel_while_working(
     assert all(li.state is BatchState.PENDING for li in dialog.lines)
     dialog.reject()
     assert not dialog.isVisible()
-
-
-def test_a_service_named_after_its_carrier_is_not_named_twice() -> None:
-    assert service_text("UPS", "Ground") == "UPS Ground"
-    assert service_text("Amazon Shipping", "Amazon Shipping Ground") == "Amazon Shipping Ground"
-    assert service_text(None, None) == "—"
