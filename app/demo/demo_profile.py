@@ -153,9 +153,10 @@ def _ensure_shipping(services: Services, actor: Actor, store: Store) -> FakeZplP
         labels.save_defaults(actor, ShippingDefaults(store_id=store.id, ship_from=DEMO_SHIP_FROM))
         for name, sku, size, weight in (
             ("Small box", None, (10, 8, 4), "1.5"),
-            ("Pan box", "KST-FP-12", (16, 14, 4), "3.2"),
-            ("Bottle tube", "NRD-BT-750", (12, 4, 4), "1.1"),
-            ("Tent bag", "TRK-TP-2P", (24, 8, 8), "6.5"),
+            # The fake's seller SKUs carry the marketplace (KST-FP-12-US): amazon.com's.
+            ("Pan box", "KST-FP-12-US", (16, 14, 4), "3.2"),
+            ("Bottle tube", "NRD-BT-750-US", (12, 4, 4), "1.1"),
+            ("Tent bag", "TRK-TP-2P-US", (24, 8, 8), "6.5"),
         ):
             labels.save_preset(
                 actor,
