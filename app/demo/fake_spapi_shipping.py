@@ -145,6 +145,8 @@ class _Quote:
     reference: str  # the package's packageClientReferenceId
     rates: dict[str, tuple[Service, Decimal]]  # rateId -> service, price
     used: bool = False
+    #: The seller's address as the rate request gave it (printed as FROM on the label).
+    ship_from: tuple[str, ...] = ()
 
 
 @dataclass
@@ -362,7 +364,18 @@ class FakeShipping:
         eligible = not rec.afn and rec.status in _ELIGIBLE
         now = self._now()
         token = secrets.token_hex(15).upper()
-        quote = _Quote(order_id, now, weight_text, reference, {})
+        sender = body.get("shipFrom") or {}
+        place = " ".join(
+            str(sender.get(k, "")) for k in ("city", "stateOrRegion", "postalCode", "countryCode")
+        )
+        quote = _Quote(
+            order_id,
+            now,
+            weight_text,
+            reference,
+            {},
+            ship_from=(str(sender.get("name", "")), str(sender.get("addressLine1", "")), place),
+        )
         rates: list[JSON] = []
         ineligible: list[JSON] = [_ineligible(*_INELIGIBLE[:4], _INELIGIBLE[4])]
         for service in services:
@@ -471,7 +484,8 @@ class FakeShipping:
                 )
             service, price = quote.rates[rate_id]
             quote.used = True
-            shipment_id = f"{self._rng.randrange(10**13, 10**14)}"
+            # Unique across runs (Amazon's are): a restarted demo must not repeat one.
+            shipment_id = f"{10**13 + secrets.randbelow(9 * 10**13)}"
             tracking = _tracking_number(service, self._rng, rec.mkt.country)
             package = self._store.render(rec, frozenset())
             items = tuple(
@@ -489,7 +503,8 @@ class FakeShipping:
                 carrier_name=service.carrier_name,
                 service_name=service.service_name,
                 recipient=recipient,
-                ship_from=(
+                ship_from=quote.ship_from
+                or (
                     warehouse["name"],
                     warehouse["addressLine1"],
                     f"{warehouse['city']} {warehouse['postalCode']} {warehouse['countryCode']}",

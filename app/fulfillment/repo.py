@@ -78,7 +78,8 @@ def shipment(conn: Conn, row_id: int) -> Shipment | None:
 
 def shipment_by_amazon_id(conn: Conn, shipment_id: str) -> Shipment | None:
     r = conn.execute(
-        f"SELECT {_SHIPMENT_COLUMNS} FROM {_SHIPMENT_FROM} WHERE s.shipment_id = ?",
+        f"SELECT {_SHIPMENT_COLUMNS} FROM {_SHIPMENT_FROM} WHERE s.shipment_id = ? "
+        "ORDER BY s.id DESC LIMIT 1",
         (shipment_id,),
     ).fetchone()
     return None if r is None else _shipment(r)

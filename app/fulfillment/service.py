@@ -151,8 +151,14 @@ class PurchaseUncertain(UserError):
         "buying again: nothing will be bought for this order until you confirm it was not."
     )
 
-    def __init__(self, shipment: Shipment | None = None, *, detail: str | None = None) -> None:
-        super().__init__(detail=detail)
+    def __init__(
+        self,
+        shipment: Shipment | None = None,
+        *,
+        message: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(message, detail=detail)
         self.shipment = shipment
 
 
@@ -357,6 +363,9 @@ class LabelService:
         #: the parcel), so an expired quote can be asked for again.
         self._requests: dict[str, RateRequest] = {}
         self._requests_lock = threading.Lock()
+        #: Rows of purchases this run is making (a "buying" row not here was left by a
+        #: run that ended mid-purchase).
+        self._buying: set[int] = set()
 
     # --- reads (DB thread, one job each) -------------------------------------------------
 
@@ -433,6 +442,10 @@ class LabelService:
             store, _order, defaults = self._order_for_shipping(conn, actor, order_id)
             existing = repo.active_shipment(conn, order_id)
             if existing is not None:
+                if existing.state is ShipmentState.BUYING and existing.id not in self._buying:
+                    # Left by a run that ended mid-purchase (killed, crashed): maybe bought.
+                    repo.purchase_uncertain(conn, existing.id)
+                    existing = replace(existing, state=ShipmentState.UNCERTAIN)
                 if existing.state is ShipmentState.UNCERTAIN:
                     raise PurchaseUncertain(existing)
                 if existing.state is ShipmentState.BUYING:
@@ -457,9 +470,47 @@ class LabelService:
                 )
             except repo.AlreadyBuying:
                 raise PurchaseInProgress() from None
+            noted.append(row_id)
+            self._buying.add(row_id)  # before commit: no one sees the row as left over
             return store, defaults, row_id, access.audit_actor_id(actor)
 
-        store, defaults, row_id, actor_id = self.vault.call_write(begin)
+        noted: list[int] = []
+        try:
+            store, defaults, row_id, actor_id = self.vault.call_write(begin)
+        except BaseException:
+            self._buying.difference_update(noted)  # rolled back
+            raise
+        try:
+            return self._buy_started(
+                actor,
+                order_id,
+                quote,
+                rate_id,
+                rate,
+                spec,
+                store,
+                defaults,
+                row_id,
+                actor_id,
+                cancel,
+            )
+        finally:
+            self._buying.discard(row_id)
+
+    def _buy_started(
+        self,
+        actor: Actor,
+        order_id: str,
+        quote: RateQuote,
+        rate_id: str,
+        rate: Any,
+        spec: DocumentSpec | None,
+        store: Store,
+        defaults: ShippingDefaults,
+        row_id: int,
+        actor_id: int | None,
+        cancel: threading.Event | None,
+    ) -> Bought:
         chosen = spec or defaults.document_spec()
         try:
             purchase, bought_rate = self._purchase(store, quote, rate_id, chosen, cancel)
@@ -509,7 +560,20 @@ class LabelService:
             assert found is not None
             return found
 
-        shipment = self.vault.call_write(finish)
+        try:
+            shipment = self.vault.call_write(finish)
+        except Exception as exc:
+            # Bought at Amazon, not recorded here (disk full, a damaged file): keep the
+            # label in memory and the order blocked until the seller has looked.
+            log.error("label of row %d bought but not recorded (%s)", row_id, type(exc).__name__)
+            self.memory.put(row_id, documents)
+            self._not_bought(actor_id, row_id, store.id, order_id, type(exc).__name__, "uncertain")
+            raise PurchaseUncertain(
+                message="Amazon sold the label, but Müttefik Desk could not record it. Check the "
+                "order in Seller Central before buying again: nothing will be bought for this "
+                "order until you confirm.",
+                detail=type(exc).__name__,
+            ) from exc
         if not any(d.type is DocumentType.LABEL for d in documents):
             # Bought, but the label in the answer was missing or unreadable: ask again.
             try:

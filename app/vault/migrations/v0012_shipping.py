@@ -35,7 +35,8 @@ CREATE TABLE shipments (
     tracking_checked_at TEXT
 );
 CREATE INDEX shipments_order ON shipments(order_id);
-CREATE UNIQUE INDEX shipments_amazon_id ON shipments(shipment_id) WHERE shipment_id IS NOT NULL;
+-- Not unique: recording a label Amazon sold must never fail on what Amazon sent.
+CREATE INDEX shipments_amazon_id ON shipments(shipment_id) WHERE shipment_id IS NOT NULL;
 -- Never two live labels for one order unless the seller asked for another one: the
 -- service checks; this index keeps two purchases from starting at the same time.
 CREATE UNIQUE INDEX shipments_one_buying ON shipments(order_id) WHERE state = 'buying';

@@ -226,6 +226,47 @@ def test_an_uncertain_purchase_blocks_buying_until_the_seller_says_it_did_not_ha
     assert _buy(labels).shipment.state is ShipmentState.BOUGHT
 
 
+def test_a_purchase_left_half_done_by_a_killed_run_is_uncertain(
+    labels: LabelService, amazon: ScriptedShipping, core: Core
+) -> None:
+    quote = labels.get_rates(ADMIN, ORDER, BOX)
+    rate = quote.rates[0]
+    core.vault.call_write(  # the row a run wrote before it was killed at Amazon
+        lambda c: repo.begin_purchase(
+            c, store_id=1, order_id=ORDER, operator_id=1, label_format=LabelFormat.PDF, dpi=None,
+            preset=None, carrier_id=rate.carrier_id, carrier=rate.carrier_name,
+            service=rate.service_name, cost=rate.total, now=core.clock.now(),
+        )
+    )  # fmt: skip
+    restarted = _service(core, amazon)
+    with pytest.raises(PurchaseUncertain) as caught:
+        restarted.buy(ADMIN, ORDER, quote, rate.rate_id)
+    assert caught.value.shipment is not None
+    assert caught.value.shipment.state is ShipmentState.UNCERTAIN
+    assert amazon.purchases == []
+
+
+@pytest.mark.expect_log("muttefik.labels", "ERROR", "bought but not recorded")
+def test_a_label_sold_but_not_recorded_is_kept_and_blocks_buying_again(
+    labels: LabelService, amazon: ScriptedShipping, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    def disk_full(*args: object, **kw: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(repo, "finish_purchase", disk_full)
+    with pytest.raises(PurchaseUncertain, match="could not record it"):
+        _buy(labels)
+    monkeypatch.undo()
+    found = labels.vault.call(lambda c: repo.active_shipment(c, ORDER))
+    assert found is not None and found.state is ShipmentState.UNCERTAIN
+    assert found.id in labels.memory
+    with pytest.raises(PurchaseUncertain):
+        _buy(labels)
+    assert len(amazon.purchases) == 1
+
+
 def test_after_a_restart_a_reprint_downloads_the_label_again(
     labels: LabelService, amazon: ScriptedShipping, core: Core
 ) -> None:
