@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 DEMO_AI = "Demo AI"
 DEMO_PRINTER = "Demo thermal printer (ZPL)"
+DEMO_UNDELIVERABLE_EVERY = 15
 #: The demo seller's warehouse (fictional): Amazon needs a ship-from address for rates.
 DEMO_SHIP_FROM = Address(
     name="Demo Seller Shipping",
@@ -104,7 +105,11 @@ def start_demo(
 
     services = services or build_services(core)
     actor = actor or services.auth.demo_session().actor  # the real demo operator
-    server = FakeSpApi(orders=orders, seed=1, speed=speed).start()
+    server = FakeSpApi(orders=orders, seed=1, speed=speed)
+    # About one order in 15 has an address the carrier rejects: a batch of labels in
+    # the demo shows how a failure is reported, as a real morning sometimes does.
+    server.shipping.undeliverable_every = DEMO_UNDELIVERABLE_EVERY
+    server.start()
     try:
         store = _ensure_store(core, services, actor, server)
         feed = _start_mail(core, server, lambda _key: services.mail_job.run_now(store.id))

@@ -233,8 +233,17 @@ class FakeShipping:
         self._quotes: dict[str, _Quote] = {}
         self._shipments: dict[str, FakeShipment] = {}
         self._rng = random.Random(store.seed * 7_368_787 + 11)
+        #: 0: every address is deliverable.  N: about one order in N has an address the
+        #: carrier rejects at purchase (the demo, so a batch shows a failure as life does).
+        self.undeliverable_every = 0
 
     # --- test controls ------------------------------------------------------------------
+
+    def _undeliverable(self, order_id: str) -> bool:
+        if self.undeliverable_every <= 0:
+            return False
+        digest = hashlib.sha256(f"undeliverable|{order_id}".encode()).digest()
+        return int.from_bytes(digest[:4], "big") % self.undeliverable_every == 0
 
     @property
     def shipments(self) -> list[FakeShipment]:
@@ -468,7 +477,7 @@ class FakeShipping:
             recipient = self.recipient(quote.order_id)
             if self._take(Fault.INSUFFICIENT_FUNDS):
                 raise _Refused(400, "InsufficientFunds", "The payment method on file was declined.")
-            if self._take(Fault.ADDRESS_INVALID):
+            if self._take(Fault.ADDRESS_INVALID) or self._undeliverable(quote.order_id):
                 # Amazon's text may quote the address: clients must not log it.
                 raise _Refused(
                     400,

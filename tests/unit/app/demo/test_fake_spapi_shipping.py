@@ -275,6 +275,16 @@ def test_purchase_faults_buy_nothing(api: Api, fault: Fault, code: str) -> None:
     assert buy(api, quote).status_code == 200  # the fault fired once; the token is unused
 
 
+def test_the_demo_s_undeliverable_addresses_fail_at_purchase(api: Api) -> None:
+    order_id = eligible(api)
+    api.srv.shipping.undeliverable_every = 1  # every order
+    reply = buy(api, rates(api, order_id))
+    assert (reply.status_code, error_code(reply)) == (400, "InvalidAddress")
+    api.srv.shipping.undeliverable_every = 0
+    assert buy(api, rates(api, order_id)).status_code == 200
+    assert api.srv.purchase_count(order_id) == 1
+
+
 def test_expire_rate_tokens(api: Api) -> None:
     quote = rates(api, eligible(api))
     api.srv.expire_rate_tokens()
