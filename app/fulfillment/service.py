@@ -241,11 +241,23 @@ class LabelMemory:
 class LabelsReader:
     """What one caller may see of shipping.  DB thread, inside :meth:`LabelService.read`."""
 
-    def __init__(self, conn: Conn, actor: Actor, memory: LabelMemory) -> None:
+    def __init__(
+        self,
+        conn: Conn,
+        actor: Actor,
+        memory: LabelMemory,
+        in_flight: frozenset[int] = frozenset(),
+    ) -> None:
         self._conn = conn
         self._memory = memory
+        self._in_flight = in_flight
         self.actor, visible = access.current_and_stores(conn, actor)
         self.visible = frozenset(visible)
+
+    def _as_now(self, shipment: Shipment) -> Shipment:
+        """A "buying" row no purchase of this run is making was left by a run that ended
+        mid-purchase: it is uncertain (the seller must check Seller Central)."""
+        return _left_over(shipment, self._in_flight)
 
     def shippable(self, order_ids: Sequence[str]) -> list[ShippableOrder]:
         """The orders (visible and stored), each with its preset and why not, if not."""
@@ -256,12 +268,12 @@ class LabelsReader:
                 continue
             order = orders_repo.get_order(self._conn, self.actor, order_id)
             if order is not None:
-                out.append(_shippable(self._conn, order))
+                out.append(_shippable(self._conn, order, self._in_flight))
         return out
 
     def shipments(self, order_ids: Sequence[str]) -> list[Shipment]:
         return [
-            s
+            self._as_now(s)
             for s in repo.shipments_for_orders(self._conn, list(order_ids))
             if s.store_id in self.visible
         ]
@@ -271,10 +283,12 @@ class LabelsReader:
         found = repo.shipment_by_amazon_id(self._conn, ref)
         if found is None and ref.isdigit():
             found = repo.shipment(self._conn, int(ref))
-        return found if found is not None and found.store_id in self.visible else None
+        if found is None or found.store_id not in self.visible:
+            return None
+        return self._as_now(found)
 
     def recent(self, limit: int = 200) -> list[Shipment]:
-        return repo.recent_shipments(self._conn, self.visible, limit)
+        return [self._as_now(s) for s in repo.recent_shipments(self._conn, self.visible, limit)]
 
     def in_memory(self, row_id: int) -> bool:
         """Whether the label can be printed again without asking Amazon."""
@@ -310,9 +324,17 @@ def _order_store(conn: Conn, order_id: str) -> int | None:
     return None if r is None else int(r[0])
 
 
-def _shippable(conn: Conn, order: Order) -> ShippableOrder:
+def _left_over(shipment: Shipment, in_flight: frozenset[int] | set[int]) -> Shipment:
+    if shipment.state is ShipmentState.BUYING and shipment.id not in in_flight:
+        return replace(shipment, state=ShipmentState.UNCERTAIN)
+    return shipment
+
+
+def _shippable(conn: Conn, order: Order, in_flight: frozenset[int] = frozenset()) -> ShippableOrder:
     skus = [i.sku for i in order.items if i.sku]
     existing = repo.active_shipment(conn, order.order_id)
+    if existing is not None:
+        existing = _left_over(existing, in_flight)
     blocked = None
     if order.fulfillment_channel != "MFN":
         blocked = "Fulfilled by Amazon: Amazon ships it."
@@ -370,7 +392,8 @@ class LabelService:
     # --- reads (DB thread, one job each) -------------------------------------------------
 
     def read(self, actor: Actor, fn: Callable[[LabelsReader], T]) -> Future[T]:
-        return self.vault.run(lambda conn: fn(LabelsReader(conn, actor, self.memory)))
+        in_flight = frozenset(self._buying)
+        return self.vault.run(lambda conn: fn(LabelsReader(conn, actor, self.memory, in_flight)))
 
     def shippable(self, actor: Actor, order_ids: Sequence[str]) -> Future[list[ShippableOrder]]:
         ids = list(order_ids)
@@ -442,10 +465,10 @@ class LabelService:
             store, _order, defaults = self._order_for_shipping(conn, actor, order_id)
             existing = repo.active_shipment(conn, order_id)
             if existing is not None:
-                if existing.state is ShipmentState.BUYING and existing.id not in self._buying:
+                existing = _left_over(existing, self._buying)
+                if existing.state is ShipmentState.UNCERTAIN:
                     # Left by a run that ended mid-purchase (killed, crashed): maybe bought.
                     repo.purchase_uncertain(conn, existing.id)
-                    existing = replace(existing, state=ShipmentState.UNCERTAIN)
                 if existing.state is ShipmentState.UNCERTAIN:
                     raise PurchaseUncertain(existing)
                 if existing.state is ShipmentState.BUYING:
@@ -669,6 +692,7 @@ class LabelService:
             if found is None:
                 raise ShipmentGone()
             actor_now = access.current(conn, actor, Permission.SHIP_ORDERS, found.store_id)
+            found = _left_over(found, self._buying)
             if found.state is not ShipmentState.UNCERTAIN:
                 raise UserError("Only a purchase whose outcome is unknown can be marked so.")
             repo.drop_purchase(conn, row_id)

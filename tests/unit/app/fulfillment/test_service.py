@@ -239,11 +239,15 @@ def test_a_purchase_left_half_done_by_a_killed_run_is_uncertain(
         )
     )  # fmt: skip
     restarted = _service(core, amazon)
+    (shown,) = restarted.shipments(ADMIN, [ORDER]).result()
+    assert shown.state is ShipmentState.UNCERTAIN  # what the order's Shipping section says
     with pytest.raises(PurchaseUncertain) as caught:
         restarted.buy(ADMIN, ORDER, quote, rate.rate_id)
     assert caught.value.shipment is not None
     assert caught.value.shipment.state is ShipmentState.UNCERTAIN
     assert amazon.purchases == []
+    restarted.forget_uncertain(ADMIN, shown.id)  # the seller checked: not bought
+    assert restarted.buy(ADMIN, ORDER, quote, rate.rate_id).shipment.state is ShipmentState.BOUGHT
 
 
 @pytest.mark.expect_log("muttefik.labels", "ERROR", "bought but not recorded")
