@@ -270,15 +270,18 @@ class BatchLabelDialog(QDialog):
         parts = [f"{rated} ready to buy"]
         parts += self._counted(BatchState.SKIPPED, "skipped")
         parts += self._counted(BatchState.FAILED, "without rates")
-        return ", ".join(parts) + "."
+        return "; ".join(parts) + "."
 
     def _counted(self, state: BatchState, words: str) -> list[str]:
         lines = [li for li in self.lines if li.state is state]
         if not lines:
             return []
-        reasons = "; ".join(f"{li.order_id}: {li.message or ''}".rstrip(": .") for li in lines[:3])
+        # The first sentence of each reason: the row's tooltip has all of it.
+        reasons = ", ".join(
+            f"{li.order_id}: {(li.message or '').split('. ')[0]}".rstrip(": .") for li in lines[:3]
+        )
         more = f" and {len(lines) - 3} more" if len(lines) > 3 else ""
-        return [f"{len(lines)} {words}: {reasons}{more}"]
+        return [f"{len(lines)} {words} ({reasons}{more})"]
 
     # --- step 2: review ----------------------------------------------------------------------
 
@@ -374,7 +377,7 @@ class BatchLabelDialog(QDialog):
         waiting = [li for li in self.lines if li.state is BatchState.RATED]
         if waiting:
             parts.append(f"{len(waiting)} not bought yet")
-        return ", ".join(parts) + "."
+        return "; ".join(parts) + "."
 
     # --- step 4: print ---------------------------------------------------------------------
 

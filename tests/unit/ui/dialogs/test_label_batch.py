@@ -296,8 +296,8 @@ def test_a_batch_of_five_with_one_declined_buys_four_and_never_twice(
     assert _color(dialog, DECLINED) == "#c62828"
     bought = next(oid for oid in ORDER_IDS if oid != DECLINED)
     assert _state(dialog, bought).startswith("Bought, tracking 1ZTRACK")
-    assert dialog.summary.text().startswith(f"4 bought, 1 failed: {DECLINED}: Amazon could not")
-    assert dialog.summary.text().endswith("Nothing was bought.")  # one full stop
+    assert dialog.summary.text().startswith(f"4 bought; 1 failed ({DECLINED}: Amazon could not")
+    assert dialog.summary.text().endswith("too little balance).")  # its first sentence
     assert dialog.total_label.text() == "Bought: 4 labels for 29.80 USD"
     assert sorted(fake.purchases) == sorted(ORDER_IDS)
 
