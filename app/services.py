@@ -136,6 +136,16 @@ def build_services(core: Core) -> Services:
             access.SYSTEM, store_id, order_id, retry=False
         ),
     )
+    sync_job = SyncJob(sync=sync, jobs=core.jobs)
+    labels = LabelService(
+        vault=core.vault,
+        secrets=core.secrets,
+        clock=core.clock,
+        notices=core.notices,
+        audit=audit_log,
+    )
+    # Buy Shipping confirms the order as shipped at Amazon: fetch it soon.
+    labels.after_purchase = sync_job.run_now
     return Services(
         core=core,
         audit=AuditService(vault=core.vault, audit=audit_log),
@@ -153,7 +163,7 @@ def build_services(core: Core) -> Services:
         unattended=UnattendedService(
             vault=core.vault, secrets=core.secrets, clock=core.clock, audit=audit_log
         ),
-        sync_job=SyncJob(sync=sync, jobs=core.jobs),
+        sync_job=sync_job,
         inbox=InboxService(
             vault=core.vault, notices=core.notices, clock=core.clock, audit=audit_log
         ),
@@ -167,11 +177,5 @@ def build_services(core: Core) -> Services:
             audit=audit_log,
             jobs=core.jobs,
         ),
-        labels=LabelService(
-            vault=core.vault,
-            secrets=core.secrets,
-            clock=core.clock,
-            notices=core.notices,
-            audit=audit_log,
-        ),
+        labels=labels,
     )

@@ -29,9 +29,10 @@ from typing import Any
 from app.amazon.spapi.shipping import DocumentSpec, DocumentType, LabelFormat, Rate, RateQuote
 from app.cli.terminal import open_cli_services, sign_in_on_terminal
 from app.errors import UserError
-from app.fulfillment.models import PackagePreset, Shipment
+from app.fulfillment.models import PackagePreset, Shipment, ShipmentState
 from app.fulfillment.printers import PrinterKind, parse_printer_address, printer_status
 from app.fulfillment.printing import PrintTarget, job_title, print_label, saved_settings
+from app.fulfillment.service import AlreadyBought, PurchaseUncertain
 
 
 def register(sub: Any) -> None:
@@ -107,6 +108,12 @@ def cmd_buy(args: argparse.Namespace) -> int:
     target = _target(args)
     with open_cli_services(args) as services:
         actor = sign_in_on_terminal(services.auth).actor
+        for order in services.labels.shippable(actor, [args.order]).result():
+            # Said before Amazon is asked: once bought, Amazon offers no rates any more.
+            if order.existing is not None and order.existing.state is ShipmentState.UNCERTAIN:
+                raise PurchaseUncertain(order.existing)
+            if order.existing is not None and not args.another:
+                raise AlreadyBought(order.existing)
         quote = _quote(services, actor, args)
         rate = next(
             (r for r in quote.rates if args.rate in (r.rate_id, r.service_id)),

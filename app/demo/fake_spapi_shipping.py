@@ -13,7 +13,8 @@ Behaviour:
   one ineligible service; an order fulfilled by Amazon, shipped, cancelled or pending
   gets no rates, only ineligible ones; an unknown order is a 400 ``InvalidRequest``.
   Prices are deterministic per order, service and weight.
-* ``purchaseShipment``: a request token lives 10 minutes (divided by the server's
+* ``purchaseShipment`` (which, as at Amazon, confirms the order as shipped): a request
+  token lives 10 minutes (divided by the server's
   ``speed``) on the server's clock, then 400 ``TOKEN_EXPIRED``; it is single-use (a
   second purchase with it is a 400).  Faults: ``purchase_failed``,
   ``insufficient_funds``, ``address_invalid``, ``token_expired`` (each a 400 with its
@@ -539,6 +540,8 @@ class FakeShipping:
                 content=content,
             )
             self._shipments[shipment_id] = shipment
+        # Buy Shipping confirms the shipment: the order shows shipped from now on.
+        self._store.update(quote.order_id, now, fulfillment_status="SHIPPED")
         start = now + timedelta(days=service.days[0])
         end = now + timedelta(days=service.days[1])
         return {

@@ -385,6 +385,9 @@ class LabelService:
         #: the parcel), so an expired quote can be asked for again.
         self._requests: dict[str, RateRequest] = {}
         self._requests_lock = threading.Lock()
+        #: Called with the store's id after a label was bought: Amazon now shows the order
+        #: as shipped, so the app's sync wires this to fetch it soon (``build_services``).
+        self.after_purchase: Callable[[int], None] | None = None
         #: Rows of purchases this run is making (a "buying" row not here was left by a
         #: run that ended mid-purchase).
         self._buying: set[int] = set()
@@ -606,6 +609,11 @@ class LabelService:
                     "label of row %d bought but not downloaded (%s)", row_id, type(exc).__name__
                 )
                 return Bought(shipment=shipment, documents=())
+        if self.after_purchase is not None:
+            try:
+                self.after_purchase(store.id)
+            except Exception:  # a sync request must not turn a purchase into an error
+                log.exception("asking for a sync after a purchase failed")
         documents = tuple(sorted(documents, key=lambda d: d.type is not DocumentType.LABEL))
         self.memory.put(row_id, documents)
         self._cache(row_id, documents)

@@ -102,10 +102,11 @@ def test_a_lost_purchase_answer_is_uncertain_and_never_bought_again(
     with pytest.raises(PurchaseUncertain):
         services.labels.buy(ADMIN, orders[0], quote, quote.rates[0].rate_id)
     assert server.purchase_count(orders[0]) == 1  # Amazon did buy it
-    fresh = services.labels.get_rates(ADMIN, orders[0], BOX)
-    with pytest.raises(PurchaseUncertain):
-        services.labels.buy(ADMIN, orders[0], fresh, fresh.rates[0].rate_id)
+    with pytest.raises(PurchaseUncertain):  # refused here, before Amazon is asked
+        services.labels.buy(ADMIN, orders[0], quote, quote.rates[1].rate_id)
     assert server.purchase_count(orders[0]) == 1
+    # Amazon confirmed the order as shipped: it offers no rates for it any more.
+    assert services.labels.get_rates(ADMIN, orders[0], BOX).rates == ()
 
 
 def test_a_batch_of_20_with_one_failure_buys_and_prints_19(

@@ -142,6 +142,20 @@ def test_a_purchase_answer_without_the_label_downloads_it(
     assert labels.documents(ADMIN, bought.shipment.id)[1] == "memory"
 
 
+def test_a_purchase_asks_for_the_store_to_be_synced(
+    labels: LabelService, amazon: ScriptedShipping
+) -> None:
+    asked: list[int] = []
+    labels.after_purchase = asked.append  # Amazon now shows the order shipped
+    amazon.fail[ORDER] = AddressInvalid()
+    with pytest.raises(AddressInvalid):
+        _buy(labels)
+    assert asked == []
+    del amazon.fail[ORDER]
+    _buy(labels)
+    assert asked == [1]
+
+
 def test_an_order_with_a_live_label_is_not_bought_again_unless_asked(
     labels: LabelService, amazon: ScriptedShipping
 ) -> None:
