@@ -219,6 +219,10 @@ class Action:
         "label_reprinted", "printer", "format", "source", label="Label reprinted"
     )
     LABEL_VOIDED = define_action("label_voided", label="Shipping label voided")
+    # The buyer's name asked of Amazon for a packing slip (the name is not recorded).
+    RECIPIENT_NAME_READ = define_action(
+        "recipient_name_read", "purpose", label="Buyer's name fetched from Amazon"
+    )
     LABEL_FORGOTTEN = define_action(
         "label_forgotten", label="Unconfirmed label purchase marked as not bought"
     )

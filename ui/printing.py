@@ -46,6 +46,7 @@ def print_packing_slip(
     order_id: str,
     items: Sequence[SlipItem],
     settings: PrintSettings,
+    recipient: str | None = None,
 ) -> str:
     """Draw the packing slip and print it on ``target`` (a regular CUPS printer).
     Worker thread."""
@@ -55,7 +56,7 @@ def print_packing_slip(
             "Choose another printer.",
             detail=f"slip to {target.kind} raw={target.raw}",
         )
-    data = packing_slip_pdf(order_id, items)
+    data = packing_slip_pdf(order_id, items, recipient)
     options = cups_options(PrintSettings(paper=settings.paper, scale_to_fit=True), LabelFormat.PDF)
     options.pop("number-up", None)  # a slip is one page of its own
     return print_cups(target.name, data, title=job_title(order_id), options=options)
@@ -65,11 +66,12 @@ def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def packing_slip_pdf(order_id: str, items: Sequence[SlipItem]) -> bytes:
-    """A 4x6 in packing slip: the order id and each item's SKU, title and quantity.
-
-    No recipient: the app never fetches the buyer's name (the label, which Amazon made,
-    carries it).  Painted into memory; the bytes are returned, nothing is written."""
+def packing_slip_pdf(
+    order_id: str, items: Sequence[SlipItem], recipient: str | None = None
+) -> bytes:
+    """A 4x6 in packing slip: the order id, the buyer's name if given (only when the
+    seller turned it on: ``LabelService.slip_recipient``), each item's SKU, title and
+    quantity.  Painted into memory; the bytes are returned, nothing is written."""
     rows = "".join(
         f"<tr><td>{_esc(sku or '—')}</td><td>{_esc(title or '')}</td>"
         f"<td align='right'>{int(qty)}</td></tr>"
@@ -79,7 +81,8 @@ def packing_slip_pdf(order_id: str, items: Sequence[SlipItem]) -> bytes:
     html = (
         "<h2>Packing slip</h2>"
         f"<p><b>Order {_esc(order_id)}</b></p>"
-        "<table width='100%' cellspacing='0' cellpadding='3' border='1'>"
+        + (f"<p>For: {_esc(recipient)}</p>" if recipient else "")
+        + "<table width='100%' cellspacing='0' cellpadding='3' border='1'>"
         "<tr><th align='left'>SKU</th><th align='left'>Item</th><th>Qty</th></tr>"
         f"{rows}</table>"
         f"<p>{units} item{'s' if units != 1 else ''} in total.</p>"

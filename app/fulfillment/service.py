@@ -41,6 +41,7 @@ from app.amazon import orders_repo
 from app.amazon.models import Money, Order, OrderStatus, Store
 from app.amazon.orders_repo import to_db_time
 from app.amazon.spapi import ThrottledError
+from app.amazon.spapi import orders as orders_api
 from app.amazon.spapi.shipping import (
     Address,
     DocumentSpec,
@@ -371,6 +372,7 @@ class LabelService:
         notices: Notices,
         audit: AuditLog,
         client_factory: ShippingClientFactory | None = None,
+        orders_client_factory: orders_api.RecipientFactory | None = None,
         retry_base: float = 1.0,
     ) -> None:
         self.vault = vault
@@ -379,6 +381,8 @@ class LabelService:
         self.notices = notices
         self.audit = audit
         self.client_factory = client_factory or real_client_factory()
+        #: Orders API clients, only for the buyer's name on a packing slip (opt-in).
+        self.orders_client_factory = orders_client_factory or orders_api.recipient_client_factory()
         self.memory = LabelMemory()
         self.retry_base = retry_base
         #: The rate request behind each quote this run made (no PII: the seller's address,
@@ -790,6 +794,52 @@ class LabelService:
             return updated
 
         return self.vault.call_write(write)
+
+    def slip_recipient(
+        self, actor: Actor, order_id: str, *, cancel: threading.Event | None = None
+    ) -> str | None:
+        """The buyer's name for the order's packing slip, if the store's shipping
+        settings put it there (``slip_shows_name``, off by default); else ``None`` and
+        Amazon is not asked.  Fetched from Amazon each time and returned only (memory),
+        never stored or logged; the read is audited.  Network: worker thread."""
+
+        def look(conn: Conn) -> tuple[Store, bool, int | None]:
+            store_id = _order_store(conn, order_id)
+            if store_id is None:
+                access.current(conn, actor)
+                raise NotShippable(f"Order {order_id} is not in Müttefik Desk yet.")
+            fresh = access.current(conn, actor, Permission.SHIP_ORDERS, store_id=store_id)
+            store = load_store(conn, store_id)
+            assert store is not None
+            return (
+                store,
+                repo.defaults(conn, store_id).slip_shows_name,
+                access.audit_actor_id(fresh),
+            )
+
+        store, wanted, actor_id = self.vault.call(look)
+        if not wanted:
+            return None
+        if cancel is not None and cancel.is_set():
+            raise OperationCancelled()
+        client = self.orders_client_factory(store, read_credentials(self.secrets, store.id))
+        try:
+            name = client.recipient_name(order_id)
+        finally:
+            client.close()
+
+        def write(conn: Conn) -> None:
+            self.audit.append(
+                conn,
+                actor_id=actor_id,
+                action=Action.RECIPIENT_NAME_READ,
+                object_type="order",
+                object_id=order_id,
+                details={"purpose": "packing_slip"},
+            )
+
+        self.vault.call_write(write)
+        return name
 
     def remember_printer(self, actor: Actor, label_format: str, printer: str) -> None:
         """The printer last used for a format (the packing slip: "SLIP")."""

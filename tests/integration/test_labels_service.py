@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -144,3 +145,24 @@ def test_a_batch_of_20_with_one_failure_buys_and_prints_19(
     again = services.labels.batch_buy(ADMIN, lines)
     assert [line.state for line in again].count(BatchState.SKIPPED) == 19
     assert sum(server.purchase_count(line.order_id) for line in bought) == 19
+
+
+def test_the_buyer_s_name_for_a_packing_slip_is_asked_only_when_turned_on(
+    shop: tuple[Services, FakeSpApi, list[str]], core: Core
+) -> None:
+    services, server, orders = shop
+    before = server.request_count("getOrder")
+    assert services.labels.slip_recipient(ADMIN, orders[0]) is None
+    assert server.request_count("getOrder") == before  # off: Amazon not asked
+    defaults = services.labels.read(ADMIN, lambda r: r.defaults(1)).result()
+    services.labels.save_defaults(ADMIN, replace(defaults, slip_shows_name=True))
+    name = services.labels.slip_recipient(ADMIN, orders[0])
+    assert name == server.recipient(orders[0]).name
+    (asked,) = [r for r in server.requests if r.operation == "getOrder"][before:]
+    assert asked.included_data == frozenset({"RECIPIENT"})
+    audited = core.vault.call(
+        lambda c: c.execute(
+            "SELECT count(*) FROM audit_log WHERE action = 'recipient_name_read'"
+        ).fetchone()[0]
+    )
+    assert audited == 1

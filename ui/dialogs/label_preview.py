@@ -68,7 +68,7 @@ from ui.printing import (
 )
 
 PrintFn = Callable[[PrintTarget, LabelDocument, PrintSettings, str], str]
-SlipFn = Callable[[PrintTarget, str, Sequence[SlipItem], PrintSettings], str]
+SlipFn = Callable[[PrintTarget, str, Sequence[SlipItem], PrintSettings, str | None], str]
 
 LABEL_INCHES = (4.0, 6.0)
 PAPER_TEXT = {
@@ -292,7 +292,10 @@ class LabelPreviewDialog(QDialog):
         self.slip_button.setEnabled(False)
         self.slip_button.clicked.connect(self.print_slip)
         slip_form.addWidget(self.slip_button)
-        note = QLabel("Order id, items and quantities. The buyer's name is on the label only.")
+        note = QLabel(
+            "Order id, items and quantities; the buyer's name only if it is turned on "
+            "under Tools → Shipping…."
+        )
         note.setWordWrap(True)
         note.setStyleSheet("color: #555;")
         slip_form.addWidget(note)
@@ -577,8 +580,10 @@ class LabelPreviewDialog(QDialog):
         self._busy(True)
         self._say(BUSY_STYLE, f"Printing the packing slip on {esc(name)}…")
 
-        def work(_job: Any) -> str:
-            job_id = self._slip_fn(target, order_id, items, settings)
+        def work(job: Any) -> str:
+            # The buyer's name only if the store's shipping settings put it on the slip.
+            recipient = self._labels.slip_recipient(self._actor, order_id, cancel=job.cancel)
+            job_id = self._slip_fn(target, order_id, items, settings, recipient)
             self._labels.remember_printer(self._actor, SLIP_FORMAT, name)
             return job_id
 

@@ -23,6 +23,8 @@ SEARCH_ORDERS = "searchOrders"
 GET_ORDER = "getOrder"
 
 #: includedData groups the sync asks for: no BUYER, no RECIPIENT (data minimisation).
+#: Only :meth:`SpApiOrdersClient.recipient_name` asks for RECIPIENT (a packing slip the
+#: seller wants with the name on it), and keeps nothing.
 #: PROCEEDS carries the order total; FULFILLMENT the ship/deliver windows; PACKAGES
 #: carriers and tracking numbers.
 SYNC_INCLUDED_DATA: tuple[str, ...] = ("FULFILLMENT", "PACKAGES", "PROCEEDS")
@@ -57,6 +59,24 @@ class OrdersApi(Protocol):
 
 
 ClientFactory = Callable[[Store, Credentials], OrdersApi]
+
+
+class RecipientNames(Protocol):
+    """The one buyer datum the app asks Amazon for: a name for a packing slip."""
+
+    def recipient_name(self, order_id: str) -> str | None: ...
+
+    def close(self) -> None: ...
+
+
+RecipientFactory = Callable[[Store, Credentials], RecipientNames]
+
+
+def recipient_client_factory(timeout: float = DEFAULT_TIMEOUT) -> RecipientFactory:
+    def build(store: Store, credentials: Credentials) -> RecipientNames:
+        return SpApiOrdersClient(store, credentials, timeout=timeout)
+
+    return build
 
 
 def real_client_factory(timeout: float = DEFAULT_TIMEOUT) -> ClientFactory:
@@ -118,6 +138,24 @@ class SpApiOrdersClient:
         if not isinstance(order, dict) or "orderId" not in order:
             raise AmazonBadResponse(detail="getOrder reply without an order")
         return order, self._factory.rate_from(response.headers)
+
+    def recipient_name(self, order_id: str) -> str | None:
+        """The name on the order's delivery address, for a packing slip the seller asked
+        to carry it (RECIPIENT: the one request of the app for buyer data; the caller
+        keeps the name in memory only).  ``None`` when Amazon gives none."""
+        response = self._factory.call(
+            self._api,
+            lambda: self._api.get_order(order_id, includedData=["RECIPIENT"]),
+            not_found=OrderNotFound,
+        )
+        payload = response.payload
+        order = payload.get("order") if isinstance(payload, dict) else None
+        if not isinstance(order, dict):
+            raise AmazonBadResponse(detail="getOrder reply without an order")
+        recipient = order.get("recipient")
+        address = recipient.get("deliveryAddress") if isinstance(recipient, dict) else None
+        name = address.get("name") if isinstance(address, dict) else None
+        return name.strip()[:200] or None if isinstance(name, str) else None
 
     def close(self) -> None:
         self._factory.close(self._api)

@@ -622,6 +622,10 @@ MATRIX: dict[str, tuple[frozenset[str], Call]] = {
             a, w.shipment_in(s), printer="LabelPDF", label_format="PDF"
         ),
     ),
+    "labels.slip_recipient": (  # the name is off by default: Amazon is not asked
+        SHIP_ON_STORE,
+        lambda w, a, s: w.services.labels.slip_recipient(a, w.order_in(s)),
+    ),
     "labels.remember_printer": (
         SIGNED_IN,
         lambda w, a, s: w.services.labels.remember_printer(a, "SLIP", "LabelPDF"),

@@ -5,6 +5,7 @@ bytes with nothing bought again, and the preset that only an admin can save."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -198,18 +199,40 @@ def test_the_packing_slip_goes_to_a_regular_printer_with_the_items(
     qtbot: Any, world: tuple[Services, ScriptedShipping]
 ) -> None:
     services, _client = world
-    slips: list[tuple[str, str, tuple[Any, ...]]] = []
+    slips: list[tuple[str, str, tuple[Any, ...], str | None]] = []
+    asked: list[str] = []
 
-    def slip_fn(target: PrintTarget, order_id: str, items: Any, settings: PrintSettings) -> str:
-        slips.append((target.name, order_id, tuple(items)))
-        return "Office-8"
+    class Names:  # the Orders API, asked only when the name is wanted on the slip
+        def recipient_name(self, order_id: str) -> str | None:
+            asked.append(order_id)
+            return "Marigold Quintanilla"
+
+        def close(self) -> None:
+            pass
+
+    services.labels.orders_client_factory = lambda store, creds: Names()
+
+    def slip_fn(
+        target: PrintTarget, order_id: str, items: Any, settings: PrintSettings, name: str | None
+    ) -> str:
+        slips.append((target.name, order_id, tuple(items), name))
+        return f"Office-{len(slips)}"
 
     dialog = _preview(qtbot, services, _bought(services), slip_fn=slip_fn)
     assert [dialog.slip_printer.itemText(i) for i in range(dialog.slip_printer.count())] == [
         "Office"
     ]
     dialog.slip_button.click()
-    qtbot.waitUntil(lambda: "Office-8" in dialog.answer.text(), timeout=5000)
-    assert slips == [("Office", ORDER.order_id, (("LANTERN-2", "Trail lantern", 2),))]
+    qtbot.waitUntil(lambda: "Office-1" in dialog.answer.text(), timeout=5000)
+    items = (("LANTERN-2", "Trail lantern", 2),)
+    assert slips == [("Office", ORDER.order_id, items, None)]
+    assert asked == []  # off by default: Amazon is not asked for the name
     last = services.labels.read(ADMIN, lambda r: r.last_printers()).result(timeout=5)
     assert last["SLIP"] == "Office"
+
+    defaults = services.labels.read(ADMIN, lambda r: r.defaults(1)).result(timeout=5)
+    services.labels.save_defaults(ADMIN, replace(defaults, slip_shows_name=True))
+    dialog.slip_button.click()
+    qtbot.waitUntil(lambda: "Office-2" in dialog.answer.text(), timeout=5000)
+    assert slips[1] == ("Office", ORDER.order_id, items, "Marigold Quintanilla")
+    assert asked == [ORDER.order_id]
