@@ -23,15 +23,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from app.amazon.spapi.shipping import DocumentSpec, DocumentType, LabelFormat, Rate, RateQuote
+from app.amazon.spapi.shipping import DocumentSpec, LabelFormat, Rate, RateQuote
 from app.cli.terminal import open_cli_services, sign_in_on_terminal
 from app.errors import UserError
 from app.fulfillment.models import PackagePreset, Shipment, ShipmentState
 from app.fulfillment.printers import PrinterKind, parse_printer_address, printer_status
-from app.fulfillment.printing import PrintTarget, job_title, print_label, saved_settings
+from app.fulfillment.printing import (
+    PrintTarget,
+    job_title,
+    label_of,
+    print_shipment,
+    saved_settings,
+)
 from app.fulfillment.service import AlreadyBought, PurchaseUncertain
 
 
@@ -128,9 +135,13 @@ def cmd_buy(args: argparse.Namespace) -> int:
         defaults = services.labels.read(actor, lambda r: r.defaults(_store_of(r, args.order)))
         spec = defaults.result().document_spec()
         if args.format:
-            spec = DocumentSpec(format=LabelFormat(args.format), dpi=args.dpi or spec.dpi)
+            spec = DocumentSpec(
+                format=LabelFormat(args.format),
+                dpi=args.dpi or spec.dpi,
+                packing_slip=spec.packing_slip,
+            )
         elif args.dpi:
-            spec = DocumentSpec(format=spec.format, dpi=args.dpi)
+            spec = replace(spec, dpi=args.dpi)
         bought = services.labels.buy(
             actor,
             args.order,
@@ -253,7 +264,7 @@ def _print(
         ).result()
     }
     settings = saved_settings(saved.get(target.name, "{}"))  # paper, scale, dpi
-    label = next((d for d in documents if d.type is DocumentType.LABEL), documents[0])
+    label = label_of(documents)
     retry = (
         f"--zpl-host {target.address}"
         if target.kind is PrinterKind.ZPL_TCP
@@ -262,7 +273,7 @@ def _print(
     try:
         if target.kind is PrinterKind.CUPS:  # a raw queue takes ZPL, a regular one PDF/PNG
             target = PrintTarget(target.name, raw=printer_status(target.name).raw)
-        job = print_label(target, label, settings, job_title(shipment.order_id))
+        job = print_shipment(target, documents, settings, job_title(shipment.order_id))
     except UserError as exc:
         print(
             f"The label is bought but was not printed: {exc.message}\n"

@@ -109,7 +109,7 @@ class ShippingDefaults:
     slip_shows_name: bool = False
 
     def document_spec(self) -> DocumentSpec:
-        return DocumentSpec(format=self.label_format, dpi=self.dpi)
+        return DocumentSpec(format=self.label_format, dpi=self.dpi, packing_slip=self.packing_slip)
 
 
 @dataclass(frozen=True)

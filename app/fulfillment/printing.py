@@ -11,9 +11,10 @@ Thread: :func:`print_label` blocks (subprocess, socket): a worker (``Lane.NET``)
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from app.amazon.spapi.shipping import LabelDocument, LabelFormat
+from app.amazon.spapi.shipping import DocumentType, LabelDocument, LabelFormat
 from app.errors import UserError
 from app.fulfillment.printers import (
     PrinterKind,
@@ -30,6 +31,7 @@ __all__ = [
     "WrongPrinter",
     "job_title",
     "print_label",
+    "print_shipment",
     "saved_settings",
 ]
 
@@ -104,3 +106,29 @@ def print_label(
         # CUPS places an image by its pixels per inch: at the label's dpi it is 4x6 in.
         options["ppi"] = str(document.dpi)
     return print_cups(target.name, document.data, title=title, options=options)
+
+
+PrintFn = Callable[[PrintTarget, LabelDocument, PrintSettings, str], str]
+
+
+def label_of(documents: Sequence[LabelDocument]) -> LabelDocument:
+    """The label among a shipment's documents (the first document if none says so)."""
+    return next((d for d in documents if d.type is DocumentType.LABEL), documents[0])
+
+
+def print_shipment(
+    target: PrintTarget,
+    documents: Sequence[LabelDocument],
+    settings: PrintSettings,
+    title: str,
+    print_fn: PrintFn = print_label,
+) -> str:
+    """Print a shipment's label and, right after it on the same printer, Amazon's packing
+    slip if the label was bought with one (the store's "Print Amazon's packing slip with
+    each label"; it comes in the label's format).  Returns the job ids.  Worker thread."""
+    label = label_of(documents)
+    jobs = [print_fn(target, label, settings, title)]
+    for doc in documents:
+        if doc.type is DocumentType.PACKSLIP:
+            jobs.append(print_fn(target, doc, settings, title))
+    return ", ".join(jobs)

@@ -59,6 +59,7 @@ from app.fulfillment.printers import (
     PrintSettings,
     list_cups_printers,
 )
+from app.fulfillment.printing import label_of, print_shipment
 from ui.ops import Job, Lane, Op, when_done
 from ui.printing import PrintTarget, job_title, print_label
 
@@ -709,10 +710,12 @@ def _print_one(
     document = known.get(row_id)
     source = "memory"
     try:
+        documents, source = labels.documents(actor, row_id)  # from memory after a purchase
         if document is None:
-            documents, source = labels.documents(actor, row_id)
-            document = next((d for d in documents if d.type is DocumentType.LABEL), documents[0])
-        print_fn(target, document, settings, job_title(order_id))
+            document = label_of(documents)
+        extra = tuple(d for d in documents if d.type is not DocumentType.LABEL)
+        # The label, then Amazon's packing slip if it was bought with one.
+        print_shipment(target, (document, *extra), settings, job_title(order_id), print_fn)
     except UserError as exc:
         return Printed(order_id, row_id, document, exc.message)
     try:

@@ -264,7 +264,8 @@ class BuyLabelDialog(QDialog):
 
     def spec(self) -> DocumentSpec:
         _text, fmt, dpi = FORMATS[max(self.format.currentIndex(), 0)]
-        return DocumentSpec(format=fmt, dpi=dpi)
+        slip = self.loaded is not None and self.loaded.defaults.packing_slip
+        return DocumentSpec(format=fmt, dpi=dpi, packing_slip=slip)
 
     # --- rates --------------------------------------------------------------------------
 

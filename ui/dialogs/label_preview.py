@@ -54,6 +54,7 @@ from app.fulfillment.printers import (
     PrintSettings,
     list_cups_printers,
 )
+from app.fulfillment.printing import label_of, print_shipment
 from app.fulfillment.zpl import zpl_text
 from ui.dialogs.forms import BUSY_STYLE, ERR_STYLE, OK_STYLE, esc, result_label
 from ui.ops import Lane, Op, when_done
@@ -139,10 +140,6 @@ def screen_dpi(widget: QWidget) -> float:
     return dpi if dpi > 10 else 96.0
 
 
-def _label_document(documents: Sequence[LabelDocument]) -> LabelDocument:
-    return next((d for d in documents if d.type is DocumentType.LABEL), documents[0])
-
-
 class LabelPreviewDialog(QDialog):
     """The label of ``shipment`` (``documents`` from the purchase or ``documents()``)."""
 
@@ -168,7 +165,8 @@ class LabelPreviewDialog(QDialog):
         self._labels = labels
         self._actor = actor
         self._shipment = shipment
-        label = _label_document(documents)
+        label = label_of(documents)
+        self.documents = tuple(documents)
         # The format as the enum (the checks below compare by identity).
         self.document = replace(label, format=LabelFormat(label.format))
         self._source = source
@@ -536,6 +534,7 @@ class LabelPreviewDialog(QDialog):
         if target is None or self.printing:
             return
         document = self.document
+        documents = (document, *(d for d in self.documents if d.type is not DocumentType.LABEL))
         if not target.accepts(document.format):
             self._failed(WrongPrinter(), retry=False)
             return
@@ -546,7 +545,8 @@ class LabelPreviewDialog(QDialog):
         title = job_title(self._shipment.order_id)
         Op(
             self,
-            lambda _job: self._print_fn(target, document, settings, title),
+            # The label, then Amazon's packing slip if it was bought with one.
+            lambda _job: print_shipment(target, documents, settings, title, self._print_fn),
             lane=Lane.NET,
         ).on_success(lambda job_id: self._record(target, job_id)).on_failure(
             lambda exc: self._failed(exc, retry=True)
