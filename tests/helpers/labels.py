@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from app.amazon import orders_repo
@@ -186,3 +187,34 @@ class ScriptedShipping:
 
     def close(self) -> None:
         pass
+
+
+# --- the store-nothing scan ---------------------------------------------------------------
+
+
+def every_value(conn: Any) -> str:
+    """Every value of every table of an open data file, as text (DB thread)."""
+    out = []
+    tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    for (name,) in tables:
+        for row in conn.execute(f'SELECT * FROM "{name}"').fetchall():
+            out.extend(v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in row)
+    return "\n".join(out)
+
+
+def assert_nothing_kept(
+    folders: list[Path], recipient: tuple[str, ...], *, data_file_text: str, log_text: str = ""
+) -> None:
+    """No recipient string and no label bytes (PDF or ZPL) in any file under
+    ``folders`` (the profile, the temp folder, the logs), in the data file's values
+    (``every_value``), or in the log records."""
+    needles = [s.encode() for s in recipient] + [b"%PDF", b"^XA"]
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                data = path.read_bytes()
+                for needle in needles:
+                    assert needle not in data, f"{needle!r} found in {path}"
+    for text in recipient:
+        assert text not in data_file_text, "a recipient string is in the data file"
+        assert text not in log_text, "a recipient string is in the log"

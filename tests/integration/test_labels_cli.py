@@ -34,7 +34,7 @@ from app.secrets import SecretStore
 from app.services import Core, build_services
 from tests.helpers.cli import add_store, answer_prompts, cli_profile, run  # noqa: F401
 from tests.helpers.cups import Cups, ZplListener, pdf_text, wait_for_pdf
-from tests.helpers.labels import SHIP_FROM
+from tests.helpers.labels import SHIP_FROM, assert_nothing_kept, every_value
 from tests.helpers.world import ADMIN_PW
 
 pytestmark = pytest.mark.integration
@@ -246,35 +246,16 @@ def _closed_port() -> str:
 def _assert_nothing_kept(
     profile: Profile, tmp_path: Path, recipient: tuple[str, ...], tracking: str
 ) -> None:
-    """No recipient string and no label bytes in the profile folder, the temp folder,
-    the log files, or any value of the data file (read through the vault)."""
-    needles = [s.encode() for s in recipient] + [b"%PDF", b"^XA"]
-    folders = [profile.root, Path(tempfile.gettempdir()), paths.log_dir()]
     logs = list(paths.log_dir().rglob("*.log*"))
     assert logs, "the commands wrote no log file to scan"
-    for folder in folders:
-        for path in folder.rglob("*"):
-            if not path.is_file():
-                continue
-            data = path.read_bytes()
-            for needle in needles:
-                assert needle not in data, f"{needle!r} found in {path}"
     secrets = bootstrap.secret_store_for(profile)
     vault, _ = bootstrap.open_vault(profile, secrets)
     try:
-        dump = vault.call(_every_value)
+        dump = vault.call(every_value)
     finally:
         vault.close()
-    for text in recipient:
-        assert text not in dump
     assert tracking in dump  # the shipment record is there, without the label
+    assert_nothing_kept(
+        [profile.root, Path(tempfile.gettempdir()), paths.log_dir()], recipient, data_file_text=dump
+    )
     assert os.environ["TMPDIR"].startswith(str(tmp_path))
-
-
-def _every_value(conn: Any) -> str:
-    out = []
-    tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-    for (name,) in tables:
-        for row in conn.execute(f'SELECT * FROM "{name}"').fetchall():
-            out.extend(v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in row)
-    return "\n".join(out)

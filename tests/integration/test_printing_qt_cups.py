@@ -8,11 +8,14 @@ preview at true size, Print to cups-pdf, bought once."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +29,7 @@ from app.fulfillment.models import ShippingDefaults
 from app.fulfillment.printers import Paper, PrinterKind, PrintSettings
 from app.services import Core, Services, build_services
 from tests.helpers.cups import Cups, ZplListener, pdf_text, tiny_pdf, wait_for_pdf, zpl_label
-from tests.helpers.labels import BOX, SHIP_FROM
+from tests.helpers.labels import BOX, SHIP_FROM, assert_nothing_kept, every_value
 from tests.helpers.operators import put_operator
 from tests.helpers.orders import ADMIN
 from tests.helpers.windows import windows_go_before_the_vault  # noqa: F401
@@ -197,7 +200,12 @@ def fake_shop(core: Core) -> Iterator[tuple[Services, FakeSpApi, str]]:
 
 
 def test_the_buy_dialog_buys_over_http_and_the_preview_prints_to_cups(
-    qtbot: Any, cups: Cups, fake_shop: tuple[Services, FakeSpApi, str]
+    qtbot: Any,
+    cups: Cups,
+    fake_shop: tuple[Services, FakeSpApi, str],
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The demo's path: rates and a purchase through the real Shipping client against
     the fake SP-API, the preview at true size, Print to the cups-pdf queue (the tracking
@@ -206,6 +214,11 @@ def test_the_buy_dialog_buys_over_http_and_the_preview_prints_to_cups(
 
     ops.install()
     services, server, order_id = fake_shop
+    tmp_temp = tmp_path / "tmp"  # everything written to the temp folder lands here
+    tmp_temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_temp))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    caplog.set_level(logging.DEBUG, logger="muttefik")
     dialog = BuyLabelDialog(services, ADMIN, order_id)
     qtbot.addWidget(dialog)
     dialog.show()
@@ -229,3 +242,11 @@ def test_the_buy_dialog_buys_over_http_and_the_preview_prints_to_cups(
         preview.print_button.click()
     assert shipment.tracking_id in pdf_text(wait_for_pdf(since, f"Order {order_id}"))
     assert len(server.shipping.shipments) == 1
+    # Store-nothing on the app's path too: previewed and printed from memory only.
+    recipient = server.recipient(order_id).strings()
+    assert recipient[0].encode() in preview.document.data  # the label does carry it
+    dump = services.core.vault.call(every_value)
+    log_text = "\n".join(r.getMessage() for r in caplog.records)
+    assert_nothing_kept(
+        [services.core.profile.root, tmp_temp], recipient, data_file_text=dump, log_text=log_text
+    )

@@ -31,7 +31,14 @@ from app.fulfillment.service import (
 )
 from app.notices import ShipmentsChanged
 from app.services import Core
-from tests.helpers.labels import BOX, RECIPIENT, SHIP_FROM, ScriptedShipping, put_order
+from tests.helpers.labels import (
+    BOX,
+    RECIPIENT,
+    SHIP_FROM,
+    ScriptedShipping,
+    every_value,
+    put_order,
+)
 from tests.helpers.operators import put_operator
 
 ADMIN = Actor(id=1, username="ada", display_name="Ada", role=Role.ADMIN)
@@ -90,16 +97,6 @@ def _actions(core: Core) -> list[str]:
     ]
 
 
-def _every_value(conn: object) -> str:
-    """Every value of every table, as text (what a store-nothing check reads)."""
-    out = []
-    tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()  # type: ignore[attr-defined]
-    for (name,) in tables:
-        for row in conn.execute(f'SELECT * FROM "{name}"').fetchall():  # type: ignore[attr-defined]
-            out.extend(v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in row)
-    return "\n".join(out)
-
-
 def test_rates_carry_the_seller_address_and_the_order_items_not_the_buyer(
     labels: LabelService, amazon: ScriptedShipping
 ) -> None:
@@ -128,7 +125,7 @@ def test_a_purchase_is_recorded_without_the_label_and_kept_in_memory(
     assert Action.LABEL_BOUGHT in _actions(core)
     assert any(ORDER in n.order_ids for n in seen)
     # Nothing of the label in any table.
-    dump = core.vault.call(_every_value)
+    dump = core.vault.call(every_value)
     assert RECIPIENT not in dump and "%PDF" not in dump
 
 
