@@ -12,7 +12,8 @@ their morning batch, and for checking.
   asks for a second parcel's label on purpose.
 * ``labels reprint --shipment ID (--printer … | --zpl-host …)`` downloads the label again
   from Amazon (nothing of it was kept) and prints it.
-* ``labels void --shipment ID``; ``labels list [--order ID]`` (JSON lines).
+* ``labels void --shipment ID``; ``labels track --shipment ID`` (where the parcel is; a
+  delivery dates the order); ``labels list [--order ID]`` (JSON lines).
 
 The label itself (it holds the buyer's address) is never written anywhere: it goes from
 Amazon's answer in memory to ``lp``'s standard input or the printer's socket.
@@ -69,6 +70,10 @@ def register(sub: Any) -> None:
     void = cmds.add_parser("void", help="void (cancel) a bought label at Amazon")
     void.add_argument("--shipment", required=True, metavar="ID")
     void.set_defaults(func=cmd_void)
+
+    track = cmds.add_parser("track", help="ask Amazon where a parcel is (and when delivered)")
+    track.add_argument("--shipment", required=True, metavar="ID")
+    track.set_defaults(func=cmd_track)
 
     listing = cmds.add_parser("list", help="the labels bought (JSON lines, newest first)")
     listing.add_argument("--order", metavar="ID")
@@ -174,6 +179,15 @@ def cmd_void(args: argparse.Namespace) -> int:
         shipment = _find(services, actor, args.shipment)
         voided = services.labels.void(actor, shipment.id)
         print(json.dumps(_shipment_json(voided), ensure_ascii=False))
+        return 0
+
+
+def cmd_track(args: argparse.Namespace) -> int:
+    with open_cli_services(args) as services:
+        actor = sign_in_on_terminal(services.auth).actor
+        shipment = _find(services, actor, args.shipment)
+        updated = services.labels.refresh_tracking(actor, shipment.id)
+        print(json.dumps(_shipment_json(updated), ensure_ascii=False))
         return 0
 
 
@@ -320,4 +334,6 @@ def _shipment_json(s: Shipment) -> dict[str, Any]:
         "created_at": s.created_at.isoformat() if s.created_at else None,
         "voided": s.voided_at is not None,
         "printed": s.printed,
+        "tracking_status": s.tracking_status,
+        "delivered_at": s.delivered_at.isoformat() if s.delivered_at else None,
     }

@@ -181,6 +181,10 @@ def test_rates_buy_print_reprint_void_and_nothing_of_the_label_kept(
 
     _assert_nothing_kept(profile, tmp_path, recipient.strings(), record["tracking_id"])
 
+    assert terminal(profile, "labels", "track", "--shipment", record["shipment_id"]) == 0
+    tracked = _lines(capsys.readouterr().out)[0]
+    assert tracked["tracking_status"] == "PreTransit" and tracked["delivered_at"] is None
+
     assert terminal(profile, "labels", "void", "--shipment", record["shipment_id"]) == 0
     voided = _lines(capsys.readouterr().out)[0]
     assert voided["state"] == "voided" and voided["voided"] is True
