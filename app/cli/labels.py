@@ -234,7 +234,7 @@ def _quote(services: Any, actor: Any, args: argparse.Namespace) -> RateQuote:
             )
         raise UserError(
             "This order has no package preset (none for its SKU, no store default). Give one "
-            "with --preset, or save one in the app under Tools → Shipping…."
+            "with --preset, or save one in the app (Tools → Shipping…)."
         )
     args.preset_used = preset.name
     quote: RateQuote = services.labels.get_rates(

@@ -120,7 +120,7 @@ class PresetMissing(UserError):
     title = "Package size missing"
     message = (
         "Enter the package's size and weight, or save a package preset for this product "
-        "or a default package for the store under Tools → Shipping…."
+        "or a default package for the store (Tools → Shipping…)."
     )
 
 

@@ -292,7 +292,7 @@ class LabelPreviewDialog(QDialog):
         slip_form.addWidget(self.slip_button)
         note = QLabel(
             "Order id, items and quantities; the buyer's name only if it is turned on "
-            "under Tools → Shipping…."
+            "(Tools → Shipping…)."
         )
         note.setWordWrap(True)
         note.setStyleSheet("color: #555;")
@@ -440,7 +440,7 @@ class LabelPreviewDialog(QDialog):
                 ERR_STYLE,
                 "No printer here can print this label. "
                 + (
-                    "Add the thermal printer's address under Tools → Shipping…."
+                    "Add the thermal printer's address (Tools → Shipping…)."
                     if fmt is LabelFormat.ZPL
                     else "Add a printer in your system's printer settings."
                 ),
