@@ -233,7 +233,9 @@ class FakeShipping:
         self._lock = threading.Lock()
         self._quotes: dict[str, _Quote] = {}
         self._shipments: dict[str, FakeShipment] = {}
-        self._rng = random.Random(store.seed * 7_368_787 + 11)
+        # Tracking numbers: new ones each run, as Amazon's never repeat (a restarted demo
+        # printed the same number on another order's label).
+        self._rng = random.Random(secrets.randbits(64))
         #: 0: every address is deliverable.  N: about one order in N has an address the
         #: carrier rejects at purchase (the demo, so a batch shows a failure as life does).
         self.undeliverable_every = 0
