@@ -959,7 +959,10 @@ class ShippingDialog(QDialog):
             table.setItem(row, 0, name)
             table.setItem(row, 1, QTableWidgetItem(describe_printer_info(info).split(": ", 1)[1]))
         self.detected_note.setText(
-            "Choose one and “Use for labels…” to give it a label preset (paper, true size)."
+            "Choose one and “Use for labels…” to give it a label preset (paper, true size). "
+            "The computer's printing system (CUPS) may keep a copy of each printed job for "
+            "a while (a day by default; its PreserveJobFiles setting); a thermal printer "
+            "added below by its network address gets labels directly."
             if printers
             else "No printers found. Set up the printer in your computer's printer "
             "settings (CUPS), then “Look again”. A thermal printer on the network can be "
