@@ -80,6 +80,7 @@ from app.fulfillment.models import (
     ShipmentState,
     ShippableOrder,
     ShippingDefaults,
+    service_text,
 )
 from app.jobs import Job
 from app.notices import Notices, ShipmentsChanged
@@ -128,12 +129,13 @@ class AlreadyBought(UserError):
     title = "Label already bought"
 
     def __init__(self, shipment: Shipment) -> None:
+        which = ", tracking ".join(
+            p for p in (shipment.service_text, shipment.tracking_id) if p and p != "—"
+        )
         super().__init__(
-            f"A label for order {shipment.order_id} was bought already "
-            f"({shipment.carrier or 'carrier'} {shipment.tracking_id or ''}). Reprint it, "
-            "or void it first; to send a second parcel, choose “Buy another label”.".replace(
-                " )", ")"
-            ),
+            f"A label for order {shipment.order_id} was bought already"
+            f"{f' ({which})' if which else ''}. Print it again, or void it first; to send "
+            "a second parcel, choose “Buy another label”.",
             detail=f"shipment row {shipment.id}",
         )
         self.shipment = shipment
@@ -172,7 +174,8 @@ class PriceChanged(UserError):
         rate = quote.rate(rate_id)
         assert rate is not None
         super().__init__(
-            f"The rates had expired. {rate.carrier_name} {rate.service_name} now costs "
+            f"The rates had expired. {service_text(rate.carrier_name, rate.service_name)} "
+            "now costs "
             f"{rate.total} instead of {old}. Buy it at the new price?"
         )
         self.quote = quote

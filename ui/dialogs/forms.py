@@ -1,10 +1,11 @@
-"""What the settings dialogs (stores, mailboxes, drafting) share: the look of a
-"Test connection" answer and of a field at fault, and the answer label itself."""
+"""What the settings dialogs (stores, mailboxes, drafting, shipping) share: the look of
+a "Test connection" answer and of a field at fault, the answer label itself, and the
+message line under a field."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QFormLayout, QLabel
 
 OK_STYLE = "background: #e7f4ea; border: 1px solid #9fd3ad; border-radius: 4px; padding: 8px;"
 ERR_STYLE = "background: #fdecea; border: 1px solid #f1aeb5; border-radius: 4px; padding: 8px;"
@@ -24,4 +25,16 @@ def result_label(object_name: str) -> QLabel:
     label.setWordWrap(True)
     label.setTextFormat(Qt.TextFormat.RichText)
     label.setVisible(False)
+    return label
+
+
+def field_error_label(form: QFormLayout, field: str) -> QLabel:
+    """The hidden red message line under ``field``'s row of ``form`` (``<field>Error``)."""
+    label = QLabel()
+    label.setObjectName(f"{field}Error")
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setStyleSheet("color: #c62828;")
+    form.addRow("", label)
+    form.setRowVisible(label, False)
     return label

@@ -53,7 +53,15 @@ from app.mail.transport import (
     MailboxMissing,
     MailUnreachable,
 )
-from ui.dialogs.forms import BAD_FIELD, BUSY_STYLE, ERR_STYLE, OK_STYLE, esc, result_label
+from ui.dialogs.forms import (
+    BAD_FIELD,
+    BUSY_STYLE,
+    ERR_STYLE,
+    OK_STYLE,
+    esc,
+    field_error_label,
+    result_label,
+)
 from ui.ops import Job, Lane, Op, when_done
 
 IMAP_PORTS = {Security.TLS: 993, Security.STARTTLS: 143, Security.PLAIN: 143}
@@ -507,13 +515,7 @@ class MailboxDialog(QDialog):
         combo.currentIndexChanged.connect(changed)
 
     def _add_field_error(self, form: QFormLayout, field: str, widget: QWidget) -> None:
-        label = QLabel()
-        label.setObjectName(f"{field}Error")
-        label.setWordWrap(True)
-        label.setTextFormat(Qt.TextFormat.PlainText)
-        label.setStyleSheet("color: #c62828;")
-        form.addRow("", label)
-        form.setRowVisible(label, False)
+        label = field_error_label(form, field)
         self.field_errors[field] = label
         self._field_widgets[field] = widget
         self._field_forms[field] = form

@@ -61,7 +61,7 @@ from app.fulfillment.printers import (
     list_cups_printers,
     parse_printer_address,
 )
-from ui.dialogs.forms import BAD_FIELD, ERR_STYLE, OK_STYLE, esc, result_label
+from ui.dialogs.forms import BAD_FIELD, ERR_STYLE, OK_STYLE, esc, field_error_label, result_label
 from ui.ops import Job, Lane, Op, when_done
 
 #: Label formats offered as the store default: (text, format, dpi).
@@ -166,13 +166,7 @@ class _FieldErrors:
         self._forms: dict[str, QFormLayout] = {}
 
     def add(self, form: QFormLayout, field: str, widget: QWidget) -> None:
-        label = QLabel()
-        label.setObjectName(f"{field}Error")
-        label.setWordWrap(True)
-        label.setTextFormat(Qt.TextFormat.PlainText)
-        label.setStyleSheet("color: #c62828;")
-        form.addRow("", label)
-        form.setRowVisible(label, False)
+        label = field_error_label(form, field)
         self.labels[field] = label
         self.widgets[field] = widget
         self._forms[field] = form
@@ -206,7 +200,24 @@ def _combo(items: Sequence[tuple[str, Any]], name: str) -> QComboBox:
 # --- package preset form ---------------------------------------------------------------
 
 
-class PresetDialog(QDialog):
+class _SaveDialog(QDialog):
+    """A small form that saves through the label service on a worker: Save is off while
+    it runs; a refusal is shown under the fields (an Op delivers nothing once closed)."""
+
+    buttons: QDialogButtonBox
+    result_label: QLabel
+    _busy: bool
+
+    def _save_done(self) -> None:
+        self._busy = False
+        self.buttons.setEnabled(True)
+
+    def _failed(self, exc: BaseException) -> None:
+        self._save_done()
+        _show_failure(self, self.result_label, exc)
+
+
+class PresetDialog(_SaveDialog):
     """Add or edit one package preset of a store (``save_preset``)."""
 
     preset_saved = Signal(object)
@@ -352,25 +363,15 @@ class PresetDialog(QDialog):
         Op(self, work).on_success(self._saved).on_failure(self._failed).run()
 
     def _saved(self, preset: PackagePreset) -> None:
-        if not shiboken6.isValid(self):
-            return
-        self._busy = False
-        self.buttons.setEnabled(True)
+        self._save_done()
         self.preset_saved.emit(preset)
         self.accept()
-
-    def _failed(self, exc: BaseException) -> None:
-        if not shiboken6.isValid(self):
-            return
-        self._busy = False
-        self.buttons.setEnabled(True)
-        _show_failure(self, self.result_label, exc)
 
 
 # --- printer form ------------------------------------------------------------------------
 
 
-class PrinterDialog(QDialog):
+class PrinterDialog(_SaveDialog):
     """A label printer and its preset: a CUPS queue of this computer (name fixed) or a
     thermal printer on the network (name and host:port)."""
 
@@ -490,19 +491,9 @@ class PrinterDialog(QDialog):
         Op(self, work).on_success(self._saved).on_failure(self._failed).run()
 
     def _saved(self, name: str) -> None:
-        if not shiboken6.isValid(self):
-            return
-        self._busy = False
-        self.buttons.setEnabled(True)
+        self._save_done()
         self.printer_saved.emit(name)
         self.accept()
-
-    def _failed(self, exc: BaseException) -> None:
-        if not shiboken6.isValid(self):
-            return
-        self._busy = False
-        self.buttons.setEnabled(True)
-        _show_failure(self, self.result_label, exc)
 
 
 def _show_failure(parent: QWidget, label: QLabel, exc: BaseException) -> None:

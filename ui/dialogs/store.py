@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -47,7 +47,15 @@ from app.errors import (
     TlsFailure,
     UserError,
 )
-from ui.dialogs.forms import BAD_FIELD, BUSY_STYLE, ERR_STYLE, OK_STYLE, esc, result_label
+from ui.dialogs.forms import (
+    BAD_FIELD,
+    BUSY_STYLE,
+    ERR_STYLE,
+    OK_STYLE,
+    esc,
+    field_error_label,
+    result_label,
+)
 from ui.ops import Job, Lane, Op
 
 # Marketplaces per region (id, label), in Seller Central's order.
@@ -247,13 +255,7 @@ class StoreDialog(QDialog):
     # --- form -----------------------------------------------------------------------
 
     def _add_field_error(self, form: QFormLayout, field: str, widget: QWidget) -> None:
-        label = QLabel()
-        label.setObjectName(f"{field}Error")
-        label.setWordWrap(True)
-        label.setTextFormat(Qt.TextFormat.PlainText)
-        label.setStyleSheet("color: #c62828;")
-        form.addRow("", label)
-        form.setRowVisible(label, False)
+        label = field_error_label(form, field)
         self.field_errors[field] = label
         self._field_widgets[field] = widget
         self._field_forms[field] = form
