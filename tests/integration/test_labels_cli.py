@@ -23,18 +23,17 @@ import pytest
 
 from app import bootstrap, paths
 from app.amazon.spapi import clear_token_cache
-from app.amazon.spapi.shipping import DimensionUnit, WeightUnit
 from app.auth import totp
 from app.auth.store import load_actor
 from app.clock import SystemClock
 from app.demo.fake_spapi import FakeSpApi
-from app.fulfillment.models import PackagePreset, ShippingDefaults
+from app.fulfillment.models import ShippingDefaults
 from app.paths import Profile
 from app.secrets import SecretStore
 from app.services import Core, build_services
 from tests.helpers.cli import add_store, answer_prompts, cli_profile, run  # noqa: F401
 from tests.helpers.cups import Cups, ZplListener, pdf_text, wait_for_pdf
-from tests.helpers.labels import SHIP_FROM, assert_nothing_kept, every_value
+from tests.helpers.labels import BOX, SHIP_FROM, assert_nothing_kept, every_value
 from tests.helpers.world import ADMIN_PW
 
 pytestmark = pytest.mark.integration
@@ -86,19 +85,7 @@ def shop(
             assert admin is not None
             services.sync.sync_store(admin, 1, __import__("threading").Event())
             services.labels.save_defaults(admin, ShippingDefaults(store_id=1, ship_from=SHIP_FROM))
-            services.labels.save_preset(
-                admin,
-                PackagePreset(
-                    store_id=1,
-                    name="Small box",
-                    length=Decimal(10),
-                    width=Decimal(8),
-                    height=Decimal(4),
-                    dimension_unit=DimensionUnit.INCH,
-                    weight=Decimal("1.5"),
-                    weight_unit=WeightUnit.POUND,
-                ),
-            )
+            services.labels.save_preset(admin, BOX)
             stored = set(
                 vault.call(lambda c: [r[0] for r in c.execute("SELECT order_id FROM orders")])
             )

@@ -8,39 +8,28 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from decimal import Decimal
 
 import pytest
 
 from app.amazon.spapi import clear_token_cache
-from app.amazon.spapi.shipping import DimensionUnit, DocumentSpec, LabelFormat, WeightUnit
+from app.amazon.spapi.shipping import DocumentSpec, LabelFormat
 from app.auth.models import Actor
 from app.auth.rbac import Role
 from app.demo.fake_spapi import FakeSpApi
 from app.demo.fake_spapi_faults import PURCHASE_SHIPMENT, Fault
-from app.fulfillment.models import BatchState, PackagePreset, ShipmentState, ShippingDefaults
+from app.fulfillment.models import BatchState, ShipmentState, ShippingDefaults
 from app.fulfillment.printers import PrinterKind, PrintSettings
 from app.fulfillment.printing import PrintTarget, job_title, print_label
 from app.fulfillment.service import PurchaseUncertain
 from app.services import Core, Services, build_services
 from tests.helpers.cups import ZplListener
 from tests.helpers.fake_spapi import fake_store
-from tests.helpers.labels import SHIP_FROM
+from tests.helpers.labels import BOX, SHIP_FROM
 from tests.helpers.operators import put_operator
 
 pytestmark = pytest.mark.integration
 
 ADMIN = Actor(id=1, username="ada", display_name="Ada", role=Role.ADMIN)
-BOX = PackagePreset(
-    store_id=1,
-    name="Small box",
-    length=Decimal(10),
-    width=Decimal(8),
-    height=Decimal(4),
-    dimension_unit=DimensionUnit.INCH,
-    weight=Decimal("1.5"),
-    weight_unit=WeightUnit.POUND,
-)
 
 
 @pytest.fixture

@@ -17,8 +17,6 @@ from PySide6.QtWidgets import QComboBox, QMessageBox
 from app.amazon import orders_repo
 from app.amazon.models import Credentials, Money, OrderStatus, Store
 from app.amazon.spapi.shipping import (
-    Address,
-    DimensionUnit,
     DocumentSpec,
     DocumentType,
     InsufficientFunds,
@@ -29,10 +27,9 @@ from app.amazon.spapi.shipping import (
     RateQuote,
     RateRequest,
     Tracking,
-    WeightUnit,
 )
 from app.amazon.stores import secret_name
-from app.fulfillment.models import BatchState, PackagePreset, ShippingDefaults
+from app.fulfillment.models import BatchState, ShippingDefaults
 from app.fulfillment.printers import (
     PrinterInfo,
     PrinterKind,
@@ -41,6 +38,7 @@ from app.fulfillment.printers import (
     PrintSettings,
 )
 from app.services import Core, Services, build_services
+from tests.helpers.labels import BOX, SHIP_FROM
 from tests.helpers.operators import put_operator
 from tests.helpers.orders import ADMIN, make
 from tests.helpers.windows import windows_go_before_the_vault  # noqa: F401
@@ -182,29 +180,10 @@ def services(core: Core, fake: FakeShipping) -> Services:
         ADMIN,
         ShippingDefaults(
             store_id=1,
-            ship_from=Address(
-                name="Acme Kitchen",
-                address_line1="1 Dock Road",
-                city="Seattle",
-                postal_code="98101",
-                country_code="US",
-                state_or_region="WA",
-            ),
+            ship_from=SHIP_FROM,
         ),
     )
-    built.labels.save_preset(
-        ADMIN,
-        PackagePreset(
-            store_id=1,
-            name="Small box",
-            length=Decimal(30),
-            width=Decimal(20),
-            height=Decimal(10),
-            dimension_unit=DimensionUnit.CENTIMETER,
-            weight=Decimal("0.8"),
-            weight_unit=WeightUnit.KILOGRAM,
-        ),
-    )
+    built.labels.save_preset(ADMIN, BOX)
     return built
 
 
