@@ -202,13 +202,29 @@ def every_value(conn: Any) -> str:
     return "\n".join(out)
 
 
+def fake_label(server: Any, order_id: str) -> bytes:
+    """The label the fake SP-API sold for ``order_id`` (as its documents call renders it)."""
+    from app.demo.fake_labels import LABEL, render
+
+    (sold,) = [s for s in server.shipments if s.order_id == order_id]
+    return render(sold.content, LABEL, sold.format, sold.dpi)
+
+
 def assert_nothing_kept(
-    folders: list[Path], recipient: tuple[str, ...], *, data_file_text: str, log_text: str = ""
+    folders: list[Path],
+    recipient: tuple[str, ...],
+    *,
+    label: bytes,
+    data_file_text: str,
+    log_text: str = "",
 ) -> None:
-    """No recipient string and no label bytes (PDF or ZPL) in any file under
-    ``folders`` (the profile, the temp folder, the logs), in the data file's values
-    (``every_value``), or in the log records."""
-    needles = [s.encode() for s in recipient] + [b"%PDF", b"^XA"]
+    """No recipient string and no piece of the label in any file under ``folders`` (the
+    profile, the temp folder, the logs), in the data file's values (``every_value``), or
+    in the log records.  The needles are long (24 bytes): the data file is encrypted, and
+    a short one such as ``^XA`` turns up in random ciphertext now and then."""
+    middle = len(label) // 2
+    needles = [s.encode() for s in recipient] + [label[:24], label[middle : middle + 24]]
+    assert all(len(n) >= 8 for n in needles)
     for folder in folders:
         for path in folder.rglob("*"):
             if path.is_file():

@@ -33,7 +33,7 @@ from app.secrets import SecretStore
 from app.services import Core, build_services
 from tests.helpers.cli import add_store, answer_prompts, cli_profile, run  # noqa: F401
 from tests.helpers.cups import Cups, ZplListener, pdf_text, wait_for_pdf
-from tests.helpers.labels import BOX, SHIP_FROM, assert_nothing_kept, every_value
+from tests.helpers.labels import BOX, SHIP_FROM, assert_nothing_kept, every_value, fake_label
 from tests.helpers.world import ADMIN_PW
 
 pytestmark = pytest.mark.integration
@@ -166,7 +166,9 @@ def test_rates_buy_print_reprint_void_and_nothing_of_the_label_kept(
     (listed,) = _lines(capsys.readouterr().out)
     assert listed["printed"] == 2
 
-    _assert_nothing_kept(profile, tmp_path, recipient.strings(), record["tracking_id"])
+    label = fake_label(server, order_id)
+    assert recipient.name.encode() in label  # the label does carry the buyer's name
+    _assert_nothing_kept(profile, tmp_path, recipient.strings(), label, record["tracking_id"])
 
     assert terminal(profile, "labels", "track", "--shipment", record["shipment_id"]) == 0
     tracked = _lines(capsys.readouterr().out)[0]
@@ -235,7 +237,7 @@ def _closed_port() -> str:
 
 
 def _assert_nothing_kept(
-    profile: Profile, tmp_path: Path, recipient: tuple[str, ...], tracking: str
+    profile: Profile, tmp_path: Path, recipient: tuple[str, ...], label: bytes, tracking: str
 ) -> None:
     logs = list(paths.log_dir().rglob("*.log*"))
     assert logs, "the commands wrote no log file to scan"
@@ -247,6 +249,9 @@ def _assert_nothing_kept(
         vault.close()
     assert tracking in dump  # the shipment record is there, without the label
     assert_nothing_kept(
-        [profile.root, Path(tempfile.gettempdir()), paths.log_dir()], recipient, data_file_text=dump
+        [profile.root, Path(tempfile.gettempdir()), paths.log_dir()],
+        recipient,
+        label=label,
+        data_file_text=dump,
     )
     assert os.environ["TMPDIR"].startswith(str(tmp_path))

@@ -248,5 +248,9 @@ def test_the_buy_dialog_buys_over_http_and_the_preview_prints_to_cups(
     dump = services.core.vault.call(every_value)
     log_text = "\n".join(r.getMessage() for r in caplog.records)
     assert_nothing_kept(
-        [services.core.profile.root, tmp_temp], recipient, data_file_text=dump, log_text=log_text
+        [services.core.profile.root, tmp_temp],
+        recipient,
+        label=preview.document.data,
+        data_file_text=dump,
+        log_text=log_text,
     )
