@@ -86,6 +86,11 @@ class SessionRuntime(QObject):
         # The language model and the starter templates load off the GUI thread, so the
         # first draft of the session is as quick as the next.
         self.services.drafting.warm_up()
+        # Labels kept for reprinting (opt-in) expire within 24 h: drop expired ones now.
+        labels, actor = self.services.labels, self.actor
+        Op(self.window, lambda job: labels.purge_reprint_cache(actor)).on_failure(
+            lambda exc: log.warning("expired labels not purged: %s", type(exc).__name__)
+        ).run()
         if demo:
             self._start_demo()
         self._refresh_last_success()

@@ -413,8 +413,12 @@ def cache_put(
     row_id: int,
     entries: list[tuple[int, str, str, int | None, bytes, bytes]],
     expires_at: datetime,
+    now: datetime,
 ) -> None:
     conn.execute("DELETE FROM label_cache WHERE shipment = ?", (row_id,))
+    conn.execute(  # and any that expired meanwhile
+        "DELETE FROM label_cache WHERE expires_at <= ?", (to_db_time(now),)
+    )
     conn.executemany(
         "INSERT INTO label_cache(shipment, doc_index, doc_type, doc_format, dpi, nonce, "
         "ciphertext, expires_at) VALUES (?,?,?,?,?,?,?,?)",

@@ -1255,8 +1255,9 @@ class LabelService:
                         aes.encrypt(nonce, doc.data, aad),
                     )
                 )
-            expires = self.clock.now() + timedelta(hours=min(hours, 24))
-            self.vault.call_write(lambda conn: repo.cache_put(conn, row_id, entries, expires))
+            now = self.clock.now()
+            expires = now + timedelta(hours=min(hours, 24))
+            self.vault.call_write(lambda conn: repo.cache_put(conn, row_id, entries, expires, now))
         except Exception as exc:  # the label is in memory; only the cache is missing
             log.warning(
                 "label of row %d not cached for reprinting (%s)", row_id, type(exc).__name__

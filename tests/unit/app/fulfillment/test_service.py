@@ -315,6 +315,22 @@ def test_the_opt_in_reprint_cache_is_encrypted_and_expires(
     assert again.purge_reprint_cache(ADMIN) == 1
 
 
+def test_an_expired_cached_label_goes_when_the_next_one_is_cached(
+    labels: LabelService, core: Core
+) -> None:
+    core.vault.call_write(
+        lambda c: settings.put(c, settings.LABEL_REPRINT_CACHE, True, now=core.clock.now())
+    )
+    first = _buy(labels)
+    core.clock.advance(24 * 3600 + 1)  # type: ignore[attr-defined]
+    put_order(core.vault, "111-0000099-0000099")
+    _buy(labels, "111-0000099-0000099")
+    cached = core.vault.call(
+        lambda c: [r[0] for r in c.execute("SELECT shipment FROM label_cache").fetchall()]
+    )
+    assert first.shipment.id not in cached and len(cached) == 1
+
+
 def test_voiding_forgets_the_label_and_allows_a_new_one(
     labels: LabelService, amazon: ScriptedShipping
 ) -> None:
