@@ -262,6 +262,7 @@ def _warm() -> None:
     preload()  # the language model
     builtin_templates()  # the starter library's files
     detect_thread_intent(["warm up"])  # the intent rules compiled
+    import app.mail.rules  # noqa: F401  Amazon's messaging rules, checked on every reply
 
 
 # --- the service ------------------------------------------------------------------------

@@ -76,7 +76,6 @@ from app.drafting.templates import PLACEHOLDER
 from app.errors import UserError
 from app.mail.clock import time_left
 from app.mail.models import Direction, RuleHit, SendState, ThreadState
-from app.mail.rules import check_reply
 from ui.models.threads_model import STATE_TEXT, URGENCY_COLOURS, local_time
 from ui.ops import Job, Lane, Op, when_done
 
@@ -776,6 +775,10 @@ class ConversationPane(QWidget):
 
     def _send_checks(self, text: str) -> list[RuleHit]:
         """Amazon's messaging rules, then the placeholders still to fill ("[NAME]")."""
+        # Amazon's rules are many regular expressions: compiled at the first check, not
+        # while the window starts (about 30 ms).
+        from app.mail.rules import check_reply
+
         hits = check_reply(text, marketplace_domain=self._domain())
         hits += [
             RuleHit(
