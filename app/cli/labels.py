@@ -26,6 +26,7 @@ import json
 import sys
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from app.amazon.spapi.shipping import DocumentSpec, LabelFormat, Rate, RateQuote
@@ -303,13 +304,18 @@ def _print(
     return 0
 
 
+def _amount(amount: Decimal, currency: str) -> str:
+    """An amount as prices are written: cents always shown ("4.70"), none for yen."""
+    return f"{amount:.0f}" if currency == "JPY" else f"{amount:.2f}"
+
+
 def _rate_json(rate: Rate) -> dict[str, Any]:
     return {
         "rate_id": rate.rate_id,
         "service_id": rate.service_id,
         "carrier": rate.carrier_name,
         "service": rate.service_name,
-        "price": str(rate.total.amount),
+        "price": _amount(rate.total.amount, rate.total.currency),
         "currency": rate.total.currency,
         "delivery_start": rate.delivery_start.isoformat() if rate.delivery_start else None,
         "delivery_end": rate.delivery_end.isoformat() if rate.delivery_end else None,
@@ -327,7 +333,7 @@ def _shipment_json(s: Shipment) -> dict[str, Any]:
         "carrier": s.carrier,
         "service": s.service,
         "tracking_id": s.tracking_id,
-        "cost": str(s.cost.amount) if s.cost else None,
+        "cost": _amount(s.cost.amount, s.cost.currency) if s.cost else None,
         "currency": s.cost.currency if s.cost else None,
         "label_format": str(s.label_format),
         "operator": s.operator_name,

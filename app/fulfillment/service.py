@@ -1157,7 +1157,7 @@ class LabelService:
         assert order is not None
         blocked = _shippable(conn, order).blocked
         if blocked:
-            raise NotShippable(f"No label for order {order_id}: {blocked}")
+            raise NotShippable(f"Order {order_id}: {blocked}")
         store = load_store(conn, order.store_id)
         if store is None:
             raise UserError("This store no longer exists.")
