@@ -111,3 +111,21 @@ def put(conn: Any, setting: Setting[T], value: Any, *, now: datetime) -> T:
         (setting.key, json.dumps(checked), now.isoformat()),
     )
     return checked
+
+
+# --- privacy (issue 14) ------------------------------------------------------------------
+#: Buyer PII is erased this many days after delivery (the policy promises 30 at most).
+PII_RETENTION_DAYS = declare(
+    Setting("privacy.retention_days", int, 30, "Erase buyer data after delivery (days)", 1, 30)
+)
+PURGE_INTERVAL_MINUTES = declare(
+    Setting(
+        "privacy.purge_interval_minutes", int, 60, "Run the privacy purge every (minutes)", 5, 1440
+    )
+)
+#: Amazon's own deletion requests are due this many hours after they arrive.
+AMAZON_REQUEST_HOURS = declare(
+    Setting(
+        "privacy.amazon_request_hours", int, 72, "Amazon's deletion requests due in (hours)", 1, 720
+    )
+)

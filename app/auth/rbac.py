@@ -39,6 +39,10 @@ class Permission(StrEnum):
     MANAGE_CREDENTIALS = "manage_credentials"
     VIEW_AUDIT = "view_audit"
     EXPORT_AUDIT = "export_audit"
+    # Deletion requests, erasing a buyer's data, access/portability exports (admins).
+    MANAGE_PRIVACY = "manage_privacy"
+    # The PII purge (the system principal's scheduled job; admins may run it too).
+    PURGE_PII = "purge_pii"
     # Background work of the system principal (store-scoped: on every store).
     SYNC_ORDERS = "sync_orders"
     FETCH_MAIL = "fetch_mail"
@@ -61,9 +65,8 @@ STORE_SCOPED = frozenset(
 )
 
 #: What the system principal (scheduled and background work) may do, on every store.
-#: Later: purging buyer data.
 SYSTEM_PERMISSIONS = frozenset(
-    {Permission.SYNC_ORDERS, Permission.FETCH_MAIL, Permission.VIEW_STORE}
+    {Permission.SYNC_ORDERS, Permission.FETCH_MAIL, Permission.VIEW_STORE, Permission.PURGE_PII}
 )
 
 # What each role may do beyond store membership.  Admins have everything an operator can.
