@@ -59,6 +59,12 @@ def _audit(window: MainWindow) -> QWidget:
     return audit.make_tab(window)
 
 
+def _privacy(window: MainWindow) -> QWidget:
+    from ui.views import privacy
+
+    return privacy.make_tab(window)
+
+
 # The inbox first: answering buyers within Amazon's 24 hours is the daily loop.
 TABS: list[TabSpec] = [
     TabSpec("inbox", "Inbox", _inbox),
@@ -66,4 +72,5 @@ TABS: list[TabSpec] = [
     TabSpec("home", "Overview", _home),
     TabSpec("operators", "Operators", _operators, admin_only=True),
     TabSpec("audit", "Audit log", _audit, admin_only=True),
+    TabSpec("privacy", "Privacy", _privacy, admin_only=True),
 ]
