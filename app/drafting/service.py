@@ -35,7 +35,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -58,7 +58,6 @@ from app.drafting.templates import Template, builtin_templates, choose, placehol
 from app.drafting.templates import render_text as render_variables
 from app.errors import UserError
 from app.jobs import JobHost, Lane
-from app.mail import parse as mail_parse
 from app.mail import repo as mail_repo
 from app.mail.models import Direction
 from app.notices import Notices, SettingsChanged
@@ -181,31 +180,13 @@ def order_context(order: Order | None, marketplace: str = "") -> OrderContext:
     )
 
 
-def _names(display_name: str | None, subjects: Sequence[str]) -> list[str]:
-    """The buyer's names we know: the From display name and the subjects' "from Amazon
-    customer X", each whole and its first name alone."""
-    found: dict[str, None] = {}
-    candidates = [display_name, *(mail_parse._subject_name(s) for s in subjects if s)]
-    for name in candidates:
-        if not name or not name.strip():
-            continue
-        found[name.strip()] = None
-        first = name.split()[0]
-        if len(first) >= 2:
-            found[first] = None
-    return list(found)
-
-
 def known_pii(thread: _Thread) -> KnownPII:
     subjects = [thread.subject, *(s for _, s, _ in thread.messages)]
-    return KnownPII(
-        names=tuple(_names(thread.display_name, subjects)),
-        emails=(thread.alias,) if thread.alias else (),
-    )
+    return mail_repo.buyer_known_pii(thread.display_name, thread.alias, subjects)
 
 
 def first_name(display_name: str | None, subject: str = "") -> str | None:
-    for name in _names(display_name, [subject]):
+    for name in mail_repo.buyer_names(display_name, [subject]):
         return name.split()[0]
     return None
 

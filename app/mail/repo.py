@@ -38,6 +38,7 @@ from typing import Any
 from app.amazon.orders_repo import from_db_time, to_db_time
 from app.errors import UserError
 from app.mail import clock
+from app.mail import parse as mail_parse
 from app.mail.clock import ClockEvent, EventKind
 from app.mail.models import (
     AttachmentMeta,
@@ -48,6 +49,7 @@ from app.mail.models import (
     ThreadState,
     Urgency,
 )
+from app.pii.models import KnownPII
 
 Conn = Any
 
@@ -419,6 +421,72 @@ def refresh_refs(conn: Conn, order_ids: Sequence[str]) -> int:
         )
     _rewrite_refs(conn, threads)
     return len(threads)
+
+
+def rewrite_texts(conn: Conn, thread_id: int, texts: Sequence[tuple[int, str | None, str]]) -> None:
+    """Replace messages' subjects and bodies (``(rowid, subject, body)``, e.g. redacted)
+    and re-write the search rows of all the thread's messages with them and the thread's
+    refs as stored now (so a buyer name cleared from the thread leaves the index too).
+    The index deletes securely (``secure-delete``): the old text leaves no trace in it."""
+    conn.executemany(
+        "UPDATE messages SET subject = ?, body = ? WHERE id = ? AND thread_id = ?",
+        [(subject, body, rowid, thread_id) for rowid, subject, body in texts],
+    )
+    refs = thread_refs(conn, thread_id)
+    conn.execute(
+        "UPDATE messages_fts SET subject = m.subject, body = m.body, refs = ? "
+        "FROM (SELECT id, subject, body FROM messages WHERE thread_id = ?) AS m "
+        "WHERE messages_fts.rowid = m.id",
+        (refs, thread_id),
+    )
+
+
+# --- what we know of a thread's buyer (drafting, the PII purge) ------------------------
+
+
+def buyer_names(display_name: str | None, subjects: Sequence[str | None]) -> list[str]:
+    """The buyer's names we know: the From display name and the subjects' "from Amazon
+    customer X", each whole and its first name alone."""
+    found: dict[str, None] = {}
+    candidates = [display_name, *(mail_parse._subject_name(s) for s in subjects if s)]
+    for name in candidates:
+        if not name or not name.strip():
+            continue
+        found[name.strip()] = None
+        first = name.split()[0]
+        if len(first) >= 2:
+            found[first] = None
+    return list(found)
+
+
+def buyer_known_pii(
+    display_name: str | None, alias: str | None, subjects: Sequence[str | None]
+) -> KnownPII:
+    """What we know of a buyer from their thread: names (display name, subjects) and the
+    relay alias.  Orders hold no buyer PII (the sync never asks for it)."""
+    return KnownPII(
+        names=tuple(buyer_names(display_name, subjects)),
+        emails=(alias,) if alias else (),
+    )
+
+
+def thread_known_pii(conn: Conn, thread_id: int) -> KnownPII:
+    """:func:`buyer_known_pii` of a stored thread (its subject and its messages')."""
+    r = conn.execute(
+        "SELECT buyer_display_name, alias, subject FROM threads WHERE id = ?", (thread_id,)
+    ).fetchone()
+    if r is None:
+        return KnownPII()
+    subjects = [
+        r[2],
+        *(
+            s
+            for (s,) in conn.execute(
+                "SELECT subject FROM messages WHERE thread_id = ?", (thread_id,)
+            )
+        ),
+    ]
+    return buyer_known_pii(r[0], r[1], subjects)
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
