@@ -2,9 +2,9 @@
 buyer data by age (overdue in red with why), open deletion requests (overdue in red,
 "Carry out" asks first), new request, erase and export, and the tab is for admins only.
 
-The privacy and subject services are small fakes passed to the view (their real
-implementations, app/privacy/service.py and subjects.py, are built in parallel); the
-window test uses the real services."""
+Deletion requests, erasing and exporting go through the real SubjectService and the
+settings through the real SettingsService on the test vault; the purge status and
+"Purge now" through a small fake of PrivacyService (built in parallel)."""
 
 from __future__ import annotations
 
@@ -18,31 +18,36 @@ import pytest
 from PySide6.QtWidgets import QPushButton, QTableWidget, QTableWidgetItem
 from pytestqt.qtbot import QtBot
 
+from app.audit import make_audit_log
 from app.auth.models import Actor, Session
 from app.auth.rbac import Role
-from app.clock import FakeClock
 from app.jobs import Job
 from app.notices import Notices, ThreadsChanged
 from app.privacy.models import (
-    DeletionRequest,
     PiiAge,
     PurgeCounts,
     PurgeRun,
     RequestSource,
-    RequestState,
     RunKind,
     RunState,
     Subject,
     SubjectKind,
 )
-from app.settings import AMAZON_REQUEST_HOURS, PII_RETENTION_DAYS, PURGE_INTERVAL_MINUTES
+from app.privacy.subjects import SubjectService
+from app.services import Core
+from app.settings import PII_RETENTION_DAYS
+from app.settings_service import SettingsService
+from tests.helpers.emails import relay_alias
+from tests.helpers.inbox import add_store, put_buyer_message
+from tests.helpers.labels import every_value, put_order
 from tests.helpers.operators import put_operator
 from tests.helpers.windows import admin_session, windows_go_before_the_vault  # noqa: F401
 from ui.events import QtEvents
 from ui.views.privacy import RED, PrivacyView, interval_words, time_left
 
+ORDER = "111-0000001-0000001"
 ADMIN = Actor(id=1, username="admin", display_name="Admin", role=Role.ADMIN)
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)  # the FakeClock of the test core
 
 
 def _done(value: Any) -> Future[Any]:
@@ -77,63 +82,44 @@ class FakePrivacy:
         return self.last
 
 
-class FakeSubjects:
-    def __init__(self) -> None:
-        self.open: list[DeletionRequest] = []
-        self.calls: list[tuple[Any, ...]] = []
-
-    def requests(self, actor: Actor, *, open_only: bool = False) -> Future[list[DeletionRequest]]:
-        return _done(list(self.open))
-
-    def register(self, actor: Actor, **values: Any) -> None:
-        self.calls.append(("register", values))
-
-    def execute(self, actor: Actor, request_id: int) -> PurgeCounts:
-        self.calls.append(("execute", request_id))
-        self.open = [r for r in self.open if r.id != request_id]
-        return PurgeCounts(threads=1, messages=2)
-
-    def erase(self, actor: Actor, subject: Subject, *, including_messages: bool = False) -> Any:
-        self.calls.append(("erase", subject, including_messages))
-        return PurgeCounts(threads=1, messages_deleted=5)
-
-    def write_export(self, actor: Actor, subject: Subject, folder: Path) -> list[Path]:
-        self.calls.append(("export", subject, folder))
-        return [folder / "buyer.json", folder / "buyer.html"]
-
-
-class FakeSettings:
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.values = values
-
-    def all(self, actor: Actor) -> Future[dict[str, Any]]:
-        return _done(dict(self.values))
-
-
-def _request(rid: int, kind: SubjectKind, value: str, received: datetime, **kw: Any) -> Any:
-    source = kw.pop("source", RequestSource.BUYER)
-    due = received + (timedelta(hours=72) if source == RequestSource.AMAZON else timedelta(30))
-    return DeletionRequest(
-        id=rid,
-        source=source,
-        subject=Subject(kind, value),
-        received_at=received,
-        due_at=due,
-        including_messages=kw.pop("including_messages", False),
-        state=RequestState.OPEN,
+def _services(core: Core, privacy: FakePrivacy) -> SimpleNamespace:
+    """The real subject and settings services on the test vault, the privacy fake."""
+    add_store(core.vault)
+    put_operator(core.vault, ADMIN)
+    audit = make_audit_log(
+        core.vault, core.secrets, clock=core.clock, key=core.vault.audit_key, notices=core.notices
+    )
+    return SimpleNamespace(
+        core=core,
+        privacy=privacy,
+        subjects=SubjectService(
+            vault=core.vault,
+            clock=core.clock,
+            notices=core.notices,
+            audit=audit,
+            secrets=core.secrets,
+        ),
+        settings=SettingsService(
+            vault=core.vault, clock=core.clock, audit=audit, notices=core.notices
+        ),
     )
 
 
 @pytest.fixture
-def fakes() -> SimpleNamespace:
-    settings = FakeSettings(
-        {PII_RETENTION_DAYS.key: 14, PURGE_INTERVAL_MINUTES.key: 60, AMAZON_REQUEST_HOURS.key: 72}
-    )
-    return SimpleNamespace(
-        privacy=FakePrivacy(),
-        subjects=FakeSubjects(),
-        settings=settings,
-        core=SimpleNamespace(clock=FakeClock(NOW)),
+def services(core: Core) -> SimpleNamespace:
+    return _services(core, FakePrivacy())
+
+
+def _buyer(core: Core, local: str, order_id: str, name: str) -> None:
+    put_order(core.vault, order_id)
+    put_buyer_message(
+        core.vault,
+        now=NOW,
+        received=NOW - timedelta(hours=3),
+        alias=local,
+        order_id=order_id,
+        text=f"Hello, {name} here. Where is my parcel?",
+        buyer=name,
     )
 
 
@@ -152,8 +138,9 @@ def _view(qtbot: QtBot, services: Any, qt_events: QtEvents | None = None) -> Pri
     return view
 
 
-def test_summary_says_the_retention_settings_in_words(qtbot: QtBot, fakes: Any) -> None:
-    view = _view(qtbot, fakes)
+def test_summary_says_the_retention_settings_in_words(qtbot: QtBot, services: Any) -> None:
+    services.settings.set(ADMIN, PII_RETENTION_DAYS, 14)
+    view = _view(qtbot, services)
     text = view.summary.text()
     assert "erased <b>14 days after delivery</b>" in text
     assert "a cancelled order: 14 days after it was cancelled" in text
@@ -162,27 +149,22 @@ def test_summary_says_the_retention_settings_in_words(qtbot: QtBot, fakes: Any) 
     assert interval_words(90) == "every 90 minutes" and interval_words(1440) == "once a day"
 
 
-def test_requests_table_shows_time_left_and_overdue_in_red(qtbot: QtBot, fakes: Any) -> None:
-    fakes.subjects.open = [
-        _request(1, SubjectKind.ORDER, "111-0000001-0000001", NOW - timedelta(days=3)),
-        _request(
-            2,
-            SubjectKind.ALIAS,
-            "x7q@marketplace.amazon.com",
-            NOW - timedelta(hours=80),
-            source=RequestSource.AMAZON,
-        ),
-    ]
-    fakes.privacy.age = PiiAge(due_in_7_days=4, due_later=9, overdue=1, oldest_deadline=NOW)
-    view = _view(qtbot, fakes)
+def test_requests_table_shows_time_left_and_overdue_in_red(qtbot: QtBot, services: Any) -> None:
+    assert services.core.clock.now() == NOW
+    register = services.subjects.register
+    register(ADMIN, RequestSource.BUYER, Subject(SubjectKind.ORDER, ORDER), NOW - timedelta(3))
+    alias = Subject(SubjectKind.ALIAS, relay_alias("x7q"))
+    register(ADMIN, RequestSource.AMAZON, alias, NOW - timedelta(hours=80))
+    services.privacy.age = PiiAge(due_in_7_days=4, due_later=9, overdue=1, oldest_deadline=NOW)
+    view = _view(qtbot, services)
     table = view.table
     assert table.rowCount() == 2
-    # Sorted by due date: Amazon's (due 8 hours ago) first.
+    # By due date: Amazon's (72 hours, due 8 hours ago) first.
     assert _cell(table, 0, 0).text() == "Amazon"
-    assert _cell(table, 0, 1).text() == "x7q@marketplace.amazon.com"
+    assert _cell(table, 0, 1).text() == "x7q@marketplace.amazon.com"  # open: the alias
     assert _cell(table, 0, 4).text() == "overdue by 8 hours"
     assert _cell(table, 0, 4).foreground().color() == RED
-    assert _cell(table, 1, 1).text() == "order 111-0000001-0000001"
+    assert _cell(table, 1, 1).text() == f"order {ORDER}"
     assert _cell(table, 1, 4).text() == "27 days left"
     assert _cell(table, 1, 4).foreground().color() != RED
     assert view.no_requests.text() == "2 open requests, 1 overdue"
@@ -190,13 +172,13 @@ def test_requests_table_shows_time_left_and_overdue_in_red(qtbot: QtBot, fakes: 
     view.grab().save("/tmp/c14.png")  # to look at
 
 
-def test_purge_now_calls_the_service_and_shows_the_counts(qtbot: QtBot, fakes: Any) -> None:
-    view = _view(qtbot, fakes)
+def test_purge_now_calls_the_service_and_shows_the_counts(qtbot: QtBot, services: Any) -> None:
+    view = _view(qtbot, services)
     assert view.last_run.text() == "No purge has run yet."
     assert "Next purge:" in view.next_run.text()
     with qtbot.waitSignal(view.purged):
         view.purge_button.click()
-    actor, job = fakes.privacy.purges[0]
+    actor, job = services.privacy.purges[0]
     assert actor == ADMIN and isinstance(job, Job)
     assert view.message.text() == "Purge finished: 3 conversations, 12 messages."
     qtbot.waitUntil(lambda: view.last_run.text().startswith("Last purge:"))
@@ -204,8 +186,11 @@ def test_purge_now_calls_the_service_and_shows_the_counts(qtbot: QtBot, fakes: A
     assert view.purge_button.isEnabled()
 
 
-def test_overdue_pii_is_red_with_the_reason_the_last_run_failed(qtbot: QtBot, fakes: Any) -> None:
-    fakes.privacy.last = PurgeRun(
+def test_overdue_pii_is_red_with_the_reason_the_last_run_failed(
+    qtbot: QtBot, services: Any
+) -> None:
+    privacy = services.privacy
+    privacy.last = PurgeRun(
         id=3,
         kind=RunKind.PURGE,
         started_at=NOW - timedelta(hours=1),
@@ -213,8 +198,8 @@ def test_overdue_pii_is_red_with_the_reason_the_last_run_failed(qtbot: QtBot, fa
         state=RunState.FAILED,
         error="The data file is full.",
     )
-    fakes.privacy.age = PiiAge(due_in_7_days=1, overdue=2, oldest_deadline=NOW - timedelta(1))
-    view = _view(qtbot, fakes)
+    privacy.age = PiiAge(due_in_7_days=1, overdue=2, oldest_deadline=NOW - timedelta(1))
+    view = _view(qtbot, services)
     assert view.overdue.isVisibleTo(view)
     assert view.overdue.text() == (
         "2 conversations hold buyer data past its deadline. "
@@ -222,18 +207,19 @@ def test_overdue_pii_is_red_with_the_reason_the_last_run_failed(qtbot: QtBot, fa
     )
     assert "#b3261e" in view.overdue.styleSheet()
     assert view.last_run.text().startswith("Last purge failed (")
-    fakes.privacy.age = PiiAge(due_later=3)
-    fakes.privacy.last = None
+    privacy.age = PiiAge(due_later=3)
+    privacy.last = None
     with qtbot.waitSignal(view.loaded):
         view.reload()
     assert not view.overdue.isVisibleTo(view)
 
 
-def test_carry_out_asks_first_then_executes(qtbot: QtBot, fakes: Any) -> None:
-    fakes.subjects.open = [
-        _request(4, SubjectKind.ORDER, "111-0000004-0000004", NOW, including_messages=True)
-    ]
-    view = _view(qtbot, fakes)
+def test_carry_out_asks_first_then_executes(qtbot: QtBot, core: Core, services: Any) -> None:
+    _buyer(core, "x7q", ORDER, "Zephyrinequx")
+    services.subjects.register(
+        ADMIN, RequestSource.BUYER, Subject(SubjectKind.ORDER, ORDER), NOW, including_messages=True
+    )
+    view = _view(qtbot, services)
     asked: list[str] = []
     answer = [False]
 
@@ -245,18 +231,20 @@ def test_carry_out_asks_first_then_executes(qtbot: QtBot, fakes: Any) -> None:
     button = view.table.cellWidget(0, 5)
     assert isinstance(button, QPushButton)
     button.click()
-    assert "order 111-0000004-0000004 and the messages themselves" in asked[0]
-    assert fakes.subjects.calls == []  # cancelled: nothing carried out
+    assert f"order {ORDER} and the messages themselves" in asked[0]
+    assert len(services.subjects.requests(ADMIN).result()) == 1  # cancelled: still open
     answer[0] = True
     with qtbot.waitSignal(view.changed) as blocker:
         button.click()
-    assert fakes.subjects.calls == [("execute", 4)]
-    assert blocker.args == ["Erased: 1 conversation, 2 messages."]
+    assert services.subjects.requests(ADMIN).result() == []
+    assert blocker.args[0].startswith("Erased: 1 conversation")
+    assert "message" in blocker.args[0] and "deleted" in blocker.args[0]
     qtbot.waitUntil(lambda: view.table.rowCount() == 0)
+    assert view.no_requests.text() == "No open deletion requests."
 
 
-def test_new_request_dialog_registers_it(qtbot: QtBot, fakes: Any) -> None:
-    view = _view(qtbot, fakes)
+def test_new_request_dialog_registers_it(qtbot: QtBot, services: Any) -> None:
+    view = _view(qtbot, services)
     view.new_request_button.click()
     dialog: Any = view.open_dialog
     assert dialog is not None and dialog.objectName() == "newRequestDialog"
@@ -266,20 +254,32 @@ def test_new_request_dialog_registers_it(qtbot: QtBot, fakes: Any) -> None:
     dialog.including_messages.setChecked(True)
     with qtbot.waitSignal(view.changed):
         dialog.accept()
-    (call,) = fakes.subjects.calls
-    assert call[0] == "register"
-    values = call[1]
-    assert values["source"] == RequestSource.AMAZON
-    assert values["subject"] == Subject(SubjectKind.ALIAS, "x7q@marketplace.amazon.com")
-    assert values["subject"].value == "x7q@marketplace.amazon.com"
-    assert values["including_messages"] is True
-    assert values["received_at"].tzinfo is not None
+    (request,) = services.subjects.requests(ADMIN).result()
+    assert request.source == RequestSource.AMAZON
+    assert request.subject == Subject(SubjectKind.ALIAS, "x7q@marketplace.amazon.com")
+    assert request.subject.value == "x7q@marketplace.amazon.com"
+    assert request.including_messages
+    assert request.received_at.date() == NOW.date()
+    qtbot.waitUntil(lambda: view.table.rowCount() == 1)
+    assert _cell(view.table, 0, 0).text() == "Amazon"
 
 
 def test_erase_names_the_consequences_and_export_writes_to_the_chosen_folder(
-    qtbot: QtBot, fakes: Any, tmp_path: Path
+    qtbot: QtBot, core: Core, services: Any, tmp_path: Path
 ) -> None:
-    view = _view(qtbot, fakes)
+    _buyer(core, "x7q", ORDER, "Zephyrinequx")
+    view = _view(qtbot, services)
+    folder = tmp_path / "answer"
+    folder.mkdir()
+    view.choose_folder = lambda parent: folder
+    view.export_button.click()
+    dialog: Any = view.open_dialog
+    dialog.subject_form.value.setText(ORDER)
+    with qtbot.waitSignal(view.changed) as blocker:
+        dialog.accept()
+    assert blocker.args == [f"The buyer's data was written to {folder}."]
+    assert "Zephyrinequx" in "".join(p.read_text() for p in folder.iterdir())
+
     asked: list[str] = []
 
     def confirm(title: str, text: str) -> bool:
@@ -288,42 +288,28 @@ def test_erase_names_the_consequences_and_export_writes_to_the_chosen_folder(
 
     view.confirm = confirm
     view.erase_button.click()
-    dialog: Any = view.open_dialog
+    dialog = view.open_dialog
     ok = dialog.buttons.button(dialog.buttons.StandardButton.Ok)
     assert not ok.isEnabled()  # nothing to erase yet
-    dialog.subject_form.value.setText("111-0000009-0000009")
-    dialog.including_messages.setChecked(True)
-    with qtbot.waitSignal(view.changed):
-        ok.click()
-    assert "The messages themselves are deleted too." in asked[0]
-    assert "cannot be undone" in asked[0]
-    assert fakes.subjects.calls == [
-        ("erase", Subject(SubjectKind.ORDER, "111-0000009-0000009"), True)
-    ]
-
-    view.choose_folder = lambda parent: tmp_path
-    view.export_button.click()
-    dialog = view.open_dialog
-    dialog.subject_form.value.setText("111-0000009-0000009")
+    dialog.subject_form.kind.setCurrentIndex(1)
+    dialog.subject_form.value.setText(relay_alias("x7q"))
     with qtbot.waitSignal(view.changed) as blocker:
-        dialog.accept()
-    assert fakes.subjects.calls[-1] == (
-        "export",
-        Subject(SubjectKind.ORDER, "111-0000009-0000009"),
-        tmp_path,
-    )
-    assert blocker.args == [f"The buyer's data was written to {tmp_path}."]
+        ok.click()
+    assert "The messages stay, with the buyer's details blanked out." in asked[0]
+    assert "cannot be undone" in asked[0]
+    assert blocker.args[0].startswith("Erased: 1 conversation")
+    assert "Zephyrinequx" not in core.vault.call(every_value)
 
 
-def test_reloads_on_threads_changed(qtbot: QtBot, fakes: Any) -> None:
+def test_reloads_on_threads_changed(qtbot: QtBot, services: Any) -> None:
     notices = Notices()
     events = QtEvents(notices)
-    view = _view(qtbot, fakes, events)
-    before = fakes.privacy.status_reads
+    view = _view(qtbot, services, events)
+    before = services.privacy.status_reads
     with qtbot.waitSignal(view.loaded):
         notices.publish(ThreadsChanged(frozenset({1})))
         notices.publish(ThreadsChanged(frozenset({1})))
-    assert fakes.privacy.status_reads == before + 1  # a burst is one reload
+    assert services.privacy.status_reads == before + 1  # a burst is one reload
     events.close()
 
 
