@@ -76,6 +76,7 @@ INFO_BOX = (
     " padding: 6px;"
 )
 REFRESH_MS = 300
+STOPPED = "The purge was stopped; what it finished is erased, the next run continues."
 
 Status = tuple[PurgeRun | None, datetime | None, PiiAge]
 
@@ -635,6 +636,8 @@ class PrivacyView(QWidget):
             counts = _counts_of(result)
             if isinstance(result, PurgeRun) and result.state == RunState.FAILED:
                 self._say(f"The purge failed: {result.error or 'no reason recorded'}", error=True)
+            elif isinstance(result, PurgeRun) and result.state == RunState.CANCELLED:
+                self._say(STOPPED)
             else:
                 said = counts_text(counts) if counts is not None else "done"
                 self._say(f"Purge finished: {said}.")
@@ -643,7 +646,7 @@ class PrivacyView(QWidget):
 
         def stopped() -> None:
             self.purge_button.setEnabled(True)
-            self._say("The purge was stopped; what it finished is erased, the next run continues.")
+            self._say(STOPPED)
             self.reload()
 
         def failed(exc: BaseException) -> None:

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QPushButton, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import QProgressDialog, QPushButton, QTableWidget, QTableWidgetItem
 from pytestqt.qtbot import QtBot
 
 from app.audit import make_audit_log
@@ -43,7 +43,7 @@ from tests.helpers.labels import every_value, put_order
 from tests.helpers.operators import put_operator
 from tests.helpers.windows import admin_session, windows_go_before_the_vault  # noqa: F401
 from ui.events import QtEvents
-from ui.views.privacy import RED, PrivacyView, interval_words, time_left
+from ui.views.privacy import RED, STOPPED, PrivacyView, interval_words, time_left
 
 ORDER = "111-0000001-0000001"
 ADMIN = Actor(id=1, username="admin", display_name="Admin", role=Role.ADMIN)
@@ -63,6 +63,7 @@ class FakePrivacy:
         self.age = PiiAge(due_in_7_days=4, due_later=10, oldest_deadline=NOW + timedelta(days=2))
         self.status_reads = 0
         self.purges: list[tuple[Actor, Job | None]] = []
+        self.wait_for_cancel = False
 
     def status(self, actor: Actor) -> Future[tuple[PurgeRun | None, datetime | None, PiiAge]]:
         self.status_reads += 1
@@ -70,6 +71,9 @@ class FakePrivacy:
 
     def purge(self, actor: Actor, *, dry_run: bool = False, job: Job | None = None) -> PurgeRun:
         self.purges.append((actor, job))
+        if self.wait_for_cancel and job is not None:
+            job.cancel.wait(10)
+            job.check()  # raises OperationCancelled, as the service does between batches
         self.last = PurgeRun(
             id=7,
             kind=RunKind.PURGE,
@@ -184,6 +188,20 @@ def test_purge_now_calls_the_service_and_shows_the_counts(qtbot: QtBot, services
     qtbot.waitUntil(lambda: view.last_run.text().startswith("Last purge:"))
     assert view.last_run.text().endswith("3 conversations, 12 messages.")
     assert view.purge_button.isEnabled()
+
+
+def test_purge_cancelled_from_its_progress_dialog_says_so(qtbot: QtBot, services: Any) -> None:
+    services.privacy.wait_for_cancel = True
+    view = _view(qtbot, services)
+    view.purge_button.click()
+    assert not view.purge_button.isEnabled()
+    progress = view.findChild(QProgressDialog)
+    assert progress is not None
+    qtbot.waitUntil(lambda: len(services.privacy.purges) == 1)
+    progress.canceled.emit()  # the Cancel button
+    qtbot.waitUntil(view.purge_button.isEnabled)
+    assert view.message.text() == STOPPED
+    assert services.privacy.last is None
 
 
 def test_overdue_pii_is_red_with_the_reason_the_last_run_failed(
