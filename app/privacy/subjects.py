@@ -38,6 +38,7 @@ from app.clock import Clock
 from app.errors import UserError
 from app.notices import Notices, ThreadsChanged
 from app.privacy import export as export_files
+from app.privacy import purge
 from app.privacy.models import (
     DeletionRequest,
     PurgeCounts,
@@ -171,11 +172,6 @@ def load_requests(conn: Conn, *, open_only: bool = True) -> list[DeletionRequest
         _request_from_row(r)
         for r in conn.execute(f"SELECT {_REQUEST_COLUMNS} FROM deletion_requests {sql}")
     ]
-
-
-def _add(a: PurgeCounts, b: PurgeCounts) -> PurgeCounts:
-    da, db = a.as_dict(), b.as_dict()
-    return PurgeCounts(**{k: da[k] + db[k] for k in da})
 
 
 def _delete_threads(conn: Conn, thread_ids: Sequence[int]) -> PurgeCounts:
@@ -394,10 +390,9 @@ class SubjectService:
         if request.including_messages:
             counts = _delete_threads(conn, threads)
         else:
-            from app.privacy.purge import purge_batch  # the purge's own way to erase
-
-            counts = purge_batch(conn, threads, as_of=now, dry_run=False)
-        counts = _add(counts, PurgeCounts(label_cache=_delete_cached_labels(conn, order_ids)))
+            counts = purge.purge_batch(conn, threads, as_of=now, dry_run=False)
+        cached = _delete_cached_labels(conn, order_ids)
+        counts = purge.add(counts, PurgeCounts(label_cache=cached))
         stamp = to_db_time(now)
         counts_json = json.dumps(counts.as_dict(), sort_keys=True)
         conn.execute(

@@ -73,6 +73,10 @@ def _seed(core: Core) -> None:
             text=f"Dear {name}, it is on its way.",
         )
 
+    # The inbox helper makes each message's fetch key from its alias; a real key is
+    # "uidvalidity:uid" or a Maildir file name, never buyer data.
+    core.vault.call_write(lambda c: c.execute("UPDATE messages SET source_key = 'k-' || id"))
+
 
 def _alias(local: str) -> Subject:
     return Subject(SubjectKind.ALIAS, relay_alias(local))
@@ -144,6 +148,39 @@ def test_execute_for_an_alias_deleting_messages_leaves_nothing_of_that_buyer(
     assert hits == 0
     assert seen and seen[-1].store_ids == frozenset({1})
     assert ONE_ORDER in values  # the order itself (no PII) stays
+
+
+def test_execute_for_an_alias_erases_its_pii_and_keeps_the_conversation(
+    core: Core, service: SubjectService
+) -> None:
+    _seed(core)
+    request = service.register(ADMIN, RequestSource.AMAZON, _alias(ONE_ALIAS), NOW)
+
+    done = service.execute(ADMIN, request.id)
+
+    assert done.counts is not None
+    assert (done.counts.threads, done.counts.messages_deleted) == (1, 0)
+    assert done.counts.messages >= 1 and done.counts.attachments == 1
+    assert done.subject.value == service.subject_hash(relay_alias(ONE_ALIAS))
+    values = _values(core)
+    for marker in (ONE_ALIAS, ONE_NAME):
+        assert marker.lower() not in values.lower(), marker
+    for marker in (TWO_ALIAS, TWO_NAME):
+        assert marker in values, marker
+    kept = core.vault.call(
+        lambda c: c.execute(
+            "SELECT count(*) FROM messages m JOIN threads t ON t.id = m.thread_id "
+            "WHERE t.order_id = ? AND m.body LIKE '%parcel%'",
+            (ONE_ORDER,),
+        ).fetchone()[0]
+    )
+    assert kept == 1  # the conversation stays readable, without the buyer
+    found = core.vault.call(
+        lambda c: c.execute(
+            "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?", (f'"{ONE_NAME}"',)
+        ).fetchone()[0]
+    )
+    assert found == 0
 
 
 def test_erase_records_a_run_and_an_audit_entry_with_counts_only(
