@@ -118,6 +118,14 @@ def due_for(source: RequestSource, received_at: datetime, amazon_hours: int) -> 
     return received_at + timedelta(days=REQUEST_DAYS)
 
 
+def alias_hash(key: bytes, alias: str) -> str:
+    """What a completed request keeps instead of a (normalised) relay ``alias``:
+    ``alias-hash:`` + HMAC-SHA256 under the keychain's ``privacy:subject-hash-key``.
+    The same alias always gives the same hash, so "was this buyer's data erased?" can
+    be answered without keeping the address."""
+    return HASH_PREFIX + hmac.new(key, alias.encode(), hashlib.sha256).hexdigest()
+
+
 def subject_thread_ids(conn: Conn, subject: Subject, store_id: int | None = None) -> list[int]:
     """The threads that hold the subject's PII: the order's, or the alias's (DB thread)."""
     column = "order_id" if subject.kind is SubjectKind.ORDER else "alias"
@@ -402,7 +410,7 @@ class SubjectService:
         )
         kept = subject.value
         if subject.kind is SubjectKind.ALIAS:
-            kept = HASH_PREFIX + hmac.new(key, subject.value.encode(), hashlib.sha256).hexdigest()
+            kept = alias_hash(key, subject.value)
         # Every open request for the same subject is answered by this erasure.
         same = [
             int(r[0])
@@ -438,13 +446,6 @@ class SubjectService:
         assert done is not None
         return done
 
-    def subject_hash(self, alias: str) -> str:
-        """The ``alias-hash:…`` a completed request keeps for ``alias`` (to answer "was
-        this buyer's data erased?").  Blocks on the keychain."""
-        subject = parse_subject(SubjectKind.ALIAS, alias)
-        digest = hmac.new(self._hash_key(), subject.value.encode(), hashlib.sha256).hexdigest()
-        return HASH_PREFIX + digest
-
     def _hash_key(self) -> bytes:
         stored = self.secrets.get(HASH_KEY_NAME)
         if stored is None:
@@ -474,7 +475,9 @@ class SubjectService:
     ) -> tuple[dict[str, Any], list[Path]]:
         subject = parse_subject(subject.kind, subject.value)
         now = self.clock.now()
-        hashed = self.subject_hash(subject.value) if subject.kind is SubjectKind.ALIAS else None
+        hashed = None
+        if subject.kind is SubjectKind.ALIAS:
+            hashed = alias_hash(self._hash_key(), subject.value)
 
         def collect(conn: Conn) -> dict[str, Any]:
             access.current(conn, actor, Permission.MANAGE_PRIVACY)
