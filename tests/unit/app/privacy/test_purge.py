@@ -12,81 +12,16 @@ import pytest
 from app.amazon import orders_repo
 from app.amazon.models import OrderStatus
 from app.mail import repo
-from app.mail.models import Direction
-from app.mail.parse import parse_email
 from app.privacy import purge
 from app.privacy.models import PurgeCounts
 from app.vault import Vault
-from tests.helpers.emails import relay_alias, relay_email, seller_reply
 from tests.helpers.labels import every_value
 from tests.helpers.orders import make
+from tests.helpers.privacy import found, markers, put_buyer, tag_of
 
 NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)
 DAY = timedelta(days=1)
-
-
-def markers(tag: str) -> dict[str, str]:
-    """One buyer's PII, each value unique to ``tag`` (two letters)."""
-    return {
-        "first": f"Zebul{tag}",
-        "last": f"Quaxworth{tag}",
-        "alias": f"zq{tag}buyer77",
-        "phone": {"on": "206-555-0147", "tw": "312-555-0199"}[tag],
-        "street": f"Quillfeather{tag}",
-        "file": f"receipt{tag}scan",
-    }
-
-
-def put_buyer(vault: Vault, tag: str, order_id: str, n: int) -> int:
-    m = markers(tag)
-    name = f"{m['first']} {m['last']}"
-    alias = relay_alias(m["alias"])
-    text = (
-        f"Hello, this is {name}. My parcel has not arrived. Please call me at "
-        f"{m['phone']}.\n\nShip to:\n{name}\n4417 {m['street']} Lane\nSpringfield, IL 62704"
-    )
-    inbound = parse_email(
-        relay_email(
-            order_id=order_id,
-            alias=alias,
-            text=text,
-            buyer=name,
-            date=NOW - 60 * DAY,
-            attachments=[(f"{m['file']}.PDF", "application/pdf", b"%PDF-1.4 x")],
-        )
-    )
-    reply = parse_email(
-        seller_reply(
-            alias=alias,
-            text=f"Hi {m['first']}, sorry about that, a new one is on its way.",
-            subject=f"Re: Inquiry from Amazon customer {name} (Order: {order_id})",
-            date=NOW - 59 * DAY,
-        )
-    )
-
-    def write(conn: Any) -> int:
-        stored = repo.store_message(
-            conn,
-            1,
-            inbound,
-            direction=Direction.IN,
-            folder="INBOX",
-            source_key=f"1:{n}",
-            now=NOW - 60 * DAY,
-        )
-        repo.store_message(
-            conn,
-            1,
-            reply,
-            direction=Direction.OUT,
-            folder="Sent",
-            source_key=f"2:{n}",
-            now=NOW - 59 * DAY,
-        )
-        repo.set_draft(conn, stored.thread_id, f"Dear {m['first']}, thanks!", NOW - 59 * DAY)
-        return stored.thread_id
-
-    return vault.call_write(write)
+ON, TW = 1, 2  # the buyers of an expired and a recent order
 
 
 @pytest.fixture
@@ -101,14 +36,9 @@ def threads(vault: Vault) -> dict[str, int]:
 
     vault.call_write(write)
     return {
-        "on": put_buyer(vault, "on", old.order_id, 1),
-        "tw": put_buyer(vault, "tw", new.order_id, 2),
+        "on": put_buyer(vault, ON, old.order_id, NOW - 60 * DAY),
+        "tw": put_buyer(vault, TW, new.order_id, NOW - 60 * DAY),
     }
-
-
-def found(vault: Vault, tag: str) -> list[str]:
-    everything = vault.call(every_value).casefold()
-    return [k for k, v in markers(tag).items() if v.casefold() in everything]
 
 
 def search(vault: Vault, text: str) -> list[int]:
@@ -116,8 +46,8 @@ def search(vault: Vault, text: str) -> list[int]:
 
 
 def test_the_markers_are_stored_and_found_before(vault: Vault, threads: dict[str, int]) -> None:
-    assert found(vault, "on") == list(markers("on"))
-    assert search(vault, "Quaxworthon") == [threads["on"]]
+    assert found(vault, ON) == list(markers(ON))
+    assert search(vault, f"Quaxworth{tag_of(ON)}") == [threads["on"]]
 
 
 def test_purge_erases_every_marker_of_the_thread(vault: Vault, threads: dict[str, int]) -> None:
@@ -125,12 +55,12 @@ def test_purge_erases_every_marker_of_the_thread(vault: Vault, threads: dict[str
         lambda c: purge.purge_batch(c, [threads["on"]], as_of=NOW, dry_run=False)
     )
     assert counts == PurgeCounts(threads=1, messages=2, drafts=1, attachments=1)
-    assert found(vault, "on") == []
-    assert search(vault, "Quaxworthon") == []
-    assert search(vault, "Zebulon") == []
+    assert found(vault, ON) == []
+    assert search(vault, f"Quaxworth{tag_of(ON)}") == []
+    assert search(vault, markers(ON)["first"]) == []
     # the other buyer is untouched (the scan works)
-    assert found(vault, "tw") == list(markers("tw"))
-    assert search(vault, "Quaxworthtw") == [threads["tw"]]
+    assert found(vault, TW) == list(markers(TW))
+    assert search(vault, f"Quaxworth{tag_of(TW)}") == [threads["tw"]]
 
 
 def test_the_conversation_stays_readable(vault: Vault, threads: dict[str, int]) -> None:
@@ -147,7 +77,7 @@ def test_the_conversation_stays_readable(vault: Vault, threads: dict[str, int]) 
     assert convo.messages[1].body.startswith("Hi [NAME], sorry")
     assert set(search(vault, "parcel has not arrived")) == set(threads.values())
     names = vault.call(lambda c: [r[0] for r in c.execute("SELECT filename FROM attachments")])
-    assert sorted(names) == ["attachment-0.pdf", "receipttwscan.PDF"]
+    assert sorted(names) == ["attachment-0.pdf", f"receipt{tag_of(TW)}scan.PDF"]
     stamp = vault.call(
         lambda c: c.execute(
             "SELECT pii_purged_at FROM threads WHERE id = ?", (threads["on"],)
@@ -160,7 +90,7 @@ def test_a_new_message_after_the_purge_starts_a_new_thread(
     vault: Vault, threads: dict[str, int]
 ) -> None:
     vault.call_write(lambda c: purge.purge_batch(c, [threads["on"]], as_of=NOW, dry_run=False))
-    again = put_buyer(vault, "on", make(1).order_id, 3)
+    again = put_buyer(vault, ON, make(1).order_id, NOW - 30 * DAY)
     assert again != threads["on"]
 
 
