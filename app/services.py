@@ -27,6 +27,7 @@ from app.mail.mail_job import MailJob
 from app.mail.service import MailService
 from app.notices import Notices
 from app.paths import Profile
+from app.privacy.subjects import SubjectService
 from app.secrets import SecretStore
 from app.settings_service import SettingsService
 from app.unattended import UnattendedService
@@ -97,6 +98,7 @@ class Services:
     mail_job: MailJob
     drafting: DraftService
     labels: LabelService
+    subjects: SubjectService
 
 
 def build_services(core: Core) -> Services:
@@ -178,4 +180,11 @@ def build_services(core: Core) -> Services:
             jobs=core.jobs,
         ),
         labels=labels,
+        subjects=SubjectService(
+            vault=core.vault,
+            clock=core.clock,
+            notices=core.notices,
+            audit=audit_log,
+            secrets=core.secrets,
+        ),
     )

@@ -74,6 +74,7 @@ from app.drafting.service import TEMPLATES, Knowledge, Template
 from app.errors import PermissionDenied, UserError
 from app.fulfillment.models import BatchLine, BatchState, PackagePreset, ShippingDefaults
 from app.mail.models import MailAccount, MailboxKind
+from app.privacy.models import RequestSource, Subject, SubjectKind
 from app.services import Core, Services, build_services
 from tests.helpers.operators import put_operator
 
@@ -99,6 +100,7 @@ REPLY_ON_STORE = frozenset({"admin", "agent_own"})
 #: ``ship_orders`` on the target store (operators only: the system buys no labels).
 SHIP_ON_STORE = frozenset({"admin", "agent_own"})
 
+_NOW = datetime(2026, 1, 1, tzinfo=UTC)
 CREDS = Credentials(lwa_client_secret="amzn1.oa2-cs.v1.secret", refresh_token="Atzr|token")
 _names = itertools.count(1)
 
@@ -680,6 +682,32 @@ MATRIX: dict[str, tuple[frozenset[str], Call]] = {
     "labels.remove_printer": (  # not set up: refused after the check
         ADMIN_ONLY,
         lambda w, a, s: w.services.labels.remove_printer(a, "Nobody's printer"),
+    ),
+    # --- privacy: deletion requests, erasing and exporting a buyer's data (admins) ----------
+    "subjects.register": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.subjects.register(
+            a, RequestSource.SELLER, Subject(SubjectKind.ORDER, w.order_in(s)), _NOW
+        ),
+    ),
+    "subjects.requests": (ADMIN_ONLY, lambda w, a, s: w.services.subjects.requests(a)),
+    "subjects.execute": (  # no such request: refused after the check
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.subjects.execute(a, 999999),
+    ),
+    "subjects.erase": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.subjects.erase(a, Subject(SubjectKind.ORDER, w.order_in(s))),
+    ),
+    "subjects.export": (
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.subjects.export(a, Subject(SubjectKind.ORDER, w.order_in(s))),
+    ),
+    "subjects.write_export": (  # a folder that is a file: refused after the check
+        ADMIN_ONLY,
+        lambda w, a, s: w.services.subjects.write_export(
+            a, Subject(SubjectKind.ORDER, w.order_in(s)), Path(__file__)
+        ),
     ),
     "labels.purge_reprint_cache": (
         SIGNED_IN,
