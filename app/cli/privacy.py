@@ -35,7 +35,7 @@ from app.privacy.models import (
     Subject,
     SubjectKind,
 )
-from app.privacy.subjects import SubjectService, parse_subject
+from app.privacy.subjects import parse_subject
 
 
 def register(sub: Any) -> None:
@@ -102,21 +102,6 @@ def _subject(args: argparse.Namespace) -> Subject:
     return parse_subject(SubjectKind.ALIAS, value)
 
 
-def _subjects(services: Any) -> SubjectService:
-    found = getattr(services, "subjects", None)
-    if isinstance(found, SubjectService):
-        return found
-    # Until ``build_services`` holds one: the same pieces, the same audit log.
-    core = services.core
-    return SubjectService(
-        vault=core.vault,
-        clock=core.clock,
-        notices=core.notices,
-        audit=services.labels.audit,
-        secrets=core.secrets,
-    )
-
-
 def _counts_lines(counts: PurgeCounts) -> list[str]:
     return [f"  {kind.replace('_', ' ')}: {n}" for kind, n in counts.as_dict().items()]
 
@@ -146,9 +131,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
     subject = _subject(args)
     with open_cli_services(args) as services:
         actor = sign_in_on_terminal(services.auth, Permission.MANAGE_PRIVACY).actor
-        counts = _subjects(services).erase(
-            actor, subject, including_messages=args.including_messages
-        )
+        counts = services.subjects.erase(actor, subject, including_messages=args.including_messages)
     what = f"order {subject.value}" if subject.kind is SubjectKind.ORDER else "the relay address"
     if counts.total() == 0:
         print(f"Nothing of {what} was held; the request is recorded as done.")
@@ -162,7 +145,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     subject = _subject(args)
     with open_cli_services(args) as services:
         actor = sign_in_on_terminal(services.auth, Permission.MANAGE_PRIVACY).actor
-        written = _subjects(services).write_export(actor, subject, args.out)
+        written = services.subjects.write_export(actor, subject, args.out)
     for path in written:
         print(path)
     return 0
@@ -172,7 +155,7 @@ def cmd_requests_add(args: argparse.Namespace) -> int:
     subject = _subject(args)
     with open_cli_services(args) as services:
         actor = sign_in_on_terminal(services.auth, Permission.MANAGE_PRIVACY).actor
-        subjects = _subjects(services)
+        subjects = services.subjects
         received = args.received or subjects.clock.now()
         request = subjects.register(
             actor,
@@ -189,7 +172,7 @@ def cmd_requests_add(args: argparse.Namespace) -> int:
 def cmd_requests_list(args: argparse.Namespace) -> int:
     with open_cli_services(args) as services:
         actor = sign_in_on_terminal(services.auth, Permission.MANAGE_PRIVACY).actor
-        found = _subjects(services).requests(actor, open_only=not args.all).result()
+        found = services.subjects.requests(actor, open_only=not args.all).result()
     for request in found:
         print(json.dumps(request_json(request), ensure_ascii=False))
     return 0
@@ -198,6 +181,6 @@ def cmd_requests_list(args: argparse.Namespace) -> int:
 def cmd_requests_run(args: argparse.Namespace) -> int:
     with open_cli_services(args) as services:
         actor = sign_in_on_terminal(services.auth, Permission.MANAGE_PRIVACY).actor
-        done = _subjects(services).execute(actor, args.id)
+        done = services.subjects.execute(actor, args.id)
     print(json.dumps(request_json(done), ensure_ascii=False))
     return 0
