@@ -12,6 +12,9 @@ relay alias, an email address typed into the body, and an attachment's file name
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,25 +23,34 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from keyring.backends import SecretService
 
+from app import access
 from app.amazon import orders_repo
 from app.amazon.models import DeliveryState, OrderStatus
+from app.audit import make_audit_log
 from app.auth.models import Actor
 from app.bootstrap import open_vault
 from app.clock import FakeClock
+from app.jobs import Job
 from app.logsetup import setup_logging
 from app.mail import repo
 from app.mail.models import Direction
 from app.mail.parse import parse_email
 from app.paths import Profile
+from app.privacy.models import PurgeRun, RequestSource, RunKind, RunState, Subject, SubjectKind
+from app.privacy.service import BATCH_SIZE, PrivacyService
+from app.privacy.subjects import SubjectService
 from app.secrets import SecretStore
 from app.services import Core
 from app.vault import Vault
 from tests.helpers import orders
 from tests.helpers.emails import relay_alias, relay_email, seller_reply
 from tests.helpers.inbox import PIXEL_PNG, add_store
+from tests.helpers.secret_service import SecretServiceSession
 from tests.helpers.sqlcipher_pages import Scan, find_in_files, find_markers
 from tests.helpers.world import make_world
+from tests.integration.children import reading_child
 
 pytestmark = pytest.mark.integration
 
@@ -228,6 +240,7 @@ class Shop:
     threads: dict[str, int]
     temp: Path
     logs: Path
+    closed: bool = False
 
     @property
     def vault(self) -> Vault:
@@ -236,23 +249,20 @@ class Shop:
     def reopen(self) -> None:
         vault, key = open_vault(self.profile, self.secrets)
         assert key == self.key
+        self.closed = False
         self.core = Core(
             profile=self.profile, vault=vault, secrets=self.secrets, clock=self.core.clock
         )
 
     def close(self) -> None:
-        self.core.close()
+        if self.core.vault is not None and not self.closed:
+            self.closed = True
+            self.core.close()
 
 
-@pytest.fixture
-def shop(
-    profile: Profile,
-    secrets: SecretStore,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Shop]:
-    """A profile with the six buyers' threads, the app's file log at DEBUG in the
-    test's folder and a temp folder of the test's own (so the scans see everything)."""
+def _open_shop(
+    profile: Profile, secrets: SecretStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Shop:
     temp = tmp_path / "tmp"
     temp.mkdir()
     monkeypatch.setenv("TMPDIR", str(temp))
@@ -266,7 +276,33 @@ def shop(
     session, _secret, _codes = world.create_admin()
     add_store(vault)
     threads = _seed(vault, EXPIRED + KEPT)
-    shop = Shop(profile, secrets, key, core, session.actor, threads, temp, logs)
+    return Shop(profile, secrets, key, core, session.actor, threads, temp, logs)
+
+
+@pytest.fixture
+def shop(
+    profile: Profile, secrets: SecretStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Shop]:
+    """A profile with the six buyers' threads, the app's file log at DEBUG in the
+    test's folder and a temp folder of the test's own (so the scans see everything)."""
+    shop = _open_shop(profile, secrets, tmp_path, monkeypatch)
+    try:
+        yield shop
+    finally:
+        shop.close()
+
+
+@pytest.fixture
+def keychain_shop(
+    profile: Profile,
+    use_secret_service: SecretServiceSession,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Shop]:
+    """The same, its keys in a real Secret Service, so a child process opens it too."""
+    keyring = SecretService.Keyring()  # type: ignore[no-untyped-call]
+    secrets = SecretStore.for_profile(profile, backend=keyring)
+    shop = _open_shop(profile, secrets, tmp_path, monkeypatch)
     try:
         yield shop
     finally:
@@ -293,41 +329,49 @@ def assert_scan(shop: Shop, gone: list[str], kept: list[str]) -> Scan:
     return scan
 
 
-def _subjects(shop: Shop) -> Any:
-    from app.audit import make_audit_log
-    from app.privacy.subjects import SubjectService
-
-    core = shop.core
-    audit = make_audit_log(
+def _audit(core: Core) -> Any:
+    return make_audit_log(
         core.vault, core.secrets, clock=core.clock, key=core.vault.audit_key, notices=core.notices
     )
+
+
+def _subjects(shop: Shop) -> SubjectService:
+    core = shop.core
     return SubjectService(
-        vault=core.vault, clock=core.clock, notices=core.notices, audit=audit, secrets=core.secrets
+        vault=core.vault,
+        clock=core.clock,
+        notices=core.notices,
+        audit=_audit(core),
+        secrets=core.secrets,
     )
 
 
-def _purge(shop: Shop, as_of: datetime) -> None:
-    from app.privacy.purge import purge_batch
-    from app.privacy.retention import expired_thread_ids
+def _privacy(shop: Shop, batch_size: int = BATCH_SIZE) -> PrivacyService:
+    core = shop.core
+    return PrivacyService(
+        vault=core.vault,
+        clock=core.clock,
+        notices=core.notices,
+        audit=_audit(core),
+        jobs=core.jobs,
+        batch_size=batch_size,
+    )
 
-    def run(conn: Any) -> None:
-        ids = expired_thread_ids(conn, as_of, 30, 1000)
-        purge_batch(conn, ids, as_of=as_of, dry_run=False)
 
-    shop.vault.call_write(run)
-    shop.vault.checkpoint().result()
+def _purge(shop: Shop, job: Job | None = None, batch_size: int = BATCH_SIZE) -> PurgeRun:
+    """The purge as the scheduled job runs it (the system, as of 30 days past)."""
+    return _privacy(shop, batch_size).purge(access.SYSTEM, as_of=AS_OF, job=job)
 
 
 def test_the_purge_leaves_no_byte_of_expired_pii(shop: Shop) -> None:
     scan_before = assert_scan(shop, gone=[], kept=_markers(EXPIRED + KEPT))
     assert scan_before.pages
-    _purge(shop, AS_OF)
+    run = _purge(shop)
+    assert run.state is RunState.DONE and run.counts.threads == len(EXPIRED)
     assert_scan(shop, gone=_markers(EXPIRED), kept=_markers(KEPT))
 
 
 def test_erasing_one_alias_erases_that_buyer_only(shop: Shop) -> None:
-    from app.privacy.models import Subject, SubjectKind
-
     erased, *others = KEPT
     counts = _subjects(shop).erase(shop.admin, Subject(SubjectKind.ALIAS, erased.alias))
     assert counts.threads == 1
@@ -337,8 +381,6 @@ def test_erasing_one_alias_erases_that_buyer_only(shop: Shop) -> None:
 def test_a_carried_out_request_leaves_no_alias_not_even_in_the_request(shop: Shop) -> None:
     """An open request names the alias (by design); once carried out, the request keeps
     a keyed hash, and neither the alias nor anything else of the buyer is left."""
-    from app.privacy.models import RequestSource, Subject, SubjectKind
-
     erased, *others = KEPT
     subjects = _subjects(shop)
     subject = Subject(SubjectKind.ALIAS, erased.alias)
@@ -350,8 +392,6 @@ def test_a_carried_out_request_leaves_no_alias_not_even_in_the_request(shop: Sho
 
 
 def test_erasing_an_order_with_its_messages_leaves_nothing_of_them(shop: Shop) -> None:
-    from app.privacy.models import Subject, SubjectKind
-
     erased, *others = KEPT
     assert erased.order_id is not None
     counts = _subjects(shop).erase(
@@ -359,3 +399,113 @@ def test_erasing_an_order_with_its_messages_leaves_nothing_of_them(shop: Shop) -
     )
     assert counts.messages_deleted == 2
     assert_scan(shop, gone=erased.markers, kept=_markers(others + EXPIRED))
+
+
+def test_a_purge_cancelled_between_batches_is_whole_and_the_next_run_finishes(
+    shop: Shop,
+) -> None:
+    """One thread per batch, cancelled once the first batch committed: that thread is
+    erased whole, the others untouched; the data file is sound; the next run ends it."""
+    job = Job(on_progress=lambda done, total, text: job.cancel.set())
+    run = _purge(shop, job, batch_size=1)
+    assert run.state is RunState.CANCELLED and run.counts.threads == 1
+    assert shop.core.check_integrity().ok
+    first, *rest = EXPIRED
+    assert_scan(shop, gone=first.markers, kept=_markers(rest + KEPT))
+    run = _purge(shop, batch_size=1)
+    assert run.state is RunState.DONE and run.counts.threads == len(rest)
+    assert_scan(shop, gone=_markers(EXPIRED), kept=_markers(KEPT))
+
+
+# A child that purges the keychain shop's profile one thread per batch and stops where
+# it is told, for the parent to SIGKILL: "between" (the first batch committed, in the
+# progress report before the second) or "inside" (the second batch's thread re-written,
+# its transaction not committed).
+CHILD = """
+import sys, threading
+from datetime import datetime
+from pathlib import Path
+
+from keyring.backends import SecretService
+
+from app import access
+from app.audit import make_audit_log
+from app.bootstrap import open_vault
+from app.clock import FakeClock
+from app.jobs import Job
+from app.logsetup import setup_logging
+from app.notices import Notices
+from app.paths import Profile
+from app.privacy import purge
+from app.privacy.service import PrivacyService
+
+root, as_of = Path(sys.argv[1]), datetime.fromisoformat(sys.argv[2])
+logs, where = sys.argv[3], sys.argv[4]
+setup_logging(Path(logs), level=10, stderr=False)
+profile = Profile(root)
+secrets = __import__("app.secrets").secrets.SecretStore.for_profile(
+    profile, backend=SecretService.Keyring()
+)
+vault, _key = open_vault(profile, secrets)
+clock = FakeClock(as_of)
+notices = Notices()
+audit = make_audit_log(vault, secrets, clock=clock, key=vault.audit_key, notices=notices)
+service = PrivacyService(vault=vault, clock=clock, notices=notices, audit=audit, batch_size=1)
+
+
+def hold():
+    print("holding", flush=True)
+    threading.Event().wait()
+
+
+def progress(done, total, text):
+    print(f"batch {done}", flush=True)
+    if where == "between":
+        hold()
+
+
+original = purge.purge_thread
+
+
+def purge_thread(conn, thread_id, **kw):
+    counts = original(conn, thread_id, **kw)
+    if where == "inside" and thread_id > 1:
+        assert conn.in_transaction
+        hold()
+    return counts
+
+
+purge.purge_thread = purge_thread
+print("ready", flush=True)
+service.purge(access.SYSTEM, as_of=as_of, job=Job(progress))
+print("finished", flush=True)
+"""
+
+
+@pytest.mark.parametrize("where", ["between", "inside"])
+def test_a_purge_killed_mid_run_leaves_a_sound_file_and_the_next_run_finishes(
+    keychain_shop: Shop, where: str
+) -> None:
+    shop = keychain_shop
+    shop.close()  # the child takes the profile's lock
+    args = [sys.executable, "-c", CHILD, str(shop.profile.root), AS_OF.isoformat()]
+    with reading_child([*args, str(shop.logs), where], dict(os.environ)) as (child, out):
+        lines = []
+        while (line := out.readline()) not in ("holding", None):
+            lines.append(line)
+        assert line == "holding", lines
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(timeout=30) == -signal.SIGKILL
+    assert lines == ["ready", "batch 1"]  # killed before a second batch committed
+    shop.reopen()
+    assert shop.core.check_integrity().ok
+    # The first batch committed: that thread is erased; the second is all there.
+    first, second, third = EXPIRED
+    assert_scan(shop, gone=first.markers, kept=_markers([second, third, *KEPT]))
+    run = _purge(shop, batch_size=1)
+    assert run.state is RunState.DONE and run.counts.threads == 2
+    runs = _privacy(shop).runs(shop.admin).result()
+    assert [(r.state, r.error) for r in runs if r.kind is RunKind.PURGE][1:] == [
+        (RunState.FAILED, "interrupted")
+    ]
+    assert_scan(shop, gone=_markers(EXPIRED), kept=_markers(KEPT))
