@@ -536,7 +536,9 @@ class PrivacyView(QWidget):
         text, failed = run_text(run)
         self.last_run.setText(text)
         self.last_run.setStyleSheet(WARN_STYLE if failed else "")
-        self.next_run.setText(f"Next purge: {when_text(next_due)}")
+        self.next_run.setText(
+            f"Next purge: {when_text(next_due) if next_due is not None else 'not scheduled'}"
+        )
         oldest = (
             f" The oldest is due for erasing on {when_text(age.oldest_deadline)}."
             if age.oldest_deadline is not None

@@ -8,6 +8,7 @@ settings through the real SettingsService on the test vault; the purge status an
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,21 +19,24 @@ import pytest
 from PySide6.QtWidgets import QProgressDialog, QPushButton, QTableWidget, QTableWidgetItem
 from pytestqt.qtbot import QtBot
 
+from app import access
+from app.amazon import orders_repo
+from app.amazon.models import OrderStatus
+from app.amazon.orders_repo import to_db_time
 from app.audit import make_audit_log
 from app.auth.models import Actor, Session
 from app.auth.rbac import Role
 from app.jobs import Job
-from app.notices import Notices, ThreadsChanged
+from app.notices import AuditAppended, Notices, ThreadsChanged
 from app.privacy.models import (
-    PiiAge,
     PurgeCounts,
     PurgeRun,
     RequestSource,
-    RunKind,
     RunState,
     Subject,
     SubjectKind,
 )
+from app.privacy.service import PrivacyService, PrivacyStatus
 from app.privacy.subjects import SubjectService
 from app.services import Core
 from app.settings import PII_RETENTION_DAYS
@@ -41,53 +45,50 @@ from tests.helpers.emails import relay_alias
 from tests.helpers.inbox import add_store, put_buyer_message
 from tests.helpers.labels import every_value, put_order
 from tests.helpers.operators import put_operator
+from tests.helpers.orders import make
+from tests.helpers.privacy import found, markers, put_buyer
 from tests.helpers.windows import admin_session, windows_go_before_the_vault  # noqa: F401
 from ui.events import QtEvents
-from ui.views.privacy import RED, STOPPED, PrivacyView, interval_words, time_left
+from ui.views.privacy import (
+    RED,
+    STOPPED,
+    PrivacyView,
+    counts_text,
+    interval_words,
+    time_left,
+    when_text,
+)
 
 ORDER = "111-0000001-0000001"
 ADMIN = Actor(id=1, username="admin", display_name="Admin", role=Role.ADMIN)
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)  # the FakeClock of the test core
 
 
-def _done(value: Any) -> Future[Any]:
-    future: Future[Any] = Future()
-    future.set_result(value)
-    return future
+DAY = timedelta(days=1)
+EXPIRED = (1, 2)  # delivered 40 days ago: past the 30 days
+RECENT = 9  # delivered 5 days ago
 
 
-class FakePrivacy:
-    def __init__(self) -> None:
-        self.last: PurgeRun | None = None
-        self.next_due: datetime | None = NOW + timedelta(minutes=40)
-        self.age = PiiAge(due_in_7_days=4, due_later=10, oldest_deadline=NOW + timedelta(days=2))
-        self.status_reads = 0
-        self.purges: list[tuple[Actor, Job | None]] = []
-        self.wait_for_cancel = False
+class HeldPurge:
+    """The real service whose purge is held open until the job is cancelled."""
 
-    def status(self, actor: Actor) -> Future[tuple[PurgeRun | None, datetime | None, PiiAge]]:
-        self.status_reads += 1
-        return _done((self.last, self.next_due, self.age))
+    def __init__(self, real: PrivacyService) -> None:
+        self.real = real
+        self.started = threading.Event()
+
+    def status(self, actor: Actor) -> Future[PrivacyStatus]:
+        return self.real.status(actor)
 
     def purge(self, actor: Actor, *, dry_run: bool = False, job: Job | None = None) -> PurgeRun:
-        self.purges.append((actor, job))
-        if self.wait_for_cancel and job is not None:
-            job.cancel.wait(10)
-            job.check()  # raises OperationCancelled, as the service does between batches
-        self.last = PurgeRun(
-            id=7,
-            kind=RunKind.PURGE,
-            started_at=NOW,
-            as_of=NOW,
-            state=RunState.DONE,
-            finished_at=NOW,
-            counts=PurgeCounts(threads=3, messages=12),
-        )
-        return self.last
+        assert job is not None
+        self.started.set()
+        job.cancel.wait(10)
+        return self.real.purge(actor, job=job)
 
 
-def _services(core: Core, privacy: FakePrivacy) -> SimpleNamespace:
-    """The real subject and settings services on the test vault, the privacy fake."""
+@pytest.fixture
+def services(core: Core) -> SimpleNamespace:
+    """The real privacy, subject and settings services on the test vault."""
     add_store(core.vault)
     put_operator(core.vault, ADMIN)
     audit = make_audit_log(
@@ -95,7 +96,9 @@ def _services(core: Core, privacy: FakePrivacy) -> SimpleNamespace:
     )
     return SimpleNamespace(
         core=core,
-        privacy=privacy,
+        privacy=PrivacyService(
+            vault=core.vault, clock=core.clock, notices=core.notices, audit=audit, jobs=core.jobs
+        ),
         subjects=SubjectService(
             vault=core.vault,
             clock=core.clock,
@@ -109,9 +112,13 @@ def _services(core: Core, privacy: FakePrivacy) -> SimpleNamespace:
     )
 
 
-@pytest.fixture
-def services(core: Core) -> SimpleNamespace:
-    return _services(core, FakePrivacy())
+def _seed_buyers(core: Core) -> None:
+    """Buyers 1 and 2 past their deadline, buyer 9 with 25 days to go."""
+    orders = [make(n, status=OrderStatus.SHIPPED, delivered_at=NOW - 40 * DAY) for n in EXPIRED]
+    orders.append(make(RECENT, status=OrderStatus.SHIPPED, delivered_at=NOW - 5 * DAY))
+    core.vault.call_write(lambda conn: orders_repo.upsert_orders(conn, orders, now=NOW))
+    for n, order in zip((*EXPIRED, RECENT), orders, strict=True):
+        put_buyer(core.vault, n, order.order_id, NOW - 60 * DAY)
 
 
 def _buyer(core: Core, local: str, order_id: str, name: str) -> None:
@@ -151,6 +158,7 @@ def test_summary_says_the_retention_settings_in_words(qtbot: QtBot, services: An
     assert "then every hour" in text
     assert "from Amazon within 72 hours" in text
     assert interval_words(90) == "every 90 minutes" and interval_words(1440) == "once a day"
+    assert counts_text(PurgeCounts()) == "nothing was due"
 
 
 def test_requests_table_shows_time_left_and_overdue_in_red(qtbot: QtBot, services: Any) -> None:
@@ -159,7 +167,6 @@ def test_requests_table_shows_time_left_and_overdue_in_red(qtbot: QtBot, service
     register(ADMIN, RequestSource.BUYER, Subject(SubjectKind.ORDER, ORDER), NOW - timedelta(3))
     alias = Subject(SubjectKind.ALIAS, relay_alias("x7q"))
     register(ADMIN, RequestSource.AMAZON, alias, NOW - timedelta(hours=80))
-    services.privacy.age = PiiAge(due_in_7_days=4, due_later=9, overdue=1, oldest_deadline=NOW)
     view = _view(qtbot, services)
     table = view.table
     assert table.rowCount() == 2
@@ -176,60 +183,75 @@ def test_requests_table_shows_time_left_and_overdue_in_red(qtbot: QtBot, service
     view.grab().save("/tmp/c14.png")  # to look at
 
 
-def test_purge_now_calls_the_service_and_shows_the_counts(qtbot: QtBot, services: Any) -> None:
+def test_purge_now_erases_and_shows_the_counts(qtbot: QtBot, core: Core, services: Any) -> None:
+    _seed_buyers(core)
     view = _view(qtbot, services)
     assert view.last_run.text() == "No purge has run yet."
-    assert "Next purge:" in view.next_run.text()
-    with qtbot.waitSignal(view.purged):
+    assert view.next_run.text() == "Next purge: not scheduled"
+    assert view.overdue.isVisibleTo(view)
+    assert view.overdue.text().startswith("2 conversations hold buyer data past its deadline.")
+    assert "#b3261e" in view.overdue.styleSheet()
+    assert view.age.text().startswith("Conversations holding buyer data: 0 to be erased")
+    with qtbot.waitSignal(view.purged, timeout=10_000) as blocker:
         view.purge_button.click()
-    actor, job = services.privacy.purges[0]
-    assert actor == ADMIN and isinstance(job, Job)
-    assert view.message.text() == "Purge finished: 3 conversations, 12 messages."
-    qtbot.waitUntil(lambda: view.last_run.text().startswith("Last purge:"))
-    assert view.last_run.text().endswith("3 conversations, 12 messages.")
+    run = blocker.args[0]
+    assert run.state is RunState.DONE and run.counts.threads == 2
+    assert view.message.text() == f"Purge finished: {counts_text(run.counts)}."
+    assert view.message.text().startswith("Purge finished: 2 conversations, 4 messages")
+    qtbot.waitUntil(lambda: not view.overdue.isVisibleTo(view))
+    assert view.last_run.text().startswith("Last purge: ")
+    assert view.next_run.text() != "Next purge: not scheduled"  # an hour after the run
+    assert view.age.text() == (
+        "Conversations holding buyer data: 0 to be erased within 7 days, 1 later. The "
+        f"oldest is due for erasing on {when_text(NOW + 25 * DAY)}."
+    )
+    assert found(core.vault, 1) == [] and found(core.vault, RECENT) == list(markers(RECENT))
     assert view.purge_button.isEnabled()
 
 
-def test_purge_cancelled_from_its_progress_dialog_says_so(qtbot: QtBot, services: Any) -> None:
-    services.privacy.wait_for_cancel = True
+def test_purge_cancelled_from_its_progress_dialog_says_so(
+    qtbot: QtBot, core: Core, services: Any
+) -> None:
+    _seed_buyers(core)
+    services.privacy = HeldPurge(services.privacy)
     view = _view(qtbot, services)
     view.purge_button.click()
     assert not view.purge_button.isEnabled()
     progress = view.findChild(QProgressDialog)
     assert progress is not None
-    qtbot.waitUntil(lambda: len(services.privacy.purges) == 1)
+    qtbot.waitUntil(services.privacy.started.is_set)
     progress.canceled.emit()  # the Cancel button
     qtbot.waitUntil(view.purge_button.isEnabled)
     assert view.message.text() == STOPPED
-    assert services.privacy.last is None
+    assert found(core.vault, 1) == list(markers(1))  # stopped before the first batch
+    qtbot.waitUntil(lambda: view.last_run.text().startswith("Last purge stopped"))
 
 
 def test_overdue_pii_is_red_with_the_reason_the_last_run_failed(
-    qtbot: QtBot, services: Any
+    qtbot: QtBot, core: Core, services: Any
 ) -> None:
-    privacy = services.privacy
-    privacy.last = PurgeRun(
-        id=3,
-        kind=RunKind.PURGE,
-        started_at=NOW - timedelta(hours=1),
-        as_of=NOW - timedelta(hours=1),
-        state=RunState.FAILED,
-        error="The data file is full.",
+    _seed_buyers(core)
+    core.vault.call_write(
+        lambda conn: conn.execute(
+            "INSERT INTO privacy_runs(kind, started_at, finished_at, as_of, state, error) "
+            "VALUES ('purge', ?, ?, ?, 'failed', 'Data file full')",
+            (to_db_time(NOW - DAY), to_db_time(NOW - DAY), to_db_time(NOW - DAY)),
+        )
     )
-    privacy.age = PiiAge(due_in_7_days=1, overdue=2, oldest_deadline=NOW - timedelta(1))
-    view = _view(qtbot, services)
+    events = QtEvents(core.notices)
+    view = _view(qtbot, services, events)
     assert view.overdue.isVisibleTo(view)
     assert view.overdue.text() == (
-        "2 conversations hold buyer data past its deadline. "
-        "The last purge failed: The data file is full."
+        "2 conversations hold buyer data past its deadline. The last purge failed: Data file full"
     )
-    assert "#b3261e" in view.overdue.styleSheet()
     assert view.last_run.text().startswith("Last purge failed (")
-    privacy.age = PiiAge(due_later=3)
-    privacy.last = None
-    with qtbot.waitSignal(view.loaded):
-        view.reload()
-    assert not view.overdue.isVisibleTo(view)
+    assert "#b3261e" in view.last_run.styleSheet()
+    # A purge from elsewhere (the scheduled job) shows up without pressing anything.
+    services.privacy.purge(access.SYSTEM)
+    qtbot.waitUntil(lambda: not view.overdue.isVisibleTo(view))
+    assert view.last_run.text().startswith("Last purge: ")
+    assert "#b3261e" not in view.last_run.styleSheet()
+    events.close()
 
 
 def test_carry_out_asks_first_then_executes(qtbot: QtBot, core: Core, services: Any) -> None:
@@ -319,15 +341,22 @@ def test_erase_names_the_consequences_and_export_writes_to_the_chosen_folder(
     assert "Zephyrinequx" not in core.vault.call(every_value)
 
 
-def test_reloads_on_threads_changed(qtbot: QtBot, services: Any) -> None:
+def test_reloads_once_for_a_burst_of_notices_and_not_while_hidden(
+    qtbot: QtBot, services: Any
+) -> None:
     notices = Notices()
     events = QtEvents(notices)
     view = _view(qtbot, services, events)
-    before = services.privacy.status_reads
     with qtbot.waitSignal(view.loaded):
         notices.publish(ThreadsChanged(frozenset({1})))
-        notices.publish(ThreadsChanged(frozenset({1})))
-    assert services.privacy.status_reads == before + 1  # a burst is one reload
+        notices.publish(AuditAppended(last_seq=3))
+    assert not view._refresh.isActive()  # one reload for both
+    view.hide()
+    notices.publish(ThreadsChanged(frozenset({1})))
+    qtbot.waitUntil(lambda: view._stale)
+    assert not view._refresh.isActive()  # hidden: no reload ...
+    with qtbot.waitSignal(view.loaded):
+        view.show()  # ... until shown again
     events.close()
 
 
