@@ -141,3 +141,19 @@ def purge_label_cache(conn: Conn, *, as_of: datetime, dry_run: bool) -> int:
             ).fetchone()[0]
         )
     return fulfillment_repo.cache_purge(conn, as_of)
+
+
+def search_secure_delete(conn: Conn, on: bool) -> None:
+    """Turn the search index's ``secure-delete`` on or off (inside the caller's
+    transaction: a rollback restores it).  Off only within a bulk batch whose run ends
+    with :func:`optimize_search_index`."""
+    conn.execute(
+        "INSERT INTO messages_fts(messages_fts, rank) VALUES ('secure-delete', ?)", (int(on),)
+    )
+
+
+def optimize_search_index(conn: Conn) -> None:
+    """Merge the search index into one segment: entries deleted without
+    ``secure-delete`` leave it (their old pages are freed, and zeroed: the vault's
+    ``secure_delete`` pragma)."""
+    conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('optimize')")

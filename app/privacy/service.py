@@ -11,6 +11,9 @@ A run (:meth:`PrivacyService.purge`):
    transaction on the DB thread (so a cancel or a crash never leaves half a batch, and
    the inbox's reads get the DB thread between batches), publishing ``ThreadsChanged``
    after each commit; the job's cancel event is checked between batches;
+   a run of :data:`BULK_THRESHOLD` threads or more re-writes the search index without
+   ``secure-delete`` inside each batch and merges the index into one segment at the end
+   (``optimize``); a run after one that did not end merges it too;
 4. runs the audit log's retention (``AuditLog.purge_expired``) in its own write;
 5. records the end (done / cancelled / failed, counts, error) and audits the run with
    counts only (``pii_purged``); then checkpoints the WAL (``TRUNCATE``) so the erased
@@ -50,6 +53,11 @@ Conn = Any
 
 #: Threads per batch (one write transaction each).
 BATCH_SIZE = 200
+#: From this many expired threads a run is a bulk run: its batches re-write the search
+#: index without ``secure-delete`` (which costs milliseconds per message, growing with
+#: the index: measured in bench/purge.py) and the run ends by merging the index into one
+#: segment (``optimize``), which drops every deleted entry at once.
+BULK_THRESHOLD = 1000
 
 #: The audit entry of a purge run: its state and counts per kind, never text or ids of
 #: buyers.
@@ -129,6 +137,7 @@ class PrivacyService:
         audit: AuditLog,
         jobs: JobHost | None = None,
         batch_size: int = BATCH_SIZE,
+        bulk_threshold: int = BULK_THRESHOLD,
     ) -> None:
         self.vault = vault
         self.clock = clock
@@ -136,6 +145,7 @@ class PrivacyService:
         self.audit = audit
         self.jobs = jobs
         self.batch_size = batch_size
+        self.bulk_threshold = bulk_threshold
         self._running = threading.Lock()
         #: When the scheduled purge runs next (set by ``PurgeJob``); None: not scheduled.
         self.next_scheduled: Callable[[], datetime | None] = lambda: None
@@ -164,8 +174,15 @@ class PrivacyService:
         started = self.clock.now()
         moment = as_of or started
 
-        def begin(conn: Conn) -> tuple[Actor, int, int]:
+        def begin(conn: Conn) -> tuple[Actor, int, int, bool]:
             caller = access.current(conn, actor, Permission.PURGE_PII)
+            # The last real run did not end (killed, cancelled, failed): if it was a
+            # bulk run, deleted search entries wait for the index merge; this run does it.
+            last = conn.execute(
+                "SELECT state FROM privacy_runs WHERE kind = 'purge' AND dry_run = 0 "
+                "ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+            heal = last is not None and last[0] != RunState.DONE
             conn.execute(
                 "UPDATE privacy_runs SET state = 'failed', finished_at = ?, "
                 "error = 'interrupted' WHERE state = 'running'",
@@ -177,14 +194,14 @@ class PrivacyService:
                 "VALUES ('purge', ?, ?, ?, 'running')",
                 (to_db_time(started), to_db_time(moment), int(dry_run)),
             ).lastrowid
-            return caller, days, int(run_id)
+            return caller, days, int(run_id), heal
 
-        caller, days, run_id = self.vault.call_write(begin)
+        caller, days, run_id, heal = self.vault.call_write(begin)
         tally = _Tally()
         state, error = RunState.DONE, None
         failure: BaseException | None = None
         try:
-            self._erase(actor, run_id, moment, days, dry_run, job, tally)
+            self._erase(actor, run_id, moment, days, dry_run, job, tally, heal=heal)
         except OperationCancelled:
             state = RunState.CANCELLED
         except Exception as exc:
@@ -213,6 +230,8 @@ class PrivacyService:
         dry_run: bool,
         job: Job,
         tally: _Tally,
+        *,
+        heal: bool = False,
     ) -> None:
         """The run's steps; ``tally`` holds what committed so far (a cancel or a
         failure keeps it)."""
@@ -227,15 +246,18 @@ class PrivacyService:
             )
         tally.add(PurgeCounts(label_cache=cache))
         total = self.vault.call(lambda conn: retention.pii_age(conn, as_of, days).overdue)
+        bulk = not dry_run and total >= self.bulk_threshold
         cursor = 0
         while True:
             job.check()
-            done = self._batch(actor, run_id, as_of, days, dry_run, cursor, tally.counts)
+            done = self._batch(actor, run_id, as_of, days, dry_run, cursor, tally.counts, bulk=bulk)
             if done is None:
                 break
             cursor, tally.counts = done
             job.progress(tally.counts.threads, total, "")
         job.check()
+        if not dry_run and (bulk or heal):
+            self.vault.call_write(purging.optimize_search_index)
         if dry_run:
             removed = self.vault.call(self._audit_expired_count)
         else:
@@ -251,6 +273,8 @@ class PrivacyService:
         dry_run: bool,
         cursor: int,
         before: PurgeCounts,
+        *,
+        bulk: bool = False,
     ) -> tuple[int, PurgeCounts] | None:
         """One batch in one transaction: (the last thread id, the run's counts so far),
         or None when no expired thread is left."""

@@ -230,3 +230,47 @@ def test_status_and_runs(core: Core, privacy: PrivacyService) -> None:
     privacy.next_scheduled = lambda: core.clock.now()
     assert privacy.status(ADMIN).result().next_due == core.clock.now()
     assert [r.id for r in privacy.runs(ADMIN, limit=5).result()] == [run.id]
+
+
+def search_index(core: Core) -> tuple[int, int]:
+    """(the index's secure-delete option, its number of segments)."""
+
+    def read(c: Any) -> tuple[int, int]:
+        option = c.execute("SELECT v FROM messages_fts_config WHERE k = 'secure-delete'")
+        segments = c.execute("SELECT count(DISTINCT segid) FROM messages_fts_idx")
+        return int(option.fetchone()[0]), int(segments.fetchone()[0])
+
+    return core.vault.call(read)
+
+
+def bulk(core: Core, audit: AuditLog, threshold: int) -> PrivacyService:
+    return PrivacyService(
+        vault=core.vault,
+        clock=core.clock,
+        notices=core.notices,
+        audit=audit,
+        batch_size=2,
+        bulk_threshold=threshold,
+    )
+
+
+def test_a_bulk_run_merges_the_search_index(
+    core: Core, privacy: PrivacyService, audit: AuditLog
+) -> None:
+    assert search_index(core)[1] > 1  # one segment per stored message's commit
+    run = bulk(core, audit, threshold=5).purge(ADMIN)
+    assert run.counts.threads == 5
+    assert search_index(core) == (1, 1)  # secure-delete back on, one segment
+    assert all(found(core.vault, n) == [] for n in EXPIRED)
+    assert found(core.vault, RECENT) == list(markers(RECENT))
+
+
+def test_a_bulk_run_cut_short_is_merged_by_the_next_run(
+    core: Core, privacy: PrivacyService, audit: AuditLog
+) -> None:
+    job = Job(lambda done, total, text: job.cancel.set())
+    assert bulk(core, audit, threshold=5).purge(ADMIN, job=job).state is RunState.CANCELLED
+    option, segments = search_index(core)
+    assert option == 1 and segments > 1  # not merged: the run stopped
+    bulk(core, audit, threshold=1000).purge(ADMIN)  # a small run after it
+    assert search_index(core) == (1, 1)
