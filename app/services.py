@@ -27,6 +27,8 @@ from app.mail.mail_job import MailJob
 from app.mail.service import MailService
 from app.notices import Notices
 from app.paths import Profile
+from app.privacy.purge_job import PurgeJob
+from app.privacy.service import PrivacyService
 from app.privacy.subjects import SubjectService
 from app.secrets import SecretStore
 from app.settings_service import SettingsService
@@ -99,6 +101,9 @@ class Services:
     drafting: DraftService
     labels: LabelService
     subjects: SubjectService
+    privacy: PrivacyService
+    #: The scheduled PII purge (system); started by the GUI when the vault opens.
+    privacy_job: PurgeJob
 
 
 def build_services(core: Core) -> Services:
@@ -146,6 +151,9 @@ def build_services(core: Core) -> Services:
         notices=core.notices,
         audit=audit_log,
     )
+    privacy = PrivacyService(
+        vault=core.vault, clock=core.clock, notices=core.notices, audit=audit_log, jobs=core.jobs
+    )
     # Buy Shipping confirms the order as shipped at Amazon: fetch it soon.
     labels.after_purchase = sync_job.run_now
     return Services(
@@ -187,4 +195,6 @@ def build_services(core: Core) -> Services:
             audit=audit_log,
             secrets=core.secrets,
         ),
+        privacy=privacy,
+        privacy_job=PurgeJob(privacy=privacy, jobs=core.jobs),
     )

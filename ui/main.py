@@ -192,6 +192,9 @@ class Startup(QObject):
         from app.services import build_services
 
         self.services = build_services(core)
+        # The PII purge runs as the system from the moment the data file is open, signed
+        # in or not (at once, then on its schedule; it stops with the job host).
+        self.services.privacy_job.start()
         from ui.events import QtEvents
 
         self._qt_events = QtEvents(core.notices)

@@ -709,6 +709,12 @@ MATRIX: dict[str, tuple[frozenset[str], Call]] = {
             a, Subject(SubjectKind.ORDER, w.order_in(s)), Path(__file__)
         ),
     ),
+    "privacy.purge": (  # a dry run: the permission check, then nothing to change
+        frozenset({"admin", "system"}),
+        lambda w, a, s: w.services.privacy.purge(a, dry_run=True),
+    ),
+    "privacy.status": (ADMIN_ONLY, lambda w, a, s: w.services.privacy.status(a)),
+    "privacy.runs": (ADMIN_ONLY, lambda w, a, s: w.services.privacy.runs(a)),
     "labels.purge_reprint_cache": (
         SIGNED_IN,
         lambda w, a, s: w.services.labels.purge_reprint_cache(a),
@@ -743,6 +749,11 @@ NO_ACTOR: dict[str, str] = {
     "mail_job.status": "last run, error and progress of the scheduled mail check",
     "mail_job.stop_watchers": "stops the IDLE connections of the scheduled mail check",
     "drafting.warm_up": "loads the offline language model in the background; reads no data",
+    "privacy_job.start": "the scheduled purge acts as the system principal; the app starts it",
+    "privacy_job.run_now": "asks the scheduled purge (system principal) to run at once",
+    "privacy_job.cancel_current": "stops the scheduled purge's current run between batches",
+    "privacy_job.wait_idle": "waits for the scheduled purge's current run to end",
+    "privacy_job.status": "last run, error and progress of the scheduled purge",
 }
 
 
