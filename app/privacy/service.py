@@ -284,10 +284,14 @@ class PrivacyService:
             ids = retention.expired_thread_ids(conn, as_of, days, self.batch_size, after_id=cursor)
             if not ids:
                 return None
-            counts = purging.add(
-                before,
-                purging.purge_batch(conn, ids, as_of=as_of, dry_run=dry_run, now=self.clock.now()),
+            if bulk:
+                purging.search_secure_delete(conn, False)
+            batch = purging.purge_batch(
+                conn, ids, as_of=as_of, dry_run=dry_run, now=self.clock.now()
             )
+            if bulk:
+                purging.search_secure_delete(conn, True)
+            counts = purging.add(before, batch)
             if not dry_run:
                 conn.execute(
                     "UPDATE privacy_runs SET counts = ? WHERE id = ?",

@@ -255,10 +255,19 @@ def bulk(core: Core, audit: AuditLog, threshold: int) -> PrivacyService:
 
 
 def test_a_bulk_run_merges_the_search_index(
-    core: Core, privacy: PrivacyService, audit: AuditLog
+    core: Core, privacy: PrivacyService, audit: AuditLog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert search_index(core)[1] > 1  # one segment per stored message's commit
+    switched: list[bool] = []
+    real = purging.search_secure_delete
+
+    def switch(conn: Any, on: bool) -> None:
+        switched.append(on)
+        real(conn, on)
+
+    monkeypatch.setattr(purging, "search_secure_delete", switch)
     run = bulk(core, audit, threshold=5).purge(ADMIN)
+    assert switched == [False, True] * 3  # off within each of the 3 batches
     assert run.counts.threads == 5
     assert search_index(core) == (1, 1)  # secure-delete back on, one segment
     assert all(found(core.vault, n) == [] for n in EXPIRED)
