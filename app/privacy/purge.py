@@ -48,10 +48,22 @@ def attachment_name(part: int, filename: str) -> str:
     return f"attachment-{part}" + (f".{ext.group(1).lower()}" if ext else "")
 
 
-def _redacted(text: str | None, known: KnownPII, marketplace: str | None) -> str | None:
-    if not text:
-        return text
-    return redact(text, known, marketplace=marketplace).text
+class _Redactor:
+    """One thread's redaction: the same text (the thread's subject is its newest
+    message's) is redacted once."""
+
+    def __init__(self, known: KnownPII, marketplace: str | None) -> None:
+        self.known, self.marketplace = known, marketplace
+        self._done: dict[str, str] = {}
+
+    def __call__(self, text: str | None) -> str | None:
+        if not text:
+            return text
+        found = self._done.get(text)
+        if found is None:
+            found = redact(text, self.known, marketplace=self.marketplace).text
+            self._done[text] = found
+        return found
 
 
 def purge_thread(conn: Conn, thread_id: int, *, now: datetime, dry_run: bool) -> PurgeCounts:
@@ -65,13 +77,13 @@ def purge_thread(conn: Conn, thread_id: int, *, now: datetime, dry_run: bool) ->
     if t is None:
         return PurgeCounts()
     subject, draft, marketplace = t[0], t[1], t[2] or None
-    known = mail_repo.thread_known_pii(conn, thread_id)
+    redacted = _Redactor(mail_repo.thread_known_pii(conn, thread_id), marketplace)
     texts: list[tuple[int, str | None, str]] = []
     for rowid, m_subject, body in conn.execute(
         "SELECT id, subject, body FROM messages WHERE thread_id = ?", (thread_id,)
     ).fetchall():
-        new_subject = _redacted(m_subject, known, marketplace)
-        new_body = _redacted(body, known, marketplace) or ""
+        new_subject = redacted(m_subject)
+        new_body = redacted(body) or ""
         if new_subject != m_subject or new_body != body:
             texts.append((int(rowid), new_subject, new_body))
     attachments = conn.execute(
@@ -92,8 +104,8 @@ def purge_thread(conn: Conn, thread_id: int, *, now: datetime, dry_run: bool) ->
         "pii_purged_at = ? WHERE id = ?",
         (
             purged_alias(thread_id),
-            _redacted(subject, known, marketplace),
-            _redacted(draft, known, marketplace),
+            redacted(subject),
+            redacted(draft),
             to_db_time(now),
             thread_id,
         ),
