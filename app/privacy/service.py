@@ -51,8 +51,9 @@ log = logging.getLogger("muttefik.privacy")
 
 Conn = Any
 
-#: Threads per batch (one write transaction each).
-BATCH_SIZE = 200
+#: Threads per batch (one write transaction each; about 80 ms on the DB thread, so the
+#: inbox's reads get their turn between batches: bench/purge.py).
+BATCH_SIZE = 50
 #: From this many expired threads a run is a bulk run: its batches re-write the search
 #: index without ``secure-delete`` (which costs milliseconds per message, growing with
 #: the index: measured in bench/purge.py) and the run ends by merging the index into one
