@@ -23,7 +23,6 @@ from app.cli.orders import _no_passphrase, _stop_signals_cancel
 from app.cli.terminal import ask_passphrase, open_cli_services, sign_in_on_terminal
 from app.jobs import Job
 from app.privacy.models import PurgeCounts, PurgeRun, RunState
-from app.privacy.service import PrivacyService
 
 # What each count is, in the seller's words (singular, plural).
 _KINDS = {
@@ -77,21 +76,6 @@ def describe(counts: PurgeCounts) -> str:
     return ", ".join(parts) or "nothing"
 
 
-def _privacy(services: Any) -> PrivacyService:
-    found = getattr(services, "privacy", None)
-    if isinstance(found, PrivacyService):
-        return found
-    # Until ``build_services`` holds one: the same pieces, the same audit log.
-    core = services.core
-    return PrivacyService(
-        vault=core.vault,
-        clock=core.clock,
-        notices=core.notices,
-        audit=services.audit.audit,
-        jobs=core.jobs,
-    )
-
-
 def _signed_in(services: Any, args: argparse.Namespace) -> Actor:
     from app.cli.unattended import no_terminal, sync_actor
 
@@ -115,7 +99,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
         print(f"{'Checking' if args.dry_run else 'Erasing'} buyer data past its retention {when}…")
         job = Job(_progress)
         with _stop_signals_cancel(job.cancel) as stopped_by:
-            run: PurgeRun = _privacy(services).purge(
+            run: PurgeRun = services.privacy.purge(
                 actor, as_of=args.as_of, dry_run=args.dry_run, job=job
             )
         if run.state is RunState.CANCELLED:
