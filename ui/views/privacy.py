@@ -322,7 +322,11 @@ class NewRequestDialog(_SubjectDialog):
 
     def values(self) -> dict[str, Any]:
         day = self.received.date()
-        received = datetime.combine(date(day.year(), day.month(), day.day()), time(12))
+        picked = date(day.year(), day.month(), day.day())
+        now = datetime.now().astimezone()
+        # Received today: now (noon could be hours ahead, and the due time with it); an
+        # earlier day: its noon, as the day is all the seller knows.
+        received = now if picked >= now.date() else datetime.combine(picked, time(12))
         return {
             "source": RequestSource(self.source.currentData()),
             "subject": self.subject(),
