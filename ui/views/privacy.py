@@ -150,7 +150,7 @@ def when_text(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def counts_text(counts: PurgeCounts) -> str:
+def counts_text(counts: PurgeCounts, empty: str = "nothing was due") -> str:
     parts: list[tuple[int, str, str | None]] = [
         (counts.threads, "conversation", None),
         (counts.messages, "message", None),
@@ -161,7 +161,7 @@ def counts_text(counts: PurgeCounts) -> str:
         (counts.messages_deleted, "message deleted", "messages deleted"),
     ]
     said = [_plural(n, one, many) for n, one, many in parts if n]
-    return ", ".join(said) if said else "nothing was due"
+    return ", ".join(said) if said else empty
 
 
 def time_left(due: datetime, now: datetime) -> tuple[str, bool]:
@@ -645,7 +645,11 @@ class PrivacyView(QWidget):
             elif isinstance(result, PurgeRun) and result.state == RunState.CANCELLED:
                 self._say(STOPPED)
             else:
-                said = counts_text(counts) if counts is not None else "done"
+                said = (
+                    counts_text(counts, "no conversation held this buyer's data")
+                    if counts is not None
+                    else "done"
+                )
                 self._say(f"Purge finished: {said}.")
             self.purged.emit(result)
             self.reload()
@@ -700,7 +704,9 @@ class PrivacyView(QWidget):
 
     def _erased_text(self, result: Any) -> str:
         counts = _counts_of(result)
-        return "Erased" + (f": {counts_text(counts)}." if counts is not None else ".")
+        if counts is None:
+            return "Erased."
+        return "Erased: " + counts_text(counts, "no conversation held this buyer's data") + "."
 
     def _done(self, text: str) -> None:
         self._say(text)
