@@ -30,7 +30,6 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QCloseEvent, QColor
 from PySide6.QtWidgets import (
@@ -258,8 +257,7 @@ class BatchLabelDialog(QDialog):
         )
 
     def _rated(self, lines: list[BatchLine]) -> None:
-        if not self._finish():
-            return
+        self._finish()
         self.lines = lines
         self.left_out.clear()
         self.summary.setText(self._rates_summary())
@@ -353,8 +351,7 @@ class BatchLabelDialog(QDialog):
         )
 
     def _bought(self, results: list[BatchLine]) -> None:
-        if not self._finish():
-            return
+        self._finish()
         by_order = {li.order_id: li for li in results}
         newly = [
             li
@@ -411,8 +408,6 @@ class BatchLabelDialog(QDialog):
         self._fill_printers()
 
     def _queues_listed(self, printers: list[PrinterInfo]) -> None:
-        if not shiboken6.isValid(self):
-            return
         self._cups_targets = [
             PrintTarget(p.name, PrinterKind.CUPS, raw=p.raw, ready=p.ready) for p in printers
         ]
@@ -505,8 +500,7 @@ class BatchLabelDialog(QDialog):
         )
 
     def _printed(self, results: list[Printed]) -> None:
-        if not self._finish():
-            return
+        self._finish()
         target = self.chosen_target()
         for result in results:
             if result.document is not None:
@@ -539,21 +533,17 @@ class BatchLabelDialog(QDialog):
         self._render_buttons()
         op.on_failure(self._failed).run()
 
-    def _finish(self) -> bool:
-        if not shiboken6.isValid(self):
-            return False
+    def _finish(self) -> None:
         self.busy = False
         self._render_buttons()
-        return True
 
     def _stopped(self, text: str) -> None:
-        if self._finish():
-            self.summary.setText(text)
-            self._render()
+        self._finish()
+        self.summary.setText(text)
+        self._render()
 
     def _failed(self, exc: BaseException) -> None:
-        if not self._finish():
-            return
+        self._finish()
         from ui.errors import show_error
 
         show_error(self, exc)

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -843,8 +842,6 @@ class ShippingDialog(QDialog):
         Op(self, work).on_success(self._defaults_saved).on_failure(self._defaults_failed).run()
 
     def _defaults_saved(self, defaults: ShippingDefaults) -> None:
-        if not shiboken6.isValid(self):
-            return
         self._set_busy(False)
         self._defaults = defaults
         self.defaults_result.setStyleSheet(OK_STYLE)
@@ -853,8 +850,6 @@ class ShippingDialog(QDialog):
         self.defaults_saved.emit(defaults)
 
     def _defaults_failed(self, exc: BaseException) -> None:
-        if not shiboken6.isValid(self):
-            return
         self._set_busy(False)
         _show_failure(self, self.defaults_result, exc)
 
@@ -938,8 +933,6 @@ class ShippingDialog(QDialog):
         ).run()
 
     def _detected(self, printers: list[PrinterInfo]) -> None:
-        if not shiboken6.isValid(self):
-            return
         self.refresh_printers_button.setEnabled(True)
         self.detected = printers
         table = self.detected_table
@@ -962,8 +955,6 @@ class ShippingDialog(QDialog):
         self._update_buttons()
 
     def _detect_failed(self, exc: BaseException) -> None:
-        if not shiboken6.isValid(self):
-            return
         self.refresh_printers_button.setEnabled(True)
         self.detected_note.setText(
             exc.message if isinstance(exc, UserError) else "The printers could not be listed."
@@ -1092,12 +1083,9 @@ class ShippingDialog(QDialog):
                 labels.purge_reprint_cache(actor, everything=True)
 
         def done(_r: None) -> None:
-            if shiboken6.isValid(self):
-                self.cache_check.setEnabled(True)
+            self.cache_check.setEnabled(True)
 
         def failed(exc: BaseException) -> None:
-            if not shiboken6.isValid(self):
-                return
             self._loading_cache = True
             self.cache_check.setChecked(not on)
             self._loading_cache = False
