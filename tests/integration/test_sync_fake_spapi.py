@@ -230,8 +230,10 @@ def test_transient_faults_are_retried_never_skipped(env: Env, fault: Fault) -> N
 def test_slow_reply_times_out_and_is_retried(
     vault: Vault, secrets: SecretStore, srv: FakeSpApi
 ) -> None:
-    env = Env(vault, secrets, srv, timeout=0.3)
-    srv.faults.set(Fault.SLOW, count=1, delay=1.0, operation=SEARCH_ORDERS)
+    # A timeout well above a loaded machine's normal reply (0.3 s was exceeded once by a
+    # plain page under a full CI run, counting a second retry), the slow reply far above it.
+    env = Env(vault, secrets, srv, timeout=1.0)
+    srv.faults.set(Fault.SLOW, count=1, delay=3.0, operation=SEARCH_ORDERS)
     result = env.run()
     assert result.retries == 1
     assert_complete(env)
