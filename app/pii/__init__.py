@@ -11,20 +11,36 @@ No state is kept between calls: what is known about a buyer is passed in every t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.pii.models import NOTHING_KNOWN, PLACEHOLDER, Found, Kind, KnownPII, Redaction
 from app.pii.normalise import normalise
+
+if TYPE_CHECKING:
+    from app.pii.known import KnownMatcher
 
 # The engine compiles its address and name patterns (~40 ms) on first use, not when the
 # log filter (which needs only app.pii.detect) is set up at start-up.
 
 
 def redact(
-    text: str, known: KnownPII = NOTHING_KNOWN, *, marketplace: str | None = None
+    text: str,
+    known: KnownPII = NOTHING_KNOWN,
+    *,
+    marketplace: str | None = None,
+    matcher: KnownMatcher | None = None,
 ) -> Redaction:
     """See :func:`app.pii.engine.redact`."""
     from app.pii import engine
 
-    return engine.redact(text, known, marketplace=marketplace)
+    return engine.redact(text, known, marketplace=marketplace, matcher=matcher)
+
+
+def known_matcher(known: KnownPII, marketplace: str | None = None) -> KnownMatcher:
+    """See :func:`app.pii.engine.known_matcher`."""
+    from app.pii import engine
+
+    return engine.known_matcher(known, marketplace)
 
 
 def contains_known(text: str, known: KnownPII) -> Kind | None:
@@ -49,6 +65,7 @@ __all__ = [
     "Redaction",
     "contains_known",
     "contains_known_json",
+    "known_matcher",
     "normalise",
     "redact",
 ]

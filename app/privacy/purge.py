@@ -29,7 +29,7 @@ from typing import Any
 from app.amazon.orders_repo import to_db_time
 from app.fulfillment import repo as fulfillment_repo
 from app.mail import repo as mail_repo
-from app.pii import KnownPII, redact
+from app.pii import KnownPII, known_matcher, redact
 from app.privacy.models import PurgeCounts
 
 Conn = Any
@@ -49,11 +49,12 @@ def attachment_name(part: int, filename: str) -> str:
 
 
 class _Redactor:
-    """One thread's redaction: the same text (the thread's subject is its newest
-    message's) is redacted once."""
+    """One thread's redaction: what is known of its buyer compiled once, and the same
+    text (the thread's subject is its newest message's) redacted once."""
 
     def __init__(self, known: KnownPII, marketplace: str | None) -> None:
         self.known, self.marketplace = known, marketplace
+        self._matcher = known_matcher(known, marketplace) if known else None
         self._done: dict[str, str] = {}
 
     def __call__(self, text: str | None) -> str | None:
@@ -61,7 +62,9 @@ class _Redactor:
             return text
         found = self._done.get(text)
         if found is None:
-            found = redact(text, self.known, marketplace=self.marketplace).text
+            found = redact(
+                text, self.known, marketplace=self.marketplace, matcher=self._matcher
+            ).text
             self._done[text] = found
         return found
 
@@ -158,14 +161,23 @@ def purge_label_cache(conn: Conn, *, as_of: datetime, dry_run: bool) -> int:
 def search_secure_delete(conn: Conn, on: bool) -> None:
     """Turn the search index's ``secure-delete`` on or off (inside the caller's
     transaction: a rollback restores it).  Off only within a bulk batch whose run ends
-    with :func:`optimize_search_index`."""
+    by merging the index (:func:`merge_search_index_step`)."""
     conn.execute(
         "INSERT INTO messages_fts(messages_fts, rank) VALUES ('secure-delete', ?)", (int(on),)
     )
 
 
-def optimize_search_index(conn: Conn) -> None:
-    """Merge the search index into one segment: entries deleted without
-    ``secure-delete`` leave it (their old pages are freed, and zeroed: the vault's
-    ``secure_delete`` pragma)."""
-    conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('optimize')")
+#: Index pages one merge step writes (about 50 ms on the DB thread: the inbox's reads
+#: get their turn between steps).
+MERGE_PAGES = 200
+
+
+def merge_search_index_step(conn: Conn, pages: int = MERGE_PAGES) -> bool:
+    """Merge about ``pages`` pages of the search index (a negative ``merge``: every level
+    with two segments or more takes part, as ``optimize`` would do at once).  Entries
+    deleted without ``secure-delete`` leave the index as their segments are merged (the
+    old pages are freed, and zeroed: the vault's ``secure_delete`` pragma).  True while
+    there is more to merge (FTS5 changes fewer than two rows when nothing was left)."""
+    before = conn.total_changes
+    conn.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('merge', ?)", (-pages,))
+    return bool(conn.total_changes - before >= 2)
