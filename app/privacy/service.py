@@ -12,8 +12,9 @@ A run (:meth:`PrivacyService.purge`):
    the inbox's reads get the DB thread between batches), publishing ``ThreadsChanged``
    after each commit; the job's cancel event is checked between batches;
    a run of :data:`BULK_THRESHOLD` threads or more re-writes the search index without
-   ``secure-delete`` inside each batch and merges the index into one segment at the end
-   (``optimize``); a run after one that did not end merges it too;
+   ``secure-delete`` inside each batch and merges the index at the end, in short steps
+   (``merge``, as ``optimize`` would at once); a run after one that did not end merges
+   it too;
 4. runs the audit log's retention (``AuditLog.purge_expired``) in its own write;
 5. records the end (done / cancelled / failed, counts, error) and audits the run with
    counts only (``pii_purged``); then checkpoints the WAL (``TRUNCATE``) so the erased
@@ -56,8 +57,8 @@ Conn = Any
 BATCH_SIZE = 50
 #: From this many expired threads a run is a bulk run: its batches re-write the search
 #: index without ``secure-delete`` (which costs milliseconds per message, growing with
-#: the index: measured in bench/purge.py) and the run ends by merging the index into one
-#: segment (``optimize``), which drops every deleted entry at once.
+#: the index: measured in bench/purge.py) and the run ends by merging the index in short
+#: steps, which drops every deleted entry.
 BULK_THRESHOLD = 1000
 
 #: The audit entry of a purge run: its state and counts per kind, never text or ids of
@@ -258,7 +259,11 @@ class PrivacyService:
             job.progress(tally.counts.threads, total, "")
         job.check()
         if not dry_run and (bulk or heal):
-            self.vault.call_write(purging.optimize_search_index)
+            # The merge in steps of one short transaction each, so the inbox's reads get
+            # the DB thread between them; a cancel here leaves the run unfinished and the
+            # next run merges again (``heal``).
+            while self.vault.call_write(purging.merge_search_index_step):
+                job.check()
         if dry_run:
             removed = self.vault.call(self._audit_expired_count)
         else:
