@@ -6,12 +6,14 @@ it out erases the subject's buyer PII at once through the purge's own
 :func:`app.privacy.purge.purge_batch` (or, when the request asks for it, deletes the
 messages and their threads, search rows first), deletes the order's cached labels,
 records a ``privacy_runs`` row of kind ``erase`` and completes the request.  An alias is
-then replaced in the request by ``alias-hash:<HMAC-SHA256>`` under a keychain key
-(``privacy:subject-hash-key``), so the record proves what was erased without holding it.
+then replaced in the request by ``alias-hash:<HMAC-SHA256>`` under a key derived from
+the profile's audit key (:func:`subject_hash_key`: the keychain's in keychain mode, the
+passphrase file's in passphrase mode), so the record proves what was erased without
+holding it.
 The audit entry carries counts and kinds only.
 
 Thread: :meth:`SubjectService.requests` returns a future of the DB thread; every other
-method blocks on the DB thread (and the keychain, the export on the disk), so call it
+method blocks on the DB thread (and the export on the disk), so call it
 from a worker (``ui/ops.py``) or the CLI.  Every method needs ``manage_privacy``.
 """
 
@@ -54,7 +56,10 @@ from app.vault import Vault
 
 Conn = Any
 
+#: Where the hash key lives when the profile has no audit key (an unreadable keychain
+#: entry): a keychain entry of its own.
 HASH_KEY_NAME = "privacy:subject-hash-key"
+_HASH_KEY_LABEL = b"muttefik-desk privacy subject-hash v1"
 HASH_PREFIX = "alias-hash:"
 REQUEST_DAYS = 30  # the policy: a deletion request is honoured within 30 days
 MAX_SUBJECT = 320  # an e-mail address's longest form; order ids are 19 characters
@@ -118,9 +123,17 @@ def due_for(source: RequestSource, received_at: datetime, amazon_hours: int) -> 
     return received_at + timedelta(days=REQUEST_DAYS)
 
 
+def subject_hash_key(audit_key: bytes) -> bytes:
+    """The key of :func:`alias_hash`, derived from the profile's audit key (HMAC with a
+    label of its own: knowing one key tells nothing of the other).  Both modes have the
+    audit key in memory while the vault is open, so a passphrase profile, which has no
+    keychain, erases and records the same way."""
+    return hmac.new(audit_key, _HASH_KEY_LABEL, hashlib.sha256).digest()
+
+
 def alias_hash(key: bytes, alias: str) -> str:
     """What a completed request keeps instead of a (normalised) relay ``alias``:
-    ``alias-hash:`` + HMAC-SHA256 under the keychain's ``privacy:subject-hash-key``.
+    ``alias-hash:`` + HMAC-SHA256 under :func:`subject_hash_key`.
     The same alias always gives the same hash, so "was this buyer's data erased?" can
     be answered without keeping the address."""
     return HASH_PREFIX + hmac.new(key, alias.encode(), hashlib.sha256).hexdigest()
@@ -330,9 +343,8 @@ class SubjectService:
     # --- carrying out -----------------------------------------------------------------
 
     def execute(self, actor: Actor, request_id: int) -> DeletionRequest:
-        """Erase the request's subject now and complete it.  Blocks (DB thread,
-        keychain).  Raises :class:`RequestNotFound`; a request done already is
-        returned as it is."""
+        """Erase the request's subject now and complete it.  Blocks (DB thread).
+        Raises :class:`RequestNotFound`; a request done already is returned as it is."""
         key = self._hash_key()
         now = self.clock.now()
 
@@ -447,6 +459,8 @@ class SubjectService:
         return done
 
     def _hash_key(self) -> bytes:
+        if self.vault.audit_key is not None:
+            return subject_hash_key(self.vault.audit_key)
         stored = self.secrets.get(HASH_KEY_NAME)
         if stored is None:
             key = _secrets.token_bytes(32)

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from keyring.backends import SecretService
+from keyring.backends.fail import Keyring as FailKeyring
 
 from app import access
 from app.amazon import orders_repo
@@ -39,7 +40,7 @@ from app.mail.models import Direction
 from app.mail.parse import parse_email
 from app.paths import Profile
 from app.privacy.models import PurgeRun, RequestSource, RunKind, RunState, Subject, SubjectKind
-from app.privacy.service import BATCH_SIZE, PrivacyService
+from app.privacy.service import BATCH_SIZE, BULK_THRESHOLD, PrivacyService
 from app.privacy.subjects import SubjectService
 from app.secrets import SecretStore
 from app.services import Core
@@ -55,6 +56,7 @@ from tests.integration.children import reading_child
 pytestmark = pytest.mark.integration
 
 AS_OF = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+PASSPHRASE = "correct horse battery staple in a field"
 DAY = timedelta(days=1)
 
 
@@ -240,6 +242,7 @@ class Shop:
     threads: dict[str, int]
     temp: Path
     logs: Path
+    passphrase: str | None = None
     closed: bool = False
 
     @property
@@ -247,7 +250,9 @@ class Shop:
         return self.core.vault
 
     def reopen(self) -> None:
-        vault, key = open_vault(self.profile, self.secrets)
+        words = self.passphrase
+        provider = None if words is None else (lambda new: words)
+        vault, key = open_vault(self.profile, self.secrets, passphrase=provider)
         assert key == self.key
         self.closed = False
         self.core = Core(
@@ -261,7 +266,11 @@ class Shop:
 
 
 def _open_shop(
-    profile: Profile, secrets: SecretStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    profile: Profile,
+    secrets: SecretStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    passphrase: str | None = None,
 ) -> Shop:
     temp = tmp_path / "tmp"
     temp.mkdir()
@@ -269,14 +278,17 @@ def _open_shop(
     monkeypatch.setattr(tempfile, "tempdir", None)
     logs = tmp_path / "logs"
     setup_logging(logs, level=logging.DEBUG, stderr=False)
-    vault, key = open_vault(profile, secrets)
+    words = passphrase
+    vault, key = open_vault(
+        profile, secrets, passphrase=None if words is None else (lambda new: words)
+    )
     clock = FakeClock(AS_OF)
     core = Core(profile=profile, vault=vault, secrets=secrets, clock=clock)
     world = make_world(vault, clock, secrets=secrets)
     session, _secret, _codes = world.create_admin()
     add_store(vault)
     threads = _seed(vault, EXPIRED + KEPT)
-    return Shop(profile, secrets, key, core, session.actor, threads, temp, logs)
+    return Shop(profile, secrets, key, core, session.actor, threads, temp, logs, passphrase)
 
 
 @pytest.fixture
@@ -303,6 +315,20 @@ def keychain_shop(
     keyring = SecretService.Keyring()  # type: ignore[no-untyped-call]
     secrets = SecretStore.for_profile(profile, backend=keyring)
     shop = _open_shop(profile, secrets, tmp_path, monkeypatch)
+    try:
+        yield shop
+    finally:
+        shop.close()
+
+
+@pytest.fixture
+def passphrase_shop(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Shop]:
+    """The same in passphrase mode: no keychain at all, the key derived from a
+    passphrase (the raw key the scan needs is the one the vault opened with)."""
+    secrets = SecretStore.for_profile(profile, backend=FailKeyring())
+    shop = _open_shop(profile, secrets, tmp_path, monkeypatch, passphrase=PASSPHRASE)
     try:
         yield shop
     finally:
@@ -346,7 +372,9 @@ def _subjects(shop: Shop) -> SubjectService:
     )
 
 
-def _privacy(shop: Shop, batch_size: int = BATCH_SIZE) -> PrivacyService:
+def _privacy(
+    shop: Shop, batch_size: int = BATCH_SIZE, bulk_threshold: int = BULK_THRESHOLD
+) -> PrivacyService:
     core = shop.core
     return PrivacyService(
         vault=core.vault,
@@ -355,12 +383,18 @@ def _privacy(shop: Shop, batch_size: int = BATCH_SIZE) -> PrivacyService:
         audit=_audit(core),
         jobs=core.jobs,
         batch_size=batch_size,
+        bulk_threshold=bulk_threshold,
     )
 
 
-def _purge(shop: Shop, job: Job | None = None, batch_size: int = BATCH_SIZE) -> PurgeRun:
+def _purge(
+    shop: Shop,
+    job: Job | None = None,
+    batch_size: int = BATCH_SIZE,
+    bulk_threshold: int = BULK_THRESHOLD,
+) -> PurgeRun:
     """The purge as the scheduled job runs it (the system, as of 30 days past)."""
-    return _privacy(shop, batch_size).purge(access.SYSTEM, as_of=AS_OF, job=job)
+    return _privacy(shop, batch_size, bulk_threshold).purge(access.SYSTEM, as_of=AS_OF, job=job)
 
 
 def _search_hits(shop: Shop, text: str) -> int:
@@ -374,10 +408,13 @@ def _search_hits(shop: Shop, text: str) -> int:
     )
 
 
-def test_the_purge_leaves_no_byte_of_expired_pii(shop: Shop) -> None:
+@pytest.mark.parametrize("bulk", [False, True], ids=["secure-delete", "bulk-then-merge"])
+def test_the_purge_leaves_no_byte_of_expired_pii(shop: Shop, bulk: bool) -> None:
+    """Both ways the search index lets go of text: deleting securely row by row, and a
+    bulk run's plain deletes followed by the merge in steps."""
     scan_before = assert_scan(shop, gone=[], kept=_markers(EXPIRED + KEPT))
     assert scan_before.pages
-    run = _purge(shop)
+    run = _purge(shop, bulk_threshold=1 if bulk else BULK_THRESHOLD)
     assert run.state is RunState.DONE and run.counts.threads == len(EXPIRED)
     assert_scan(shop, gone=_markers(EXPIRED), kept=_markers(KEPT))
 
@@ -390,6 +427,59 @@ def test_the_purge_leaves_no_byte_of_expired_pii(shop: Shop) -> None:
         m: 0 for b in EXPIRED for m in searched(b)
     }
     assert all(_search_hits(shop, m) > 0 for b in KEPT for m in searched(b))
+
+
+@pytest.mark.expect_log("muttefik.db", "WARNING", r"no usable keychain")
+def test_a_passphrase_profile_is_purged_and_erased_the_same(passphrase_shop: Shop) -> None:
+    """No keychain: the purge, and a deletion request by alias (whose record keeps a
+    keyed hash of the alias), leave no byte of the buyers behind."""
+    shop = passphrase_shop
+    erased, *others = KEPT
+    run = _purge(shop)
+    assert run.state is RunState.DONE and run.counts.threads == len(EXPIRED)
+    subjects = _subjects(shop)
+    request = subjects.register(
+        shop.admin,
+        RequestSource.BUYER,
+        Subject(SubjectKind.ALIAS, erased.alias),
+        AS_OF - DAY,
+    )
+    done = subjects.execute(shop.admin, request.id)
+    assert done.counts.threads == 1
+    assert_scan(shop, gone=_markers(EXPIRED) + erased.markers, kept=_markers(others))
+
+
+def test_an_expired_cached_label_leaves_no_byte(shop: Shop) -> None:
+    """The opt-in reprint cache holds labels encrypted under a keychain key; once
+    expired the purge deletes them, and their ciphertext is in no page after."""
+    blob = os.urandom(4096)
+    nonce = os.urandom(12)
+
+    def put(conn: Any) -> None:
+        conn.execute(
+            "INSERT INTO shipments(id, store_id, order_id, state, label_format, created_at) "
+            "VALUES (1, 1, ?, 'bought', 'PDF', ?)",
+            (EXPIRED[0].order_id, AS_OF.isoformat()),
+        )
+        conn.execute(
+            "INSERT INTO label_cache(shipment, doc_index, doc_type, doc_format, nonce, "
+            "ciphertext, expires_at) VALUES (1, 0, 'LABEL', 'PDF', ?, ?, ?)",
+            (nonce, blob, orders_repo.to_db_time(AS_OF - DAY)),
+        )
+
+    shop.vault.call_write(put)
+    pieces = [blob[i : i + 24] for i in (0, 2000, 4000)]
+
+    def places() -> dict[str | bytes, int]:
+        shop.close()
+        found = find_markers(shop.profile, shop.key, pieces)
+        shop.reopen()
+        return {m: len(w) for m, w in found.items()}
+
+    assert all(places().values()), "the scan finds the cached label before"
+    run = _purge(shop)
+    assert run.counts.label_cache == 1
+    assert places() == dict.fromkeys(pieces, 0)
 
 
 def test_erasing_one_alias_erases_that_buyer_only(shop: Shop) -> None:
@@ -448,6 +538,7 @@ from datetime import datetime
 from pathlib import Path
 
 from keyring.backends import SecretService
+from keyring.backends.fail import Keyring as FailKeyring
 
 from app import access
 from app.audit import make_audit_log

@@ -6,7 +6,6 @@ entry holds counts only, and only admins may do any of it."""
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -84,9 +83,10 @@ def _alias(local: str) -> Subject:
 
 
 def _hash(core: Core, alias: str) -> str:
-    key = core.secrets.get(subjects.HASH_KEY_NAME)
-    assert key is not None, "the hash key lives in the keychain"
-    return subjects.alias_hash(base64.b64decode(key), alias)
+    assert core.vault.audit_key is not None
+    key = subjects.subject_hash_key(core.vault.audit_key)
+    assert key != core.vault.audit_key
+    return subjects.alias_hash(key, alias)
 
 
 def _values(core: Core) -> str:
