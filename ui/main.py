@@ -295,6 +295,23 @@ class Startup(QObject):
 
         ops.when_done(services.stores.find_store(access.SYSTEM, store_name), found, failed)
 
+    def hand_off_purge(self, reply: Callable[[bool, str], None]) -> None:
+        """``muttefik purge`` found us holding the profile: the scheduled purge job runs
+        now (as the system; it runs from the moment the data file is open, signed in or
+        not).  ``reply`` at once, from the GUI thread."""
+        if self.services is None:
+            reply(
+                False,
+                "Müttefik Desk is opening this profile. Run this again in a moment, or "
+                "close the app first.",
+            )
+            return
+        self.services.privacy_job.run_now()
+        reply(
+            True,
+            "it erases the buyer data past its retention now; its Privacy tab shows the result",
+        )
+
     # failures and shutdown ------------------------------------------------------------
     def _fail(self, exc: BaseException, *, quiet: bool = False) -> None:
         log.error("startup failed: %s", type(exc).__name__)
@@ -446,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
 
     instance.raise_requested.connect(raise_window)
     instance.sync_requested.connect(startup.hand_off_sync)
+    instance.purge_requested.connect(startup.hand_off_purge)
     QTimer.singleShot(0, startup.start)
     code = app.exec()
     startup._shutdown()

@@ -1,5 +1,6 @@
 """One running window per profile (QLocalServer).  A second launch raises the first;
-``muttefik sync`` hands its store's sync to the running app (``app/cli/handoff.py``)."""
+``muttefik sync`` hands its store's sync, ``muttefik purge`` the privacy purge, to the
+running app (``app/cli/handoff.py``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from app.cli.handoff import decode_request, encode_answer, server_name
+from app.cli.handoff import PURGE, decode_request, encode_answer, server_name
 from app.paths import Profile
 
 log = logging.getLogger("muttefik.ui")
@@ -22,11 +23,13 @@ Reply = Callable[[bool, str], None]
 
 class SingleInstance(QObject):
     """Signals: ``raise_requested`` when another launch asked us to come forward;
-    ``sync_requested(store_name, reply)`` when a command handed us a store's sync (the
-    receiver calls ``reply`` once, on the GUI thread, without waiting on anything)."""
+    ``sync_requested(store_name, reply)`` when a command handed us a store's sync,
+    ``purge_requested(reply)`` the privacy purge (the receiver calls ``reply`` once, on
+    the GUI thread, without waiting on anything)."""
 
     raise_requested = Signal()
     sync_requested = Signal(str, object)
+    purge_requested = Signal(object)
 
     def __init__(self, profile: Profile) -> None:
         super().__init__()
@@ -73,8 +76,8 @@ class SingleInstance(QObject):
         if b"\n" not in data:
             return
         socket.readyRead.disconnect()
-        store_name = decode_request(data.split(b"\n", 1)[0])
-        if store_name is None:
+        request = decode_request(data.split(b"\n", 1)[0])
+        if request is None:
             socket.disconnectFromServer()
             return
         answered = False
@@ -88,5 +91,9 @@ class SingleInstance(QObject):
             socket.write(encode_answer(accepted, text))
             socket.disconnectFromServer()
 
+        if request.verb == PURGE:
+            log.info("a command handed the privacy purge to the app")
+            self.purge_requested.emit(reply)
+            return
         log.info("a command handed a store's sync to the app")
-        self.sync_requested.emit(store_name, reply)
+        self.sync_requested.emit(request.value, reply)

@@ -10,6 +10,7 @@ The protocol is one line each way, the values JSON strings::
 
     sync "<store name>"          ->  ok "<store name as the app knows it>"
                                  or  refused "<message for the seller>"
+    purge ""                     ->  ok "<what the app does>"  or  refused "<message>"
 """
 
 from __future__ import annotations
@@ -54,20 +55,31 @@ class Answer(NamedTuple):
     text: str  # the store's name if accepted, else the app's message
 
 
-def encode_request(store_name: str) -> bytes:
-    return b"sync " + json.dumps(store_name).encode() + b"\n"
+#: What a command can hand to the app.
+SYNC = "sync"
+PURGE = "purge"
+_VERBS = (SYNC, PURGE)
 
 
-def decode_request(line: bytes) -> str | None:
-    """The store name of a ``sync`` line, or None for anything else."""
+class Request(NamedTuple):
+    verb: str  # SYNC or PURGE
+    value: str  # the store's name (sync); "" (purge)
+
+
+def encode_request(store_name: str, verb: str = SYNC) -> bytes:
+    return verb.encode() + b" " + json.dumps(store_name).encode() + b"\n"
+
+
+def decode_request(line: bytes) -> Request | None:
+    """A ``sync`` or ``purge`` line, or None for anything else."""
     verb, _, rest = line.strip().partition(b" ")
-    if verb != b"sync":
+    if verb.decode(errors="replace") not in _VERBS:
         return None
     try:
-        name = json.loads(rest)
+        value = json.loads(rest)
     except ValueError:
         return None
-    return name if isinstance(name, str) else None
+    return Request(verb.decode(), value) if isinstance(value, str) else None
 
 
 def encode_answer(accepted: bool, text: str) -> bytes:
@@ -79,6 +91,16 @@ def ask_app_to_sync(
 ) -> Answer | None:
     """Ask the running app to sync ``store_name`` now; None if no app answers (none
     runs, a stale socket, Windows), so the caller does the work itself."""
+    return _ask(profile, encode_request(store_name), timeout)
+
+
+def ask_app_to_purge(profile: Profile, timeout: float = ANSWER_TIMEOUT) -> Answer | None:
+    """Ask the running app to run its privacy purge now (its scheduled job, as the
+    system); None if no app answers, so the caller purges itself."""
+    return _ask(profile, encode_request("", PURGE), timeout)
+
+
+def _ask(profile: Profile, request: bytes, timeout: float) -> Answer | None:
     path = socket_path(profile)
     if path is None:
         return None
@@ -86,7 +108,7 @@ def ask_app_to_sync(
         sock.settimeout(timeout)
         try:
             sock.connect(str(path))
-            sock.sendall(encode_request(store_name))
+            sock.sendall(request)
             data = b""
             while b"\n" not in data:
                 chunk = sock.recv(4096)

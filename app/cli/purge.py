@@ -8,6 +8,11 @@ runs as the system with the profile's unattended credential instead, like ``mutt
 sync``.  ``--as-of`` applies the policy as of that day (00:00 UTC): what has expired by
 then is erased.  ``--dry-run`` erases nothing and says what would be.  Ctrl-C or SIGTERM
 stops it between batches (each batch is erased whole); the next run continues.
+
+While the app has the profile open, a plain ``muttefik purge`` hands the run to the
+app's scheduled purge job (``app/cli/handoff.py``) instead of failing on the profile
+lock; ``--dry-run`` and ``--as-of`` cannot be handed over (the app purges as of now) and
+meet the lock as before.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 from app.auth.models import Actor
 from app.cli.orders import _no_passphrase, _stop_signals_cancel
 from app.cli.terminal import ask_passphrase, open_cli_services, sign_in_on_terminal
+from app.errors import UserError
 from app.jobs import Job
 from app.privacy.models import PurgeCounts, PurgeRun, RunState
 
@@ -91,7 +97,26 @@ def _progress(done: int, total: int, text: str) -> None:
     sys.stdout.flush()
 
 
+def _handed_to_app(args: argparse.Namespace) -> bool:
+    """If the app has the profile open, its purge job runs now instead.  False when no
+    app answers (or the run asked for cannot be handed over): the command purges."""
+    from app.cli.handoff import ask_app_to_purge
+    from app.cli.terminal import profile_from_args
+
+    if args.dry_run or args.as_of is not None:
+        return False
+    answer = ask_app_to_purge(profile_from_args(args))
+    if answer is None:
+        return False
+    if not answer.accepted:
+        raise UserError(answer.text)
+    print(f"The app is running; {answer.text}.")
+    return True
+
+
 def cmd_purge(args: argparse.Namespace) -> int:
+    if _handed_to_app(args):
+        return 0
     passphrase = _no_passphrase if args.unattended else ask_passphrase
     with open_cli_services(args, passphrase=passphrase) as services:
         actor = _signed_in(services, args)

@@ -1,5 +1,6 @@
-"""The CLI and the running app on one profile, as real processes: ``muttefik sync`` while
-the app has the profile open hands the sync to the app instead of failing on the lock,
+"""The CLI and the running app on one profile, as real processes: ``muttefik sync`` (and
+``muttefik purge``) while the app has the profile open hands the work to the app instead
+of failing on the lock,
 and the app starting while a ``muttefik sync`` holds the profile asks it to stop."""
 
 from __future__ import annotations
@@ -81,6 +82,17 @@ def test_sync_while_the_app_runs_is_handed_to_the_app(
         done = _cli(env, "--demo", "--profile", str(root), "sync", "--store", "Nope")
         assert done.returncode == 2, (done.stdout, done.stderr)
         assert "no store named 'Nope'" in done.stderr
+
+        # The privacy purge too: the app's scheduled purge job runs now.
+        done = _cli(env, "--demo", "--profile", str(root), "purge")
+        assert done.returncode == 0, (done.stdout, done.stderr)
+        assert "The app is running; it erases the buyer data past its retention now" in (
+            done.stdout
+        )
+        # A dry run cannot be handed over (the app purges as of now): the profile lock.
+        done = _cli(env, "--demo", "--profile", str(root), "purge", "--dry-run")
+        assert done.returncode == 2, (done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr
         assert app.poll() is None  # the app is still there
     finally:
         app.terminate()

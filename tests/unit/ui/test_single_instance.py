@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.cli.handoff import Answer, ask_app_to_sync, socket_path
+from app.cli.handoff import Answer, ask_app_to_purge, ask_app_to_sync, socket_path
 from app.paths import Profile
 from ui.single_instance import SingleInstance
 
@@ -44,6 +44,30 @@ def test_a_command_finds_the_apps_socket_and_gets_its_answer(qtbot: QtBot, tmp_p
         qtbot.waitUntil(done.is_set, timeout=10_000)
         assert asked == ["main  "]
         assert result == [Answer(True, "Main")]
+    finally:
+        instance.server.close()
+
+
+def test_a_command_hands_the_purge_to_the_app(qtbot: QtBot, tmp_path: Path) -> None:
+    profile = Profile(tmp_path / "p")
+    instance = SingleInstance(profile)
+    assert instance.listen()
+    assert instance.server is not None
+    try:
+        syncs: list[str] = []
+        instance.sync_requested.connect(lambda name, reply: syncs.append(name))
+        instance.purge_requested.connect(lambda reply: reply(False, "not now"))
+        result: list[Answer | None] = []
+        done = threading.Event()
+
+        def command() -> None:
+            result.append(ask_app_to_purge(profile, timeout=10))
+            done.set()
+
+        threading.Thread(target=command, daemon=True).start()
+        qtbot.waitUntil(done.is_set, timeout=10_000)
+        assert result == [Answer(False, "not now")]
+        assert syncs == []  # a purge is not taken for a store's sync
     finally:
         instance.server.close()
 
