@@ -30,6 +30,10 @@ from app.errors import OperationCancelled
 USAGE_PLANS: dict[str, tuple[float, int]] = {
     "searchOrders": (0.0056, 20),
     "getOrder": (0.5, 30),
+    # Reports API 2021-06-30 (models/reports-api-model/reports_2021-06-30.json)
+    "createReport": (0.0167, 15),
+    "getReport": (2.0, 15),
+    "getReportDocument": (0.0167, 15),
 }
 
 # Slowing down on repeated 429s: halve, never below advertised/_FLOOR; recover per success.

@@ -27,6 +27,12 @@ Endpoints:
 
 * ``POST /auth/o2/token`` (grant_type=refresh_token): LWA token, 401 ``invalid_client``,
   400 ``invalid_grant`` / ``invalid_request`` / ``unsupported_grant_type``.
+* Reports API 2021-06-30 (``/reports/2021-06-30/...``: createReport, getReport,
+  getReportDocument) and the document download (``/report-documents/<key>``, a
+  pre-signed URL: no access token): see :mod:`app.demo.fake_spapi_reports`;
+  ``report_markers(order_id)``, ``add_localized_orders(marketplace_id, count)``,
+  ``expire_document_urls()``, ``reports``; ``report_delay=(low, high)`` seconds of
+  processing (default 60-180, divided by ``speed``).
 * Shipping API v2 (``/shipping/v2/...``: getRates, purchaseShipment,
   getShipmentDocuments, cancelShipment, getTracking): see
   :mod:`app.demo.fake_spapi_shipping`; ``shipments``, ``purchase_count(order_id)``,
@@ -45,7 +51,9 @@ Faults (:class:`Fault`, via ``srv.faults.set(name, count=None|N, delay=, operati
 ``throttle``, ``server_error``, ``unavailable``, ``slow``, ``malformed_json``,
 ``truncated_json``, ``disconnect``, ``missing_role``, ``odd_order`` (API);
 ``purchase_failed``, ``insufficient_funds``, ``address_invalid``, ``token_expired``
-(purchaseShipment); ``expired_token``,
+(purchaseShipment); ``report_fatal``, ``report_cancelled`` (createReport),
+``expired_document_url`` (getReportDocument), ``truncated_document`` (the download);
+``expired_token``,
 ``invalid_client``, ``invalid_grant`` (LWA).  Counters: ``request_count(op)``,
 ``throttled_count(op)``, ``requests`` (each with the includedData it asked for; LWA
 secrets redacted).  Other controls: ``update_order``, ``remove_order``,
@@ -75,8 +83,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from app.clock import Clock
 from app.demo.fake_labels import FakeRecipient
 from app.demo.fake_spapi_faults import (
+    DOWNLOAD_REPORT,
     GET_ORDER,
     LWA_TOKEN,
+    REPORT_OPERATIONS,
     SEARCH_ORDERS,
     SHIPPING_OPERATIONS,
     Fault,
@@ -92,6 +102,8 @@ from app.demo.fake_spapi_query import (
     parse_search,
 )
 from app.demo.fake_spapi_render import make_odd
+from app.demo.fake_spapi_reports import DEFAULT_DELAY, DOCUMENTS_PATH, FakeReports
+from app.demo.fake_spapi_reports import route as reports_route
 from app.demo.fake_spapi_shipping import FakeShipment, FakeShipping
 from app.demo.fake_spapi_shipping import route as shipping_route
 from app.demo.loopback import LoopbackServer
@@ -166,6 +178,7 @@ class FakeSpApi(LoopbackServer):
         clock: Clock | None = None,
         settle_seconds: float = 120.0,
         overstate: float = 1.0,
+        report_delay: tuple[float, float] = DEFAULT_DELAY,
     ) -> None:
         start = now or (clock.now() if clock else datetime.now(UTC))
         self.clock: Clock = clock or _AnchoredClock(start)
@@ -185,6 +198,14 @@ class FakeSpApi(LoopbackServer):
         self._requests: list[RequestRecord] = []
         self.shipping = FakeShipping(
             self.store, self.clock, self.faults, lambda: self.rate_limiter.speed
+        )
+        self.reports = FakeReports(
+            self.store,
+            self.clock,
+            self.faults,
+            lambda: self.rate_limiter.speed,
+            lambda: self.base_url,
+            delay=report_delay,
         )
         super().__init__()
 
@@ -256,6 +277,20 @@ class FakeSpApi(LoopbackServer):
         """Every Shipping request token handed out so far is now expired."""
         self.shipping.expire_rate_tokens()
 
+    def report_markers(self, order_id: str) -> list[str]:
+        """The marker values in the order's report rows (address columns, and ``cpf`` in
+        Brazil): a test proves none of them survives in the app's profile or logs."""
+        return self.reports.markers(order_id)
+
+    def add_localized_orders(self, marketplace_id: str, count: int) -> list[str]:
+        """New orders in ``marketplace_id`` (a seeded one, or JP, BR, MX) with product
+        titles in its language, alike in searchOrders, getOrder and the order report."""
+        return self.reports.add_localized_orders(marketplace_id, count)
+
+    def expire_document_urls(self) -> None:
+        """Every report document URL handed out so far is now expired."""
+        self.reports.expire_urls()
+
     @property
     def requests(self) -> list[RequestRecord]:
         with self._lock:
@@ -326,13 +361,22 @@ class FakeSpApi(LoopbackServer):
             self._record(LWA_TOKEN, path, redacted, reply.status)
             return reply
         params = parse_qs(url.query, keep_blank_values=True)
+        if method == "GET" and path.startswith(DOCUMENTS_PATH + "/"):
+            self._wait(self.faults.take(Fault.SLOW, DOWNLOAD_REPORT))
+            download = self.reports.download(path, params)
+            reply = _Reply(download.status, download.body, download.headers, download.cut)
+            self._record(DOWNLOAD_REPORT, path, params, reply.status)
+            return reply
         shipping = shipping_route(method, path)
+        reports = reports_route(method, path)
         if method == "GET" and path == ORDERS_PATH:
             op, order_id = SEARCH_ORDERS, None
         elif method == "GET" and path.startswith(ORDERS_PATH + "/") and path.count("/") == 4:
             op, order_id = GET_ORDER, unquote(path.rsplit("/", 1)[1])
         elif shipping is not None:
             op, order_id = shipping[0], unquote(shipping[1] or "") or None
+        elif reports is not None:
+            op, order_id = reports[0], unquote(reports[1] or "") or None
         else:
             reply = self._json(404, _errors("NotFound", "Resource not found."))
             self._record("unknown", path, params, 404)
@@ -384,6 +428,8 @@ class FakeSpApi(LoopbackServer):
         try:
             if op in SHIPPING_OPERATIONS:
                 reply = self._json(*self.shipping.serve(op, order_id, params, body))
+            elif op in REPORT_OPERATIONS:
+                reply = self._json(*self.reports.serve(op, order_id, body))
             elif order_id is None:
                 reply = self._search(params)
             else:
@@ -392,7 +438,7 @@ class FakeSpApi(LoopbackServer):
             return self._json(400, _errors("InvalidInput", exc.message, exc.details))
         if (
             reply.status == 200
-            and op not in SHIPPING_OPERATIONS
+            and op in (SEARCH_ORDERS, GET_ORDER)
             and self.faults.take(Fault.ODD_ORDER, op) is not None
         ):
             reply = self._json(200, make_odd(json.loads(reply.body)))
@@ -410,7 +456,9 @@ class FakeSpApi(LoopbackServer):
         query = parse_search(params, now=now, settle=self.settle_seconds, secret=self._secret)
         found, more = self.store.search(query.flt, query.after, query.limit)
         payload: dict[str, Any] = {
-            "orders": [self.store.render(rec, query.included) for rec in found]
+            "orders": [
+                self.reports.localize(self.store.render(rec, query.included)) for rec in found
+            ]
         }
         if more and found:
             last = found[-1]
@@ -429,7 +477,7 @@ class FakeSpApi(LoopbackServer):
             return self._json(
                 404, _errors("NotFound", "The requested order was not found.", order_id)
             )
-        return self._json(200, {"order": self.store.render(rec, included)})
+        return self._json(200, {"order": self.reports.localize(self.store.render(rec, included))})
 
     def _token(self, form: Params) -> _Reply:
         def field(name: str) -> str:

@@ -29,13 +29,23 @@ SHIPPING_OPERATIONS = (
     CANCEL_SHIPMENT,
     GET_TRACKING,
 )
-API_OPERATIONS = (SEARCH_ORDERS, GET_ORDER, *SHIPPING_OPERATIONS)
+# Reports API 2021-06-30, and the download of a report document from its URL (not an
+# SP-API operation: no token, no rate limit; named for the request counters and faults)
+CREATE_REPORT = "createReport"
+GET_REPORT = "getReport"
+GET_REPORT_DOCUMENT = "getReportDocument"
+DOWNLOAD_REPORT = "downloadReport"
+REPORT_OPERATIONS = (CREATE_REPORT, GET_REPORT, GET_REPORT_DOCUMENT)
+API_OPERATIONS = (SEARCH_ORDERS, GET_ORDER, *SHIPPING_OPERATIONS, *REPORT_OPERATIONS)
 
 #: Amazon's documented default usage plans (requests per second, burst).
 USAGE_PLANS: dict[str, tuple[float, int]] = {
     SEARCH_ORDERS: (0.0056, 20),
     GET_ORDER: (0.5, 30),
     **dict.fromkeys(SHIPPING_OPERATIONS, (80.0, 100)),
+    CREATE_REPORT: (0.0167, 15),
+    GET_REPORT: (2.0, 15),
+    GET_REPORT_DOCUMENT: (0.0167, 15),
 }
 
 
@@ -61,6 +71,11 @@ class Fault(StrEnum):
     INSUFFICIENT_FUNDS = "insufficient_funds"  # the seller's payment method declined
     ADDRESS_INVALID = "address_invalid"  # the carrier rejected an address
     TOKEN_EXPIRED = "token_expired"  # TOKEN_EXPIRED, however fresh the rates are
+    # Reports API
+    REPORT_FATAL = "report_fatal"  # the next report ends FATAL, with an error document
+    REPORT_CANCELLED = "report_cancelled"  # the next report ends CANCELLED (as if no data)
+    TRUNCATED_DOCUMENT = "truncated_document"  # a download stops after half its length
+    EXPIRED_DOCUMENT_URL = "expired_document_url"  # the next document URL is born expired
     # LWA token endpoint
     EXPIRED_TOKEN = "expired_token"  # issued access tokens are already expired
     INVALID_CLIENT = "invalid_client"  # 401 invalid_client
