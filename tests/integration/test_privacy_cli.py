@@ -80,8 +80,6 @@ def shop(
                 text=f"Hello, {name} here: where is my parcel?",
                 buyer=name,
             )
-        # The helper's fetch keys name the alias; real ones never do.
-        vault.call_write(lambda c: c.execute("UPDATE messages SET source_key = 'k-' || id"))
     finally:
         vault.close()
     yield profile, secret

@@ -73,10 +73,6 @@ def _seed(core: Core) -> None:
             text=f"Dear {name}, it is on its way.",
         )
 
-    # The inbox helper makes each message's fetch key from its alias; a real key is
-    # "uidvalidity:uid" or a Maildir file name, never buyer data.
-    core.vault.call_write(lambda c: c.execute("UPDATE messages SET source_key = 'k-' || id"))
-
 
 def _alias(local: str) -> Subject:
     return Subject(SubjectKind.ALIAS, relay_alias(local))
