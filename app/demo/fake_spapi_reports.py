@@ -22,8 +22,8 @@ Behaviour:
   for no data; or fault ``report_cancelled``); else ``DONE`` with a
   ``reportDocumentId``.  The document is made when the report is first seen done.
 * ``getReportDocument``: ``{reportDocumentId, url[, compressionAlgorithm]}``; each call
-  hands out a fresh URL valid 5 minutes of the server's clock divided by ``speed``
-  (fault ``expired_document_url``: born expired).  Documents over
+  hands out a fresh URL valid 5 minutes of the server's clock divided by ``speed``, but
+  at least 10 s (fault ``expired_document_url``: born expired).  Documents over
   :data:`GZIP_OVER` bytes are gzip-compressed (``compressionAlgorithm: GZIP``).
 * Download (``GET /report-documents/<key>?X-Amz-...``): the bytes with
   ``Content-Type: text/plain;charset=<UTF-8|Cp1252|Shift_JIS>`` by marketplace (JP is
@@ -75,6 +75,9 @@ BY_LAST_UPDATE = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"
 REPORT_TYPES = frozenset({BY_ORDER_DATE, BY_LAST_UPDATE})
 MAX_RANGE = timedelta(days=30)
 URL_SECONDS = 300.0
+#: A URL lives at least this long whatever ``speed``: network and CPU time do not speed
+#: up with the clock (the demo runs at speed 2000, where 300 s would be 0.15 s).
+URL_FLOOR_SECONDS = 10.0
 GZIP_OVER = 100_000
 DEFAULT_DELAY = (60.0, 180.0)
 
@@ -451,7 +454,7 @@ class FakeReports:
                 "NotFound", "The requested report document was not found.", document_id
             )
         now = self._clock.now()
-        lifetime = URL_SECONDS / self._scale()
+        lifetime = max(URL_SECONDS / self._scale(), min(URL_SECONDS, URL_FLOOR_SECONDS))
         if self._faults.take(Fault.EXPIRED_DOCUMENT_URL, GET_REPORT_DOCUMENT) is not None:
             lifetime = -1.0
         key = secrets.token_urlsafe(24)

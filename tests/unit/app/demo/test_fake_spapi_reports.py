@@ -77,7 +77,8 @@ def finished(api: Api, clock: FakeClock, report_id: str) -> dict[str, Any]:
 def document(api: Api, document_id: str) -> dict[str, Any]:
     reply = api.get(f"{DOCUMENTS}/{document_id}")
     assert reply.status_code == 200, reply.text
-    assert reply.headers["x-amzn-RateLimit-Limit"] == "0.0167"
+    speed = api.srv.rate_limiter.speed or 1.0
+    assert float(reply.headers["x-amzn-RateLimit-Limit"]) == pytest.approx(0.0167 * speed)
     doc: dict[str, Any] = reply.json()
     return doc
 
@@ -393,3 +394,21 @@ def test_the_report_operations_are_rate_limited_and_counted(api: Api, clock: Fak
     assert api.srv.request_count(CREATE_REPORT) == 2
     assert api.srv.request_count(GET_REPORT) == 2
     assert api.srv.throttled_count(GET_REPORT_DOCUMENT) == 0
+
+
+@pytest.mark.parametrize(("speed", "lifetime"), [(10.0, 30.0), (2000.0, 10.0)])
+def test_a_sped_up_url_lives_five_minutes_over_speed_but_at_least_ten_seconds(
+    speed: float, lifetime: float
+) -> None:
+    clock = FakeClock(NOW)
+    with FakeSpApi(orders=200, seed=4, speed=speed, clock=clock, report_delay=(100, 100)) as srv:
+        api = Api(srv)
+        report_id = create(api, days=20)
+        clock.advance(100 / speed)
+        report = api.get(f"{REPORTS}/{report_id}").json()
+        url = document(api, report["reportDocumentId"])["url"]
+        clock.advance(lifetime - 0.01)
+        assert download(api, url).status_code == 200
+        clock.advance(0.01)
+        assert download(api, url).status_code == 403
+        api.http.close()
