@@ -8,9 +8,11 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import socket
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -32,7 +34,7 @@ from app.amazon.spapi.reports import (
 from app.clock import FakeClock
 from app.demo import FakeSpApi, Fault
 from app.demo.fake_spapi_faults import DOWNLOAD_REPORT
-from app.errors import AmazonBadResponse
+from app.errors import AmazonBadResponse, NetworkDown
 from tests.helpers.fake_spapi import fake_store
 
 pytestmark = pytest.mark.integration
@@ -280,3 +282,16 @@ def test_no_log_line_of_ours_holds_the_url_or_the_document(
             message = record.getMessage()
             assert signature not in message
             assert first_row.split("\t")[23] not in message  # ship-city marker
+
+
+def test_a_document_host_that_does_not_answer_is_network_down(
+    client: SpApiReportsClient, clock: FakeClock
+) -> None:
+    document = done_document(client, clock)
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    parts = urlsplit(document.url)
+    dead = replace(document, url=parts._replace(netloc=f"127.0.0.1:{port}").geturl())
+    with pytest.raises(NetworkDown), client.open_document(dead):
+        pass
