@@ -152,6 +152,8 @@ class Order:
     ``delivered_at`` is set when a package is known to be delivered; PII retention counts
     from :attr:`retention_anchor`.  ``attention`` says in plain words what could not be
     read (an unknown status, an item without an ASIN); ``None`` for a well-formed order.
+    ``details_pending``: read from an order report (issue 15), so packages, tracking and
+    the ship and delivery windows are not known yet (the sync or a getOrder fills them).
     """
 
     order_id: str
@@ -176,6 +178,7 @@ class Order:
     packages: tuple[Package, ...] = ()
     delivery_state: DeliveryState = DeliveryState.PENDING
     attention: str | None = None
+    details_pending: bool = False  # read from an order report: no packages, no windows yet
 
     @property
     def retention_anchor(self) -> datetime | None:

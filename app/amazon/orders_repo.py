@@ -320,8 +320,8 @@ def get_order(conn: Conn, actor: Actor, order_id: str) -> Order | None:
         "SELECT id, order_id, store_id, marketplace_id, marketplace_name, status, "
         "purchase_date, last_updated, fulfillment_channel, service_level, ship_by_earliest, "
         "ship_by_latest, deliver_by_earliest, deliver_by_latest, delivered_at, total_amount, "
-        "currency, is_prime, is_business, is_preorder, delivery_state, attention "
-        "FROM orders WHERE order_id = ?",
+        "currency, is_prime, is_business, is_preorder, delivery_state, attention, "
+        "details_pending FROM orders WHERE order_id = ?",
         (order_id,),
     ).fetchone()
     if r is None:
@@ -391,6 +391,7 @@ def get_order(conn: Conn, actor: Actor, order_id: str) -> Order | None:
         packages=packages,
         delivery_state=DeliveryState(r[20]),
         attention=r[21],
+        details_pending=bool(r[22]),
     )
 
 
@@ -468,8 +469,8 @@ _ORDER_INSERT = (
     "purchase_date, last_updated, fulfillment_channel, service_level, ship_by_earliest, "
     "ship_by_latest, deliver_by_earliest, deliver_by_latest, delivered_at, total_amount, "
     "currency, total_value, is_prime, is_business, is_preorder, needs_shipping, "
-    "delivery_state, items_summary, item_count, synced_at, attention) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "delivery_state, items_summary, item_count, synced_at, attention, details_pending) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 _ORDER_UPDATE = (
     "UPDATE orders SET store_id=?, marketplace_id=?, marketplace_name=?, status=?, "
@@ -477,7 +478,7 @@ _ORDER_UPDATE = (
     "ship_by_earliest=?, ship_by_latest=?, deliver_by_earliest=?, deliver_by_latest=?, "
     "delivered_at=COALESCE(delivered_at, ?), total_amount=?, currency=?, total_value=?, "
     "is_prime=?, is_business=?, is_preorder=?, needs_shipping=?, delivery_state=?, "
-    "items_summary=?, item_count=?, synced_at=?, attention=? WHERE id=?"
+    "items_summary=?, item_count=?, synced_at=?, attention=?, details_pending=? WHERE id=?"
 )
 _ITEM_COLUMNS = (
     "order_rowid, position, order_item_id, asin, sku, title, quantity, unit_price, currency"
@@ -517,6 +518,7 @@ def _order_values(order: Order, updated: str | None, synced: str | None) -> tupl
         sum(i.quantity for i in order.items),
         synced,
         order.attention,
+        int(order.details_pending),
     )
 
 
@@ -578,12 +580,26 @@ def _rows_by_order(conn: Conn, sql: str, rowids: Sequence[int]) -> dict[int, lis
     return out
 
 
+def _is_stale(order: Order, updated: str, stored: str | None, stored_pending: bool) -> bool:
+    """Whether the stored copy (last updated ``stored``) wins over ``order``."""
+    if order.details_pending:
+        # A report copy: only over an older report copy.
+        return not stored_pending or (stored is not None and stored >= updated)
+    if stored_pending:
+        return False  # the Orders API's copy has what the report lacks
+    return stored is not None and stored > updated
+
+
 def upsert_orders(conn: Conn, orders: Iterable[Order], *, now: datetime) -> UpsertStats:
     """Insert or update ``orders``; the newest ``last_updated`` wins.  Idempotent.
 
     Runs on the DB thread inside the caller's transaction (``vault.write``).  An order
     whose stored copy is newer than the incoming one is left alone (pages can arrive out
-    of order: backfill windows, getOrder ahead of the backfill).
+    of order: backfill windows, getOrder ahead of the backfill).  Copies from an order
+    report (``details_pending``) rank below the Orders API's: a report copy never
+    replaces one the Orders API wrote (its packages and windows would be lost; a newer
+    change reaches the sync anyway), and the Orders API's copy always replaces a report
+    copy (see :func:`_is_stale`).
 
     Written in bulk (one statement per table and kind of change); items, packages and
     search text of an updated order are rewritten only where they changed.  The search
@@ -606,14 +622,14 @@ def upsert_orders(conn: Conn, orders: Iterable[Order], *, now: datetime) -> Upse
     if not latest:
         return stats
 
-    existing: dict[str, tuple[int, str | None]] = {}
+    existing: dict[str, tuple[int, str | None, bool]] = {}
     for part in _chunks(list(latest)):
         sql = (
-            "SELECT order_id, id, last_updated FROM orders "
+            "SELECT order_id, id, last_updated, details_pending FROM orders "
             f"WHERE order_id IN ({','.join('?' * len(part))})"
         )
         for r in conn.execute(sql, part):
-            existing[r[0]] = (int(r[1]), r[2])
+            existing[r[0]] = (int(r[1]), r[2], bool(r[3]))
     next_id = int(conn.execute("SELECT coalesce(max(id), 0) FROM orders").fetchone()[0]) + 1
 
     inserts: list[tuple[Any, ...]] = []
@@ -621,7 +637,7 @@ def upsert_orders(conn: Conn, orders: Iterable[Order], *, now: datetime) -> Upse
     written: list[tuple[int, Order, bool]] = []  # (rowid, order, is new)
     for order_id, (order, updated) in latest.items():
         old = existing.get(order_id)
-        if old is not None and old[1] is not None and old[1] > updated:
+        if old is not None and _is_stale(order, updated, old[1], old[2]):
             stats.stale += 1
             continue
         values = _order_values(order, updated, synced)

@@ -165,3 +165,44 @@ def test_agents_see_only_their_stores(stores: Vault) -> None:
     assert ids == [make(1).order_id]
     with pytest.raises(PermissionDenied):
         stores.call(lambda c: orders_repo.get_order(c, AGENT, make(99).order_id))
+
+
+def _report_copy(n: int, **kw: object) -> Order:
+    """Order ``n`` as an order report gives it: no packages, no windows."""
+    return make(n, packages=(), ship_by_latest=None, details_pending=True, **kw)
+
+
+def _stored(vault: Vault, n: int) -> Order:
+    order = vault.call(lambda c: orders_repo.get_order(c, ADMIN, make(n).order_id))
+    assert order is not None
+    return order
+
+
+def test_a_report_copy_never_replaces_the_orders_apis(stores: Vault) -> None:
+    upsert(stores, [make(1)])
+    later = T0 + timedelta(days=1)
+    # Even a newer report copy: the API's packages and windows would be lost.
+    assert upsert(stores, [_report_copy(1, last_updated=later)]).stale == 1
+    kept = _stored(stores, 1)
+    assert not kept.details_pending and kept.packages[0].tracking_number == "1Z1"
+
+
+def test_the_orders_apis_copy_always_replaces_a_report_copy(stores: Vault) -> None:
+    later = T0 + timedelta(days=1)
+    assert upsert(stores, [_report_copy(1, last_updated=later)]).new == 1
+    assert _stored(stores, 1).details_pending
+    # The API's copy, even with an older last-updated time, has what the report lacks.
+    assert upsert(stores, [make(1)]).written == 1
+    filled = _stored(stores, 1)
+    assert not filled.details_pending and filled.packages[0].tracking_number == "1Z1"
+    assert filled.ship_by_latest is not None
+
+
+def test_a_report_copy_replaces_only_an_older_report_copy(stores: Vault) -> None:
+    later = T0 + timedelta(days=1)
+    upsert(stores, [_report_copy(1, last_updated=later)])
+    assert upsert(stores, [_report_copy(1, status=OrderStatus.CANCELLED)]).stale == 1
+    assert upsert(stores, [_report_copy(1, last_updated=later)]).stale == 1  # the same
+    newer = _report_copy(1, status=OrderStatus.CANCELLED, last_updated=later + timedelta(hours=1))
+    assert upsert(stores, [newer]).written == 1
+    assert _stored(stores, 1).status is OrderStatus.CANCELLED
