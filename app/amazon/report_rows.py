@@ -393,10 +393,15 @@ def read_report(
             try:
                 quantity = int(quantity_text)
             except ValueError:
+                quantity = -1
+            if quantity < 0:
                 order.note("An item's quantity could not be read")
+                quantity = 0
         unit = None
         try:
             price = Decimal(item_price) if item_price else _ZERO
+            if not price.is_finite():  # "NaN" and "Infinity" are Decimals too
+                raise InvalidOperation
             if quantity > 0 and currency and item_price:
                 unit = price if quantity == 1 else (price / quantity).quantize(price)
             if order.amount is not None and item_status.lower() not in _CANCELLED:
@@ -410,6 +415,8 @@ def read_report(
                     line_total -= abs(Decimal(item_discount))
                 if ship_discount:
                     line_total -= abs(Decimal(ship_discount))
+                if not line_total.is_finite():
+                    raise InvalidOperation
                 order.amount += line_total
                 order.counted = True
                 if currency and order.currency is not None:

@@ -484,7 +484,10 @@ def test_mixed_currencies_give_no_total() -> None:
     [
         ({"item_price": "12,50"}, "amount"),
         ({"shipping_price": "n/a"}, "amount"),
+        ({"item_price": "NaN"}, "amount"),
+        ({"gift_wrap_price": "Infinity"}, "amount"),
         ({"quantity": "two"}, "quantity"),
+        ({"quantity": "-1"}, "quantity"),
         ({"asin": ""}, "ASIN"),
         ({"last_updated_date": "yesterday"}, "update time"),
     ],
