@@ -13,6 +13,12 @@ module does not know, are never read: each line is split, the allowlisted cells 
 picked out of it and the split line is dropped before the next one.  No row, cell or
 header name of an unknown column is logged, nor put in an error's ``detail``.
 
+Every order is ``details_pending``: a report has no packages, tracking or ship and
+delivery windows, and no order item ids (items get ids from their place in the order's
+rows and their ASIN, the same on every run).  The total is what the buyer paid, as the
+Orders API's ``grandTotal``: prices and their taxes less discounts, cancelled items left
+out.
+
 Odd rows follow :mod:`app.amazon.mapping`: an order with an id and a purchase date is
 kept with :attr:`~app.amazon.models.Order.attention` in plain words (an unknown status,
 an unknown sales channel, an item without an ASIN, an amount that cannot be read); a
@@ -72,8 +78,11 @@ READ_COLUMNS: tuple[str, ...] = (
     "quantity",
     "currency",
     "item-price",
+    "item-tax",
     "shipping-price",
+    "shipping-tax",
     "gift-wrap-price",
+    "gift-wrap-tax",
     "item-promotion-discount",
     "ship-promotion-discount",
     "is-business-order",
@@ -349,8 +358,11 @@ def read_report(
             quantity_text,
             currency,
             item_price,
+            item_tax,
             shipping_price,
+            shipping_tax,
             gift_wrap_price,
+            gift_wrap_tax,
             item_discount,
             ship_discount,
             business,
@@ -405,12 +417,18 @@ def read_report(
             if quantity > 0 and currency and item_price:
                 unit = price if quantity == 1 else (price / quantity).quantize(price)
             if order.amount is not None and item_status.lower() not in _CANCELLED:
-                # Discounts are subtracted whichever sign Amazon writes them with.
+                # What the buyer paid, as the Orders API's grandTotal: prices and their
+                # taxes, less discounts (whichever sign Amazon writes them with).
                 line_total = price
-                if shipping_price:
-                    line_total += Decimal(shipping_price)
-                if gift_wrap_price:
-                    line_total += Decimal(gift_wrap_price)
+                for cell in (
+                    item_tax,
+                    shipping_price,
+                    shipping_tax,
+                    gift_wrap_price,
+                    gift_wrap_tax,
+                ):
+                    if cell:
+                        line_total += Decimal(cell)
                 if item_discount:
                     line_total -= abs(Decimal(item_discount))
                 if ship_discount:
@@ -546,4 +564,5 @@ class _Finish:
             packages=(),
             delivery_state=state,
             attention=attention,
+            details_pending=True,  # packages, tracking and windows: the sync fills them
         )

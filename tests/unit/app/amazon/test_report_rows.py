@@ -157,9 +157,11 @@ def test_every_documented_column_maps_to_the_order() -> None:
     assert order.purchase_date == datetime(2026, 10, 3, 14, 22, 5, tzinfo=UTC)
     assert order.last_updated == datetime(2026, 10, 5, 8, 0, tzinfo=UTC)
     assert order.fulfillment_channel == "MFN" and order.service_level == "Standard"
-    assert order.total == Money(Decimal("44.97"), "USD")  # item + shipping, no tax
+    # What the buyer paid, as the Orders API's grandTotal: item and shipping with taxes.
+    assert order.total == Money(Decimal("48.57"), "USD")
     assert not order.is_business and not order.is_prime
     assert order.packages == () and order.deliver_by_latest is None
+    assert order.details_pending  # the sync fills packages, tracking and windows
     assert order.delivery_state is DeliveryState.IN_TRANSIT
     assert order.attention is None
     [item] = order.items
@@ -183,7 +185,7 @@ def test_unknown_extra_columns_are_tolerated() -> None:
     extra = {"url": UNKNOWN_MARKER, "number-of-items": "2", "address-type": "Residential"}
     result = read(document([row(**extra)], columns).encode())
     [order] = result.orders
-    assert order.total == Money(Decimal("44.97"), "USD") and order.attention is None
+    assert order.total == Money(Decimal("48.57"), "USD") and order.attention is None
     assert order.items[0].sku == "BOTTLE-750"
 
 
@@ -372,7 +374,7 @@ def test_rows_of_one_order_are_grouped_wherever_they_are() -> None:
     ]
     assert read(document(rows).encode()) == result
     assert order.last_updated == datetime(2026, 10, 6, 7, 30, tzinfo=UTC)  # the newest
-    assert order.total == Money(Decimal("39.98") * 2 + Decimal("4.99") * 2 + 5, "USD")
+    assert order.total == Money(Decimal("48.57") * 2 + 5 + Decimal("3.60"), "USD")
 
 
 @pytest.mark.parametrize(
@@ -441,16 +443,26 @@ def test_totals_subtract_discounts_and_leave_out_cancelled_items() -> None:
     rows = [
         row(
             item_price="30.00",
+            item_tax="2.40",
             quantity="3",
             gift_wrap_price="2.50",
+            gift_wrap_tax="0.20",
             item_promotion_discount="-5.00",
         ),
-        row(asin="B0SECOND01", item_price="10.00", quantity="1", ship_promotion_discount="4.99"),
+        row(
+            asin="B0SECOND01",
+            item_price="10.00",
+            item_tax="0.80",
+            quantity="1",
+            shipping_tax="",
+            ship_promotion_discount="4.99",
+        ),
         row(asin="B0GONE0001", item_status="Cancelled", item_price="99.00", quantity="0"),
     ]
     [order] = read(document(rows).encode()).orders
-    # 30 + 4.99 + 2.50 - 5  +  10 + 4.99 - 4.99; the cancelled item counts nothing.
-    assert order.total == Money(Decimal("42.49"), "USD")
+    # 30 + 2.40 + 4.99 + 0.40 + 2.50 + 0.20 - 5  +  10 + 0.80 + 4.99 - 4.99;
+    # the cancelled item counts nothing.
+    assert order.total == Money(Decimal("46.29"), "USD")
     assert order.items[0].unit_price == Money(Decimal("10.00"), "USD")
     assert order.items[2].quantity == 0 and order.items[2].unit_price is None
     assert len(order.items) == 3 and order.attention is None
