@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from app.amazon.models import SyncProgress, SyncResult
+    from app.amazon.models import HistoryProgress, SyncProgress, SyncResult
     from app.errors import UserError
     from app.vault import Vault
 
@@ -125,6 +125,24 @@ class SyncFinished(Notice):
 class SyncFailed(Notice):
     store_id: int
     error: UserError
+
+
+@dataclass(frozen=True)
+class HistoryProgressed(Notice):
+    """A store's order history load (Amazon's order reports) moved on."""
+
+    progress: HistoryProgress
+
+
+@dataclass(frozen=True)
+class HistoryFinished(Notice):
+    """A history load ended: ``state`` done, cancelled or failed (``error``: the
+    seller's words)."""
+
+    store_id: int
+    state: str
+    orders: int
+    error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app import access
+from app.amazon.history import HistoryService
 from app.amazon.orders_service import OrdersService
+from app.amazon.spapi.reports import real_client_factory as reports_client_factory
 from app.amazon.stores import StoreService
 from app.amazon.sync import SyncService
 from app.amazon.sync_job import SyncJob
@@ -88,6 +90,8 @@ class Services:
     operators: OperatorService
     stores: StoreService
     sync: SyncService
+    #: Order history through Amazon's order reports (a store's first backfill).
+    history: HistoryService
     orders: OrdersService
     settings: SettingsService
     keys: KeyService
@@ -165,6 +169,16 @@ def build_services(core: Core) -> Services:
         ),
         stores=stores,
         sync=sync,
+        history=HistoryService(
+            vault=core.vault,
+            clock=core.clock,
+            notices=core.notices,
+            audit=audit_log,
+            stores=stores,
+            sync=sync,
+            client_factory=reports_client_factory(),
+            jobs=core.jobs,
+        ),
         orders=OrdersService(vault=core.vault, sync=sync, jobs=core.jobs),
         settings=SettingsService(
             vault=core.vault, clock=core.clock, audit=audit_log, notices=core.notices

@@ -272,3 +272,17 @@ class SyncState:
     last_success: datetime | None
     last_error: str | None
     running: bool = False
+
+
+@dataclass(frozen=True)
+class HistoryProgress:
+    """Where a store's order history load stands (Amazon's order reports, issue 15):
+    reported after every step.  ``eta_seconds``: None until a first report is done
+    (Amazon's preparation time is not known before)."""
+
+    store_id: int
+    ranges_done: int
+    ranges_total: int
+    orders: int
+    eta_seconds: float | None
+    message: str

@@ -93,6 +93,16 @@ API = "orders-2026-01-01"
 ProgressFn = Callable[[SyncProgress], None]
 
 
+def _rate_of(result: Any) -> float | None:
+    """The ``x-amzn-RateLimit-Limit`` an answer carries: ``Page.rate_limit``-like, or
+    the second item of a ``(value, rate)`` pair."""
+    if isinstance(result, tuple):
+        rate = result[1] if len(result) > 1 else None
+    else:
+        rate = getattr(result, "rate_limit", None)
+    return float(rate) if isinstance(rate, int | float) and not isinstance(rate, bool) else None
+
+
 @dataclass
 class Cursor:
     """The ``sync_cursors`` row of one store (times as Amazon-format text)."""
@@ -551,6 +561,20 @@ class SyncService:
         run.new += stats.new
         self._report(run)
 
+    def call_amazon(
+        self,
+        store_id: int,
+        operation: str,
+        cancel: threading.Event,
+        call: Callable[[], Any],
+        *,
+        retry: bool = True,
+    ) -> Any:
+        """One SP-API request of another service (the order history load) through the
+        store's rate bucket for ``operation`` (shared with the sync) and the sync's
+        retries.  ``call``'s answer carries ``rate_limit`` (or is ``(value, rate)``)."""
+        return self._with_retries(store_id, operation, cancel, None, call, retry=retry)
+
     def _with_retries(
         self,
         store_id: int,
@@ -600,7 +624,7 @@ class SyncService:
                 if self.waiter(cancel, delay):
                     raise OperationCancelled() from exc
                 continue
-            rate = result.rate_limit if isinstance(result, Page) else result[1]
+            rate = _rate_of(result)
             if rate:
                 bucket.set_rate(rate)
             bucket.succeeded()

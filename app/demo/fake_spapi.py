@@ -283,10 +283,13 @@ class FakeSpApi(LoopbackServer):
         Brazil): a test proves none of them survives in the app's profile or logs."""
         return self.reports.markers(order_id)
 
-    def add_localized_orders(self, marketplace_id: str, count: int) -> list[str]:
+    def add_localized_orders(
+        self, marketplace_id: str, count: int, placed: datetime | None = None
+    ) -> list[str]:
         """New orders in ``marketplace_id`` (a seeded one, or JP, BR, MX) with product
-        titles in its language, alike in searchOrders, getOrder and the order report."""
-        return self.reports.add_localized_orders(marketplace_id, count)
+        titles in its language, alike in searchOrders, getOrder and the order report;
+        placed now, or at ``placed``."""
+        return self.reports.add_localized_orders(marketplace_id, count, placed)
 
     def expire_document_urls(self) -> None:
         """Every report document URL handed out so far is now expired."""

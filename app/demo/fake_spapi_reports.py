@@ -277,13 +277,16 @@ class FakeReports:
             found.append(f"MKCPF-{order_id}")
         return found
 
-    def add_localized_orders(self, marketplace_id: str, count: int) -> list[str]:
-        """``count`` new orders (placed now) in ``marketplace_id`` (a seeded one, or JP,
-        BR, MX) whose product titles are in the marketplace's language."""
+    def add_localized_orders(
+        self, marketplace_id: str, count: int, placed: datetime | None = None
+    ) -> list[str]:
+        """``count`` new orders (placed now, or at ``placed``) in ``marketplace_id`` (a
+        seeded one, or JP, BR, MX) whose product titles are in the marketplace's
+        language."""
         mkt = MARKETPLACE_BY_ID.get(marketplace_id) or EXTRA_MARKETPLACES.get(marketplace_id)
         if mkt is None:
             raise ValueError(f"unknown marketplace {marketplace_id!r}")
-        ids = self._store.add(count, self._clock.now())
+        ids = self._store.add(count, placed or self._clock.now())
         for order_id in ids:
             rec = self._store.get(order_id)
             assert rec is not None

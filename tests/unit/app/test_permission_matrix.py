@@ -55,6 +55,7 @@ from app.amazon.models import (
 )
 from app.amazon.orders_repo import OrderQuery
 from app.amazon.spapi.orders import OrderNotFound, Page
+from app.amazon.spapi.reports import ProcessingStatus, Report
 from app.amazon.spapi.shipping import (
     CannotCancel,
     DimensionUnit,
@@ -120,6 +121,19 @@ class _NoAmazon:
 
 def _refusing_factory(store: Store, creds: Credentials) -> Any:
     return _NoAmazon()
+
+
+class _NoReports:
+    """The Reports client of the matrix: every range has no orders (CANCELLED)."""
+
+    def create_report(self, marketplace_ids: Any, start: datetime, end: datetime) -> Any:
+        return "report-1", None
+
+    def get_report(self, report_id: str) -> Report:
+        return Report(report_id, ProcessingStatus.CANCELLED, None, None, None, None)
+
+    def close(self) -> None:
+        pass
 
 
 class _NoShipping:
@@ -304,6 +318,7 @@ def world(core: Core) -> World:
     services.operators.hasher = fast_hashing_for_tests()
     services.stores.client_factory = _refusing_factory
     services.sync.client_factory = _refusing_factory
+    services.history.client_factory = lambda store, creds: _NoReports()
     services.labels.client_factory = lambda store, creds: _NoShipping()
     vault = core.vault
     a, b = (
@@ -392,6 +407,10 @@ MATRIX: dict[str, tuple[frozenset[str], Call]] = {
         ON_STORE,
         lambda w, a, s: w.services.sync.fetch_order_now(a, s, "111-1"),
     ),
+    # --- order history (Amazon's order reports) -------------------------------------------
+    "history.load": (ON_STORE, lambda w, a, s: w.services.history.load(a, s, 7)),
+    "history.start": (ON_STORE, lambda w, a, s: w.services.history.start(a, s, 7)),
+    "history.state": (ON_STORE, lambda w, a, s: w.services.history.state(a, s)),
     # --- orders -------------------------------------------------------------------------
     "orders.read": (SIGNED_IN, lambda w, a, s: w.services.orders.read(a, lambda r: r.counts())),
     "orders.search_ids": (
@@ -734,6 +753,10 @@ NO_ACTOR: dict[str, str] = {
     "auth.password_problems": "policy feedback on typed text; reads no account",
     "auth.password_rules": "the policy in words; reads no account",
     "sync.is_running": "whether a sync holds a store's lock in memory; reads no data",
+    "sync.call_amazon": "one SP-API request for a service that checked its caller already",
+    "history.is_running": "whether a history load runs for a store, in memory; reads no data",
+    "history.cancel": "stops a running history load between steps (the load checked its caller)",
+    "history.resume_unfinished": "the app restarts loads a closed app left running, as the system",
     "audit.verify": "integrity of the whole chain; reveals no entry",
     "unattended.sign_in": "the keychain credential, checked against its stored hash, is the check",
     "audit.verify_against": "checks an export the caller already holds against the chain",
