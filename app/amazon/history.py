@@ -34,7 +34,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -475,9 +475,7 @@ class HistoryService:
                     exc.title,
                 )
                 continue
-            orders = [
-                o if o.details_pending else replace(o, details_pending=True) for o in read.orders
-            ]
+            orders = read.orders  # details_pending: the reader marks them
             if r["asked"] is not None:
                 load.durations.append(self.clock.monotonic() - r["asked"])
             self._range_done(load, r, "done", orders, skipped=read.skipped)
