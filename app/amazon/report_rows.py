@@ -463,20 +463,22 @@ def read_report(
 
 class _Finish:
     """Turns accumulators into orders; what orders share is worked out once (a status,
-    a sales channel, a unit price)."""
+    a sales channel, an amount: equal Money values are one object)."""
 
     def __init__(self, store_id: int, now: datetime, has_updated: bool) -> None:
         self.store_id = store_id
         self.now = now
         self.has_updated = has_updated
-        self.prices: dict[tuple[Decimal, str], Money] = {}
+        self.prices: dict[tuple[str, str], Money] = {}
         self.statuses: dict[str, tuple[OrderStatus, DeliveryState, str | None]] = {}
         self.channels: dict[str, tuple[str, str | None]] = {}
 
     def money(self, amount: Decimal, currency: str) -> Money:
-        money = self.prices.get((amount, currency))
+        # By text: Decimal("10.0") == Decimal("10.00"), but each keeps its places.
+        key = (str(amount), currency)
+        money = self.prices.get(key)
         if money is None:
-            money = self.prices[amount, currency] = Money(amount, currency)
+            money = self.prices[key] = Money(amount, currency)
         return money
 
     def status(self, raw: str) -> tuple[OrderStatus, DeliveryState, str | None]:
@@ -529,7 +531,7 @@ class _Finish:
             attention = "; ".join(text for text in odd if text) + "."
         total = None
         if acc.amount is not None and acc.counted and acc.currency:
-            total = Money(acc.amount, acc.currency)
+            total = self.money(acc.amount, acc.currency)
         money = self.money
         return Order(
             order_id=acc.order_id,

@@ -475,6 +475,15 @@ def test_unit_price_is_rounded_to_the_prices_places() -> None:
     assert order.items[0].unit_price == Money(Decimal("1236"), "JPY")
 
 
+def test_equal_amounts_keep_their_places() -> None:
+    rows = [
+        row(amazon_order_id="A", item_price="10.0", quantity="1", item_tax="", shipping_tax=""),
+        row(amazon_order_id="B", item_price="10.00", quantity="1", item_tax="", shipping_tax=""),
+    ]
+    prices = [o.items[0].unit_price for o in read(document(rows).encode()).orders]
+    assert [str(p.amount) for p in prices if p] == ["10.0", "10.00"]
+
+
 def test_a_cancelled_order_has_no_total() -> None:
     rows = [row(order_status="Cancelled", item_status="Cancelled", quantity="0", item_price="")]
     [order] = read(document(rows).encode()).orders
