@@ -18,6 +18,7 @@ job host's network lane.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import datetime
@@ -31,8 +32,11 @@ from app.amazon.stores import load_stores
 from app.amazon.sync import SyncService
 from app.auth.models import Actor
 from app.auth.rbac import Permission
+from app.errors import UserError
 from app.jobs import JobHost, Lane
 from app.vault import Vault
+
+log = logging.getLogger("muttefik.sync")
 
 # The query and result types of the door, for the UI (which never imports the repository).
 __all__ = [
@@ -130,7 +134,9 @@ class OrdersService:
 
     def open_order(self, actor: Actor, store_id: int, order_id: str) -> Future[Order | None]:
         """The stored order, or (not stored yet, e.g. a buyer message refers to it) one
-        fetched from Amazon at once with getOrder, ahead of the backfill."""
+        fetched from Amazon at once with getOrder, ahead of the backfill.  An order
+        stored from an order report (``details_pending``) is fetched too, for its
+        packages and windows; if that fails, the report's copy is given."""
 
         def work() -> Order | None:
             def stored(conn: Conn) -> Order | None:
@@ -138,8 +144,14 @@ class OrdersService:
                 return orders_repo.get_order(conn, actor, order_id)
 
             found = self.vault.call(stored)
-            if found is not None:
+            if found is not None and not found.details_pending:
                 return found
-            return self.sync.fetch_order_now(actor, store_id, order_id)
+            if found is None:
+                return self.sync.fetch_order_now(actor, store_id, order_id)
+            try:
+                return self.sync.fetch_order_now(actor, store_id, order_id) or found
+            except UserError as exc:
+                log.info("details of report order not fetched (%s)", exc.title)
+                return found
 
         return self.jobs.call(Lane.NET, work)

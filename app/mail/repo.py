@@ -763,13 +763,15 @@ def mark_read(conn: Conn, thread_id: int) -> bool:
 
 
 def orders_without_context(conn: Conn, store_id: int) -> list[str]:
-    """Order ids of the store's threads whose order is not stored (to fetch)."""
+    """Order ids of the store's threads whose order is not stored, or stored from an
+    order report without its packages and windows yet (to fetch)."""
     return [
         r[0]
         for r in conn.execute(
             "SELECT DISTINCT t.order_id FROM threads t WHERE t.store_id = ? "
             "AND t.order_id IS NOT NULL "
-            "AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = t.order_id) "
+            "AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = t.order_id "
+            "AND o.details_pending = 0) "
             "ORDER BY t.order_id",
             (store_id,),
         )

@@ -12,7 +12,7 @@ from app.amazon.orders_repo import OrderQuery
 from app.amazon.orders_service import OrdersReader, OrdersService
 from app.auth.models import Actor
 from app.auth.rbac import Role
-from app.errors import PermissionDenied
+from app.errors import NetworkDown, PermissionDenied
 from app.jobs import JobHost
 from app.vault import Vault
 from tests.helpers.orders import T0, make
@@ -130,3 +130,35 @@ def test_open_order_returns_a_stored_order_without_asking_amazon(
     assert order is not None and order.order_id == make(1).order_id
     with pytest.raises(PermissionDenied):
         service.open_order(AGENT, 2, make(99).order_id).result(5)
+
+
+class _Sync:
+    """getOrder's stand-in: the full copy of an order, or Amazon unreachable."""
+
+    def __init__(self, vault: Vault, fail: bool = False) -> None:
+        self.vault, self.fail, self.asked = vault, fail, 0
+
+    def fetch_order_now(self, actor: Actor, store_id: int, order_id: str) -> Any:
+        self.asked += 1
+        if self.fail:
+            raise NetworkDown()
+        full = make(3)
+        self.vault.call_write(lambda c: orders_repo.upsert_orders(c, [full], now=T0))
+        return self.vault.call(lambda c: orders_repo.get_order(c, actor, order_id))
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_open_order_fetches_the_details_of_an_order_from_a_report(
+    vault: Vault, service: OrdersService, fail: bool
+) -> None:
+    report_copy = make(3, packages=(), details_pending=True)
+    vault.call_write(lambda c: orders_repo.upsert_orders(c, [report_copy], now=T0))
+    sync = _Sync(vault, fail)
+    service.sync = sync  # type: ignore[assignment]
+    order = service.open_order(AGENT, 1, make(3).order_id).result(5)
+    assert sync.asked == 1
+    assert order is not None
+    if fail:  # Amazon unreachable: the report's copy, still marked
+        assert order.details_pending and order.packages == ()
+    else:
+        assert not order.details_pending and order.packages

@@ -370,6 +370,12 @@ def test_orders_without_context(db: Any) -> None:
         orders_repo.upsert_orders(conn, [make(9, order_id="222-0000000-0000002")], now=T0)
         assert repo.orders_without_context(conn, 1) == [ORDER]
         assert repo.orders_without_context(conn, 2) == []
+        # An order from an order report lacks packages and windows: fetched as well.
+        report_copy = make(9, order_id=ORDER, details_pending=True, packages=())
+        orders_repo.upsert_orders(conn, [report_copy], now=T0)
+        assert repo.orders_without_context(conn, 1) == [ORDER]
+        orders_repo.upsert_orders(conn, [make(9, order_id=ORDER)], now=T0)
+        assert repo.orders_without_context(conn, 1) == []
 
     db(run)
 
