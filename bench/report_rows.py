@@ -7,17 +7,18 @@ rows per order, some rows of one order apart) and times
 gives them: plain UTF-8, gzip UTF-8 and plain cp932 (Japanese titles).  Prints rows/s.
 Target: >= 100,000 rows/s plain on the 2 shared cores.
 
-Measured 2026-12-01 (100,000 rows, 62,608 orders, 2 shared cores, others at work):
+Measured 2026-12-01 (100,000 rows, 62,608 orders, 2 shared cores with others at work;
+best of 3, four runs):
 
-    plain UTF-8   2.44 s   40,914 rows/s   (garbage collector 0.83 s)
-    gzip UTF-8    2.62 s   38,140 rows/s   (garbage collector 0.92 s)
-    plain cp932   2.47 s   40,430 rows/s   (garbage collector 0.75 s)
+    plain UTF-8   2.3-2.7 s   37,000-43,000 rows/s   (garbage collector 0.7-0.9 s)
+    gzip UTF-8    2.3-2.7 s   37,000-44,000 rows/s   (garbage collector 0.7-0.9 s)
+    plain cp932   2.3-2.6 s   38,000-43,000 rows/s   (garbage collector 0.7-0.9 s)
 
 Short of the target, and not by the parsing: building the result alone (62,608 frozen
 ``Order`` and 104,000 ``OrderItem`` dataclasses with their ``Money``, no parsing) takes
 about 1.5 s on this machine, garbage collection included; the rows themselves (bytes to
 lines to cells to per-order accumulators) take about 1 s, i.e. ~100,000 rows/s.  A
-30-day range of a busy store (10,000 orders) reads in about 0.4 s either way.
+30-day range of a busy store (10,000 orders, ~16,000 rows) reads in about 0.4 s.
 
 Run: ``.venv/bin/python -m bench.report_rows [ROWS]`` (default 100,000)
 """
