@@ -179,7 +179,7 @@ class HistoryService:
         sync: SyncService,
         client_factory: ReportsFactory,
         jobs: JobHost | None = None,
-        poll_seconds: float = 15.0,
+        poll_seconds: float = 2.0,
         poll_max_seconds: float = 60.0,
     ) -> None:
         self.vault = vault

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from app.amazon.models import SyncPhase, SyncProgress
+from app.amazon.models import HistoryProgress, SyncPhase, SyncProgress
 from app.auth.models import Actor
 from app.cli.handoff import ReleaseListener, windows_lock_hint
 from app.cli.terminal import (
@@ -45,7 +45,27 @@ def register(sub: Any) -> None:
         action="store_true",
         help="no sign-in: run as the system (`muttefik unattended enable` first; for cron)",
     )
+    sync.add_argument(
+        "--history-days",
+        type=_history_days,
+        nargs="?",
+        const=0,
+        metavar="N",
+        help="first load the last N days of order history (up to 730) through Amazon's "
+        "order reports, in minutes; without N: resume a load that did not finish, or the "
+        "app's setting",
+    )
     sync.set_defaults(func=cmd_sync)
+
+
+def _history_days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("give a number of days") from None
+    if not 1 <= days <= 730:
+        raise argparse.ArgumentTypeError("give between 1 and 730 days")
+    return days
 
 
 # The app's messages for these failures promise that the sync goes on by itself (the
@@ -116,6 +136,49 @@ def print_progress(p: SyncProgress) -> None:
     sys.stdout.flush()
 
 
+def print_history_progress(p: HistoryProgress) -> None:
+    eta = _fmt_eta(p.eta_seconds) if p.eta_seconds else ""
+    print(f"  {p.ranges_done} of {p.ranges_total} reports, {p.orders:,} orders{eta}: {p.message}")
+    sys.stdout.flush()
+
+
+def _load_history(
+    services: Any, actor: Actor, store: Any, days: int | None, cancel: threading.Event
+) -> int | None:
+    """The store's order history through Amazon's order reports, with progress.  None
+    when it finished (the sync goes on); an exit code when it stopped."""
+    from app.jobs import Job
+    from app.notices import HistoryProgressed
+
+    print(f"Loading the order history of {store.name} through Amazon's order reports…")
+    job = Job()
+    job.cancel = cancel
+    off = services.core.notices.subscribe(
+        HistoryProgressed, lambda n: print_history_progress(n.progress)
+    )
+    again = f"muttefik sync --store {shlex.quote(store.name)} --history-days"
+    try:
+        with _stop_signals_cancel(cancel) as stopped_by:
+            state = services.history.load(actor, store.id, days, job=job)
+    except UserError as exc:
+        raise after_exit(
+            exc, "The history load stopped; the orders stored so far are kept.", again
+        ) from None
+    finally:
+        off()
+    if state.state == "cancelled":
+        print(
+            f"History load stopped at {state.ranges_done} of {len(state.ranges)} reports "
+            f"({state.orders:,} orders stored); `{again}` continues from there."
+        )
+        return 128 + (stopped_by[0] if stopped_by else signal.SIGINT)
+    print(
+        f"Order history loaded: {state.orders:,} orders from {state.since:%Y-%m-%d} to "
+        f"{state.until:%Y-%m-%d}; packages and tracking follow with the sync."
+    )
+    return None
+
+
 @contextmanager
 def _stop_signals_cancel(cancel: threading.Event) -> Iterator[list[int]]:
     """While the sync runs, the first Ctrl-C (SIGINT) or SIGTERM (cron's timeout,
@@ -161,7 +224,8 @@ def _handed_to_app(args: argparse.Namespace) -> bool:
 def cmd_sync(args: argparse.Namespace) -> int:
     from app.amazon.stores import MAX_NAME_LENGTH
 
-    if _handed_to_app(args):
+    # A history load is this command's own work: the app's hand-off syncs only.
+    if args.history_days is None and _handed_to_app(args):
         return 0
     cancel = threading.Event()
     # Closed after the vault (and its lock): that ends a starting app's wait for it.
@@ -176,9 +240,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
             raise StoreSettingsInvalid(
                 f"There is no store{shown}. `muttefik stores list` lists them."
             )
-        print(f"Syncing orders of {store.name}…")
         # From here an app that starts asks us to stop (not while someone types a code).
         listener.start()
+        if args.history_days is not None:
+            stopped = _load_history(services, actor, store, args.history_days or None, cancel)
+            if stopped is not None:
+                return 0 if listener.asked.is_set() else stopped
+        print(f"Syncing orders of {store.name}…")
         try:
             with _stop_signals_cancel(cancel) as stopped_by:
                 result = services.sync.sync_store(actor, store.id, cancel, print_progress)
