@@ -416,7 +416,9 @@ def read_report(
                 raise InvalidOperation
             if quantity > 0 and currency and item_price:
                 unit = price if quantity == 1 else (price / quantity).quantize(price)
-            if order.amount is not None and item_status.lower() not in _CANCELLED:
+            # A row without an item price (a pending order: Amazon prices it once the
+            # payment is through) adds nothing: no total rather than a total of 0.00.
+            if item_price and order.amount is not None and item_status.lower() not in _CANCELLED:
                 # What the buyer paid, as the Orders API's grandTotal: prices and their
                 # taxes, less discounts (whichever sign Amazon writes them with).
                 line_total = price

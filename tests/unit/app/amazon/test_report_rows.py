@@ -490,6 +490,15 @@ def test_a_cancelled_order_has_no_total() -> None:
     assert order.total is None and order.status is OrderStatus.CANCELLED
 
 
+def test_an_order_without_prices_has_no_total() -> None:
+    cells = {name: "" for name in ("item_price", "item_tax", "shipping_price", "shipping_tax")}
+    [order] = read(document([row(order_status="Pending", **cells)]).encode()).orders
+    assert order.total is None and order.items[0].unit_price is None
+    rows = [row(**cells), row(asin="B0SECOND01")]
+    [order] = read(document(rows).encode()).orders
+    assert order.total == Money(Decimal("48.57"), "USD")
+
+
 def test_mixed_currencies_give_no_total() -> None:
     rows = [row(), row(asin="B0SECOND01", currency="EUR")]
     [order] = read(document(rows).encode()).orders
