@@ -3,7 +3,8 @@
 ``start_demo(core)`` starts the fake SP-API on 127.0.0.1, creates (or, after a restart,
 re-points) the demo store, stores the fake's credentials in the demo profile's keychain
 namespace and asks the scheduled sync (``services.sync_job``, started by the GUI) to
-sync it at once, so a newcomer sees orders within seconds.  The fake's refresh token is
+sync it at once, so a newcomer sees orders within seconds; a store just created also
+loads its order history through the fake's order reports (``services.history``).  The fake's refresh token is
 random per run ("Atzr|demo-…"), so it can never equal a real store's token
 (python-amazon-sp-api caches access tokens by it).
 
@@ -230,7 +231,11 @@ def _ensure_store(core: Core, services: Services, actor: Actor, server: FakeSpAp
     creds = Credentials(lwa_client_secret=server.client_secret, refresh_token=server.refresh_token)
     existing = next((s for s in services.stores.list_stores(actor).result() if s.demo), None)
     if existing is None:
-        return services.stores.create_store(actor, draft, creds, demo=True)
+        store = services.stores.create_store(actor, draft, creds, demo=True)
+        # A store just connected loads its history through Amazon's order reports, as a
+        # seller's new store does (the status bar shows it).
+        services.history.start(actor, store.id)
+        return store
     # The fake listens on a new port each run: re-point the store, new credentials.
     store = services.stores.update_store(actor, existing.id, draft)
     services.stores.set_credentials(actor, existing.id, creds)
