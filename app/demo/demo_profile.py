@@ -4,9 +4,9 @@
 re-points) the demo store, stores the fake's credentials in the demo profile's keychain
 namespace and asks the scheduled sync (``services.sync_job``, started by the GUI) to
 sync it at once, so a newcomer sees orders within seconds; a store just created also
-loads its order history through the fake's order reports (``services.history``).  The fake's refresh token is
-random per run ("Atzr|demo-…"), so it can never equal a real store's token
-(python-amazon-sp-api caches access tokens by it).
+loads its order history through the fake's order reports (``services.history``).  The
+fake's refresh token is random per run ("Atzr|demo-…"), so it can never equal a real
+store's token (python-amazon-sp-api caches access tokens by it).
 
 Only for the demo profile (``--demo``): it refuses to touch a real profile.
 """
