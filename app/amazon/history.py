@@ -52,6 +52,7 @@ from app.amazon.spapi.reports import (
     DocumentUrlExpired,
     ProcessingStatus,
     Report,
+    ReportNotFound,
     ReportsApi,
     ReportsFactory,
 )
@@ -393,7 +394,14 @@ class HistoryService:
         while load.open("requested"):
             progressed = False
             for r in load.open("requested"):
-                report: Report = call(GET_REPORT, partial(client.get_report, r["report_id"]))
+                try:
+                    report: Report = call(GET_REPORT, partial(client.get_report, r["report_id"]))
+                except ReportNotFound:
+                    # Amazon keeps reports for 90 days: a load resumed later asks again.
+                    log.info("order report of store %d is gone; asking again", load.store_id)
+                    self._request(client, load, r, call, marketplaces)
+                    progressed = True
+                    continue
                 if report.status is ProcessingStatus.DONE and report.document_id:
                     self._store_document(client, load, r, report.document_id, call, job)
                     progressed = True
