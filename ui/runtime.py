@@ -4,8 +4,9 @@ Created by ``ui.main`` after the first sign-in, once per app run; :meth:`close` 
 The scheduled sync (``services.sync_job``) acts as the system, so it starts here once
 and runs on through idle locks; :meth:`SessionRuntime.switch` (another operator signed
 in after a lock) only refreshes what the status bar shows.  "Sync now" and Retry run as
-the signed-in operator, within their stores.  Thread: GUI; everything that blocks goes
-through ``ui.ops``.
+the signed-in operator, within their stores.  Order history loads a closed app left
+unfinished resume at start (as the system); their progress shows beside the sync's.
+Thread: GUI; everything that blocks goes through ``ui.ops``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
 
-from app.amazon.models import SyncResult
+from app.amazon.models import Store, SyncResult
 from app.errors import SyncAlreadyRunning
-from app.notices import SyncFinished
+from app.notices import StoresChanged, SyncFinished
+from ui.history_status import HistoryStatusWidget
 from ui.ops import Job, Lane, Op, when_done
 from ui.sync_status import SyncStatusWidget
 
@@ -65,6 +67,17 @@ class SessionRuntime(QObject):
         )
         window.add_status_widget(self.sync_status, permanent=False)
         window.qt_events.on(SyncFinished, lambda _n: self._refresh_last_success(), owner=self)
+        # A store's order history load (Amazon's order reports): its progress beside
+        # the sync's; "Try again" resumes it as the signed-in operator.
+        self._store_names: dict[int, str] = {}
+        self.history_status = HistoryStatusWidget(
+            cancel=self.services.history.cancel,
+            resume=self._resume_history,
+            store_name=self._store_names.get,
+            qt_events=window.qt_events,
+        )
+        window.add_status_widget(self.history_status, permanent=False)
+        window.qt_events.on(StoresChanged, lambda _n: self._refresh_store_names(), owner=self)
 
     @property
     def actor(self) -> Any:
@@ -93,11 +106,51 @@ class SessionRuntime(QObject):
         ).run()
         if demo:
             self._start_demo()
+        else:
+            self._resume_history_loads()
         self._refresh_last_success()
+        self._refresh_store_names()
 
     def switch(self) -> None:
         """Another (or the same) operator signed in after a lock."""
         self._refresh_last_success()
+        self._refresh_store_names()
+
+    def _resume_history_loads(self) -> None:
+        """Order history loads a closed (or killed) app left running go on, as the
+        system, from their last finished report.  It reads the DB: off the GUI thread."""
+        history = self.services.history
+
+        def resumed(store_ids: list[int]) -> None:
+            if store_ids:
+                log.info("order history loads resumed: %d", len(store_ids))
+
+        Op(self.window, lambda job: history.resume_unfinished()).on_success(resumed).on_failure(
+            lambda exc: log.warning("order history loads not resumed: %s", type(exc).__name__)
+        ).run()
+
+    def _resume_history(self, store_id: int) -> Any:
+        """The status bar's "Try again": the store's load resumes (days None), as the
+        operator.  Returns at once (the long lane runs it); raises ``HistoryRunning``."""
+        return self.services.history.start(self.actor, store_id)
+
+    def _refresh_store_names(self) -> None:
+        """The names the history status shows (the operator's stores)."""
+        actor = self.actor
+        if actor is None:
+            return
+
+        def show(stores: list[Store]) -> None:
+            self._store_names.clear()
+            self._store_names.update({s.id: s.name for s in stores})
+            self.history_status.refresh()
+
+        when_done(
+            self.services.stores.list_stores(actor),
+            show,
+            lambda exc: log.warning("reading store names failed: %s", type(exc).__name__),
+            parent=self.window,
+        )
 
     def _start_demo(self) -> None:
         from app.demo.demo_profile import start_demo

@@ -1,5 +1,6 @@
 """Sync status in the status bar: last sync, running progress with ETA and Cancel,
-errors with Retry.
+errors with Retry.  A store's order history load shows beside it
+(:mod:`ui.history_status`).
 
 Listens to ``SyncProgressed`` / ``SyncFinished`` / ``SyncFailed`` and the scheduled
 sync's ``JobChanged`` (through :class:`ui.events.QtEvents`).  "Sync now" and "Retry" run
@@ -44,7 +45,8 @@ def _ago(then: datetime, now: datetime) -> str:
     return then.astimezone().strftime("%d %b %H:%M")
 
 
-def _eta(seconds: float) -> str:
+def eta_text(seconds: float) -> str:
+    """ "about 12 min left" (shared with the order history's status)."""
     minutes = round(seconds / 60)
     if minutes < 1:
         return "< 1 min left"
@@ -138,7 +140,7 @@ class SyncStatusWidget(QWidget):
         if progress.phase == SyncPhase.WAITING and progress.waiting_seconds:
             parts.append(f"waiting {int(progress.waiting_seconds)} s for Amazon's rate limit")
         if progress.eta_seconds:
-            parts.append(_eta(progress.eta_seconds))
+            parts.append(eta_text(progress.eta_seconds))
         self.label.setText(", ".join(parts))
         self.label.setToolTip(
             f"{progress.pages} pages, {progress.orders} orders. Amazon allows about one page "
