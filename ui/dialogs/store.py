@@ -7,12 +7,16 @@ in a seller's words, with the fields to check highlighted.
 The client secret and refresh token go to the system keychain through the store service;
 when editing, empty secret fields keep the stored ones.
 
+A NEW store's order history load (Amazon's order reports) starts as soon as it is saved,
+if ``history`` is given (``services.history``); its progress shows in the status bar.
+
 Signals: ``store_saved(object)`` with the saved :class:`~app.amazon.models.Store`.
 Thread: GUI only.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
 
 from PySide6.QtCore import Signal
@@ -57,6 +61,8 @@ from ui.dialogs.forms import (
     result_label,
 )
 from ui.ops import Job, Lane, Op
+
+log = logging.getLogger("muttefik.ui")
 
 # Marketplaces per region (id, label), in Seller Central's order.
 MARKETPLACES: dict[Region, list[tuple[str, str]]] = {
@@ -116,6 +122,12 @@ class StoreServiceLike(Protocol):
     def set_credentials(self, actor: Actor, store_id: int, credentials: Credentials) -> None: ...
 
 
+class HistoryStarter(Protocol):
+    """``HistoryService.start``: returns at once (the load runs on the long lane)."""
+
+    def start(self, actor: Actor, store_id: int, days: int | None = None) -> Any: ...
+
+
 class StoreDialog(QDialog):
     store_saved = Signal(object)
 
@@ -125,11 +137,13 @@ class StoreDialog(QDialog):
         store_service: StoreServiceLike,
         actor: Actor,
         store: Store | None = None,
+        history: HistoryStarter | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("storeDialog")
         self._service = store_service
+        self._history = history
         self._actor = actor
         self._store = store
         self._busy = False
@@ -448,8 +462,24 @@ class StoreDialog(QDialog):
 
     def _saved(self, store: Store) -> None:
         self._set_busy(False)
+        created = self._store is None
         self._store = store
+        if created:
+            self._start_history(store)
         self.client_secret.clear()
         self.refresh_token.clear()
         self.store_saved.emit(store)
         self.accept()
+
+    def _start_history(self, store: Store) -> None:
+        """A new store's order history loads at once (minutes, through Amazon's order
+        reports), beside the scheduled sync that keeps its newest orders fresh.  Its
+        progress and outcome show in the status bar; starting returns at once."""
+        if self._history is None:
+            return
+        try:
+            self._history.start(self._actor, store.id)
+        except Exception as exc:  # the job host is closing, or one runs already
+            log.warning(
+                "order history of new store %d not started: %s", store.id, type(exc).__name__
+            )

@@ -272,3 +272,33 @@ def test_a_field_error_from_the_service_is_shown_next_to_the_field(qtbot: Any) -
     qtbot.waitUntil(lambda: d.last_error is not None, timeout=5000)
     assert "is not right" in _field_error(d, "lwa_client_id")
     assert "c62828" in d.client_id.styleSheet()
+
+
+@dataclass
+class FakeHistory:
+    """``HistoryService.start`` recorded (it returns at once; the load is not ours here)."""
+
+    started: list[tuple[Any, int, int | None]] = field(default_factory=list)
+
+    def start(self, actor: Any, store_id: int, days: int | None = None) -> None:
+        self.started.append((actor, store_id, days))
+
+
+def test_a_new_store_starts_loading_its_order_history(qtbot: Any) -> None:
+    history = FakeHistory()
+    d = StoreDialog(store_service=FakeStores(), actor=ADMIN, history=history)
+    qtbot.addWidget(d)
+    _fill(d)
+    with qtbot.waitSignal(d.store_saved, timeout=5000):
+        d.save()
+    assert history.started == [(ADMIN, 7, None)]  # the setting's days
+
+
+def test_editing_a_store_does_not_load_its_history_again(qtbot: Any) -> None:
+    history = FakeHistory()
+    store = Store(3, "Old", Region.NA, ("ATVPDKIKX0DER",), "amzn1.client")
+    d = StoreDialog(store_service=FakeStores(), actor=ADMIN, store=store, history=history)
+    qtbot.addWidget(d)
+    with qtbot.waitSignal(d.store_saved, timeout=5000):
+        d.save()
+    assert history.started == []

@@ -76,3 +76,42 @@ def test_remove_cancelled_keeps_store(
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
     dialog.remove()
     assert len(stores.list_stores(ADMIN).result()) == 2
+
+
+def test_load_order_history_opens_for_the_selected_store(
+    qtbot: Any, stores: StoreService, core: Any
+) -> None:
+    from app.amazon.history import HistoryService
+    from app.services import build_services
+    from ui.dialogs.history import HistoryDialog
+
+    services = build_services(core)
+    history: HistoryService = services.history
+    dialog = StoresDialog(
+        store_service=stores, actor=ADMIN, history=history, settings_service=services.settings
+    )
+    qtbot.addWidget(dialog)
+    assert not dialog.history_button.isEnabled()  # nothing selected yet
+    qtbot.waitUntil(lambda: dialog.list.count() == 2)
+    assert dialog.history_button.isVisibleTo(dialog) and dialog.history_button.isEnabled()
+    store = dialog.selected()
+    assert store is not None
+    opened = dialog.load_history()
+    assert isinstance(opened, HistoryDialog)
+    assert opened.windowTitle() == f"Load order history: {store.name}"
+    qtbot.waitUntil(lambda: opened.state_known, timeout=3000)
+    assert opened.state_label.text().startswith("No order history")
+    # The store dialog it opens starts a new store's history load.
+    edit = dialog._open_store_dialog(None)
+    qtbot.addWidget(edit)
+    assert edit._history is history
+
+
+def test_without_the_history_service_there_is_no_history_button(
+    qtbot: Any, stores: StoreService
+) -> None:
+    dialog = StoresDialog(store_service=stores, actor=ADMIN)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.list.count() == 2)
+    assert not dialog.history_button.isVisibleTo(dialog)
+    assert dialog.load_history() is None
