@@ -4,11 +4,14 @@ and for merchant-fulfilled orders the shipping labels (``ui/views/order_shipping
 Signals: ``order_loaded(str)`` (an order was shown), ``order_missing(str)`` (the order
 is not stored yet).
 Thread: GUI only.  The order is read through ``services.orders`` (DB thread); "Fetch it
-now" asks the same service, which fetches on the job host's network lane.
+now" asks the same service, which fetches on the job host's network lane.  An order read
+from Amazon's order reports (``details_pending``: no packages, tracking or windows yet)
+says so, and its details are asked of Amazon once (``open_order``, getOrder).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
@@ -44,6 +47,15 @@ from ui.views.order_shipping import ShippingSection
 if TYPE_CHECKING:
     from app.services import Services
     from ui.events import QtEvents
+
+log = logging.getLogger("muttefik.ui")
+
+DETAILS_LOADING_TEXT = (
+    "From Amazon's order report: packages, tracking and delivery dates are being loaded…"
+)
+DETAILS_UNREACHABLE_TEXT = (
+    "Amazon could not be reached; packages and tracking load with the next sync."
+)
 
 _CHANNEL = {"AFN": "Fulfilled by Amazon (FBA)", "MFN": "Fulfilled by you (merchant)"}
 
@@ -83,6 +95,10 @@ class OrderDetailPanel(QWidget):
         self._order_id: str | None = None
         self._order: Order | None = None
         self._serial = 0
+        # Report orders whose details were asked of Amazon (once per order), and those
+        # Amazon did not give them for.
+        self._details_asked: set[str] = set()
+        self._details_missing: set[str] = set()
 
         self.stack = QStackedWidget()
         self.empty_page = self._message_page(
@@ -198,6 +214,13 @@ class OrderDetailPanel(QWidget):
         )
         self.attention.hide()
         v.addWidget(self.attention)
+        # An order from Amazon's order reports: what it lacks yet, quietly.
+        self.report_note = QLabel()
+        self.report_note.setObjectName("reportOrderNote")
+        self.report_note.setWordWrap(True)
+        self.report_note.setStyleSheet("color: #555; font-style: italic;")
+        self.report_note.hide()
+        v.addWidget(self.report_note)
         self.seller_central = QPushButton("Open in Seller Central ↗")
         self.seller_central.setObjectName("sellerCentralButton")
         self.seller_central.setToolTip("Opens the order's page in your web browser.")
@@ -280,6 +303,7 @@ class OrderDetailPanel(QWidget):
             else ""
         )
         self.attention.setVisible(bool(order.attention))
+        self._show_report_note(order)
         self.status_chip.setStyleSheet(
             "border: 1px solid palette(mid); border-radius: 8px; padding: 1px 8px;"
         )
@@ -355,6 +379,42 @@ class OrderDetailPanel(QWidget):
         self.shipping.show_order(order)
         self.stack.setCurrentWidget(self.detail_page)
         self.order_loaded.emit(order.order_id)
+
+    def _show_report_note(self, order: Order) -> None:
+        """A report order says what it lacks and asks Amazon for it, once."""
+        if not order.details_pending:
+            self.report_note.hide()
+            return
+        missing = order.order_id in self._details_missing
+        self.report_note.setText(DETAILS_UNREACHABLE_TEXT if missing else DETAILS_LOADING_TEXT)
+        self.report_note.show()
+        if order.order_id not in self._details_asked:
+            self._ask_details(order)
+
+    def _ask_details(self, order: Order) -> None:
+        order_id = order.order_id
+        self._details_asked.add(order_id)
+
+        def fetched(full: Order | None) -> None:
+            if full is None or full.details_pending:  # Amazon unreachable: the report's copy
+                self._details_missing.add(order_id)
+            if self._order_id != order_id:
+                return
+            shown = full or self._order
+            if shown is not None and shown.order_id == order_id:
+                self._serial += 1  # a read in flight would show the older copy
+                self._show(shown)
+
+        def failed(exc: BaseException) -> None:
+            log.info("details of report order not loaded: %s", type(exc).__name__)
+            fetched(None)
+
+        when_done(
+            self._orders.open_order(self._actor, order.store_id, order_id),
+            fetched,
+            failed,
+            parent=self,
+        )
 
     def _amount_rows(self, order: Order) -> list[tuple[str, str]]:
         rows: list[tuple[str, str]] = []
