@@ -295,7 +295,14 @@ class MainWindow(QMainWindow):
         actor = getattr(self.session, "actor", None)
         if actor is None or not self.is_admin:
             return
-        StoresDialog(store_service=self.services.stores, actor=actor, parent=self).open()
+        StoresDialog(
+            store_service=self.services.stores,
+            actor=actor,
+            history=self.services.history,
+            settings_service=self.services.settings,
+            qt_events=self.qt_events,
+            parent=self,
+        ).open()
 
     def manage_mailboxes(self) -> None:
         """Admins: connect, edit and disconnect each store's mailbox."""

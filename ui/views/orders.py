@@ -766,7 +766,9 @@ def make_tab(window: MainWindow) -> QWidget:
     def connect() -> None:
         from ui.dialogs.store import StoreDialog
 
-        StoreDialog(store_service=services.stores, actor=actor, parent=window).open()
+        StoreDialog(
+            store_service=services.stores, actor=actor, history=services.history, parent=window
+        ).open()
 
     view.connect_store_requested.connect(connect)
     return view

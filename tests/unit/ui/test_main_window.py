@@ -65,3 +65,18 @@ def test_no_session_means_no_tabs_and_no_admin_actions(qtbot: Any, core: Any) ->
     window.manage_stores()
     assert window.tab("operators") is None and window.tab("orders") is None
     events.close()
+
+
+def test_tools_amazon_stores_offers_to_load_order_history(qtbot: Any, core: Any) -> None:
+    from ui.dialogs.stores import StoresDialog
+
+    services = build_services(core)
+    events = QtEvents(core.notices)
+    window = MainWindow(services, events, admin_session(services))
+    qtbot.addWidget(window)
+    window._stores_action.trigger()
+    dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, StoresDialog)]
+    assert len(dialogs) == 1
+    assert not dialogs[0].history_button.isHidden()  # the window passed services.history
+    dialogs[0].reject()
+    events.close()
