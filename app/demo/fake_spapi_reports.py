@@ -310,6 +310,13 @@ class FakeReports:
                     product["title"] = local(product["title"])
         return order
 
+    def processing_seconds(self) -> list[float]:
+        """Each report's processing time so far asked for, in Amazon's seconds (the
+        server's clock times ``speed``): a benchmark's floor for the reports path."""
+        with self._lock:
+            delays = [r.delay for r in self._reports.values()]
+        return [d * self._scale() for d in delays]
+
     def expire_urls(self) -> None:
         """Every document URL handed out so far is now expired."""
         past = self._clock.now() - timedelta(seconds=1)
