@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QWidget,
 )
 
@@ -106,6 +107,9 @@ class HistoryStatusWidget(QWidget):
         layout.addWidget(line)
         self.label = QLabel()
         self.label.setObjectName("historyLabel")
+        # Never squeezed below its text (the status bar's permanent widgets took the
+        # last characters once: "… < 1 min lef").
+        self.label.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)
         self.bar = QProgressBar()
         self.bar.setObjectName("historyBar")
         self.bar.setRange(0, 0)
