@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from app.errors import (
@@ -157,3 +159,15 @@ def warm_up() -> None:
     from app.amazon.spapi import factory
 
     factory.tls_context()
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An aware datetime from Amazon's ISO 8601 text; None for anything else (a time
+    without a zone is taken as UTC).  Shared by the API modules."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

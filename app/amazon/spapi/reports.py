@@ -30,11 +30,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from app.amazon.models import Credentials, Store
-from app.amazon.spapi import DEFAULT_TIMEOUT, NotFoundAtAmazon
+from app.amazon.spapi import DEFAULT_TIMEOUT, NotFoundAtAmazon, parse_time
 from app.errors import AmazonBadResponse, AmazonError, UserError
 
 if TYPE_CHECKING:
@@ -168,16 +168,6 @@ def _refused(status: int, code: str | None) -> UserError | None:
     return None
 
 
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _amazon_time(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("report ranges need timezone-aware datetimes")
@@ -259,8 +249,8 @@ class SpApiReportsClient:
             report_id=str(payload.get("reportId") or report_id),
             status=status,
             document_id=document_id if isinstance(document_id, str) and document_id else None,
-            data_start=_time(payload.get("dataStartTime")),
-            data_end=_time(payload.get("dataEndTime")),
+            data_start=parse_time(payload.get("dataStartTime")),
+            data_end=parse_time(payload.get("dataEndTime")),
             rate_limit=self._factory.rate_from(response.headers),
         )
 

@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from app.amazon.models import Credentials, Money, Store
-from app.amazon.spapi import DEFAULT_TIMEOUT, NotFoundAtAmazon
+from app.amazon.spapi import DEFAULT_TIMEOUT, NotFoundAtAmazon, parse_time
 from app.clock import Clock
 from app.errors import AmazonBadResponse, AmazonError, UserError
 
@@ -512,18 +512,6 @@ def _payload(response: Any, operation: str) -> dict[str, Any]:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An aware datetime from Amazon's ISO 8601 text; None for anything else (a time
-    without a zone is taken as UTC)."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def parse_money(value: Any) -> Money | None:
