@@ -543,7 +543,12 @@ class HistoryService:
             with client.open_document(document) as stream:
                 data = b"".join(stream.chunks)
         except (UserError, OSError) as exc:
-            log.info("the error document of report %s was not read (%s)", report.report_id, exc)
+            # The type only: a download error could name the document's link.
+            log.info(
+                "the error document of report %s was not read (%s)",
+                report.report_id,
+                type(exc).__name__,
+            )
             return general
         if document.compression == "GZIP":
             import gzip
