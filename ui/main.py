@@ -295,6 +295,43 @@ class Startup(QObject):
 
         ops.when_done(services.stores.find_store(access.SYSTEM, store_name), found, failed)
 
+    def hand_off_history(
+        self, store_name: str, days: int, reply: Callable[[bool, str], None]
+    ) -> None:
+        """``muttefik sync --history-days`` found us holding the profile: the app loads
+        the store's order history (as the system; the status bar shows it).  ``days`` 0:
+        resume, or the setting.  ``reply`` once, from the GUI thread."""
+        services = self.services
+        if services is None or self.runtime is None:
+            reply(
+                False,
+                "Müttefik Desk is open on this profile but nobody has signed in there yet. "
+                "Sign in to the app, or close it and run this again.",
+            )
+            return
+        from app import access
+        from app.amazon.history import HistoryRunning
+        from app.amazon.stores import MAX_NAME_LENGTH
+
+        def found(store: Any) -> None:
+            if store is None:
+                long = len(store_name) > MAX_NAME_LENGTH
+                shown = " with that name" if long else f" named {store_name!r}"
+                reply(False, f"There is no store{shown}. `muttefik stores list` lists them.")
+                return
+            try:
+                services.history.start(access.SYSTEM, store.id, days or None)
+            except HistoryRunning as exc:
+                reply(False, exc.message)
+                return
+            reply(True, store.name)
+
+        def failed(exc: BaseException) -> None:
+            log.error("a handed-over history load could not start: %s", type(exc).__name__)
+            reply(False, "Müttefik Desk is open on this profile and could not start the load.")
+
+        ops.when_done(services.stores.find_store(access.SYSTEM, store_name), found, failed)
+
     def hand_off_purge(self, reply: Callable[[bool, str], None]) -> None:
         """``muttefik purge`` found us holding the profile: the scheduled purge job runs
         now (as the system; it runs from the moment the data file is open, signed in or
@@ -464,6 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     instance.raise_requested.connect(raise_window)
     instance.sync_requested.connect(startup.hand_off_sync)
     instance.purge_requested.connect(startup.hand_off_purge)
+    instance.history_requested.connect(startup.hand_off_history)
     QTimer.singleShot(0, startup.start)
     code = app.exec()
     startup._shutdown()

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from app.cli.handoff import PURGE, decode_request, encode_answer, server_name
+from app.cli.handoff import HISTORY, PURGE, decode_request, encode_answer, server_name
 from app.paths import Profile
 
 log = logging.getLogger("muttefik.ui")
@@ -24,12 +24,14 @@ Reply = Callable[[bool, str], None]
 class SingleInstance(QObject):
     """Signals: ``raise_requested`` when another launch asked us to come forward;
     ``sync_requested(store_name, reply)`` when a command handed us a store's sync,
-    ``purge_requested(reply)`` the privacy purge (the receiver calls ``reply`` once, on
-    the GUI thread, without waiting on anything)."""
+    ``purge_requested(reply)`` the privacy purge, ``history_requested(store_name, days,
+    reply)`` a store's order history load (``days`` 0: resume or the setting) (the
+    receiver calls ``reply`` once, on the GUI thread, without waiting on anything)."""
 
     raise_requested = Signal()
     sync_requested = Signal(str, object)
     purge_requested = Signal(object)
+    history_requested = Signal(str, int, object)
 
     def __init__(self, profile: Profile) -> None:
         super().__init__()
@@ -94,6 +96,10 @@ class SingleInstance(QObject):
         if request.verb == PURGE:
             log.info("a command handed the privacy purge to the app")
             self.purge_requested.emit(reply)
+            return
+        if request.verb == HISTORY:
+            log.info("a command handed a store's order history load to the app")
+            self.history_requested.emit(request.value, request.days or 0, reply)
             return
         log.info("a command handed a store's sync to the app")
         self.sync_requested.emit(request.value, reply)

@@ -11,6 +11,7 @@ The protocol is one line each way, the values JSON strings::
     sync "<store name>"          ->  ok "<store name as the app knows it>"
                                  or  refused "<message for the seller>"
     purge ""                     ->  ok "<what the app does>"  or  refused "<message>"
+    history "<store name>" [days] ->  ok "<store name>"  or  refused "<message>"
 """
 
 from __future__ import annotations
@@ -58,28 +59,38 @@ class Answer(NamedTuple):
 #: What a command can hand to the app.
 SYNC = "sync"
 PURGE = "purge"
-_VERBS = (SYNC, PURGE)
+HISTORY = "history"
+_VERBS = (SYNC, PURGE, HISTORY)
 
 
 class Request(NamedTuple):
-    verb: str  # SYNC or PURGE
-    value: str  # the store's name (sync); "" (purge)
+    verb: str  # SYNC, PURGE or HISTORY
+    value: str  # the store's name (sync, history); "" (purge)
+    days: int | None = None  # history: the window asked for; None: resume or the setting
 
 
-def encode_request(store_name: str, verb: str = SYNC) -> bytes:
-    return verb.encode() + b" " + json.dumps(store_name).encode() + b"\n"
+def encode_request(store_name: str, verb: str = SYNC, days: int | None = None) -> bytes:
+    tail = b"" if days is None else b" " + str(int(days)).encode()
+    return verb.encode() + b" " + json.dumps(store_name).encode() + tail + b"\n"
 
 
 def decode_request(line: bytes) -> Request | None:
-    """A ``sync`` or ``purge`` line, or None for anything else."""
+    """A ``sync``, ``purge`` or ``history`` line, or None for anything else."""
     verb, _, rest = line.strip().partition(b" ")
     if verb.decode(errors="replace") not in _VERBS:
         return None
     try:
-        value = json.loads(rest)
-    except ValueError:
+        value, end = json.JSONDecoder().raw_decode(rest.decode())
+    except (ValueError, UnicodeDecodeError):
         return None
-    return Request(verb.decode(), value) if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return None
+    tail = rest.decode()[end:].strip()
+    if not tail:
+        return Request(verb.decode(), value)
+    if verb != HISTORY.encode() or not tail.isdigit() or len(tail) > 4:
+        return None
+    return Request(verb.decode(), value, int(tail))
 
 
 def encode_answer(accepted: bool, text: str) -> bytes:
@@ -92,6 +103,14 @@ def ask_app_to_sync(
     """Ask the running app to sync ``store_name`` now; None if no app answers (none
     runs, a stale socket, Windows), so the caller does the work itself."""
     return _ask(profile, encode_request(store_name), timeout)
+
+
+def ask_app_to_load_history(
+    profile: Profile, store_name: str, days: int | None, timeout: float = ANSWER_TIMEOUT
+) -> Answer | None:
+    """Ask the running app to load ``store_name``'s order history through Amazon's order
+    reports (``days``; None: resume, or the setting); None if no app answers."""
+    return _ask(profile, encode_request(store_name, HISTORY, days), timeout)
 
 
 def ask_app_to_purge(profile: Profile, timeout: float = ANSWER_TIMEOUT) -> Answer | None:

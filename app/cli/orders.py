@@ -208,24 +208,34 @@ def _stop_signals_cancel(cancel: threading.Event) -> Iterator[list[int]]:
 
 def _handed_to_app(args: argparse.Namespace) -> bool:
     """If the app has the profile open, it syncs the store now (its scheduled sync job,
-    as the system) instead of this command failing on the profile lock.  False when no
+    as the system), or loads its order history (``--history-days``), instead of this
+    command failing on the profile lock.  False when no
     app answers: the command syncs itself.  Raises the app's refusal as a UserError."""
-    from app.cli.handoff import ask_app_to_sync
+    from app.cli.handoff import ask_app_to_load_history, ask_app_to_sync
 
-    answer = ask_app_to_sync(profile_from_args(args), args.store)
+    profile = profile_from_args(args)
+    if args.history_days is not None:
+        answer = ask_app_to_load_history(profile, args.store, args.history_days or None)
+    else:
+        answer = ask_app_to_sync(profile, args.store)
     if answer is None:
         return False
     if not answer.accepted:
         raise UserError(answer.text)
-    print(f"The app is running; it syncs {answer.text} now.")
+    if args.history_days is not None:
+        print(
+            f"The app is running; it loads the order history of {answer.text} now (its "
+            "status bar shows the progress), then its sync fills in packages and tracking."
+        )
+    else:
+        print(f"The app is running; it syncs {answer.text} now.")
     return True
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from app.amazon.stores import MAX_NAME_LENGTH
 
-    # A history load is this command's own work: the app's hand-off syncs only.
-    if args.history_days is None and _handed_to_app(args):
+    if _handed_to_app(args):
         return 0
     cancel = threading.Event()
     # Closed after the vault (and its lock): that ends a starting app's wait for it.

@@ -83,6 +83,25 @@ def test_sync_while_the_app_runs_is_handed_to_the_app(
         assert done.returncode == 2, (done.stdout, done.stderr)
         assert "no store named 'Nope'" in done.stderr
 
+        # A history load too: the app loads it (its status bar shows it), or says it is
+        # loading it already (the demo store's own first load may still run): either way
+        # the app answered, not the profile lock.
+        done = _cli(
+            env,
+            "--demo",
+            "--profile",
+            str(root),
+            "sync",
+            "--store",
+            "demo store",
+            "--history-days",
+            "30",
+        )
+        loads = f"The app is running; it loads the order history of {DEMO_STORE_NAME} now"
+        assert (done.returncode == 0 and loads in done.stdout) or (
+            done.returncode == 2 and "is loading already" in done.stderr
+        ), (done.stdout, done.stderr)
+
         # The privacy purge too: the app's scheduled purge job runs now.
         done = _cli(env, "--demo", "--profile", str(root), "purge")
         assert done.returncode == 0, (done.stdout, done.stderr)

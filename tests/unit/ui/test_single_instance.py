@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.cli.handoff import Answer, ask_app_to_purge, ask_app_to_sync, socket_path
+from app.cli.handoff import (
+    Answer,
+    Request,
+    ask_app_to_load_history,
+    ask_app_to_purge,
+    ask_app_to_sync,
+    decode_request,
+    encode_request,
+    socket_path,
+)
 from app.paths import Profile
 from ui.single_instance import SingleInstance
 
@@ -70,6 +79,44 @@ def test_a_command_hands_the_purge_to_the_app(qtbot: QtBot, tmp_path: Path) -> N
         assert syncs == []  # a purge is not taken for a store's sync
     finally:
         instance.server.close()
+
+
+def test_a_command_hands_a_history_load_to_the_app(qtbot: QtBot, tmp_path: Path) -> None:
+    profile = Profile(tmp_path / "p")
+    instance = SingleInstance(profile)
+    assert instance.listen()
+    assert instance.server is not None
+    try:
+        asked: list[tuple[str, int]] = []
+
+        def answer(name: str, days: int, reply: object) -> None:
+            asked.append((name, days))
+            reply(True, "Main")  # type: ignore[operator]
+
+        instance.history_requested.connect(answer)
+        result: list[Answer | None] = []
+        done = threading.Event()
+
+        def command() -> None:
+            result.append(ask_app_to_load_history(profile, "main", 45, timeout=10))
+            result.append(ask_app_to_load_history(profile, "main", None, timeout=10))
+            done.set()
+
+        threading.Thread(target=command, daemon=True).start()
+        qtbot.waitUntil(done.is_set, timeout=10_000)
+        assert asked == [("main", 45), ("main", 0)]  # 0: resume, or the setting
+        assert result == [Answer(True, "Main"), Answer(True, "Main")]
+    finally:
+        instance.server.close()
+
+
+def test_request_lines_round_trip_and_odd_ones_are_refused() -> None:
+    assert decode_request(encode_request("A b", "history", 30)) == Request("history", "A b", 30)
+    assert decode_request(encode_request("A b")) == Request("sync", "A b")
+    assert decode_request(b'sync "Main" 30') is None  # days only for a history load
+    assert decode_request(b'history "Main" -1') is None
+    assert decode_request(b'history "Main" 99999') is None
+    assert decode_request(b"wipe everything") is None
 
 
 def test_no_app_or_a_stale_socket_means_the_command_does_the_work(tmp_path: Path) -> None:
