@@ -35,7 +35,7 @@ import logging
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from operator import itemgetter
 
@@ -116,6 +116,8 @@ _MARKETPLACES: dict[str, str] = {
     for marketplace_id, host in SELLER_CENTRAL_HOSTS.items()
 }
 _ZERO = Decimal(0)
+#: A shipped order bought longer ago than this is taken as delivered (see ``order``).
+_DELIVERED_AFTER = timedelta(days=30)
 _TRUE = frozenset({"true", "1", "yes"})
 _CANCELLED = frozenset({"cancelled", "canceled"})
 
@@ -520,6 +522,11 @@ class _Finish:
 
     def order(self, acc: _Order) -> Order:
         status, state, odd_status = self.status(acc.status)
+        if state is DeliveryState.IN_TRANSIT and acc.purchase < self.now - _DELIVERED_AFTER:
+            # A report has no delivery window: a shipped order older than any window
+            # Amazon gives is taken as delivered, as the sync does past the window (not
+            # "In transit" for months until the sync passes over it).
+            state = DeliveryState.DELIVERED
         marketplace_id, odd_channel = self.marketplace(acc.sales)
         updated = acc.updated
         odd_updated = None

@@ -393,6 +393,15 @@ def test_statuses(word: str, status: OrderStatus, state: DeliveryState) -> None:
     assert (order.status, order.delivery_state, order.attention) == (status, state, None)
 
 
+def test_a_shipped_order_older_than_any_delivery_window_is_delivered() -> None:
+    """A report has no delivery window: shipped 45 days ago is not "In transit"."""
+    old = "2026-09-17T10:00:00+00:00"  # 45 days before NOW
+    [shipped] = read(document([row(purchase_date=old)]).encode()).orders
+    assert shipped.delivery_state is DeliveryState.DELIVERED
+    [unshipped] = read(document([row(purchase_date=old, order_status="Unshipped")]).encode()).orders
+    assert unshipped.delivery_state is DeliveryState.TO_SHIP
+
+
 @pytest.mark.parametrize("word", ["Pending - Waiting for Pick Up", "OnHold", ""])
 def test_an_unknown_status_is_kept_pending_with_attention(word: str) -> None:
     [order] = read(document([row(order_status=word)]).encode()).orders
