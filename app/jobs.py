@@ -38,9 +38,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from app import settings
 from app.clock import Clock, SystemClock
 from app.errors import OperationCancelled, UserError
-from app.notices import Notice, Notices
+from app.notices import Notice, Notices, SettingsChanged
+from app.settings import Setting
 
 log = logging.getLogger("muttefik.jobs")
 
@@ -329,3 +331,78 @@ class PeriodicJob:
                 self._current = None
         self._set(running=False, last_finished=self._now(), last_error=error, progress=None)
         self._idle.set()
+
+
+class ScheduledJob:
+    """A service's schedule (the order sync, the mail check, the PII purge): its round
+    every ``setting`` minutes (read before each wait; a changed setting, announced by
+    ``SettingsChanged``, applies to the wait under way) and at once on :meth:`run_now`,
+    as a :class:`PeriodicJob` on the long lane.  A subclass gives :meth:`_round` (acting
+    as ``access.SYSTEM``) and may add to :meth:`_on_start`; a round over some stores only
+    (``run_now(store_id)``) reads which with :meth:`_take_stores`.
+
+    Build with the app's services; :meth:`start` once (the CLI never does).  The control
+    methods may be called from any thread."""
+
+    def __init__(self, name: str, *, jobs: JobHost, vault: Any, setting: Setting[int]) -> None:
+        self.jobs = jobs
+        self._vault = vault
+        self._setting = setting
+        self._lock = threading.Lock()
+        self._started = False
+        self._all = False  # a round over every store was asked for
+        self._wanted: set[int] = set()  # stores asked for one by one
+        self.periodic = PeriodicJob(name, self._round, interval=self._interval)
+
+    def start(self, *, run_now: bool = True) -> None:
+        """Begin the schedule (idempotent); ``run_now``: the first round starts at once."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        if run_now:
+            self.run_now()
+        self.jobs.notices.subscribe(SettingsChanged, self._settings_changed)
+        self.jobs.add_periodic(self.periodic)
+        self._on_start()
+
+    def run_now(self, store_id: int | None = None) -> None:
+        """A round (over one store, or all) as soon as the running round, if any, ends."""
+        with self._lock:
+            if store_id is None:
+                self._all = True
+            else:
+                self._wanted.add(store_id)
+        self.periodic.run_now()
+
+    def cancel_current(self) -> None:
+        """Cancel the running round at its next check; the schedule goes on."""
+        self.periodic.cancel_current()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no round runs; False on timeout."""
+        return self.periodic.wait_idle(timeout)
+
+    def status(self) -> JobStatus:
+        return self.periodic.status()
+
+    def _on_start(self) -> None:
+        """More to begin with the schedule (the mail check's IDLE watchers)."""
+
+    def _take_stores(self) -> frozenset[int] | None:
+        """The stores this round was asked for, or None: all of them.  Clears the ask."""
+        with self._lock:
+            everything, wanted = self._all or not self._wanted, self._wanted
+            self._all, self._wanted = False, set()
+        return None if everything else frozenset(wanted)
+
+    def _settings_changed(self, notice: SettingsChanged) -> None:
+        if self._setting.key in notice.keys:
+            self.periodic.reschedule()
+
+    def _interval(self) -> float:
+        minutes = self._vault.call(lambda conn: settings.get(conn, self._setting))
+        return float(minutes) * 60.0
+
+    def _round(self, job: Job) -> None:
+        raise NotImplementedError

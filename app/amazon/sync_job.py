@@ -18,78 +18,28 @@ Thread: the job runs on the long lane; the control methods may be called from an
 from __future__ import annotations
 
 import logging
-import threading
 
 from app import access, settings
 from app.amazon.sync import SyncService
 from app.errors import SyncAlreadyRunning, UserError
-from app.jobs import Job, JobHost, JobStatus, PeriodicJob
-from app.notices import SettingsChanged
+from app.jobs import Job, JobHost, ScheduledJob
 
 log = logging.getLogger("muttefik.sync")
 
 NAME = "Order sync"
 
 
-class SyncJob:
+class SyncJob(ScheduledJob):
     """Build with the app's services; :meth:`start` once (the CLI never does)."""
 
     def __init__(self, *, sync: SyncService, jobs: JobHost) -> None:
+        super().__init__(NAME, jobs=jobs, vault=sync.vault, setting=settings.SYNC_INTERVAL_MINUTES)
         self.sync = sync
-        self.jobs = jobs
-        self._lock = threading.Lock()
-        self._all = False  # a round over every store was asked for
-        self._wanted: set[int] = set()  # stores asked for one by one
-        self._started = False
-        self.periodic = PeriodicJob(NAME, self._round, interval=self._interval)
-
-    def start(self, *, run_now: bool = True) -> None:
-        """Begin the schedule (idempotent); ``run_now``: the first round starts at once."""
-        with self._lock:
-            if self._started:
-                return
-            self._started = True
-        if run_now:
-            self.run_now()
-        self.jobs.notices.subscribe(SettingsChanged, self._settings_changed)
-        self.jobs.add_periodic(self.periodic)
-
-    def run_now(self, store_id: int | None = None) -> None:
-        """Sync one store (or all) as soon as the running round, if any, ends."""
-        with self._lock:
-            if store_id is None:
-                self._all = True
-            else:
-                self._wanted.add(store_id)
-        self.periodic.run_now()
-
-    def cancel_current(self) -> None:
-        """Cancel the running round between pages; the schedule goes on."""
-        self.periodic.cancel_current()
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until no round runs (after :meth:`cancel_current`); False on timeout."""
-        return self.periodic.wait_idle(timeout)
-
-    def status(self) -> JobStatus:
-        return self.periodic.status()
-
-    def _settings_changed(self, notice: SettingsChanged) -> None:
-        if settings.SYNC_INTERVAL_MINUTES.key in notice.keys:
-            self.periodic.reschedule()
-
-    def _interval(self) -> float:
-        minutes = self.sync.vault.call(
-            lambda conn: settings.get(conn, settings.SYNC_INTERVAL_MINUTES)
-        )
-        return float(minutes) * 60.0
 
     def _round(self, job: Job) -> None:
-        with self._lock:
-            everything, wanted = self._all or not self._wanted, self._wanted
-            self._all, self._wanted = False, set()
+        wanted = self._take_stores()
         stores = self.sync.stores.list_stores(access.SYSTEM).result()
-        if not everything:
+        if wanted is not None:
             stores = [s for s in stores if s.id in wanted]
         first_error: UserError | None = None
         for done, store in enumerate(stores):

@@ -24,10 +24,10 @@ from collections.abc import Callable
 
 from app import access, settings
 from app.errors import UserError
-from app.jobs import Job, JobHost, JobStatus, Lane, PeriodicJob
+from app.jobs import Job, JobHost, Lane, ScheduledJob
 from app.mail.models import MailAccount, MailboxKind
 from app.mail.service import MailService
-from app.notices import MailAccountsChanged, SettingsChanged
+from app.notices import MailAccountsChanged
 
 log = logging.getLogger("muttefik.mail")
 
@@ -39,47 +39,20 @@ RETRY_SECONDS = 60.0
 MAX_WATCHERS = 3
 
 
-class MailJob:
+class MailJob(ScheduledJob):
     def __init__(self, *, mail: MailService, jobs: JobHost, idle: bool = True) -> None:
+        super().__init__(NAME, jobs=jobs, vault=mail.vault, setting=settings.MAIL_POLL_MINUTES)
         self.mail = mail
-        self.jobs = jobs
         self._idle = idle
-        self._lock = threading.Lock()
-        self._wanted: set[int] = set()
-        self._all = False
-        self._started = False
         self._watchers: dict[int, Job] = {}
         #: Set while an IDLE watcher holds the server's attention (new mail wakes the
         #: check at once); for the status and for tests.
         self.idling = threading.Event()
-        self.periodic = PeriodicJob(NAME, self._round, interval=self._interval)
 
-    def start(self, *, run_now: bool = True) -> None:
-        with self._lock:
-            if self._started:
-                return
-            self._started = True
-        if run_now:
-            self.run_now()
-        self.jobs.notices.subscribe(SettingsChanged, self._settings_changed)
+    def _on_start(self) -> None:
         # Notices come on the DB thread after a commit: never wait on the vault there.
         self.jobs.notices.subscribe(MailAccountsChanged, self._accounts_changed)
-        self.jobs.add_periodic(self.periodic)
         self._watch_all()
-
-    def run_now(self, store_id: int | None = None) -> None:
-        with self._lock:
-            if store_id is None:
-                self._all = True
-            else:
-                self._wanted.add(store_id)
-        self.periodic.run_now()
-
-    def status(self) -> JobStatus:
-        return self.periodic.status()
-
-    def wait_idle(self, timeout: float) -> bool:
-        return self.periodic.wait_idle(timeout)
 
     def stop_watchers(self) -> None:
         with self._lock:
@@ -93,20 +66,10 @@ class MailJob:
         except RuntimeError:  # the app is closing (the demo saved its mailbox late)
             log.debug("mailbox change after shutdown: no watchers started")
 
-    def _settings_changed(self, notice: SettingsChanged) -> None:
-        if settings.MAIL_POLL_MINUTES.key in notice.keys:
-            self.periodic.reschedule()
-
-    def _interval(self) -> float:
-        minutes = self.mail.vault.call(lambda conn: settings.get(conn, settings.MAIL_POLL_MINUTES))
-        return float(minutes) * 60.0
-
     def _round(self, job: Job) -> None:
-        with self._lock:
-            everything, wanted = self._all or not self._wanted, self._wanted
-            self._all, self._wanted = False, set()
+        wanted = self._take_stores()
         accounts = self.mail.accounts(access.SYSTEM).result()
-        if not everything:
+        if wanted is not None:
             accounts = [a for a in accounts if a.store_id in wanted]
         first_error: UserError | None = None
         for done, account in enumerate(accounts):

@@ -15,12 +15,9 @@ Thread: the job runs on the long lane; the control methods may be called from an
 
 from __future__ import annotations
 
-import threading
-
 from app import access, settings
 from app.errors import UserError
-from app.jobs import Job, JobHost, JobStatus, PeriodicJob
-from app.notices import SettingsChanged
+from app.jobs import Job, JobHost, ScheduledJob
 from app.privacy.service import PrivacyService, PurgeRunning
 
 NAME = "Privacy purge"
@@ -34,52 +31,15 @@ class PurgeFailed(UserError):
     )
 
 
-class PurgeJob:
+class PurgeJob(ScheduledJob):
     """Build with the app's services; :meth:`start` once (the CLI never does)."""
 
     def __init__(self, *, privacy: PrivacyService, jobs: JobHost) -> None:
-        self.privacy = privacy
-        self.jobs = jobs
-        self._lock = threading.Lock()
-        self._started = False
-        self.periodic = PeriodicJob(NAME, self._round, interval=self._interval)
-        privacy.next_scheduled = lambda: self.status().next_run if self._started else None
-
-    def start(self, *, run_now: bool = True) -> None:
-        """Begin the schedule (idempotent); ``run_now``: the first run starts at once."""
-        with self._lock:
-            if self._started:
-                return
-            self._started = True
-        if run_now:
-            self.run_now()
-        self.jobs.notices.subscribe(SettingsChanged, self._settings_changed)
-        self.jobs.add_periodic(self.periodic)
-
-    def run_now(self) -> None:
-        """Purge as soon as the running round, if any, ends."""
-        self.periodic.run_now()
-
-    def cancel_current(self) -> None:
-        """Cancel the running round between batches; the schedule goes on."""
-        self.periodic.cancel_current()
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until no round runs; False on timeout."""
-        return self.periodic.wait_idle(timeout)
-
-    def status(self) -> JobStatus:
-        return self.periodic.status()
-
-    def _settings_changed(self, notice: SettingsChanged) -> None:
-        if settings.PURGE_INTERVAL_MINUTES.key in notice.keys:
-            self.periodic.reschedule()
-
-    def _interval(self) -> float:
-        minutes = self.privacy.vault.call(
-            lambda conn: settings.get(conn, settings.PURGE_INTERVAL_MINUTES)
+        super().__init__(
+            NAME, jobs=jobs, vault=privacy.vault, setting=settings.PURGE_INTERVAL_MINUTES
         )
-        return float(minutes) * 60.0
+        self.privacy = privacy
+        privacy.next_scheduled = lambda: self.status().next_run if self._started else None
 
     def _round(self, job: Job) -> None:
         try:

@@ -768,6 +768,7 @@ NO_ACTOR: dict[str, str] = {
     "sync_job.status": "last run, error and progress of the scheduled sync",
     "mail_job.start": "the scheduled mail check acts as the system principal; the app starts it",
     "mail_job.run_now": "asks the scheduled mail check (system principal) to run at once",
+    "mail_job.cancel_current": "stops the scheduled mail check's current round",
     "mail_job.wait_idle": "waits for the scheduled mail check's current round to end",
     "mail_job.status": "last run, error and progress of the scheduled mail check",
     "mail_job.stop_watchers": "stops the IDLE connections of the scheduled mail check",
