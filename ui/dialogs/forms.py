@@ -1,11 +1,12 @@
 """What the settings dialogs (stores, mailboxes, drafting, shipping) share: the look of
-a "Test connection" answer and of a field at fault, the answer label itself, and the
-message line under a field."""
+a "Test connection" answer and of a field at fault, the answer label itself, the
+message line under a field; and the views' yes-or-cancel question before an action
+that cannot be undone (:func:`ask_confirm`)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QLabel
+from PySide6.QtWidgets import QFormLayout, QLabel, QMessageBox, QWidget
 
 OK_STYLE = "background: #e7f4ea; border: 1px solid #9fd3ad; border-radius: 4px; padding: 8px;"
 ERR_STYLE = "background: #fdecea; border: 1px solid #f1aeb5; border-radius: 4px; padding: 8px;"
@@ -38,3 +39,15 @@ def field_error_label(form: QFormLayout, field: str) -> QLabel:
     form.addRow("", label)
     form.setRowVisible(label, False)
     return label
+
+
+def ask_confirm(parent: QWidget, title: str, text: str) -> bool:
+    """Yes or Cancel (the default), as a question box; True for Yes."""
+    answer = QMessageBox.question(
+        parent,
+        title,
+        text,
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Cancel,
+    )
+    return answer == QMessageBox.StandardButton.Yes

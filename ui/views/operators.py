@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -38,6 +37,7 @@ from app.auth.service import OperatorService
 from app.clock import Clock
 from app.errors import UserError
 from app.notices import OperatorsChanged, StoresChanged
+from ui.dialogs.forms import ask_confirm
 from ui.dialogs.mfa import mono_font
 from ui.events import QtEvents
 from ui.models.operators_model import OperatorsModel
@@ -197,17 +197,6 @@ class OneTimeSecretDialog(QDialog):
 
     def secret(self) -> str:
         return self.secret_label.text()
-
-
-def ask_confirm(parent: QWidget, title: str, text: str) -> bool:
-    answer = QMessageBox.question(
-        parent,
-        title,
-        text,
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-        QMessageBox.StandardButton.Cancel,
-    )
-    return answer == QMessageBox.StandardButton.Yes
 
 
 class OperatorsView(QWidget):

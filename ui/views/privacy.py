@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -60,6 +59,7 @@ from app.privacy.models import (
     SubjectKind,
 )
 from app.settings import AMAZON_REQUEST_HOURS, PII_RETENTION_DAYS, PURGE_INTERVAL_MINUTES
+from ui.dialogs.forms import ask_confirm
 from ui.events import QtEvents
 from ui.ops import Op, when_done
 
@@ -213,17 +213,6 @@ def _counts_of(result: Any) -> PurgeCounts | None:
         return result
     counts = getattr(result, "counts", None)
     return counts if isinstance(counts, PurgeCounts) else None
-
-
-def ask_confirm(parent: QWidget, title: str, text: str) -> bool:
-    answer = QMessageBox.question(
-        parent,
-        title,
-        text,
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-        QMessageBox.StandardButton.Cancel,
-    )
-    return answer == QMessageBox.StandardButton.Yes
 
 
 # --- dialogs -------------------------------------------------------------------------
